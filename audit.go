@@ -1,0 +1,44 @@
+package keyward
+
+import "time"
+
+// AuditEvent is one append-only record of a change or a denied management
+// attempt. It never holds a secret.
+type AuditEvent struct {
+	ID        string         `json:"id"`
+	OrgID     string         `json:"org_id"`
+	ProjectID string         `json:"project_id,omitempty"`
+	Time      time.Time      `json:"time"`
+	Actor     ActorRef       `json:"actor"`
+	Action    string         `json:"action"`
+	Target    ActorRef       `json:"target"`
+	Result    string         `json:"result"` // "success" or "denied"
+	IP        string         `json:"ip"`
+	UserAgent string         `json:"user_agent"`
+	RequestID string         `json:"request_id"`
+	Details   map[string]any `json:"details,omitempty"`
+}
+
+// Audit results.
+const (
+	ResultSuccess = "success"
+	ResultDenied  = "denied"
+)
+
+// AuditFilter selects audit events, newest first.
+type AuditFilter struct {
+	OrgID     string
+	ProjectID string // "" for the whole org
+	Action    string // exact action, or a prefix ending in "." ("key.")
+	ActorID   string
+	Since     time.Time // inclusive; zero = no bound
+	Until     time.Time // exclusive; zero = no bound
+	Limit     int
+	Before    string // return events with ids below this one (cursor)
+}
+
+// Page is one page of a list: the items and the cursor of the next page.
+type Page[T any] struct {
+	Data       []T     `json:"data"`
+	NextCursor *string `json:"next_cursor"`
+}

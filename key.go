@@ -1,0 +1,190 @@
+package keyward
+
+import "time"
+
+// KeyKind tells project keys (kwp_) from org keys (kwo_).
+type KeyKind string
+
+// Key kinds.
+const (
+	KindProject KeyKind = "project"
+	KindOrg     KeyKind = "org"
+)
+
+// KeyStatus is a key's state as of a moment.
+type KeyStatus string
+
+// Key statuses (SPEC §5).
+const (
+	StatusActive   KeyStatus = "active"
+	StatusExpiring KeyStatus = "expiring" // rotated, inside its grace period
+	StatusExpired  KeyStatus = "expired"
+	StatusRevoked  KeyStatus = "revoked"
+)
+
+// Built-in scopes of project keys.
+const (
+	ScopeKeysRead   = "keys:read"
+	ScopeKeysWrite  = "keys:write"
+	ScopeKeysVerify = "keys:verify"
+	ScopeAuditRead  = "audit:read"
+)
+
+// Scopes of org keys (besides the keys:* and audit:read scopes above).
+const (
+	ScopeProjectsRead  = "projects:read"
+	ScopeProjectsWrite = "projects:write"
+	ScopeMembersRead   = "members:read"
+	ScopeMembersWrite  = "members:write"
+	ScopeSettingsWrite = "settings:write"
+)
+
+// ProjectScopes are the built-in scopes a project key may hold.
+var ProjectScopes = []string{ScopeKeysRead, ScopeKeysWrite, ScopeKeysVerify, ScopeAuditRead}
+
+// OrgScopes are the scopes an org key may hold.
+var OrgScopes = []string{
+	ScopeProjectsRead, ScopeProjectsWrite, ScopeKeysRead, ScopeKeysWrite, ScopeKeysVerify,
+	ScopeMembersRead, ScopeMembersWrite, ScopeAuditRead, ScopeSettingsWrite,
+}
+
+// Key is an API key as stored and shown. The secret itself is never stored:
+// Digest is its HMAC-SHA256 (or SHA-256) and is erased on revoke.
+type Key struct {
+	ID           string            `json:"id"`
+	Kind         KeyKind           `json:"kind"`
+	Name         string            `json:"name"`
+	Hint         string            `json:"hint"`
+	ProjectID    string            `json:"project_id,omitempty"`
+	OrgID        string            `json:"org_id"`
+	Scopes       []string          `json:"scopes"`
+	Status       KeyStatus         `json:"status"`
+	CreatedAt    time.Time         `json:"created_at"`
+	CreatedBy    ActorRef          `json:"created_by"`
+	OwnerUserID  *string           `json:"owner_user_id"`
+	ExpiresAt    *time.Time        `json:"expires_at"`
+	LastUsedAt   *time.Time        `json:"last_used_at"`
+	RevokedAt    *time.Time        `json:"revoked_at"`
+	RevokedBy    *ActorRef         `json:"revoked_by"`
+	RevokeReason *string           `json:"revoke_reason"`
+	IPAllowlist  []string          `json:"ip_allowlist"`
+	Metadata     map[string]string `json:"metadata"`
+	ReplacedBy   *string           `json:"replaced_by"`
+
+	// Secret is set only in the response that creates the key.
+	Secret string `json:"secret,omitempty"`
+	// Digest is the stored digest of the secret; nil once revoked.
+	Digest []byte `json:"-"`
+}
+
+// StatusAt returns the key's status at time now.
+func (k *Key) StatusAt(now time.Time) KeyStatus {
+	switch {
+	case k.RevokedAt != nil:
+		return StatusRevoked
+	case k.ExpiresAt != nil && !now.Before(*k.ExpiresAt):
+		return StatusExpired
+	case k.ReplacedBy != nil:
+		return StatusExpiring
+	default:
+		return StatusActive
+	}
+}
+
+// Usable reports whether the key counts against limits and can authenticate
+// at time now: active or expiring.
+func (k *Key) Usable(now time.Time) bool {
+	s := k.StatusAt(now)
+	return s == StatusActive || s == StatusExpiring
+}
+
+// HasScope reports whether the key holds scope s.
+func (k *Key) HasScope(s string) bool { return contains(k.Scopes, s) }
+
+// ActorRef names who did something: a user or a key.
+type ActorRef struct {
+	Type string `json:"type"` // "user", "key" or "system"
+	ID   string `json:"id,omitempty"`
+}
+
+// Actor reference types.
+const (
+	ActorUser   = "user"
+	ActorKey    = "key"
+	ActorSystem = "system"
+)
+
+// CreateKeyInput is the body of POST …/keys. Scopes nil means full access.
+// At most one of ExpiresAt and ExpiresIn.
+type CreateKeyInput struct {
+	Name        string            `json:"name"`
+	Scopes      []string          `json:"scopes,omitempty"`
+	ExpiresAt   *time.Time        `json:"expires_at,omitempty"`
+	ExpiresIn   *Duration         `json:"expires_in,omitempty"`
+	IPAllowlist []string          `json:"ip_allowlist,omitempty"`
+	Metadata    map[string]string `json:"metadata,omitempty"`
+}
+
+// KeyPatch is the body of PATCH …/keys/{id}. Scopes may only narrow.
+type KeyPatch struct {
+	Name        *string            `json:"name,omitempty"`
+	Scopes      *[]string          `json:"scopes,omitempty"`
+	IPAllowlist *[]string          `json:"ip_allowlist,omitempty"`
+	Metadata    *map[string]string `json:"metadata,omitempty"`
+}
+
+// RotateInput is the body of POST …/keys/{id}/rotate.
+type RotateInput struct {
+	GracePeriod *Duration `json:"grace_period,omitempty"`
+}
+
+// RevokeInput is the body of POST …/keys/{id}/revoke.
+type RevokeInput struct {
+	Reason string `json:"reason,omitempty"`
+}
+
+// VerifyInput is the body of POST /v1/verify.
+type VerifyInput struct {
+	Key    string   `json:"key"`
+	Scopes []string `json:"scopes,omitempty"`
+	// IP is the address of the client that presented the key, for keys with
+	// an IP allowlist. Empty skips the allowlist check's address (and fails
+	// it for keys that have an allowlist).
+	IP string `json:"ip,omitempty"`
+}
+
+// Verify result codes.
+const (
+	VerifyValid             = "VALID"
+	VerifyInvalid           = "INVALID"
+	VerifyExpired           = "EXPIRED"
+	VerifyInsufficientScope = "INSUFFICIENT_SCOPE"
+	VerifyIPNotAllowed      = "IP_NOT_ALLOWED"
+	VerifyRateLimited       = "RATE_LIMITED"
+)
+
+// VerifyResult is the answer of POST /v1/verify.
+type VerifyResult struct {
+	Valid bool   `json:"valid"`
+	Code  string `json:"code"`
+	Key   *Key   `json:"key,omitempty"`
+}
+
+// Whoami is the answer of GET /v1/whoami.
+type Whoami struct {
+	KeyID       string   `json:"key_id"`
+	Kind        KeyKind  `json:"kind"`
+	ProjectID   string   `json:"project_id,omitempty"`
+	OrgID       string   `json:"org_id"`
+	Scopes      []string `json:"scopes"`
+	OwnerUserID *string  `json:"owner_user_id"`
+}
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}

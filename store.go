@@ -1,0 +1,98 @@
+package keyward
+
+import (
+	"context"
+	"time"
+)
+
+// Store persists keyward's data. It holds no business rules: the service
+// decides, the store records. Every method returns an *Error with code
+// NOT_FOUND for a missing row, CONFLICT for a unique violation and
+// UNAVAILABLE when the database cannot be reached.
+//
+// Implementations: internal/store/sqlite and internal/store/postgres, both
+// checked by the conformance suite in internal/store/storetest.
+type Store interface {
+	Queries
+	// InTx runs fn in one read-write transaction: all of fn's writes land
+	// together or not at all. Writes that must not race (limit checks,
+	// revocation) call LockOrg first.
+	InTx(ctx context.Context, fn func(Queries) error) error
+	// Ping reports whether the database is reachable.
+	Ping(ctx context.Context) error
+	// Close releases the store's connections.
+	Close() error
+}
+
+// Queries are the reads and writes a Store offers, in or out of a
+// transaction.
+type Queries interface {
+	// LockOrg serializes transactions of one org until the transaction ends
+	// (a row lock on PostgreSQL; SQLite's write transaction already is one).
+	LockOrg(ctx context.Context, orgID string) error
+
+	CreateUser(ctx context.Context, u *User) error // CONFLICT on a duplicate email
+	GetUser(ctx context.Context, id string) (*User, error)
+	GetUserByEmail(ctx context.Context, email string) (*User, error) // case-insensitive
+	UpdateUser(ctx context.Context, u *User) error
+
+	CreateOrg(ctx context.Context, o *Org) error // CONFLICT on a duplicate slug
+	GetOrg(ctx context.Context, id string) (*Org, error)
+	UpdateOrg(ctx context.Context, o *Org) error // name, slug, settings
+	ListOrgsForUser(ctx context.Context, userID string) ([]*Org, error)
+	CountOrgs(ctx context.Context) (int, error)
+
+	PutMember(ctx context.Context, m *Member) error // insert, or update the role
+	GetMember(ctx context.Context, orgID, userID string) (*Member, error)
+	// ListMembers returns members ordered by user id, after the cursor.
+	ListMembers(ctx context.Context, orgID string, after string, limit int) ([]*Member, error)
+	DeleteMember(ctx context.Context, orgID, userID string) error // also its project roles
+	CountOwners(ctx context.Context, orgID string) (int, error)
+
+	PutProjectMember(ctx context.Context, m *ProjectMember) error // insert, or update the role
+	GetProjectMember(ctx context.Context, projectID, userID string) (*ProjectMember, error)
+	ListProjectMembers(ctx context.Context, projectID string) ([]*ProjectMember, error)
+	ListUserProjectRoles(ctx context.Context, orgID, userID string) ([]*ProjectMember, error)
+	DeleteProjectMember(ctx context.Context, projectID, userID string) error
+
+	CreateProject(ctx context.Context, p *Project) error // CONFLICT on a duplicate slug in the org
+	GetProject(ctx context.Context, id string) (*Project, error)
+	// ListProjects returns the org's projects ordered by id, newest first,
+	// with ids below the cursor.
+	ListProjects(ctx context.Context, orgID string, before string, limit int) ([]*Project, error)
+	UpdateProject(ctx context.Context, p *Project) error // name, slug, custom scopes, updated_at
+	DeleteProject(ctx context.Context, id string) error  // the project, its keys and project roles; audit events stay
+
+	CreateKey(ctx context.Context, k *Key) error
+	GetKey(ctx context.Context, id string) (*Key, error)
+	// GetKeyByDigest finds the key whose stored digest is d. Revoked keys
+	// have no digest and are never found.
+	GetKeyByDigest(ctx context.Context, d []byte) (*Key, error)
+	ListKeys(ctx context.Context, f KeyFilter) ([]*Key, error)
+	// UpdateKey writes every mutable field: name, scopes, ip allowlist,
+	// metadata, owner, expires_at, revoked_at/by/reason, replaced_by and the
+	// digest (nil erases it).
+	UpdateKey(ctx context.Context, k *Key) error
+	// CountUsableKeys counts keys that are neither revoked nor expired at f.Now,
+	// matching f's org, kind, project and owner (empty fields match all).
+	CountUsableKeys(ctx context.Context, f KeyFilter) (int, error)
+	// TouchKeys sets last_used_at for many keys at once (batched write-behind).
+	TouchKeys(ctx context.Context, used map[string]time.Time) error
+
+	InsertAuditEvent(ctx context.Context, e *AuditEvent) error
+	ListAuditEvents(ctx context.Context, f AuditFilter) ([]*AuditEvent, error)
+}
+
+// KeyFilter selects keys, newest first (by id, descending).
+type KeyFilter struct {
+	OrgID       string
+	Kind        KeyKind // "" = both
+	ProjectID   string  // "" = any
+	OwnerUserID string  // "" = any
+	// Status: "" or "active" = active and expiring; "revoked"; "expired";
+	// "all". Judged at Now.
+	Status string
+	Now    time.Time
+	Before string // ids below this one (cursor); "" = from the newest
+	Limit  int
+}
