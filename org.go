@@ -115,6 +115,7 @@ type MemberPatch struct {
 	Role        *OrgRole        `json:"role,omitempty"`
 	Projects    []ProjectMember `json:"projects,omitempty"`
 	KeyHandling KeyHandling     `json:"key_handling,omitempty"`
+	TransferTo  string          `json:"transfer_to,omitempty"`
 }
 
 // KeyHandling says what happens to a removed member's keys (SPEC §6).

@@ -1,0 +1,118 @@
+package service
+
+import (
+	"context"
+	"net/netip"
+	"slices"
+
+	"github.com/keyward/keyward"
+	"github.com/keyward/keyward/internal/apikey"
+)
+
+// errInvalidKey is the one answer for malformed, unknown and revoked keys,
+// so that none of them can be told apart.
+var errInvalidKey = keyward.Errorf(keyward.CodeAPIKeyInvalid, "Invalid API key provided")
+
+// lookup finds the usable key behind secret. Malformed keys are refused
+// before any storage lookup; unknown and revoked keys take the same path
+// (a digest lookup that finds nothing, since revocation erases the digest).
+func (s *Service) lookup(ctx context.Context, secret string) (*keyward.Key, error) {
+	if _, err := apikey.Parse(secret); err != nil {
+		return nil, errInvalidKey
+	}
+	k, err := s.store.GetKeyByDigest(ctx, s.digest.Digest(secret))
+	if keyward.ErrorCode(err) == keyward.CodeNotFound {
+		return nil, errInvalidKey
+	}
+	if err != nil {
+		return nil, err // UNAVAILABLE: fail closed
+	}
+	now := s.clock.Now()
+	k.Status = k.StatusAt(now)
+	switch k.Status {
+	case keyward.StatusRevoked:
+		return nil, errInvalidKey
+	case keyward.StatusExpired:
+		return nil, keyward.Errorf(keyward.CodeAPIKeyExpired, "This API key has expired")
+	}
+	return k, nil
+}
+
+// Authenticate checks a presented key of the wanted kind from client address
+// ip and returns it. The caller (the HTTP layer) has already decided which
+// header the key came in; a key of the other kind is PERMISSION_DENIED with
+// a message that names the right header.
+func (s *Service) Authenticate(ctx context.Context, secret string, want keyward.KeyKind, ip netip.Addr) (*keyward.Key, error) {
+	k, err := s.lookup(ctx, secret)
+	if err != nil {
+		return nil, err
+	}
+	if k.Kind != want {
+		if k.Kind == keyward.KindOrg {
+			return nil, keyward.Denied("Org keys (kwo_) are for /v1/org endpoints, sent in the x-org-api-key header; use a project key (kwp_) in x-api-key here")
+		}
+		return nil, keyward.Denied("Project keys (kwp_) are for project endpoints, sent in the x-api-key header; use an org key (kwo_) in x-org-api-key here")
+	}
+	if !ipAllowed(k.IPAllowlist, ip) {
+		return nil, keyward.Errorf(keyward.CodeIPNotAllowed, "This API key may not be used from this address")
+	}
+	s.usage.note(k.ID, s.clock.Now())
+	return k, nil
+}
+
+// Whoami describes the calling key.
+func (s *Service) Whoami(a *Actor) *keyward.Whoami {
+	k := a.Key
+	return &keyward.Whoami{
+		KeyID: k.ID, Kind: k.Kind, ProjectID: k.ProjectID, OrgID: k.OrgID,
+		Scopes: k.Scopes, OwnerUserID: k.OwnerUserID,
+	}
+}
+
+// Verify checks a key that a backend received from its own client. A
+// project key may verify only keys of its own project; an org key (or user)
+// verifies keys of any project of the org (projectID "" then). Unknown,
+// revoked and other projects' keys are all INVALID.
+func (s *Service) Verify(ctx context.Context, a *Actor, projectID string, in keyward.VerifyInput) (*keyward.VerifyResult, error) {
+	var err error
+	if projectID != "" {
+		_, err = s.projectAccess(ctx, s.store, a, projectID, actKeysVerify, AuditKeyVerify)
+	} else {
+		_, err = s.orgAccess(ctx, s.store, a, actKeysVerify, AuditKeyVerify)
+	}
+	if err != nil {
+		return nil, s.finish(ctx, err)
+	}
+	if len(in.Key) > 200 || len(in.Scopes) > maxScopes {
+		return nil, keyward.Invalid(keyward.FieldError{Field: "key", Problem: "too long"})
+	}
+	var ip netip.Addr
+	if in.IP != "" {
+		if ip, err = netip.ParseAddr(in.IP); err != nil {
+			return nil, keyward.Invalid(keyward.FieldError{Field: "ip", Problem: "must be an IP address"})
+		}
+	}
+	k, err := s.lookup(ctx, in.Key)
+	switch keyward.ErrorCode(err) {
+	case "":
+	case keyward.CodeAPIKeyInvalid:
+		return &keyward.VerifyResult{Code: keyward.VerifyInvalid}, nil
+	case keyward.CodeAPIKeyExpired:
+		return &keyward.VerifyResult{Code: keyward.VerifyExpired}, nil
+	default:
+		return nil, err
+	}
+	if k.Kind != keyward.KindProject || k.OrgID != a.OrgID || (projectID != "" && k.ProjectID != projectID) {
+		return &keyward.VerifyResult{Code: keyward.VerifyInvalid}, nil
+	}
+	if len(k.IPAllowlist) > 0 && (!ip.IsValid() || !ipAllowed(k.IPAllowlist, ip)) {
+		return &keyward.VerifyResult{Code: keyward.VerifyIPNotAllowed}, nil
+	}
+	for _, sc := range in.Scopes {
+		if !slices.Contains(k.Scopes, sc) {
+			return &keyward.VerifyResult{Code: keyward.VerifyInsufficientScope}, nil
+		}
+	}
+	s.usage.note(k.ID, s.clock.Now())
+	return &keyward.VerifyResult{Valid: true, Code: keyward.VerifyValid, Key: k}, nil
+}

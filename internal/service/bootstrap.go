@@ -1,0 +1,102 @@
+package service
+
+import (
+	"context"
+	"strings"
+
+	"github.com/keyward/keyward"
+)
+
+// BootstrapInput creates the first org and its owner.
+type BootstrapInput struct {
+	OrgName  string
+	Email    string
+	Password string // empty: the user has no password yet (set it later)
+}
+
+// BootstrapResult is what bootstrap creates; OrgKey carries its secret.
+type BootstrapResult struct {
+	Org    *keyward.Org
+	User   *keyward.User
+	OrgKey *keyward.Key
+}
+
+// Bootstrap creates an org, its owner and a full-access org key on an empty
+// store, in one transaction. It refuses when any org exists.
+func (s *Service) Bootstrap(ctx context.Context, in BootstrapInput) (*BootstrapResult, error) {
+	name, e1 := checkText("org", in.OrgName, maxNameLen, false)
+	email, e2 := checkEmail(in.Email)
+	var e3 *keyward.FieldError
+	if in.Password != "" && len(in.Password) < 8 {
+		e3 = &keyward.FieldError{Field: "password", Problem: "must be at least 8 characters"}
+	}
+	if err := invalid(e1, e2, e3); err != nil {
+		return nil, err
+	}
+	var out BootstrapResult
+	err := s.inTx(ctx, func(q keyward.Queries) error {
+		n, err := q.CountOrgs(ctx)
+		if err != nil {
+			return err
+		}
+		if n > 0 {
+			return keyward.Errorf(keyward.CodeConflict, "This keyward store is already set up")
+		}
+		now := s.clock.Now()
+		out.Org = &keyward.Org{ID: keyward.NewID(keyward.PrefixOrg), Name: name, Slug: slugify(name), Settings: keyward.DefaultSettings(), CreatedAt: now}
+		out.User = &keyward.User{ID: keyward.NewID(keyward.PrefixUser), Email: email, CreatedAt: now}
+		if in.Password != "" {
+			out.User.PasswordHash = HashPassword(in.Password)
+		}
+		if err := q.CreateOrg(ctx, out.Org); err != nil {
+			return err
+		}
+		if err := q.CreateUser(ctx, out.User); err != nil {
+			return err
+		}
+		if err := q.PutMember(ctx, &keyward.Member{OrgID: out.Org.ID, UserID: out.User.ID, Role: keyward.OrgOwner, CreatedAt: now}); err != nil {
+			return err
+		}
+		a := UserActor(out.User.ID, out.Org.ID, Origin{})
+		k, err := s.newKey(a, Where{}, nil, out.Org, keyward.CreateKeyInput{Name: "bootstrap"}, now)
+		if err != nil {
+			return err
+		}
+		if err := q.CreateKey(ctx, k); err != nil {
+			return err
+		}
+		out.OrgKey = k
+		ev := s.event(a, AuditOrgCreate, "", keyward.ActorRef{Type: "org", ID: out.Org.ID})
+		ev.Actor = keyward.ActorRef{Type: keyward.ActorSystem}
+		ev.Details = map[string]any{"owner_user_id": out.User.ID, "org_key_id": k.ID}
+		return q.InsertAuditEvent(ctx, ev)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// CreateOrg creates another org owned by the user (for users who run
+// several orgs on one keyward).
+func (s *Service) CreateOrg(ctx context.Context, userID, name string) (*keyward.Org, error) {
+	name, fe := checkText("name", name, maxNameLen, false)
+	if fe != nil {
+		return nil, invalid(fe)
+	}
+	var out *keyward.Org
+	err := s.inTx(ctx, func(q keyward.Queries) error {
+		now := s.clock.Now()
+		o := &keyward.Org{ID: keyward.NewID(keyward.PrefixOrg), Name: name, Slug: slugify(name) + "-" + strings.ToLower(keyward.NewID("")[20:]), Settings: keyward.DefaultSettings(), CreatedAt: now}
+		if err := q.CreateOrg(ctx, o); err != nil {
+			return err
+		}
+		if err := q.PutMember(ctx, &keyward.Member{OrgID: o.ID, UserID: userID, Role: keyward.OrgOwner, CreatedAt: now}); err != nil {
+			return err
+		}
+		a := UserActor(userID, o.ID, Origin{})
+		out = o
+		return q.InsertAuditEvent(ctx, s.event(a, AuditOrgCreate, "", keyward.ActorRef{Type: "org", ID: o.ID}))
+	})
+	return out, err
+}

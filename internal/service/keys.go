@@ -1,0 +1,283 @@
+package service
+
+import (
+	"context"
+	"slices"
+	"time"
+
+	"github.com/keyward/keyward"
+	"github.com/keyward/keyward/internal/apikey"
+)
+
+// MaxGrace is the longest rotation grace period (SPEC §6).
+const MaxGrace = 168 * time.Hour
+
+// Where names the keys an operation works on: the project keys of
+// ProjectID, or the org's own keys when ProjectID is "".
+type Where struct {
+	ProjectID string
+}
+
+func (w Where) kind() keyward.KeyKind {
+	if w.ProjectID == "" {
+		return keyward.KindOrg
+	}
+	return keyward.KindProject
+}
+
+// access checks that a may take act on the keys w names. For project keys
+// it returns the project.
+func (s *Service) access(ctx context.Context, q keyward.Queries, a *Actor, w Where, act action, auditAction string) (*keyward.Project, error) {
+	if w.ProjectID != "" {
+		return s.projectAccess(ctx, q, a, w.ProjectID, act, auditAction)
+	}
+	orgAct := actOrgKeysWrite
+	if act == actKeysRead {
+		orgAct = actOrgKeysRead
+	}
+	_, err := s.orgAccess(ctx, q, a, orgAct, auditAction)
+	return nil, err
+}
+
+// loadKey finds key id among the keys w names in a's org; anything else is
+// NOT_FOUND.
+func loadKey(ctx context.Context, q keyward.Queries, a *Actor, w Where, id string) (*keyward.Key, error) {
+	if !keyward.ValidID(keyward.PrefixKey, id) {
+		return nil, keyward.NotFound("key")
+	}
+	k, err := q.GetKey(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if k.OrgID != a.OrgID || k.Kind != w.kind() || k.ProjectID != w.ProjectID {
+		return nil, keyward.NotFound("key")
+	}
+	return k, nil
+}
+
+// ListKeysQuery selects keys: status is "", "active", "revoked", "expired"
+// or "all".
+type ListKeysQuery struct {
+	Status string
+	Limit  int
+	Cursor string
+}
+
+// ListKeys lists the keys w names, newest first.
+func (s *Service) ListKeys(ctx context.Context, a *Actor, w Where, q ListKeysQuery) (*keyward.Page[*keyward.Key], error) {
+	if _, err := s.access(ctx, s.store, a, w, actKeysRead, AuditKeyRead); err != nil {
+		return nil, s.finish(ctx, err)
+	}
+	if !slices.Contains([]string{"", "active", "revoked", "expired", "all"}, q.Status) {
+		return nil, keyward.Invalid(keyward.FieldError{Field: "status", Problem: "must be active, revoked, expired or all"})
+	}
+	limit, before, err := pageArgs(q.Limit, q.Cursor)
+	if err != nil {
+		return nil, err
+	}
+	now := s.clock.Now()
+	keys, err := s.store.ListKeys(ctx, keyward.KeyFilter{
+		OrgID: a.OrgID, Kind: w.kind(), ProjectID: w.ProjectID,
+		Status: q.Status, Now: now, Before: before, Limit: limit + 1,
+	})
+	if err != nil {
+		return nil, err
+	}
+	for _, k := range keys {
+		k.Status = k.StatusAt(now)
+	}
+	return makePage(keys, limit, func(k *keyward.Key) string { return k.ID }), nil
+}
+
+// GetKey returns one key.
+func (s *Service) GetKey(ctx context.Context, a *Actor, w Where, id string) (*keyward.Key, error) {
+	if _, err := s.access(ctx, s.store, a, w, actKeysRead, AuditKeyRead); err != nil {
+		return nil, s.finish(ctx, err)
+	}
+	k, err := loadKey(ctx, s.store, a, w, id)
+	if err != nil {
+		return nil, err
+	}
+	k.Status = k.StatusAt(s.clock.Now())
+	return k, nil
+}
+
+// CreateKey issues a new key and returns it with its secret, shown this
+// once. The limits of SPEC §7 are checked in the same transaction that
+// inserts the key, under the org's lock, so two creates cannot both take
+// the last slot.
+func (s *Service) CreateKey(ctx context.Context, a *Actor, w Where, in keyward.CreateKeyInput) (*keyward.Key, error) {
+	var out *keyward.Key
+	err := s.inTx(ctx, func(q keyward.Queries) error {
+		if err := q.LockOrg(ctx, a.OrgID); err != nil {
+			return err
+		}
+		p, err := s.access(ctx, q, a, w, actKeysWrite, AuditKeyCreate)
+		if err != nil {
+			return err
+		}
+		org, err := q.GetOrg(ctx, a.OrgID)
+		if err != nil {
+			return err
+		}
+		now := s.clock.Now()
+		k, err := s.newKey(a, w, p, org, in, now)
+		if err != nil {
+			return err
+		}
+		if err := s.checkLimits(ctx, q, org, k, now); err != nil {
+			return err
+		}
+		if err := q.CreateKey(ctx, k); err != nil {
+			return err
+		}
+		ev := s.event(a, AuditKeyCreate, w.ProjectID, keyRef(k))
+		ev.Details = map[string]any{"name": k.Name, "scopes": k.Scopes, "expires_at": k.ExpiresAt}
+		if err := q.InsertAuditEvent(ctx, ev); err != nil {
+			return err
+		}
+		out = k
+		return nil
+	})
+	if err != nil {
+		return nil, s.finish(ctx, err)
+	}
+	return out, nil
+}
+
+// newKey validates in and builds the key (with its secret and digest).
+func (s *Service) newKey(a *Actor, w Where, p *keyward.Project, org *keyward.Org, in keyward.CreateKeyInput, now time.Time) (*keyward.Key, error) {
+	name, e1 := checkText("name", in.Name, maxNameLen, false)
+	allowed := keyward.OrgScopes
+	if p != nil {
+		allowed = append(slices.Clone(keyward.ProjectScopes), p.CustomScopes...)
+	}
+	scopes, e2 := checkScopes(in.Scopes, allowed)
+	allowlist, e3 := checkAllowlist(in.IPAllowlist)
+	metadata, e4 := checkMetadata(in.Metadata)
+	expires, e5 := expiry(in, org.Settings, now)
+	if err := invalid(e1, e2, e3, e4, e5); err != nil {
+		return nil, err
+	}
+	if err := checkNoWidening(a, w, scopes); err != nil {
+		return nil, err
+	}
+	k := &keyward.Key{
+		ID: keyward.NewID(keyward.PrefixKey), Kind: w.kind(), Name: name,
+		ProjectID: w.ProjectID, OrgID: a.OrgID, Scopes: scopes,
+		CreatedAt: now, CreatedBy: a.Ref(), ExpiresAt: expires,
+		IPAllowlist: allowlist, Metadata: metadata,
+	}
+	if w.kind() == keyward.KindProject {
+		k.OwnerUserID = ownerFor(a)
+	}
+	s.issueSecret(k)
+	k.Status = k.StatusAt(now)
+	return k, nil
+}
+
+// issueSecret gives k a fresh secret, its digest and hint.
+func (s *Service) issueSecret(k *keyward.Key) {
+	prefix := apikey.PrefixProject
+	if k.Kind == keyward.KindOrg {
+		prefix = apikey.PrefixOrg
+	}
+	k.Secret = apikey.Generate(prefix)
+	k.Digest = s.digest.Digest(k.Secret)
+	k.Hint = apikey.Hint(k.Secret)
+}
+
+// ownerFor is the owner of a key a creates: the user, the owner of the
+// creating project key, or nobody for org keys.
+func ownerFor(a *Actor) *string {
+	if a.IsUser() {
+		id := a.UserID
+		return &id
+	}
+	if a.Key.Kind == keyward.KindProject && a.Key.OwnerUserID != nil {
+		id := *a.Key.OwnerUserID
+		return &id
+	}
+	return nil
+}
+
+// checkNoWidening enforces that a key never creates, widens or rotates into
+// a key with scopes it does not hold itself. Users are bound by roles, and
+// org keys administering project keys hold no project scopes to compare.
+func checkNoWidening(a *Actor, w Where, scopes []string) error {
+	if a.IsUser() || (a.Key.Kind == keyward.KindOrg && w.kind() == keyward.KindProject) {
+		return nil
+	}
+	for _, sc := range scopes {
+		if !a.Key.HasScope(sc) {
+			return keyward.Denied("A key cannot grant the scope %s, which it does not hold itself", quoteSafe(sc))
+		}
+	}
+	return nil
+}
+
+// expiry works out a new key's expiry from expires_at or expires_in and
+// checks it against the org's max_key_lifetime.
+func expiry(in keyward.CreateKeyInput, st keyward.Settings, now time.Time) (*time.Time, *keyward.FieldError) {
+	var at *time.Time
+	switch {
+	case in.ExpiresAt != nil && in.ExpiresIn != nil:
+		return nil, &keyward.FieldError{Field: "expires_at", Problem: "give expires_at or expires_in, not both"}
+	case in.ExpiresAt != nil:
+		t := in.ExpiresAt.UTC().Truncate(time.Microsecond)
+		at = &t
+	case in.ExpiresIn != nil:
+		if in.ExpiresIn.Std() > 100*365*24*time.Hour {
+			return nil, &keyward.FieldError{Field: "expires_in", Problem: "is too long"}
+		}
+		t := now.Add(in.ExpiresIn.Std())
+		at = &t
+	}
+	if at != nil && !at.After(now) {
+		return nil, &keyward.FieldError{Field: "expires_at", Problem: "must be in the future"}
+	}
+	if st.MaxKeyLifetime != nil {
+		limit := now.Add(st.MaxKeyLifetime.Std())
+		if at == nil {
+			return nil, &keyward.FieldError{Field: "expires_at", Problem: "is required: keys in this organization must expire within " + st.MaxKeyLifetime.Std().String()}
+		}
+		if at.After(limit) {
+			return nil, &keyward.FieldError{Field: "expires_at", Problem: "must be within the organization's max_key_lifetime of " + st.MaxKeyLifetime.Std().String()}
+		}
+	}
+	return at, nil
+}
+
+// checkLimits enforces SPEC §7's key limits for a key about to be created.
+// Only usable (active or expiring) keys count.
+func (s *Service) checkLimits(ctx context.Context, q keyward.Queries, org *keyward.Org, k *keyward.Key, now time.Time) error {
+	f := keyward.KeyFilter{OrgID: org.ID, Kind: k.Kind, ProjectID: k.ProjectID, Now: now}
+	if k.Kind == keyward.KindOrg {
+		return limit(ctx, q, f, org.Settings.MaxOrgKeys, "This organization has reached its limit of %d org keys")
+	}
+	if err := limit(ctx, q, f, org.Settings.MaxKeysPerProject, "This project has reached its limit of %d keys"); err != nil {
+		return err
+	}
+	if k.OwnerUserID != nil {
+		f.OwnerUserID = *k.OwnerUserID
+		return limit(ctx, q, f, org.Settings.MaxKeysPerUser, "You have reached the limit of %d keys per user in this project")
+	}
+	return nil
+}
+
+func limit(ctx context.Context, q keyward.Queries, f keyward.KeyFilter, max int, msg string) error {
+	n, err := q.CountUsableKeys(ctx, f)
+	if err != nil {
+		return err
+	}
+	if n >= max {
+		e := keyward.Errorf(keyward.CodeKeyLimitReached, msg, max)
+		e.Message += "; revoking a key frees a slot"
+		return e
+	}
+	return nil
+}
+
+func keyRef(k *keyward.Key) keyward.ActorRef {
+	return keyward.ActorRef{Type: keyward.ActorKey, ID: k.ID}
+}

@@ -1,0 +1,249 @@
+package service
+
+import (
+	"context"
+	"time"
+
+	"github.com/keyward/keyward"
+)
+
+// mayChangeKey checks that a may edit, rotate or revoke key k: anyone with
+// write access may change their own keys; changing someone else's project
+// key needs a project admin (for keys: the keys:write scope, already
+// checked by access).
+func (s *Service) mayChangeKey(ctx context.Context, q keyward.Queries, a *Actor, w Where, k *keyward.Key, auditAction string) error {
+	if _, err := s.access(ctx, q, a, w, actKeysWrite, auditAction); err != nil {
+		return err
+	}
+	if w.ProjectID == "" || !a.IsUser() || ownsKey(a, k) {
+		return nil
+	}
+	role, err := s.projectRole(ctx, q, a, w.ProjectID)
+	if err != nil {
+		return err
+	}
+	if projectRank(role) < projectRank(keyward.ProjectAdmin) {
+		return s.denied(a, auditAction, w.ProjectID, keyRef(k), "Only project admins may change keys that other members own")
+	}
+	return nil
+}
+
+// isSelf reports whether a is the key k itself: a key may always revoke
+// itself, whatever its scopes.
+func isSelf(a *Actor, k *keyward.Key) bool { return a.Key != nil && a.Key.ID == k.ID }
+
+// UpdateKey renames a key or changes its metadata, IP allowlist or scopes
+// (which may only narrow).
+func (s *Service) UpdateKey(ctx context.Context, a *Actor, w Where, id string, in keyward.KeyPatch) (*keyward.Key, error) {
+	var out *keyward.Key
+	err := s.inTx(ctx, func(q keyward.Queries) error {
+		if err := q.LockOrg(ctx, a.OrgID); err != nil {
+			return err
+		}
+		if _, err := s.access(ctx, q, a, w, actKeysRead, AuditKeyUpdate); err != nil {
+			return err
+		}
+		k, err := loadKey(ctx, q, a, w, id)
+		if err != nil {
+			return err
+		}
+		if err := s.mayChangeKey(ctx, q, a, w, k, AuditKeyUpdate); err != nil {
+			return err
+		}
+		now := s.clock.Now()
+		if !k.Usable(now) {
+			return keyward.Errorf(keyward.CodeConflict, "This key is %s and can no longer be changed", k.StatusAt(now))
+		}
+		changes := map[string]any{}
+		if in.Name != nil {
+			name, fe := checkText("name", *in.Name, maxNameLen, false)
+			if fe != nil {
+				return invalid(fe)
+			}
+			k.Name, changes["name"] = name, name
+		}
+		if in.Scopes != nil {
+			for _, sc := range *in.Scopes {
+				if !k.HasScope(sc) {
+					return invalid(&keyward.FieldError{Field: "scopes", Problem: "may only narrow: the key does not hold " + quoteSafe(sc)})
+				}
+			}
+			scopes, fe := checkScopes(*in.Scopes, k.Scopes)
+			if fe != nil {
+				return invalid(fe)
+			}
+			k.Scopes, changes["scopes"] = scopes, scopes
+		}
+		if in.IPAllowlist != nil {
+			list, fe := checkAllowlist(*in.IPAllowlist)
+			if fe != nil {
+				return invalid(fe)
+			}
+			k.IPAllowlist, changes["ip_allowlist"] = list, list
+		}
+		if in.Metadata != nil {
+			md, fe := checkMetadata(*in.Metadata)
+			if fe != nil {
+				return invalid(fe)
+			}
+			k.Metadata, changes["metadata_keys"] = md, len(md)
+		}
+		if err := q.UpdateKey(ctx, k); err != nil {
+			return err
+		}
+		ev := s.event(a, AuditKeyUpdate, w.ProjectID, keyRef(k))
+		ev.Details = changes
+		if err := q.InsertAuditEvent(ctx, ev); err != nil {
+			return err
+		}
+		k.Status = k.StatusAt(now)
+		out = k
+		return nil
+	})
+	if err != nil {
+		return nil, s.finish(ctx, err)
+	}
+	return out, nil
+}
+
+// RevokeKey revokes a key for good: its digest is erased and the row stays
+// as a tombstone. Revoking a revoked key returns it unchanged and writes no
+// second audit event (the org lock makes concurrent revokes take turns).
+func (s *Service) RevokeKey(ctx context.Context, a *Actor, w Where, id string, in keyward.RevokeInput) (*keyward.Key, error) {
+	reason, fe := checkText("reason", in.Reason, maxReasonLen, true)
+	if fe != nil {
+		return nil, invalid(fe)
+	}
+	var out *keyward.Key
+	err := s.inTx(ctx, func(q keyward.Queries) error {
+		if err := q.LockOrg(ctx, a.OrgID); err != nil {
+			return err
+		}
+		k, err := loadKey(ctx, q, a, w, id)
+		if err != nil {
+			return err
+		}
+		if !isSelf(a, k) {
+			if err := s.mayChangeKey(ctx, q, a, w, k, AuditKeyRevoke); err != nil {
+				return err
+			}
+		}
+		now := s.clock.Now()
+		if k.RevokedAt == nil {
+			revoke(k, a, now, reason)
+			if err := q.UpdateKey(ctx, k); err != nil {
+				return err
+			}
+			ev := s.event(a, AuditKeyRevoke, w.ProjectID, keyRef(k))
+			if reason != "" {
+				ev.Details["reason"] = reason
+			}
+			if err := q.InsertAuditEvent(ctx, ev); err != nil {
+				return err
+			}
+		}
+		k.Status = k.StatusAt(now)
+		out = k
+		return nil
+	})
+	if err != nil {
+		return nil, s.finish(ctx, err)
+	}
+	return out, nil
+}
+
+// revoke marks k revoked by a and erases its digest.
+func revoke(k *keyward.Key, a *Actor, now time.Time, reason string) {
+	by := a.Ref()
+	k.RevokedAt, k.RevokedBy, k.Digest = &now, &by, nil
+	if reason != "" {
+		k.RevokeReason = &reason
+	}
+}
+
+// RotateKey replaces a key in one transaction: the new key keeps the old
+// one's name, scopes, allowlist, metadata, owner and lifetime; the old key
+// is revoked at once (grace 0) or expires when the grace period ends.
+// Rotation is not held to the key limits: replacing a key must always work,
+// even for a user at the limit.
+func (s *Service) RotateKey(ctx context.Context, a *Actor, w Where, id string, in keyward.RotateInput) (*keyward.Key, error) {
+	var grace time.Duration
+	if in.GracePeriod != nil {
+		grace = in.GracePeriod.Std()
+	}
+	var out *keyward.Key
+	err := s.inTx(ctx, func(q keyward.Queries) error {
+		if err := q.LockOrg(ctx, a.OrgID); err != nil {
+			return err
+		}
+		if _, err := s.access(ctx, q, a, w, actKeysRead, AuditKeyRotate); err != nil {
+			return err
+		}
+		old, err := loadKey(ctx, q, a, w, id)
+		if err != nil {
+			return err
+		}
+		if err := s.mayChangeKey(ctx, q, a, w, old, AuditKeyRotate); err != nil {
+			return err
+		}
+		if err := checkNoWidening(a, w, old.Scopes); err != nil {
+			return err
+		}
+		org, err := q.GetOrg(ctx, a.OrgID)
+		if err != nil {
+			return err
+		}
+		maxGrace := min(MaxGrace, org.Settings.RotationMaxGrace.Std())
+		if grace < 0 || grace > maxGrace {
+			return invalid(&keyward.FieldError{Field: "grace_period", Problem: "must be between 0s and " + maxGrace.String()})
+		}
+		now := s.clock.Now()
+		switch {
+		case !old.Usable(now):
+			return keyward.Errorf(keyward.CodeConflict, "This key is %s and cannot be rotated", old.StatusAt(now))
+		case old.ReplacedBy != nil:
+			return keyward.Errorf(keyward.CodeConflict, "This key was already rotated; rotate its replacement %s instead", *old.ReplacedBy)
+		}
+		nk := successor(old, a, now)
+		s.issueSecret(nk)
+		if err := q.CreateKey(ctx, nk); err != nil {
+			return err
+		}
+		old.ReplacedBy = &nk.ID
+		if grace == 0 {
+			revoke(old, a, now, "rotated")
+		} else if end := now.Add(grace); old.ExpiresAt == nil || end.Before(*old.ExpiresAt) {
+			old.ExpiresAt = &end
+		}
+		if err := q.UpdateKey(ctx, old); err != nil {
+			return err
+		}
+		ev := s.event(a, AuditKeyRotate, w.ProjectID, keyRef(old))
+		ev.Details = map[string]any{"new_key_id": nk.ID, "grace_period": grace.String()}
+		if err := q.InsertAuditEvent(ctx, ev); err != nil {
+			return err
+		}
+		nk.Status = nk.StatusAt(now)
+		out = nk
+		return nil
+	})
+	if err != nil {
+		return nil, s.finish(ctx, err)
+	}
+	return out, nil
+}
+
+// successor builds the key that replaces old, with the same settings.
+func successor(old *keyward.Key, a *Actor, now time.Time) *keyward.Key {
+	nk := &keyward.Key{
+		ID: keyward.NewID(keyward.PrefixKey), Kind: old.Kind, Name: old.Name,
+		ProjectID: old.ProjectID, OrgID: old.OrgID, Scopes: old.Scopes,
+		CreatedAt: now, CreatedBy: a.Ref(), OwnerUserID: old.OwnerUserID,
+		IPAllowlist: old.IPAllowlist, Metadata: old.Metadata,
+	}
+	if old.ExpiresAt != nil && old.ReplacedBy == nil {
+		end := now.Add(old.ExpiresAt.Sub(old.CreatedAt))
+		nk.ExpiresAt = &end
+	}
+	return nk
+}

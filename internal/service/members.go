@@ -1,0 +1,339 @@
+package service
+
+import (
+	"context"
+
+	"github.com/keyward/keyward"
+)
+
+// ListMembers lists the org's members by user id, with their project roles.
+func (s *Service) ListMembers(ctx context.Context, a *Actor, limit int, cursor string) (*keyward.Page[*keyward.Member], error) {
+	if _, err := s.orgAccess(ctx, s.store, a, actMembersRead, AuditMemberRead); err != nil {
+		return nil, s.finish(ctx, err)
+	}
+	limit, after, err := pageArgs(limit, cursor)
+	if err != nil {
+		return nil, err
+	}
+	ms, err := s.store.ListMembers(ctx, a.OrgID, after, limit+1)
+	if err != nil {
+		return nil, err
+	}
+	for _, m := range ms {
+		if err := fillProjects(ctx, s.store, m); err != nil {
+			return nil, err
+		}
+	}
+	return makePage(ms, limit, func(m *keyward.Member) string { return m.UserID }), nil
+}
+
+func fillProjects(ctx context.Context, q keyward.Queries, m *keyward.Member) error {
+	roles, err := q.ListUserProjectRoles(ctx, m.OrgID, m.UserID)
+	if err != nil {
+		return err
+	}
+	m.Projects = []keyward.ProjectMember{}
+	for _, r := range roles {
+		m.Projects = append(m.Projects, *r)
+	}
+	return nil
+}
+
+// AddMember adds a user (created if new) to the org with a role and
+// optional project roles. Only owners may add owners.
+func (s *Service) AddMember(ctx context.Context, a *Actor, in keyward.AddMemberInput) (*keyward.Member, error) {
+	email, e1 := checkEmail(in.Email)
+	name, e2 := checkText("name", in.Name, maxNameLen, true)
+	var e3 *keyward.FieldError
+	if !in.Role.Valid() {
+		e3 = &keyward.FieldError{Field: "role", Problem: "must be owner, admin or member"}
+	}
+	if err := invalid(e1, e2, e3, checkProjectRoles(in.Projects, false)); err != nil {
+		return nil, err
+	}
+	var out *keyward.Member
+	err := s.inTx(ctx, func(q keyward.Queries) error {
+		role, err := s.orgAccess(ctx, q, a, actMembersWrite, AuditMemberAdd)
+		if err != nil {
+			return err
+		}
+		if in.Role == keyward.OrgOwner && role != keyward.OrgOwner {
+			return s.denied(a, AuditMemberAdd, "", keyward.ActorRef{Type: "org", ID: a.OrgID}, "Only owners may add owners")
+		}
+		now := s.clock.Now()
+		u, err := q.GetUserByEmail(ctx, email)
+		if keyward.ErrorCode(err) == keyward.CodeNotFound {
+			u = &keyward.User{ID: keyward.NewID(keyward.PrefixUser), Email: email, Name: name, CreatedAt: now}
+			err = q.CreateUser(ctx, u)
+		}
+		if err != nil {
+			return err
+		}
+		if _, err := q.GetMember(ctx, a.OrgID, u.ID); err == nil {
+			return keyward.Errorf(keyward.CodeConflict, "This user is already a member of the organization")
+		} else if keyward.ErrorCode(err) != keyward.CodeNotFound {
+			return err
+		}
+		m := &keyward.Member{OrgID: a.OrgID, UserID: u.ID, Email: u.Email, Name: u.Name, Role: in.Role, CreatedAt: now}
+		if err := q.PutMember(ctx, m); err != nil {
+			return err
+		}
+		for _, pr := range in.Projects {
+			if err := s.setProjectRole(ctx, q, a, u.ID, pr, AuditMemberAdd); err != nil {
+				return err
+			}
+		}
+		ev := s.event(a, AuditMemberAdd, "", userRef(u.ID))
+		ev.Details = map[string]any{"role": string(in.Role), "projects": len(in.Projects)}
+		if err := q.InsertAuditEvent(ctx, ev); err != nil {
+			return err
+		}
+		out = m
+		return fillProjects(ctx, q, m)
+	})
+	return out, s.finish(ctx, err)
+}
+
+// checkProjectRoles validates project role assignments; a role of "" (which
+// removes the member from that project) is allowed only in patches.
+func checkProjectRoles(prs []keyward.ProjectMember, allowRemove bool) *keyward.FieldError {
+	if len(prs) > 100 {
+		return &keyward.FieldError{Field: "projects", Problem: "at most 100"}
+	}
+	for _, pr := range prs {
+		if !(pr.Role.Valid() || (allowRemove && pr.Role == "")) {
+			return &keyward.FieldError{Field: "projects", Problem: "role must be admin, developer or viewer"}
+		}
+	}
+	return nil
+}
+
+// setProjectRole gives user userID the project role pr, if a may manage
+// that project's members.
+func (s *Service) setProjectRole(ctx context.Context, q keyward.Queries, a *Actor, userID string, pr keyward.ProjectMember, auditAction string) error {
+	p, err := s.projectAccess(ctx, q, a, pr.ProjectID, actProjectAdmin, auditAction)
+	if err != nil {
+		return err
+	}
+	return q.PutProjectMember(ctx, &keyward.ProjectMember{ProjectID: p.ID, UserID: userID, Role: pr.Role})
+}
+
+// UpdateMember changes a member's org role and project roles. Project admins
+// may change project roles of their projects; org roles need an org admin,
+// and owners are changed only by owners. An org always keeps an owner.
+func (s *Service) UpdateMember(ctx context.Context, a *Actor, userID string, in keyward.MemberPatch) (*keyward.Member, error) {
+	if err := invalid(checkProjectRoles(in.Projects, true), checkHandling(in.KeyHandling)); err != nil {
+		return nil, err
+	}
+	if in.Role != nil && !in.Role.Valid() {
+		return nil, invalid(&keyward.FieldError{Field: "role", Problem: "must be owner, admin or member"})
+	}
+	var out *keyward.Member
+	err := s.inTx(ctx, func(q keyward.Queries) error {
+		if err := q.LockOrg(ctx, a.OrgID); err != nil {
+			return err
+		}
+		m, err := s.member(ctx, q, a, userID)
+		if err != nil {
+			return err
+		}
+		details := map[string]any{}
+		if in.Role != nil && *in.Role != m.Role {
+			if err := s.mayChangeRole(ctx, q, a, m, *in.Role, AuditMemberUpdate); err != nil {
+				return err
+			}
+			details["role"] = map[string]any{"from": string(m.Role), "to": string(*in.Role)}
+			m.Role = *in.Role
+			if err := q.PutMember(ctx, m); err != nil {
+				return err
+			}
+		}
+		for _, pr := range in.Projects {
+			if pr.Role != "" {
+				if err := s.setProjectRole(ctx, q, a, userID, pr, AuditMemberUpdate); err != nil {
+					return err
+				}
+				continue
+			}
+			if _, err := s.projectAccess(ctx, q, a, pr.ProjectID, actProjectAdmin, AuditMemberUpdate); err != nil {
+				return err
+			}
+			n, err := s.handleKeys(ctx, q, a, userID, pr.ProjectID, in.KeyHandling, in.TransferTo)
+			if err != nil {
+				return err
+			}
+			if err := q.DeleteProjectMember(ctx, pr.ProjectID, userID); err != nil && keyward.ErrorCode(err) != keyward.CodeNotFound {
+				return err
+			}
+			details["removed_from_"+pr.ProjectID] = map[string]any{"keys": n, "key_handling": string(handling(in.KeyHandling))}
+		}
+		details["projects"] = len(in.Projects)
+		ev := s.event(a, AuditMemberUpdate, "", userRef(userID))
+		ev.Details = details
+		if err := q.InsertAuditEvent(ctx, ev); err != nil {
+			return err
+		}
+		out = m
+		return fillProjects(ctx, q, m)
+	})
+	return out, s.finish(ctx, err)
+}
+
+// member loads a member of a's org that a can see; users and org keys
+// without any org-level role see only themselves.
+func (s *Service) member(ctx context.Context, q keyward.Queries, a *Actor, userID string) (*keyward.Member, error) {
+	if !keyward.ValidID(keyward.PrefixUser, userID) {
+		return nil, keyward.NotFound("member")
+	}
+	if a.IsKind(keyward.KindProject) {
+		return nil, keyward.Denied("Project keys cannot manage members; use an org key")
+	}
+	if a.IsUser() {
+		if role, err := s.orgRole(ctx, q, a); err != nil || role == "" {
+			if err == nil {
+				err = keyward.NotFound("member")
+			}
+			return nil, err
+		}
+	}
+	m, err := q.GetMember(ctx, a.OrgID, userID)
+	if err != nil {
+		if keyward.ErrorCode(err) == keyward.CodeNotFound {
+			return nil, keyward.NotFound("member")
+		}
+		return nil, err
+	}
+	return m, nil
+}
+
+// mayChangeRole checks an org role change of member m to role.
+func (s *Service) mayChangeRole(ctx context.Context, q keyward.Queries, a *Actor, m *keyward.Member, role keyward.OrgRole, auditAction string) error {
+	actorRole, err := s.orgAccess(ctx, q, a, actMembersWrite, auditAction)
+	if err != nil {
+		return err
+	}
+	if (m.Role == keyward.OrgOwner || role == keyward.OrgOwner) && actorRole != keyward.OrgOwner {
+		return s.denied(a, auditAction, "", userRef(m.UserID), "Only owners may make or change owners")
+	}
+	if m.Role == keyward.OrgOwner && role != keyward.OrgOwner {
+		return lastOwnerCheck(ctx, q, a.OrgID)
+	}
+	return nil
+}
+
+func lastOwnerCheck(ctx context.Context, q keyward.Queries, orgID string) error {
+	n, err := q.CountOwners(ctx, orgID)
+	if err != nil {
+		return err
+	}
+	if n <= 1 {
+		return keyward.Errorf(keyward.CodeConflict, "An organization must keep at least one owner")
+	}
+	return nil
+}
+
+// RemoveMember removes a member from the org. Their project keys are
+// revoked (the default) or transferred (to TransferTo, by default the
+// acting user); either way each key's fate is audited.
+func (s *Service) RemoveMember(ctx context.Context, a *Actor, userID string, in keyward.RemoveMemberInput) error {
+	if err := invalid(checkHandling(in.KeyHandling)); err != nil {
+		return err
+	}
+	err := s.inTx(ctx, func(q keyward.Queries) error {
+		if err := q.LockOrg(ctx, a.OrgID); err != nil {
+			return err
+		}
+		actorRole, err := s.orgAccess(ctx, q, a, actMembersWrite, AuditMemberRemove)
+		if err != nil {
+			return err
+		}
+		m, err := s.member(ctx, q, a, userID)
+		if err != nil {
+			return err
+		}
+		if m.Role == keyward.OrgOwner {
+			if actorRole != keyward.OrgOwner {
+				return s.denied(a, AuditMemberRemove, "", userRef(userID), "Only owners may remove owners")
+			}
+			if err := lastOwnerCheck(ctx, q, a.OrgID); err != nil {
+				return err
+			}
+		}
+		n, err := s.handleKeys(ctx, q, a, userID, "", in.KeyHandling, in.TransferTo)
+		if err != nil {
+			return err
+		}
+		if err := q.DeleteMember(ctx, a.OrgID, userID); err != nil {
+			return err
+		}
+		ev := s.event(a, AuditMemberRemove, "", userRef(userID))
+		ev.Details = map[string]any{"key_handling": string(handling(in.KeyHandling)), "keys": n}
+		return q.InsertAuditEvent(ctx, ev)
+	})
+	return s.finish(ctx, err)
+}
+
+func checkHandling(h keyward.KeyHandling) *keyward.FieldError {
+	if h != "" && h != keyward.KeysRevoke && h != keyward.KeysTransfer {
+		return &keyward.FieldError{Field: "key_handling", Problem: "must be revoke or transfer"}
+	}
+	return nil
+}
+
+func handling(h keyward.KeyHandling) keyward.KeyHandling {
+	if h == "" {
+		return keyward.KeysRevoke
+	}
+	return h
+}
+
+// handleKeys revokes or transfers the usable project keys that userID owns
+// in the org (or in one project), writing one audit event per key. It
+// returns how many keys it handled.
+func (s *Service) handleKeys(ctx context.Context, q keyward.Queries, a *Actor, userID, projectID string, h keyward.KeyHandling, to string) (int, error) {
+	now := s.clock.Now()
+	keys, err := q.ListKeys(ctx, keyward.KeyFilter{OrgID: a.OrgID, Kind: keyward.KindProject, ProjectID: projectID, OwnerUserID: userID, Now: now})
+	if err != nil {
+		return 0, err
+	}
+	if handling(h) == keyward.KeysTransfer {
+		if to == "" && a.IsUser() {
+			to = a.UserID
+		}
+		if to == "" {
+			return 0, invalid(&keyward.FieldError{Field: "transfer_to", Problem: "is required when an org key transfers keys"})
+		}
+		if to == userID {
+			return 0, invalid(&keyward.FieldError{Field: "transfer_to", Problem: "must be another member"})
+		}
+		if _, err := q.GetMember(ctx, a.OrgID, to); err != nil {
+			if keyward.ErrorCode(err) == keyward.CodeNotFound {
+				return 0, invalid(&keyward.FieldError{Field: "transfer_to", Problem: "must be a member of the organization"})
+			}
+			return 0, err
+		}
+	}
+	for _, k := range keys {
+		action := AuditKeyRevoke
+		if handling(h) == keyward.KeysTransfer {
+			action = AuditKeyTransfer
+			k.OwnerUserID = &to
+		} else {
+			revoke(k, a, now, "owner removed")
+		}
+		if err := q.UpdateKey(ctx, k); err != nil {
+			return 0, err
+		}
+		ev := s.event(a, action, k.ProjectID, keyRef(k))
+		ev.Details = map[string]any{"from_user_id": userID, "reason": "owner removed"}
+		if action == AuditKeyTransfer {
+			ev.Details["to_user_id"] = to
+		}
+		if err := q.InsertAuditEvent(ctx, ev); err != nil {
+			return 0, err
+		}
+	}
+	return len(keys), nil
+}
+
+func userRef(id string) keyward.ActorRef { return keyward.ActorRef{Type: keyward.ActorUser, ID: id} }

@@ -1,0 +1,83 @@
+package service
+
+import (
+	"context"
+	"time"
+
+	"github.com/keyward/keyward"
+)
+
+// GetSettings returns the org's limits and policies.
+func (s *Service) GetSettings(ctx context.Context, a *Actor) (*keyward.Settings, error) {
+	if _, err := s.orgAccess(ctx, s.store, a, actSettingsRead, AuditSettingsRead); err != nil {
+		return nil, s.finish(ctx, err)
+	}
+	org, err := s.store.GetOrg(ctx, a.OrgID)
+	if err != nil {
+		return nil, err
+	}
+	return &org.Settings, nil
+}
+
+// UpdateSettings changes the org's limits and policies. Lowering a limit
+// below the keys already issued keeps those keys; it only stops new ones.
+func (s *Service) UpdateSettings(ctx context.Context, a *Actor, in keyward.SettingsPatch) (*keyward.Settings, error) {
+	var out *keyward.Settings
+	err := s.inTx(ctx, func(q keyward.Queries) error {
+		if err := q.LockOrg(ctx, a.OrgID); err != nil {
+			return err
+		}
+		if _, err := s.orgAccess(ctx, q, a, actSettingsWrite, AuditSettingsUpdate); err != nil {
+			return err
+		}
+		org, err := q.GetOrg(ctx, a.OrgID)
+		if err != nil {
+			return err
+		}
+		before := org.Settings
+		st := &org.Settings
+		var errs []*keyward.FieldError
+		setLimit := func(field string, v *int, dst *int) {
+			if v == nil {
+				return
+			}
+			if *v < 1 || *v > 1_000_000 {
+				errs = append(errs, &keyward.FieldError{Field: field, Problem: "must be between 1 and 1000000"})
+				return
+			}
+			*dst = *v
+		}
+		setLimit("max_keys_per_user", in.MaxKeysPerUser, &st.MaxKeysPerUser)
+		setLimit("max_keys_per_project", in.MaxKeysPerProject, &st.MaxKeysPerProject)
+		setLimit("max_org_keys", in.MaxOrgKeys, &st.MaxOrgKeys)
+		switch {
+		case in.ClearMaxKeyLifetime && in.MaxKeyLifetime != nil:
+			errs = append(errs, &keyward.FieldError{Field: "max_key_lifetime", Problem: "set it or clear it, not both"})
+		case in.ClearMaxKeyLifetime:
+			st.MaxKeyLifetime = nil
+		case in.MaxKeyLifetime != nil:
+			if in.MaxKeyLifetime.Std() < time.Hour {
+				errs = append(errs, &keyward.FieldError{Field: "max_key_lifetime", Problem: "must be at least 1h"})
+			}
+			d := *in.MaxKeyLifetime
+			st.MaxKeyLifetime = &d
+		}
+		if in.RotationMaxGrace != nil {
+			if in.RotationMaxGrace.Std() > MaxGrace {
+				errs = append(errs, &keyward.FieldError{Field: "rotation_max_grace", Problem: "must be between 0s and 168h"})
+			}
+			st.RotationMaxGrace = *in.RotationMaxGrace
+		}
+		if err := invalid(errs...); err != nil {
+			return err
+		}
+		if err := q.UpdateOrg(ctx, org); err != nil {
+			return err
+		}
+		ev := s.event(a, AuditSettingsUpdate, "", keyward.ActorRef{Type: "org", ID: org.ID})
+		ev.Details = map[string]any{"before": before, "after": *st}
+		out = st
+		return q.InsertAuditEvent(ctx, ev)
+	})
+	return out, s.finish(ctx, err)
+}
