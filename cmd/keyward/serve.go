@@ -1,0 +1,52 @@
+package main
+
+import (
+	"fmt"
+	"net"
+	"os"
+
+	"github.com/keyward/keyward/internal/server"
+	"github.com/spf13/cobra"
+)
+
+func newServeCmd() *cobra.Command {
+	var cfg server.Config
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Run the keyward server",
+		Long: `Run the keyward server. Every flag can also be set with KEYWARD_<FLAG>,
+e.g. KEYWARD_ADDR, KEYWARD_DATABASE. The digest pepper is read from
+KEYWARD_KEY_PEPPER only, never from a flag, so it stays out of process lists.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := bindEnv(cmd); err != nil {
+				return err
+			}
+			cfg.Pepper = os.Getenv("KEYWARD_KEY_PEPPER")
+			log := newLogger(cmd.ErrOrStderr(), cfg.LogFormat)
+			ctx := cmd.Context()
+			srv, err := server.New(ctx, cfg, log)
+			if err != nil {
+				return err
+			}
+			ln, err := net.Listen("tcp", cfg.Addr)
+			if err != nil {
+				srv.Store.Close()
+				return fmt.Errorf("listen: %w", err)
+			}
+			if n, err := srv.Store.CountOrgs(ctx); err == nil && n == 0 {
+				log.Warn("the store is empty: create the first org and owner with `keyward bootstrap --org NAME --email EMAIL --database " + cfg.Database + "`")
+			}
+			if cfg.Pepper == "" {
+				log.Warn("KEYWARD_KEY_PEPPER is not set: key digests are plain SHA-256; set a pepper before issuing production keys")
+			}
+			return srv.Serve(ctx, ln)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&cfg.Addr, "addr", "127.0.0.1:8080", "address to listen on (KEYWARD_ADDR)")
+	f.StringVar(&cfg.Database, "database", "sqlite:keyward.db", "database URL: sqlite:PATH (KEYWARD_DATABASE)")
+	f.StringVar(&cfg.Redis, "redis", "", "Redis URL for multi-node features (KEYWARD_REDIS); optional")
+	f.StringVar(&cfg.LogFormat, "log-format", "", "log format: json or text (KEYWARD_LOG_FORMAT); default json, text on a terminal")
+	return cmd
+}

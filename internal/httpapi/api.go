@@ -1,0 +1,97 @@
+// Package httpapi is keyward's JSON API (SPEC §5): routing, credential
+// parsing, strict request decoding, the error contract of SPEC §4, request
+// ids, logs, metrics and the OpenAPI document. It translates HTTP into
+// service calls and decides nothing itself.
+package httpapi
+
+import (
+	"log/slog"
+	"net/http"
+	"strings"
+
+	"github.com/keyward/keyward"
+	"github.com/keyward/keyward/internal/service"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// Config holds what the API needs.
+type Config struct {
+	Service  *service.Service
+	Logger   *slog.Logger
+	Registry *prometheus.Registry // metrics are registered here and served at /metrics
+}
+
+// API is the HTTP handler of the JSON API.
+type API struct {
+	svc     *service.Service
+	log     *slog.Logger
+	metrics *metrics
+	handler http.Handler
+}
+
+// New builds the API and its routes.
+func New(cfg Config) *API {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.Registry == nil {
+		cfg.Registry = prometheus.NewRegistry()
+	}
+	a := &API{svc: cfg.Service, log: cfg.Logger, metrics: newMetrics(cfg.Registry)}
+	mux := http.NewServeMux()
+	methods := map[string][]string{}
+	for _, rt := range a.routes() {
+		mux.Handle(rt.Method+" "+rt.Path, a.adapt(rt))
+		methods[rt.Path] = append(methods[rt.Path], rt.Method)
+	}
+	// The same paths with any other method: 405 in the error contract.
+	for path, ms := range methods {
+		allow := strings.Join(ms, ", ")
+		mux.HandleFunc(path, func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Allow", allow)
+			writeError(w, r, keyward.Errorf(keyward.CodeMethodNotAllowed, "Method %s is not allowed here; use %s", r.Method, allow))
+		})
+	}
+	mux.Handle("GET /metrics", promhttp.HandlerFor(cfg.Registry, promhttp.HandlerOpts{}))
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, r, keyward.Errorf(keyward.CodeNotFound, "No such route: %s %s", r.Method, truncate(r.URL.Path, 100)))
+	})
+	a.handler = a.observe(mux)
+	return a
+}
+
+// ServeHTTP serves the API.
+func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) { a.handler.ServeHTTP(w, r) }
+
+// call is one request as a handler sees it.
+type call struct {
+	r     *http.Request
+	actor *service.Actor
+}
+
+// adapt turns a route into an http.Handler: authenticate as the route
+// requires, run the handler, render its result or error.
+func (a *API) adapt(rt route) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c := &call{r: r}
+		if rt.Auth != authNone {
+			actor, err := a.authenticate(r, rt.Auth.kind())
+			if err != nil {
+				writeError(w, r, err)
+				return
+			}
+			c.actor = actor
+		}
+		out, err := rt.Handle(c)
+		if err != nil {
+			writeError(w, r, err)
+			return
+		}
+		if rt.Status == http.StatusNoContent {
+			w.WriteHeader(http.StatusNoContent)
+			return
+		}
+		writeJSON(w, rt.Status, out)
+	})
+}

@@ -1,0 +1,98 @@
+package httpapi
+
+import (
+	"net/http"
+	"strings"
+
+	"github.com/keyward/keyward"
+	"github.com/keyward/keyward/internal/service"
+)
+
+// Credential headers (SPEC §3).
+const (
+	headerAPIKey    = "X-Api-Key"
+	headerOrgAPIKey = "X-Org-Api-Key"
+)
+
+// credential finds the one key a request presents in x-api-key,
+// x-org-api-key or Authorization: Bearer. Two different keys are
+// AMBIGUOUS_CREDENTIALS; none is API_KEY_MISSING.
+func credential(h http.Header) (string, error) {
+	var found string
+	add := func(v string) error {
+		if v == "" {
+			return nil
+		}
+		if found != "" && found != v {
+			return keyward.Errorf(keyward.CodeAmbiguousCredentials, "The request carries two different API keys; send exactly one")
+		}
+		found = v
+		return nil
+	}
+	for _, name := range []string{headerAPIKey, headerOrgAPIKey} {
+		vals := h.Values(name)
+		if len(vals) > 1 {
+			return "", keyward.Errorf(keyward.CodeAmbiguousCredentials, "The %s header appears more than once", strings.ToLower(name))
+		}
+		if len(vals) == 1 {
+			if err := add(strings.TrimSpace(vals[0])); err != nil {
+				return "", err
+			}
+		}
+	}
+	if auth := h.Values("Authorization"); len(auth) > 0 {
+		if len(auth) > 1 {
+			return "", keyward.Errorf(keyward.CodeAmbiguousCredentials, "The Authorization header appears more than once")
+		}
+		token, ok := bearer(auth[0])
+		if !ok {
+			return "", keyward.Errorf(keyward.CodeAPIKeyInvalid, "Invalid API key provided: use Authorization: Bearer <key>")
+		}
+		if err := add(token); err != nil {
+			return "", err
+		}
+	}
+	if found == "" {
+		return "", keyward.Errorf(keyward.CodeAPIKeyMissing, "No API key provided: send it in the x-api-key header or as Authorization: Bearer <key>")
+	}
+	return found, nil
+}
+
+// bearer parses "Bearer <token>" with a case-insensitive scheme.
+func bearer(v string) (string, bool) {
+	scheme, token, ok := strings.Cut(strings.TrimSpace(v), " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return "", false
+	}
+	token = strings.TrimSpace(token)
+	return token, token != ""
+}
+
+// authenticate resolves the request's key into an actor, for routes that
+// need a key of kind want.
+func (a *API) authenticate(r *http.Request, want keyward.KeyKind) (*service.Actor, error) {
+	secret, err := credential(r.Header)
+	if err != nil {
+		a.metrics.authResult(keyward.ErrorCode(err))
+		return nil, err
+	}
+	k, err := a.svc.Authenticate(r.Context(), secret, want, clientAddr(r))
+	a.metrics.authResult(keyward.ErrorCode(err))
+	if err != nil {
+		return nil, err
+	}
+	if info := infoOf(r); info != nil {
+		info.keyID = k.ID
+	}
+	return service.KeyActor(k, service.Origin{
+		IP: clientAddr(r).String(), UserAgent: truncate(r.UserAgent(), 300), RequestID: requestID(r),
+	}), nil
+}
+
+func truncate(s string, n int) string {
+	s = strings.ToValidUTF8(s, "")
+	if len(s) > n {
+		return strings.ToValidUTF8(s[:n], "")
+	}
+	return s
+}

@@ -1,0 +1,67 @@
+package httpapi
+
+import (
+	"github.com/keyward/keyward"
+	"github.com/keyward/keyward/internal/service"
+)
+
+// keyRoutes are the key operations under prefix; where says which keys
+// (the caller's project, a project named in the path, or org keys).
+func (a *API) keyRoutes(prefix string, auth authKind, where func(*call) service.Where) []route {
+	one := prefix + "/{id}"
+	noun := "project key"
+	if auth == authOrg && prefix == "/v1/org/keys" {
+		noun = "org key"
+	}
+	return []route{
+		{Method: "GET", Path: prefix, Summary: "List " + noun + "s", Auth: auth, Query: []string{"status", "limit", "cursor"}, Out: keyward.Page[keyward.Key]{}, Status: 200,
+			Handle: func(c *call) (any, error) {
+				q := c.r.URL.Query()
+				limit, err := intParam(c.r, "limit")
+				if err != nil {
+					return nil, err
+				}
+				return a.svc.ListKeys(c.r.Context(), c.actor, where(c), service.ListKeysQuery{Status: q.Get("status"), Limit: limit, Cursor: q.Get("cursor")})
+			}},
+		{Method: "POST", Path: prefix, Summary: "Create a " + noun + " (the secret is shown once)", Auth: auth, In: keyward.CreateKeyInput{}, Out: keyward.Key{}, Status: 201,
+			Handle: func(c *call) (any, error) {
+				var in keyward.CreateKeyInput
+				if err := decode(c.r, &in, false); err != nil {
+					return nil, err
+				}
+				return a.svc.CreateKey(c.r.Context(), c.actor, where(c), in)
+			}},
+		{Method: "GET", Path: one, Summary: "Get a " + noun, Auth: auth, Out: keyward.Key{}, Status: 200,
+			Handle: func(c *call) (any, error) {
+				return a.svc.GetKey(c.r.Context(), c.actor, where(c), c.r.PathValue("id"))
+			}},
+		{Method: "PATCH", Path: one, Summary: "Rename a " + noun + ", change its metadata or allowlist, or narrow its scopes", Auth: auth, In: keyward.KeyPatch{}, Out: keyward.Key{}, Status: 200,
+			Handle: func(c *call) (any, error) {
+				var in keyward.KeyPatch
+				if err := decode(c.r, &in, false); err != nil {
+					return nil, err
+				}
+				return a.svc.UpdateKey(c.r.Context(), c.actor, where(c), c.r.PathValue("id"), in)
+			}},
+		{Method: "POST", Path: one + "/rotate", Summary: "Replace a " + noun + " with a new one (the secret is shown once)", Auth: auth, In: keyward.RotateInput{}, Out: keyward.Key{}, Status: 201,
+			Handle: func(c *call) (any, error) {
+				var in keyward.RotateInput
+				if err := decode(c.r, &in, true); err != nil {
+					return nil, err
+				}
+				return a.svc.RotateKey(c.r.Context(), c.actor, where(c), c.r.PathValue("id"), in)
+			}},
+		{Method: "POST", Path: one + "/revoke", Summary: "Revoke a " + noun + " for good", Auth: auth, In: keyward.RevokeInput{}, Out: keyward.Key{}, Status: 200,
+			Handle: func(c *call) (any, error) {
+				var in keyward.RevokeInput
+				if err := decode(c.r, &in, true); err != nil {
+					return nil, err
+				}
+				return a.svc.RevokeKey(c.r.Context(), c.actor, where(c), c.r.PathValue("id"), in)
+			}},
+		{Method: "DELETE", Path: one, Summary: "Revoke a " + noun + " (same as POST …/revoke)", Auth: auth, Out: keyward.Key{}, Status: 200,
+			Handle: func(c *call) (any, error) {
+				return a.svc.RevokeKey(c.r.Context(), c.actor, where(c), c.r.PathValue("id"), keyward.RevokeInput{})
+			}},
+	}
+}

@@ -1,0 +1,121 @@
+package httpapi
+
+import (
+	"context"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/netip"
+	"strconv"
+	"time"
+
+	"github.com/keyward/keyward"
+)
+
+// reqInfo is what one request carries through the middleware: its id, the
+// authenticated key (for the log line) and the error it ended with.
+type reqInfo struct {
+	id    string
+	keyID string
+	err   *keyward.Error
+}
+
+type ctxKey struct{}
+
+func infoOf(r *http.Request) *reqInfo {
+	info, _ := r.Context().Value(ctxKey{}).(*reqInfo)
+	return info
+}
+
+func requestID(r *http.Request) string {
+	if info := infoOf(r); info != nil {
+		return info.id
+	}
+	return ""
+}
+
+// statusWriter remembers the status a handler wrote.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.status == 0 {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// observe wraps the whole API: it gives every request an id (kept from a
+// well-formed incoming X-Request-Id), recovers panics into the error
+// contract, and logs and measures one line per request. The key itself is
+// never logged, only its id.
+func (a *API) observe(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		id := r.Header.Get("X-Request-Id")
+		if !keyward.ValidID(keyward.PrefixRequest, id) {
+			id = keyward.NewID(keyward.PrefixRequest)
+		}
+		info := &reqInfo{id: id}
+		r = r.WithContext(context.WithValue(r.Context(), ctxKey{}, info))
+		w.Header().Set("X-Request-Id", id)
+		sw := &statusWriter{ResponseWriter: w}
+		defer func() {
+			if p := recover(); p != nil {
+				a.log.ErrorContext(r.Context(), "panic", "request_id", id, "panic", p)
+				writeError(sw, r, keyward.Errorf(keyward.CodeInternal, "An internal error occurred"))
+			}
+			route := r.Pattern
+			if route == "" {
+				route = "unmatched"
+			}
+			status := sw.status
+			if status == 0 {
+				status = http.StatusOK
+			}
+			dur := time.Since(start)
+			a.metrics.requests.WithLabelValues(route, strconv.Itoa(status)).Inc()
+			a.metrics.duration.WithLabelValues(route).Observe(dur.Seconds())
+			attrs := []slog.Attr{
+				slog.String("method", r.Method), slog.String("route", route), slog.Int("status", status),
+				slog.Duration("duration", dur), slog.String("request_id", id), slog.String("client", clientAddr(r).String()),
+			}
+			if info.keyID != "" {
+				attrs = append(attrs, slog.String("key_id", info.keyID))
+			}
+			level := slog.LevelInfo
+			if info.err != nil {
+				attrs = append(attrs, slog.String("code", info.err.Code))
+				if info.err.Err != nil && status >= 500 {
+					attrs = append(attrs, slog.String("cause", info.err.Err.Error()))
+					level = slog.LevelError
+				}
+			}
+			a.log.LogAttrs(r.Context(), level, "request", attrs...)
+		}()
+		next.ServeHTTP(sw, r)
+	})
+}
+
+// clientAddr is the peer's address. keyward does not trust forwarding
+// headers: put it behind a proxy that connects from the client's address,
+// or add the proxy's addresses to the allowlists.
+func clientAddr(r *http.Request) netip.Addr {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		host = r.RemoteAddr
+	}
+	addr, _ := netip.ParseAddr(host)
+	return addr.Unmap()
+}

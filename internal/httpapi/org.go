@@ -1,0 +1,90 @@
+package httpapi
+
+import (
+	"github.com/keyward/keyward"
+)
+
+func (a *API) projectRoutes() []route {
+	const one = "/v1/org/projects/{id}"
+	return []route{
+		{Method: "GET", Path: "/v1/org/projects", Summary: "List projects", Auth: authOrg, Query: []string{"limit", "cursor"}, Out: keyward.Page[keyward.Project]{}, Status: 200,
+			Handle: func(c *call) (any, error) {
+				limit, err := intParam(c.r, "limit")
+				if err != nil {
+					return nil, err
+				}
+				return a.svc.ListProjects(c.r.Context(), c.actor, limit, c.r.URL.Query().Get("cursor"))
+			}},
+		{Method: "POST", Path: "/v1/org/projects", Summary: "Create a project", Auth: authOrg, In: keyward.CreateProjectInput{}, Out: keyward.Project{}, Status: 201,
+			Handle: func(c *call) (any, error) {
+				var in keyward.CreateProjectInput
+				if err := decode(c.r, &in, false); err != nil {
+					return nil, err
+				}
+				return a.svc.CreateProject(c.r.Context(), c.actor, in)
+			}},
+		{Method: "GET", Path: one, Summary: "Get a project", Auth: authOrg, Out: keyward.Project{}, Status: 200,
+			Handle: func(c *call) (any, error) { return a.svc.GetProject(c.r.Context(), c.actor, c.r.PathValue("id")) }},
+		{Method: "PATCH", Path: one, Summary: "Rename a project or set its custom scopes", Auth: authOrg, In: keyward.ProjectPatch{}, Out: keyward.Project{}, Status: 200,
+			Handle: func(c *call) (any, error) {
+				var in keyward.ProjectPatch
+				if err := decode(c.r, &in, false); err != nil {
+					return nil, err
+				}
+				return a.svc.UpdateProject(c.r.Context(), c.actor, c.r.PathValue("id"), in)
+			}},
+		{Method: "DELETE", Path: one, Summary: "Delete a project and its keys", Auth: authOrg, Status: 204,
+			Handle: func(c *call) (any, error) { return nil, a.svc.DeleteProject(c.r.Context(), c.actor, c.r.PathValue("id")) }},
+	}
+}
+
+func (a *API) memberRoutes() []route {
+	const one = "/v1/org/members/{user_id}"
+	return []route{
+		{Method: "GET", Path: "/v1/org/members", Summary: "List members and their roles", Auth: authOrg, Query: []string{"limit", "cursor"}, Out: keyward.Page[keyward.Member]{}, Status: 200,
+			Handle: func(c *call) (any, error) {
+				limit, err := intParam(c.r, "limit")
+				if err != nil {
+					return nil, err
+				}
+				return a.svc.ListMembers(c.r.Context(), c.actor, limit, c.r.URL.Query().Get("cursor"))
+			}},
+		{Method: "POST", Path: "/v1/org/members", Summary: "Add a member (the user is created if new)", Auth: authOrg, In: keyward.AddMemberInput{}, Out: keyward.Member{}, Status: 201,
+			Handle: func(c *call) (any, error) {
+				var in keyward.AddMemberInput
+				if err := decode(c.r, &in, false); err != nil {
+					return nil, err
+				}
+				return a.svc.AddMember(c.r.Context(), c.actor, in)
+			}},
+		{Method: "PATCH", Path: one, Summary: "Change a member's org and project roles", Auth: authOrg, In: keyward.MemberPatch{}, Out: keyward.Member{}, Status: 200,
+			Handle: func(c *call) (any, error) {
+				var in keyward.MemberPatch
+				if err := decode(c.r, &in, false); err != nil {
+					return nil, err
+				}
+				return a.svc.UpdateMember(c.r.Context(), c.actor, c.r.PathValue("user_id"), in)
+			}},
+		{Method: "DELETE", Path: one, Summary: "Remove a member; their keys are revoked or transferred", Auth: authOrg, Query: []string{"key_handling", "transfer_to"}, Status: 204,
+			Handle: func(c *call) (any, error) {
+				q := c.r.URL.Query()
+				in := keyward.RemoveMemberInput{KeyHandling: keyward.KeyHandling(q.Get("key_handling")), TransferTo: q.Get("transfer_to")}
+				return nil, a.svc.RemoveMember(c.r.Context(), c.actor, c.r.PathValue("user_id"), in)
+			}},
+	}
+}
+
+func (a *API) settingsRoutes() []route {
+	return []route{
+		{Method: "GET", Path: "/v1/org/settings", Summary: "The org's limits and policies", Auth: authOrg, Out: keyward.Settings{}, Status: 200,
+			Handle: func(c *call) (any, error) { return a.svc.GetSettings(c.r.Context(), c.actor) }},
+		{Method: "PATCH", Path: "/v1/org/settings", Summary: "Change the org's limits and policies", Auth: authOrg, In: keyward.SettingsPatch{}, Out: keyward.Settings{}, Status: 200,
+			Handle: func(c *call) (any, error) {
+				var in keyward.SettingsPatch
+				if err := decode(c.r, &in, false); err != nil {
+					return nil, err
+				}
+				return a.svc.UpdateSettings(c.r.Context(), c.actor, in)
+			}},
+	}
+}

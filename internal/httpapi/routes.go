@@ -1,0 +1,110 @@
+package httpapi
+
+import (
+	"github.com/keyward/keyward"
+	"github.com/keyward/keyward/internal/service"
+)
+
+// authKind says which credential a route takes.
+type authKind int
+
+const (
+	authNone    authKind = iota
+	authProject          // x-api-key or Bearer with a kwp_ key
+	authOrg              // x-org-api-key or Bearer with a kwo_ key
+)
+
+func (k authKind) kind() keyward.KeyKind {
+	if k == authOrg {
+		return keyward.KindOrg
+	}
+	return keyward.KindProject
+}
+
+// route is one endpoint: how it is reached, what it takes and returns (for
+// the OpenAPI document) and the handler.
+type route struct {
+	Method  string
+	Path    string
+	Summary string
+	Auth    authKind
+	Query   []string // query parameters it reads
+	In      any      // request body type, or nil
+	Out     any      // response body type, or nil
+	Status  int      // status on success
+	Handle  func(*call) (any, error)
+}
+
+// routes is the whole API. The OpenAPI document is generated from this
+// table and the mux is built from it, so the two cannot drift apart.
+func (a *API) routes() []route {
+	rs := []route{
+		{Method: "GET", Path: "/healthz", Summary: "Process is up", Out: status{}, Status: 200,
+			Handle: func(c *call) (any, error) { return status{Status: "ok"}, nil }},
+		{Method: "GET", Path: "/readyz", Summary: "The store is reachable", Out: status{}, Status: 200,
+			Handle: a.ready},
+		{Method: "GET", Path: "/openapi.json", Summary: "This API's OpenAPI 3.1 document", Status: 200,
+			Handle: func(c *call) (any, error) { return a.OpenAPI(), nil }},
+
+		{Method: "GET", Path: "/v1/whoami", Summary: "The calling key", Auth: authProject, Out: keyward.Whoami{}, Status: 200,
+			Handle: func(c *call) (any, error) { return a.svc.Whoami(c.actor), nil }},
+		{Method: "GET", Path: "/v1/audit-events", Summary: "The project's audit log", Auth: authProject, Query: auditQuery, Out: keyward.Page[keyward.AuditEvent]{}, Status: 200,
+			Handle: func(c *call) (any, error) {
+				q, err := auditQueryOf(c.r)
+				if err != nil {
+					return nil, err
+				}
+				q.ProjectID = c.actor.Key.ProjectID
+				return a.svc.ListProjectAudit(c.r.Context(), c.actor, q)
+			}},
+		{Method: "POST", Path: "/v1/verify", Summary: "Verify a key a client presented to your API", Auth: authProject, In: keyward.VerifyInput{}, Out: keyward.VerifyResult{}, Status: 200,
+			Handle: func(c *call) (any, error) { return a.verify(c, c.actor.Key.ProjectID) }},
+
+		{Method: "GET", Path: "/v1/org/whoami", Summary: "The calling org key", Auth: authOrg, Out: keyward.Whoami{}, Status: 200,
+			Handle: func(c *call) (any, error) { return a.svc.Whoami(c.actor), nil }},
+		{Method: "POST", Path: "/v1/org/verify", Summary: "Verify a project key of any project of the org", Auth: authOrg, In: keyward.VerifyInput{}, Out: keyward.VerifyResult{}, Status: 200,
+			Handle: func(c *call) (any, error) { return a.verify(c, "") }},
+		{Method: "GET", Path: "/v1/org/audit-events", Summary: "The org's audit log", Auth: authOrg, Query: append([]string{"project_id"}, auditQuery...), Out: keyward.Page[keyward.AuditEvent]{}, Status: 200,
+			Handle: func(c *call) (any, error) {
+				q, err := auditQueryOf(c.r)
+				if err != nil {
+					return nil, err
+				}
+				q.ProjectID = c.r.URL.Query().Get("project_id")
+				return a.svc.ListOrgAudit(c.r.Context(), c.actor, q)
+			}},
+	}
+	rs = append(rs, a.keyRoutes("/v1/keys", authProject, func(c *call) service.Where {
+		return service.Where{ProjectID: c.actor.Key.ProjectID}
+	})...)
+	rs = append(rs, a.keyRoutes("/v1/org/projects/{project_id}/keys", authOrg, func(c *call) service.Where {
+		return service.Where{ProjectID: c.r.PathValue("project_id")}
+	})...)
+	rs = append(rs, a.keyRoutes("/v1/org/keys", authOrg, func(c *call) service.Where {
+		return service.Where{}
+	})...)
+	rs = append(rs, a.projectRoutes()...)
+	rs = append(rs, a.memberRoutes()...)
+	rs = append(rs, a.settingsRoutes()...)
+	return rs
+}
+
+// status is the body of the health endpoints.
+type status struct {
+	Status string `json:"status"`
+}
+
+func (a *API) ready(c *call) (any, error) {
+	if err := a.svc.Ping(c.r.Context()); err != nil {
+		return nil, keyward.Unavailable(err)
+	}
+	return status{Status: "ready"}, nil
+}
+
+func (a *API) verify(c *call, projectID string) (any, error) {
+	var in keyward.VerifyInput
+	if err := decode(c.r, &in, false); err != nil {
+		return nil, err
+	}
+	return a.svc.Verify(c.r.Context(), c.actor, projectID, in)
+}

@@ -1,0 +1,47 @@
+// Package server wires keyward together: configuration, the store, the
+// service, the HTTP API, and an http.Server with graceful shutdown.
+package server
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/keyward/keyward"
+	"github.com/keyward/keyward/internal/store/sqlite"
+)
+
+// Config is the server's configuration. Every field has a flag and a
+// KEYWARD_* environment variable (see cmd/keyward).
+type Config struct {
+	Addr      string // listen address, default 127.0.0.1:8080
+	Database  string // sqlite:PATH (default sqlite:keyward.db) or postgres://…
+	Redis     string // optional redis:// URL (used from the multi-node release on)
+	Pepper    string // KEYWARD_KEY_PEPPER: HMAC key for key digests
+	LogFormat string // "json", "text" or "" (json unless stderr is a terminal)
+}
+
+// OpenStore opens the store a database URL names, running its migrations.
+func OpenStore(ctx context.Context, url string) (keyward.Store, error) {
+	switch {
+	case strings.HasPrefix(url, "sqlite:"):
+		path := strings.TrimPrefix(strings.TrimPrefix(url, "sqlite:"), "//")
+		if path == "" {
+			return nil, fmt.Errorf("database %q: no file path after sqlite:", url)
+		}
+		return sqlite.Open(ctx, path)
+	case strings.HasPrefix(url, "postgres://"), strings.HasPrefix(url, "postgresql://"):
+		return nil, fmt.Errorf("database: PostgreSQL is not supported in this release yet; use sqlite:PATH")
+	}
+	return nil, fmt.Errorf("database %q: use sqlite:PATH", redact(url))
+}
+
+// redact hides a password in a URL-ish string before it reaches a message.
+func redact(url string) string {
+	if at := strings.LastIndexByte(url, '@'); at > 0 {
+		if i := strings.Index(url, "://"); i >= 0 && i < at {
+			return url[:i+3] + "…" + url[at:]
+		}
+	}
+	return url
+}
