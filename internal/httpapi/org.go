@@ -34,7 +34,9 @@ func (a *API) projectRoutes() []route {
 				return a.svc.UpdateProject(c.r.Context(), c.actor, c.r.PathValue("id"), in)
 			}},
 		{Method: "DELETE", Path: one, Summary: "Delete a project and its keys", Auth: authOrg, Status: 204,
-			Handle: func(c *call) (any, error) { return nil, a.svc.DeleteProject(c.r.Context(), c.actor, c.r.PathValue("id")) }},
+			Handle: func(c *call) (any, error) {
+				return nil, a.svc.DeleteProject(c.r.Context(), c.actor, c.r.PathValue("id"))
+			}},
 	}
 }
 
