@@ -1,0 +1,161 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+
+	"github.com/keyward/keyward"
+)
+
+const keyColumns = `id, kind, name, hint, project_id, org_id, scopes, created_at,
+	created_by_type, created_by_id, owner_user_id, expires_at, last_used_at,
+	revoked_at, revoked_by_type, revoked_by_id, revoke_reason, ip_allowlist,
+	metadata, replaced_by, digest`
+
+// keyRow holds a key's column values in the order of keyColumns' mutable
+// tail, shared by CreateKey and UpdateKey.
+type keyRow struct {
+	scopes, allowlist, metadata string
+	projectID                   sql.NullString
+	revokedByType, revokedByID  sql.NullString
+}
+
+func encodeKey(k *keyward.Key) (keyRow, error) {
+	var r keyRow
+	var err error
+	if r.scopes, err = toJSON(k.Scopes); err != nil {
+		return r, err
+	}
+	if r.allowlist, err = toJSON(k.IPAllowlist); err != nil {
+		return r, err
+	}
+	if r.metadata, err = toJSON(k.Metadata); err != nil {
+		return r, err
+	}
+	if k.ProjectID != "" {
+		r.projectID = sql.NullString{String: k.ProjectID, Valid: true}
+	}
+	if k.RevokedBy != nil {
+		r.revokedByType = sql.NullString{String: k.RevokedBy.Type, Valid: true}
+		r.revokedByID = sql.NullString{String: k.RevokedBy.ID, Valid: true}
+	}
+	return r, nil
+}
+
+// digestArg stores a digest; nil (or empty) is NULL, so an erased digest can
+// never be matched.
+func digestArg(d []byte) any {
+	if len(d) == 0 {
+		return nil
+	}
+	return d
+}
+
+// CreateKey inserts k. Its Status is not stored: it is derived from the
+// timestamps when read.
+func (q queries) CreateKey(ctx context.Context, k *keyward.Key) error {
+	r, err := encodeKey(k)
+	if err != nil {
+		return err
+	}
+	_, err = q.w.ExecContext(ctx, `INSERT INTO keys (`+keyColumns+`)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		k.ID, string(k.Kind), k.Name, k.Hint, r.projectID, k.OrgID, r.scopes, micros(k.CreatedAt),
+		k.CreatedBy.Type, k.CreatedBy.ID, nullString(k.OwnerUserID), nullMicros(k.ExpiresAt),
+		nullMicros(k.LastUsedAt), nullMicros(k.RevokedAt), r.revokedByType, r.revokedByID,
+		nullString(k.RevokeReason), r.allowlist, r.metadata, nullString(k.ReplacedBy), digestArg(k.Digest))
+	if err != nil {
+		return conflict(err, "A key with this id or secret already exists", "sqlite: createKey(%q)", k.ID)
+	}
+	return nil
+}
+
+// GetKey returns the key with the given id, revoked or not.
+func (q queries) GetKey(ctx context.Context, id string) (*keyward.Key, error) {
+	row := q.r.QueryRowContext(ctx, `SELECT `+keyColumns+` FROM keys WHERE id = ?`, id)
+	k, err := scanKey(row)
+	if err != nil {
+		return nil, notFound(err, "key", "sqlite: getKey(%q)", id)
+	}
+	return k, nil
+}
+
+// GetKeyByDigest returns the key whose stored digest is d. Erased digests
+// are NULL and never equal anything, so revoked keys are never found.
+func (q queries) GetKeyByDigest(ctx context.Context, d []byte) (*keyward.Key, error) {
+	if len(d) == 0 {
+		return nil, keyward.NotFound("key")
+	}
+	row := q.r.QueryRowContext(ctx, `SELECT `+keyColumns+` FROM keys WHERE digest = ?`, d)
+	k, err := scanKey(row)
+	if err != nil {
+		// Never name the digest: it is as good as the secret for a lookup.
+		return nil, notFound(err, "key", "sqlite: getKeyByDigest")
+	}
+	return k, nil
+}
+
+// UpdateKey writes every mutable field of k, the digest included (nil
+// erases it).
+func (q queries) UpdateKey(ctx context.Context, k *keyward.Key) error {
+	r, err := encodeKey(k)
+	if err != nil {
+		return err
+	}
+	res, err := q.w.ExecContext(ctx, `UPDATE keys SET
+		name = ?, scopes = ?, ip_allowlist = ?, metadata = ?, owner_user_id = ?,
+		expires_at = ?, revoked_at = ?, revoked_by_type = ?, revoked_by_id = ?,
+		revoke_reason = ?, replaced_by = ?, digest = ?
+		WHERE id = ?`,
+		k.Name, r.scopes, r.allowlist, r.metadata, nullString(k.OwnerUserID),
+		nullMicros(k.ExpiresAt), nullMicros(k.RevokedAt), r.revokedByType, r.revokedByID,
+		nullString(k.RevokeReason), nullString(k.ReplacedBy), digestArg(k.Digest), k.ID)
+	if err != nil {
+		return conflict(err, "A key with this secret already exists", "sqlite: updateKey(%q)", k.ID)
+	}
+	return mustAffect(res, "key")
+}
+
+func scanKey(s scanner) (*keyward.Key, error) {
+	var (
+		k                                     keyward.Key
+		kind, scopes, allowlist, metadata     string
+		projectID, owner, revokedByType       sql.NullString
+		revokedByID, revokeReason, replacedBy sql.NullString
+		created                               int64
+		expires, lastUsed, revoked            sql.NullInt64
+		digest                                []byte
+	)
+	err := s.Scan(&k.ID, &kind, &k.Name, &k.Hint, &projectID, &k.OrgID, &scopes, &created,
+		&k.CreatedBy.Type, &k.CreatedBy.ID, &owner, &expires, &lastUsed,
+		&revoked, &revokedByType, &revokedByID, &revokeReason, &allowlist,
+		&metadata, &replacedBy, &digest)
+	if err != nil {
+		return nil, err
+	}
+	k.Kind = keyward.KeyKind(kind)
+	k.ProjectID = projectID.String
+	k.CreatedAt = fromMicros(created)
+	k.OwnerUserID = stringPtr(owner)
+	k.ExpiresAt = timePtr(expires)
+	k.LastUsedAt = timePtr(lastUsed)
+	k.RevokedAt = timePtr(revoked)
+	if revokedByType.Valid {
+		k.RevokedBy = &keyward.ActorRef{Type: revokedByType.String, ID: revokedByID.String}
+	}
+	k.RevokeReason = stringPtr(revokeReason)
+	k.ReplacedBy = stringPtr(replacedBy)
+	if len(digest) > 0 {
+		k.Digest = digest
+	}
+	if k.Scopes, err = stringsFromJSON(scopes); err != nil {
+		return nil, err
+	}
+	if k.IPAllowlist, err = stringsFromJSON(allowlist); err != nil {
+		return nil, err
+	}
+	if k.Metadata, err = mapFromJSON[string](metadata); err != nil {
+		return nil, err
+	}
+	return &k, nil
+}
