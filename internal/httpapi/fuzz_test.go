@@ -1,0 +1,65 @@
+package httpapi
+
+import (
+	"bytes"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/keyward/keyward"
+)
+
+// FuzzCredential feeds arbitrary header values to the credential parser:
+// it must never panic, must answer with one of the three contract codes,
+// and must never return a key that was not in a header.
+func FuzzCredential(f *testing.F) {
+	f.Add("kwp_abc", "", "")
+	f.Add("", "", "Bearer kwo_abc")
+	f.Add("a", "b", "bearer  c")
+	f.Add("", "", "Basic x")
+	f.Fuzz(func(t *testing.T, apiKey, orgKey, auth string) {
+		h := http.Header{}
+		if apiKey != "" {
+			h.Set("x-api-key", apiKey)
+		}
+		if orgKey != "" {
+			h.Set("x-org-api-key", orgKey)
+		}
+		if auth != "" {
+			h.Set("Authorization", auth)
+		}
+		got, err := credential(h)
+		if err != nil {
+			switch keyward.ErrorCode(err) {
+			case keyward.CodeAPIKeyMissing, keyward.CodeAPIKeyInvalid, keyward.CodeAmbiguousCredentials:
+			default:
+				t.Fatalf("credential: unexpected code %s", keyward.ErrorCode(err))
+			}
+			return
+		}
+		if got == "" || !(strings.Contains(apiKey, got) || strings.Contains(orgKey, got) || strings.Contains(auth, got)) {
+			t.Fatalf("credential returned %q, which no header held", got)
+		}
+	})
+}
+
+// FuzzDecode feeds arbitrary bodies to the strict JSON decoder: it must
+// never panic and must fail only with a contract code.
+func FuzzDecode(f *testing.F) {
+	f.Add([]byte(`{"name":"a","scopes":["keys:read"],"expires_in":"1h"}`))
+	f.Add([]byte(`{"name":5}`))
+	f.Add([]byte("\xff"))
+	f.Add([]byte(`{"metadata":{"a":"b"},"ip_allowlist":["::1"]}`))
+	f.Fuzz(func(t *testing.T, body []byte) {
+		r := httptest.NewRequest("POST", "/v1/keys", bytes.NewReader(body))
+		r.Header.Set("Content-Type", "application/json")
+		var in keyward.CreateKeyInput
+		err := decode(r, &in, false)
+		switch keyward.ErrorCode(err) {
+		case "", keyward.CodeInvalidRequest, keyward.CodePayloadTooLarge:
+		default:
+			t.Fatalf("decode(%q): unexpected %v", body, err)
+		}
+	})
+}
