@@ -1,0 +1,131 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/keyward/keyward"
+	"github.com/keyward/keyward/client"
+	"github.com/spf13/cobra"
+)
+
+// newProjectsCmd builds "keyward projects list|create|delete", which use
+// the org key (KEYWARD_ORG_API_KEY).
+func newProjectsCmd() *cobra.Command {
+	f := &apiFlags{}
+	cmd := &cobra.Command{
+		Use:   "projects",
+		Short: "Manage projects on a running server (org key)",
+	}
+	f.register(cmd)
+	cmd.AddCommand(projectsListCmd(f), projectsCreateCmd(f), projectsDeleteCmd(f))
+	return cmd
+}
+
+func projectsListCmd(f *apiFlags) *cobra.Command {
+	var p client.ListParams
+	cmd := &cobra.Command{
+		Use:   "list",
+		Short: "List the org's projects",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			c, err := f.client()
+			if err != nil {
+				return err
+			}
+			page, err := c.Org().Projects().List(cmd.Context(), p)
+			if err != nil {
+				return apiError(c, err)
+			}
+			if f.json() {
+				return printJSON(cmd.OutOrStdout(), page)
+			}
+			printProjectTable(cmd.OutOrStdout(), page.Data)
+			if page.NextCursor != nil && *page.NextCursor != "" {
+				fmt.Fprintf(cmd.ErrOrStderr(), "More projects: run again with --cursor %s\n", *page.NextCursor)
+			}
+			return nil
+		},
+	}
+	cmd.Flags().IntVar(&p.Limit, "limit", 0, "projects per page (server default 50, at most 200)")
+	cmd.Flags().StringVar(&p.Cursor, "cursor", "", "start at this cursor (from a previous page)")
+	return cmd
+}
+
+func projectsCreateCmd(f *apiFlags) *cobra.Command {
+	var in keyward.CreateProjectInput
+	cmd := &cobra.Command{
+		Use:   "create --name NAME",
+		Short: "Create a project",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			c, err := f.client()
+			if err != nil {
+				return err
+			}
+			p, err := c.Org().Projects().Create(cmd.Context(), in)
+			if err != nil {
+				return apiError(c, err)
+			}
+			if f.json() {
+				return printJSON(cmd.OutOrStdout(), p)
+			}
+			printProjectTable(cmd.OutOrStdout(), []keyward.Project{*p})
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&in.Name, "name", "", "project name (required)")
+	cmd.Flags().StringVar(&in.Slug, "slug", "", "URL slug (default: made from the name)")
+	cmd.Flags().StringSliceVar(&in.CustomScopes, "scopes", nil, "custom scopes keys of the project may hold, comma-separated")
+	_ = cmd.MarkFlagRequired("name")
+	return cmd
+}
+
+func projectsDeleteCmd(f *apiFlags) *cobra.Command {
+	var yes bool
+	cmd := &cobra.Command{
+		Use:   "delete PROJECT_ID",
+		Short: "Delete a project (asks you to type DELETE unless --yes)",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := f.client()
+			if err != nil {
+				return err
+			}
+			id := args[0]
+			if !yes {
+				p, err := c.Org().Projects().Get(cmd.Context(), id)
+				if err != nil {
+					return apiError(c, err)
+				}
+				prompt := fmt.Sprintf("This deletes project %s %q. It cannot be undone.\nType DELETE to confirm: ", p.ID, p.Name)
+				if !confirm(cmd, prompt, "DELETE") {
+					return errors.New("aborted: the project was not deleted")
+				}
+			}
+			if err := c.Org().Projects().Delete(cmd.Context(), id); err != nil {
+				return apiError(c, err)
+			}
+			if f.json() {
+				return printJSON(cmd.OutOrStdout(), map[string]any{"id": id, "deleted": true})
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "Deleted project %s.\n", id)
+			return nil
+		},
+	}
+	cmd.Flags().BoolVarP(&yes, "yes", "y", false, "do not ask for confirmation")
+	return cmd
+}
+
+// printProjectTable writes projects as a table, one row each.
+func printProjectTable(w io.Writer, projects []keyward.Project) {
+	tw := newTable(w)
+	fmt.Fprintln(tw, "ID\tNAME\tSLUG\tCUSTOM SCOPES\tCREATED")
+	for _, p := range projects {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", p.ID, p.Name, p.Slug,
+			orDash(strings.Join(p.CustomScopes, ",")), fmtTime(&p.CreatedAt, "-"))
+	}
+	tw.Flush()
+}
