@@ -147,6 +147,16 @@ func (s *Service) UpdateMember(ctx context.Context, a *Actor, userID string, in 
 			if err := q.PutMember(ctx, m); err != nil {
 				return err
 			}
+		} else if in.Role != nil || len(in.Projects) == 0 {
+			// A patch that changes nothing still needs the right to manage
+			// members: otherwise any member could read any other this way.
+			if _, err := s.orgAccess(ctx, q, a, actMembersWrite, AuditMemberUpdate); err != nil {
+				return err
+			}
+		}
+		if len(details) == 0 && len(in.Projects) == 0 {
+			out = m // nothing changed: no audit event without a change
+			return fillProjects(ctx, q, m)
 		}
 		for _, pr := range in.Projects {
 			if pr.Role != "" {
