@@ -9,8 +9,8 @@ import (
 
 	"github.com/keyward/keyward"
 	"github.com/keyward/keyward/internal/apikey"
-	"github.com/keyward/keyward/internal/service"
 	"github.com/keyward/keyward/internal/kwtest"
+	"github.com/keyward/keyward/internal/service"
 )
 
 // BenchmarkWhoamiInProcess measures one authenticated GET /v1/whoami
