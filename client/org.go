@@ -43,8 +43,8 @@ func (o *OrgService) ProjectKeys(projectID string) *KeysService {
 	return s
 }
 
-// OrgKeysService manages the org's own keys (kwo_…). Org keys cannot be
-// updated: rotate one to change it.
+// OrgKeysService manages the org's own keys (kwo_…), with the same methods
+// as KeysService.
 type OrgKeysService struct{ keys KeysService }
 
 // Keys returns the org's own keys.
@@ -70,6 +70,12 @@ func (s *OrgKeysService) Create(ctx context.Context, in keyward.CreateKeyInput) 
 // Get returns one org key.
 func (s *OrgKeysService) Get(ctx context.Context, id string) (*keyward.Key, error) {
 	return s.keys.Get(ctx, id)
+}
+
+// Update renames an org key or changes its metadata, IP allowlist or
+// (only narrowing) scopes.
+func (s *OrgKeysService) Update(ctx context.Context, id string, patch keyward.KeyPatch) (*keyward.Key, error) {
+	return s.keys.Update(ctx, id, patch)
 }
 
 // Rotate replaces an org key and returns the new one, with its Secret.

@@ -173,7 +173,7 @@ func TestRotateGrace(t *testing.T) {
 	if !strings.Contains(stdout, "key_2") || !strings.Contains(stdout, "kwp_SECRET") {
 		t.Errorf("stdout lacks the new key and secret:\n%s", stdout)
 	}
-	if !strings.Contains(stderr, "keeps working for 24h") || !strings.Contains(stderr, "will not be shown again") {
+	if !strings.Contains(stderr, "keeps working for 24h.") || !strings.Contains(stderr, "will not be shown again") {
 		t.Errorf("stderr = %q", stderr)
 	}
 }
