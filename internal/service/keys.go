@@ -159,7 +159,11 @@ func (s *Service) newKey(a *Actor, w Where, p *keyward.Project, org *keyward.Org
 	if err := invalid(e1, e2, e3, e4, e5); err != nil {
 		return nil, err
 	}
-	if err := checkNoWidening(a, w, scopes); err != nil {
+	target := keyward.ActorRef{Type: "org", ID: a.OrgID}
+	if p != nil {
+		target = keyward.ActorRef{Type: "project", ID: p.ID}
+	}
+	if err := s.checkNoWidening(a, w, scopes, AuditKeyCreate, target); err != nil {
 		return nil, err
 	}
 	k := &keyward.Key{
@@ -204,13 +208,14 @@ func ownerFor(a *Actor) *string {
 // checkNoWidening enforces that a key never creates, widens or rotates into
 // a key with scopes it does not hold itself. Users are bound by roles, and
 // org keys administering project keys hold no project scopes to compare.
-func checkNoWidening(a *Actor, w Where, scopes []string) error {
+// A refusal is a denied management attempt and is audited as such.
+func (s *Service) checkNoWidening(a *Actor, w Where, scopes []string, auditAction string, target keyward.ActorRef) error {
 	if a.IsUser() || (a.Key.Kind == keyward.KindOrg && w.kind() == keyward.KindProject) {
 		return nil
 	}
 	for _, sc := range scopes {
 		if !a.Key.HasScope(sc) {
-			return keyward.Denied("A key cannot grant the scope %s, which it does not hold itself", quoteSafe(sc))
+			return s.denied(a, auditAction, w.ProjectID, target, "A key cannot grant the scope "+quoteSafe(sc)+", which it does not hold itself")
 		}
 	}
 	return nil

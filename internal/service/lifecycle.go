@@ -40,7 +40,7 @@ func (s *Service) UpdateKey(ctx context.Context, a *Actor, w Where, id string, i
 		if err := q.LockOrg(ctx, a.OrgID); err != nil {
 			return err
 		}
-		if _, err := s.access(ctx, q, a, w, actKeysRead, AuditKeyUpdate); err != nil {
+		if _, err := s.access(ctx, q, a, w, actKeysWrite, AuditKeyUpdate); err != nil {
 			return err
 		}
 		k, err := loadKey(ctx, q, a, w, id)
@@ -176,7 +176,7 @@ func (s *Service) RotateKey(ctx context.Context, a *Actor, w Where, id string, i
 		if err := q.LockOrg(ctx, a.OrgID); err != nil {
 			return err
 		}
-		if _, err := s.access(ctx, q, a, w, actKeysRead, AuditKeyRotate); err != nil {
+		if _, err := s.access(ctx, q, a, w, actKeysWrite, AuditKeyRotate); err != nil {
 			return err
 		}
 		old, err := loadKey(ctx, q, a, w, id)
@@ -186,7 +186,7 @@ func (s *Service) RotateKey(ctx context.Context, a *Actor, w Where, id string, i
 		if err := s.mayChangeKey(ctx, q, a, w, old, AuditKeyRotate); err != nil {
 			return err
 		}
-		if err := checkNoWidening(a, w, old.Scopes); err != nil {
+		if err := s.checkNoWidening(a, w, old.Scopes, AuditKeyRotate, keyRef(old)); err != nil {
 			return err
 		}
 		org, err := q.GetOrg(ctx, a.OrgID)
