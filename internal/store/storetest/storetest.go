@@ -204,7 +204,7 @@ func diff(t *testing.T, what string, want, got any) {
 	}
 }
 
-// ids returns the ids of keys, in order.
+// ids returns the ids of items, in order.
 func ids[T any](items []T, id func(T) string) []string {
 	out := []string{}
 	for _, it := range items {
@@ -213,9 +213,6 @@ func ids[T any](items []T, id func(T) string) []string {
 	return out
 }
 
-func keyID(k *keyward.Key) string               { return k.ID }
-func eventID(e *keyward.AuditEvent) string      { return e.ID }
-func projectID(p *keyward.Project) string       { return p.ID }
-func memberID(m *keyward.Member) string         { return m.UserID }
-func orgID(o *keyward.Org) string               { return o.ID }
-func pmProject(m *keyward.ProjectMember) string { return m.ProjectID }
+func keyID(k *keyward.Key) string          { return k.ID }
+func eventID(e *keyward.AuditEvent) string { return e.ID }
+func projectID(p *keyward.Project) string  { return p.ID }

@@ -3,6 +3,7 @@ package storetest
 import (
 	"errors"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -10,7 +11,7 @@ import (
 )
 
 // racers is how many goroutines contend in the race tests.
-const racers = 8
+const racers = 16
 
 var txTests = []test{
 	{"CommitAndOwnReads", func(t *testing.T, e *env) {
@@ -89,19 +90,25 @@ var txTests = []test{
 	{"RaceForLastSlot", func(t *testing.T, e *env) {
 		const limit = 3
 		o := e.org()
-		p := e.project(o)
-		for range limit - 1 {
-			e.key(o, p)
-		}
-		filter := keyward.KeyFilter{OrgID: o.ID, Kind: keyward.KindProject, ProjectID: p.ID, Now: base}
-		start := make(chan struct{})
-		var wg sync.WaitGroup
-		errs := make(chan error, racers)
-		for range racers {
-			wg.Go(func() {
-				<-start
-				errs <- e.s.InTx(e.ctx, func(q keyward.Queries) error {
+		// A race is won or lost by timing, so run a few rounds, each on its
+		// own project, to give a broken store several chances to show it.
+		for range 10 {
+			p := e.project(o)
+			for range limit - 1 {
+				e.key(o, p)
+			}
+			filter := keyward.KeyFilter{OrgID: o.ID, Kind: keyward.KindProject, ProjectID: p.ID, Now: base}
+			race(t, func() error {
+				return e.s.InTx(e.ctx, func(q keyward.Queries) error {
 					if err := q.LockOrg(e.ctx, o.ID); err != nil {
+						return err
+					}
+					// Read as the service does before creating a key: the
+					// org's settings, the project, then the count.
+					if _, err := q.GetOrg(e.ctx, o.ID); err != nil {
+						return err
+					}
+					if _, err := q.GetProject(e.ctx, p.ID); err != nil {
 						return err
 					}
 					n, err := q.CountUsableKeys(e.ctx, filter)
@@ -114,27 +121,19 @@ var txTests = []test{
 					return q.CreateKey(e.ctx, newKey(o, p))
 				})
 			})
+			n, err := e.s.CountUsableKeys(e.ctx, filter)
+			mustNil(t, "CountUsableKeys", err)
+			diff(t, "usable keys after the race", limit, n)
 		}
-		close(start)
-		wg.Wait()
-		close(errs)
-		for err := range errs {
-			mustNil(t, "InTx", err)
-		}
-		n, err := e.s.CountUsableKeys(e.ctx, filter)
-		mustNil(t, "CountUsableKeys", err)
-		diff(t, "usable keys after the race", limit, n)
 	}},
 	{"ConcurrentRevokesAuditOnce", func(t *testing.T, e *env) {
-		o := e.org()
-		k := e.key(o, e.project(o))
-		start := make(chan struct{})
-		var wg sync.WaitGroup
-		errs := make(chan error, racers)
-		for i := range racers {
-			wg.Go(func() {
-				<-start
-				errs <- e.s.InTx(e.ctx, func(q keyward.Queries) error {
+		for range 10 { // several rounds: see RaceForLastSlot
+			o := e.org()
+			k := e.key(o, e.project(o))
+			var n atomic.Int64
+			race(t, func() error {
+				i := n.Add(1)
+				return e.s.InTx(e.ctx, func(q keyward.Queries) error {
 					if err := q.LockOrg(e.ctx, o.ID); err != nil {
 						return err
 					}
@@ -157,24 +156,18 @@ var txTests = []test{
 						Result: keyward.ResultSuccess})
 				})
 			})
-		}
-		close(start)
-		wg.Wait()
-		close(errs)
-		for err := range errs {
-			mustNil(t, "InTx", err)
-		}
-		events, err := e.s.ListAuditEvents(e.ctx, keyward.AuditFilter{OrgID: o.ID, Action: "key.revoke"})
-		mustNil(t, "ListAuditEvents", err)
-		diff(t, "revoke events", 1, len(events))
-		got, err := e.s.GetKey(e.ctx, k.ID)
-		mustNil(t, "GetKey", err)
-		if got.RevokedAt == nil || got.Digest != nil {
-			t.Errorf("key after revokes: revoked_at %v, digest %x; want revoked and erased", got.RevokedAt, got.Digest)
-		}
-		if len(events) == 1 && !events[0].Time.Equal(*got.RevokedAt) {
-			t.Errorf("audit time %v != revoked_at %v: the event and the revoke came from different transactions",
-				events[0].Time, *got.RevokedAt)
+			events, err := e.s.ListAuditEvents(e.ctx, keyward.AuditFilter{OrgID: o.ID, Action: "key.revoke"})
+			mustNil(t, "ListAuditEvents", err)
+			diff(t, "revoke events", 1, len(events))
+			got, err := e.s.GetKey(e.ctx, k.ID)
+			mustNil(t, "GetKey", err)
+			if got.RevokedAt == nil || got.Digest != nil {
+				t.Errorf("key after revokes: revoked_at %v, digest %x; want revoked and erased", got.RevokedAt, got.Digest)
+			}
+			if len(events) == 1 && !events[0].Time.Equal(*got.RevokedAt) {
+				t.Errorf("audit time %v != revoked_at %v: the event and the revoke came from different transactions",
+					events[0].Time, *got.RevokedAt)
+			}
 		}
 	}},
 	{"ClosedStoreIsUnavailable", func(t *testing.T, e *env) {
@@ -188,4 +181,25 @@ var txTests = []test{
 		err = e.s.InTx(e.ctx, func(keyward.Queries) error { return nil })
 		wantCode(t, "InTx(closed)", err, keyward.CodeUnavailable)
 	}},
+}
+
+// race runs fn in racers goroutines released at once, and fails the test if
+// any of them returns an error.
+func race(t *testing.T, fn func() error) {
+	t.Helper()
+	start := make(chan struct{})
+	errs := make(chan error, racers)
+	var wg sync.WaitGroup
+	for range racers {
+		wg.Go(func() {
+			<-start
+			errs <- fn()
+		})
+	}
+	close(start)
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		mustNil(t, "InTx", err)
+	}
 }
