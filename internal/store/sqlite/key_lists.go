@@ -86,8 +86,8 @@ func (q queries) ListKeys(ctx context.Context, f keyward.KeyFilter) ([]*keyward.
 }
 
 // CountUsableKeys counts the keys that are neither revoked nor expired at
-// f.Now and match f's org, kind, project and owner. f's Status, Before and
-// Limit are ignored.
+// f.Now (zero = the current time) and match f's org, kind, project and
+// owner. f's Status, Before and Limit are ignored.
 func (q queries) CountUsableKeys(ctx context.Context, f keyward.KeyFilter) (int, error) {
 	f.Status, f.Before, f.Limit = "", "", 0
 	where, args, err := keyWhere(f)

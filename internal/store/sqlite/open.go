@@ -99,6 +99,10 @@ func (s *Store) Close() error {
 // writes are committed together when it returns nil, and rolled back when it
 // returns an error (which InTx returns unchanged), panics or exits the
 // goroutine.
+//
+// fn must use only the Queries it is given: the write connection is busy
+// with fn's transaction, so a write through the Store itself (or a nested
+// InTx) waits until ctx ends.
 func (s *Store) InTx(ctx context.Context, fn func(keyward.Queries) error) error {
 	tx, err := s.write.BeginTx(ctx, nil)
 	if err != nil {
