@@ -104,8 +104,14 @@ type Server struct {
 // NewServer starts the API of a fresh Env on a loopback port.
 func NewServer(t testing.TB) *Server {
 	t.Helper()
+	return NewServerLogging(t, io.Discard)
+}
+
+// NewServerLogging is NewServer with the API's JSON logs written to w.
+func NewServerLogging(t testing.TB, w io.Writer) *Server {
+	t.Helper()
 	env := NewEnv(t)
-	api := httpapi.New(httpapi.Config{Service: env.Service, Logger: Logger(t)})
+	api := httpapi.New(httpapi.Config{Service: env.Service, Logger: slog.New(slog.NewJSONHandler(w, nil))})
 	ts := httptest.NewServer(api)
 	t.Cleanup(ts.Close)
 	return &Server{Env: env, URL: ts.URL, API: api}

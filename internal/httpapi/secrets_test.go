@@ -1,0 +1,103 @@
+package httpapi_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/keyward/keyward"
+	"github.com/keyward/keyward/internal/kwtest"
+)
+
+// lockedBuffer is a bytes.Buffer safe for the server's goroutines.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// anySecret matches anything shaped like a keyward key.
+var anySecret = regexp.MustCompile(`kw[po]_[0-9A-Za-z]{36}`)
+
+// No secret reaches a log line, a metric or the audit log, whatever the
+// requests carry; each request still logs one line with its route and key id.
+func TestSecretsStayOutOfLogsMetricsAndAudit(t *testing.T) {
+	var logs lockedBuffer
+	srv := kwtest.NewServerLogging(t, &logs)
+	s := &setup{srv: srv}
+	s.project = srv.MustProject(t, "Billing")
+	s.key = srv.MustKey(t, nil, s.project.ID, keyward.CreateKeyInput{Name: "main"})
+
+	var created keyward.Key
+	s.pk(t, "POST", "/v1/keys", map[string]any{"name": "second"}).want(t, 201).decode(t, &created)
+	var rotated keyward.Key
+	s.pk(t, "POST", "/v1/keys/"+created.ID+"/rotate", nil).want(t, 201).decode(t, &rotated)
+	s.pk(t, "POST", "/v1/verify", map[string]any{"key": rotated.Secret}).want(t, 200)
+	do(t, srv, "GET", "/v1/whoami", nil, "x-api-key", created.Secret).wantError(t, 401, keyward.CodeAPIKeyInvalid)
+	do(t, srv, "GET", "/v1/whoami", nil, "x-api-key", s.key.Secret[:39]+"!").wantError(t, 401, keyward.CodeAPIKeyInvalid)
+	do(t, srv, "GET", "/v1/org/projects", nil, "x-api-key", s.key.Secret).wantError(t, 403, keyward.CodePermissionDenied)
+	s.pk(t, "GET", "/v1/nope/"+s.key.Secret, nil).wantError(t, 404, keyward.CodeNotFound)
+	metrics := do(t, srv, "GET", "/metrics", nil).want(t, 200)
+	var audit keyward.Page[keyward.AuditEvent]
+	s.ok(t, "GET", "/v1/org/audit-events?limit=200", nil).want(t, 200).decode(t, &audit)
+
+	for name, text := range map[string]string{"logs": logs.String(), "metrics": string(metrics.Body), "audit": string(mustJSON(t, audit))} {
+		if m := anySecret.FindString(text); m != "" {
+			t.Errorf("%s contain a key: %s", name, m)
+		}
+		if strings.Contains(text, string(srv.Pepper)) {
+			t.Errorf("%s contain the pepper", name)
+		}
+	}
+
+	// One JSON line per request, with the route pattern and the key id.
+	lines := strings.Split(strings.TrimSpace(logs.String()), "\n")
+	found := false
+	for _, l := range lines {
+		var rec map[string]any
+		if err := json.Unmarshal([]byte(l), &rec); err != nil {
+			t.Fatalf("log line %q is not JSON: %v", l, err)
+		}
+		if rec["route"] == "POST /v1/keys" && rec["key_id"] == s.key.ID && rec["status"] == float64(201) && rec["request_id"] != "" {
+			found = true
+		}
+	}
+	if !found || len(lines) < 9 {
+		t.Fatalf("want a line per request (%d lines) including POST /v1/keys with the key id:\n%s", len(lines), logs.String())
+	}
+}
+
+func TestRequestIDs(t *testing.T) {
+	s := newSetup(t)
+	keep := "req_01M83VGF0S7YRRX0NXMEK3655Z"
+	r := do(t, s.srv, "GET", "/healthz", nil, "X-Request-Id", keep)
+	if got := r.Header.Get("X-Request-Id"); got != keep {
+		t.Fatalf("a well-formed incoming id was replaced: %q", got)
+	}
+	for _, bad := range []string{"hello", "req_<script>", strings.Repeat("a", 500), "req_01M83VGF0S7YRRX0NXMEK3655ZZ"} {
+		r := do(t, s.srv, "GET", "/nope", nil, "X-Request-Id", bad)
+		e := r.wantError(t, 404, keyward.CodeNotFound)
+		if e.RequestID == bad {
+			t.Fatalf("a malformed incoming id %q was kept", bad)
+		}
+	}
+	a := do(t, s.srv, "GET", "/healthz", nil).Header.Get("X-Request-Id")
+	b := do(t, s.srv, "GET", "/healthz", nil).Header.Get("X-Request-Id")
+	if a == b || a >= b {
+		t.Fatalf("request ids %q, %q: want unique and sortable", a, b)
+	}
+}
