@@ -130,8 +130,10 @@ func TestEveryChangeIsAuditedOnce(t *testing.T) {
 	}
 }
 
-func keyRefOf(k *keyward.Key) keyward.ActorRef { return keyward.ActorRef{Type: keyward.ActorKey, ID: k.ID} }
-func userRef(id string) keyward.ActorRef      { return keyward.ActorRef{Type: keyward.ActorUser, ID: id} }
+func keyRefOf(k *keyward.Key) keyward.ActorRef {
+	return keyward.ActorRef{Type: keyward.ActorKey, ID: k.ID}
+}
+func userRef(id string) keyward.ActorRef { return keyward.ActorRef{Type: keyward.ActorUser, ID: id} }
 
 // TestFailedChangesWriteNoSuccess: a refused change leaves no success event
 // behind (the event lives in the change's transaction).

@@ -1,6 +1,7 @@
 package service
 
 import (
+	"fmt"
 	"net/netip"
 	"regexp"
 	"slices"
@@ -118,6 +119,10 @@ func parsePrefix(s string) (netip.Prefix, error) {
 	addr, err := netip.ParseAddr(s)
 	if err != nil {
 		return netip.Prefix{}, err
+	}
+	if addr.Zone() != "" {
+		// A zone would be dropped silently (as ParsePrefix refuses it).
+		return netip.Prefix{}, fmt.Errorf("IPv6 zones are not allowed")
 	}
 	return netip.PrefixFrom(addr.Unmap(), addr.Unmap().BitLen()), nil
 }
