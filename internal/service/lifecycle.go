@@ -205,6 +205,12 @@ func (s *Service) RotateKey(ctx context.Context, a *Actor, w Where, id string, i
 			return keyward.Errorf(keyward.CodeConflict, "This key was already rotated; rotate its replacement %s instead", *old.ReplacedBy)
 		}
 		nk := successor(old, a, now)
+		if max := org.Settings.MaxKeyLifetime; max != nil {
+			// The new key is a new key: the lifetime policy holds for it.
+			if end := now.Add(max.Std()); nk.ExpiresAt == nil || nk.ExpiresAt.After(end) {
+				nk.ExpiresAt = &end
+			}
+		}
 		s.issueSecret(nk)
 		if err := q.CreateKey(ctx, nk); err != nil {
 			return err

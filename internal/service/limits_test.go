@@ -204,6 +204,8 @@ func TestRotationMaxGrace(t *testing.T) {
 	// The policy itself can never allow more than 168h.
 	_, err = env.Service.UpdateSettings(ctx, env.Owner(), keyward.SettingsPatch{RotationMaxGrace: dur("169h")})
 	wantCode(t, err, keyward.CodeInvalidRequest)
+	_, err = env.Service.UpdateSettings(ctx, env.Owner(), keyward.SettingsPatch{RotationMaxGrace: ptr(keyward.Duration(-time.Hour))})
+	wantCode(t, err, keyward.CodeInvalidRequest)
 	st, err := env.Service.GetSettings(ctx, env.Owner())
 	if err != nil || st.RotationMaxGrace.Std() != time.Hour {
 		t.Errorf("rotation_max_grace = %v, %v; want 1h unchanged", st, err)
@@ -264,5 +266,26 @@ func TestLimitRace(t *testing.T) {
 				t.Errorf("%d key.create events, want 3", got)
 			}
 		})
+	}
+}
+
+// TestRotateUnderMaxKeyLifetime: a rotated key is a new key, so the org's
+// max_key_lifetime holds for it too, even when the old key predates the
+// policy or had a longer lifetime.
+func TestRotateUnderMaxKeyLifetime(t *testing.T) {
+	env := kwtest.NewEnv(t)
+	p := env.MustProject(t, "P")
+	forever := env.MustKey(t, nil, p.ID, keyward.CreateKeyInput{})
+	long := env.MustKey(t, nil, p.ID, keyward.CreateKeyInput{ExpiresIn: dur("90d")})
+	setSettings(t, env, keyward.SettingsPatch{MaxKeyLifetime: dur("30d")})
+	limit := env.Clock.Now().Add(30 * 24 * time.Hour)
+	for _, k := range []*keyward.Key{forever, long} {
+		nk, err := env.Service.RotateKey(ctx, env.Owner(), where(p.ID), k.ID, keyward.RotateInput{})
+		if err != nil {
+			t.Fatalf("rotate: %v", err)
+		}
+		if nk.ExpiresAt == nil || nk.ExpiresAt.After(limit) {
+			t.Errorf("rotated key expires %v, want by %v (max_key_lifetime)", nk.ExpiresAt, limit)
+		}
 	}
 }

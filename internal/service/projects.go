@@ -50,12 +50,13 @@ func (s *Service) ListProjects(ctx context.Context, a *Actor, limit int, cursor 
 
 // GetProject returns one project the actor can see.
 func (s *Service) GetProject(ctx context.Context, a *Actor, id string) (*keyward.Project, error) {
+	// Org keys need projects:read; users and project keys need to be
+	// able to see the project's keys.
+	act := actKeysRead
 	if a.IsKind(keyward.KindOrg) {
-		if _, err := s.orgAccess(ctx, s.store, a, actProjectsRead, AuditProjectRead); err != nil {
-			return nil, s.finish(ctx, err)
-		}
+		act = actProjectsRead
 	}
-	p, err := s.projectAccess(ctx, s.store, a, id, actKeysRead, AuditProjectRead)
+	p, err := s.projectAccess(ctx, s.store, a, id, act, AuditProjectRead)
 	return p, s.finish(ctx, err)
 }
 

@@ -277,6 +277,14 @@ func TestOrgKeyScopes(t *testing.T) {
 			_, err := env.Service.ListProjects(ctx, a, 0, "")
 			return err
 		}, ""},
+		{"projects:read gets a project", projectsRO, func(a *service.Actor) error {
+			_, err := env.Service.GetProject(ctx, a, p.ID)
+			return err
+		}, ""},
+		{"keys:write cannot get a project", keysRW, func(a *service.Actor) error {
+			_, err := env.Service.GetProject(ctx, a, p.ID)
+			return err
+		}, keyward.CodePermissionDenied},
 		{"projects:read cannot create a project", projectsRO, func(a *service.Actor) error {
 			_, err := env.Service.CreateProject(ctx, a, keyward.CreateProjectInput{Name: "x"})
 			return err

@@ -63,7 +63,7 @@ func (s *Service) UpdateSettings(ctx context.Context, a *Actor, in keyward.Setti
 			st.MaxKeyLifetime = &d
 		}
 		if in.RotationMaxGrace != nil {
-			if in.RotationMaxGrace.Std() > MaxGrace {
+			if g := in.RotationMaxGrace.Std(); g < 0 || g > MaxGrace {
 				errs = append(errs, &keyward.FieldError{Field: "rotation_max_grace", Problem: "must be between 0s and 168h"})
 			}
 			st.RotationMaxGrace = *in.RotationMaxGrace
