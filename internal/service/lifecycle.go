@@ -7,47 +7,44 @@ import (
 	"github.com/keyward/keyward"
 )
 
-// mayChangeKey checks that a may edit, rotate or revoke key k: anyone with
-// write access may change their own keys; changing someone else's project
-// key needs a project admin (for keys: the keys:write scope, already
-// checked by access).
-func (s *Service) mayChangeKey(ctx context.Context, q keyward.Queries, a *Actor, w Where, k *keyward.Key, auditAction string) error {
-	if _, err := s.access(ctx, q, a, w, actKeysWrite, auditAction); err != nil {
-		return err
+// changeableKey locks the org and loads key id for a change by a. Anyone
+// with write access may change their own keys; someone else's project key
+// needs a project admin (for key actors, keys:write is that). With selfOK a
+// key may act on itself whatever its scopes (revoking itself).
+func (s *Service) changeableKey(ctx context.Context, q keyward.Queries, a *Actor, w Where, id, auditAction string, selfOK bool) (*keyward.Key, error) {
+	if err := q.LockOrg(ctx, a.OrgID); err != nil {
+		return nil, err
 	}
-	if w.ProjectID == "" || !a.IsUser() || ownsKey(a, k) {
-		return nil
+	self := selfOK && a.Key != nil && a.Key.ID == id
+	if !self {
+		if _, err := s.access(ctx, q, a, w, actKeysWrite, auditAction); err != nil {
+			return nil, err
+		}
+	}
+	k, err := loadKey(ctx, q, a, w, id)
+	if err != nil {
+		return nil, err
+	}
+	if self || w.ProjectID == "" || !a.IsUser() || ownsKey(a, k) {
+		return k, nil
 	}
 	role, err := s.projectRole(ctx, q, a, w.ProjectID)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if projectRank(role) < projectRank(keyward.ProjectAdmin) {
-		return s.denied(a, auditAction, w.ProjectID, keyRef(k), "Only project admins may change keys that other members own")
+		return nil, s.denied(a, auditAction, w.ProjectID, keyRef(k), "Only project admins may change keys that other members own")
 	}
-	return nil
+	return k, nil
 }
-
-// isSelf reports whether a is the key k itself: a key may always revoke
-// itself, whatever its scopes.
-func isSelf(a *Actor, k *keyward.Key) bool { return a.Key != nil && a.Key.ID == k.ID }
 
 // UpdateKey renames a key or changes its metadata, IP allowlist or scopes
 // (which may only narrow).
 func (s *Service) UpdateKey(ctx context.Context, a *Actor, w Where, id string, in keyward.KeyPatch) (*keyward.Key, error) {
 	var out *keyward.Key
 	err := s.inTx(ctx, func(q keyward.Queries) error {
-		if err := q.LockOrg(ctx, a.OrgID); err != nil {
-			return err
-		}
-		if _, err := s.access(ctx, q, a, w, actKeysWrite, AuditKeyUpdate); err != nil {
-			return err
-		}
-		k, err := loadKey(ctx, q, a, w, id)
+		k, err := s.changeableKey(ctx, q, a, w, id, AuditKeyUpdate, false)
 		if err != nil {
-			return err
-		}
-		if err := s.mayChangeKey(ctx, q, a, w, k, AuditKeyUpdate); err != nil {
 			return err
 		}
 		now := s.clock.Now()
@@ -116,17 +113,9 @@ func (s *Service) RevokeKey(ctx context.Context, a *Actor, w Where, id string, i
 	}
 	var out *keyward.Key
 	err := s.inTx(ctx, func(q keyward.Queries) error {
-		if err := q.LockOrg(ctx, a.OrgID); err != nil {
-			return err
-		}
-		k, err := loadKey(ctx, q, a, w, id)
+		k, err := s.changeableKey(ctx, q, a, w, id, AuditKeyRevoke, true)
 		if err != nil {
 			return err
-		}
-		if !isSelf(a, k) {
-			if err := s.mayChangeKey(ctx, q, a, w, k, AuditKeyRevoke); err != nil {
-				return err
-			}
 		}
 		now := s.clock.Now()
 		if k.RevokedAt == nil {
@@ -173,17 +162,8 @@ func (s *Service) RotateKey(ctx context.Context, a *Actor, w Where, id string, i
 	}
 	var out *keyward.Key
 	err := s.inTx(ctx, func(q keyward.Queries) error {
-		if err := q.LockOrg(ctx, a.OrgID); err != nil {
-			return err
-		}
-		if _, err := s.access(ctx, q, a, w, actKeysWrite, AuditKeyRotate); err != nil {
-			return err
-		}
-		old, err := loadKey(ctx, q, a, w, id)
+		old, err := s.changeableKey(ctx, q, a, w, id, AuditKeyRotate, false)
 		if err != nil {
-			return err
-		}
-		if err := s.mayChangeKey(ctx, q, a, w, old, AuditKeyRotate); err != nil {
 			return err
 		}
 		if err := s.checkNoWidening(a, w, old.Scopes, AuditKeyRotate, keyRef(old)); err != nil {
