@@ -227,7 +227,7 @@ func successor(old *keyward.Key, a *Actor, now time.Time) *keyward.Key {
 		CreatedAt: now, CreatedBy: a.Ref(), OwnerUserID: old.OwnerUserID,
 		IPAllowlist: old.IPAllowlist, Metadata: old.Metadata,
 	}
-	if old.ExpiresAt != nil && old.ReplacedBy == nil {
+	if old.ExpiresAt != nil { // keep the lifetime: callers refuse already-rotated keys
 		end := now.Add(old.ExpiresAt.Sub(old.CreatedAt))
 		nk.ExpiresAt = &end
 	}
