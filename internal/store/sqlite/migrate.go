@@ -64,6 +64,16 @@ func migrate(ctx context.Context, db *sql.DB) error {
 	if err != nil {
 		return err
 	}
+	return applyMigrations(ctx, db, ms)
+}
+
+// applyMigrations applies those of ms (in version order) that db has not
+// applied yet. migrate passes every embedded migration; tests pass a prefix
+// to build a database as an older binary left it.
+func applyMigrations(ctx context.Context, db *sql.DB, ms []migration) error {
+	if len(ms) == 0 {
+		return fmt.Errorf("sqlite: migrate: no migrations")
+	}
 	tx, err := db.BeginTx(ctx, nil)
 	if err != nil {
 		return dbError(err, "sqlite: migrate: begin")

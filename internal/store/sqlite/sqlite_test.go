@@ -5,7 +5,9 @@ import (
 	"database/sql"
 	"fmt"
 	"path/filepath"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -133,5 +135,94 @@ func TestNewerSchemaRefused(t *testing.T) {
 	if s, err := Open(ctx, path); err == nil {
 		s.Close()
 		t.Fatal("Open succeeded on a database from a newer binary")
+	}
+}
+
+// TestUpgradeAppliesNewMigrations opens a database that an older binary,
+// which knew only the first migration, created and filled: Open applies the
+// rest, keeps the data and leaves the first migration's record alone.
+func TestUpgradeAppliesNewMigrations(t *testing.T) {
+	ctx := t.Context()
+	path := filepath.Join(t.TempDir(), "keyward.db")
+	ms, err := loadMigrations()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ms) < 2 {
+		t.Fatalf("%d migrations; this test needs at least 2", len(ms))
+	}
+
+	old, err := sql.Open("sqlite", path+"?_foreign_keys=1&_journal_mode=WAL&_txlock=immediate")
+	if err != nil {
+		t.Fatal(err)
+	}
+	old.SetMaxOpenConns(1)
+	if err := applyMigrations(ctx, old, ms[:1]); err != nil {
+		t.Fatalf("apply the first migration: %v", err)
+	}
+	u := &keyward.User{ID: keyward.NewID(keyward.PrefixUser), Email: "ann@example.com", Name: "Ann",
+		PasswordHash: "$argon2id$fake", CreatedAt: keyward.SystemClock{}.Now().Truncate(time.Microsecond).UTC()}
+	if err := (queries{r: old, w: old, db: old}).CreateUser(ctx, u); err != nil {
+		t.Fatalf("CreateUser on the old schema: %v", err)
+	}
+	var tables int
+	if err := old.QueryRowContext(ctx,
+		`SELECT COUNT(*) FROM sqlite_schema WHERE type = 'table' AND name = 'sessions'`).Scan(&tables); err != nil {
+		t.Fatal(err)
+	}
+	if tables != 0 {
+		t.Fatal("the first migration alone created the sessions table")
+	}
+	var before string
+	if err := old.QueryRowContext(ctx,
+		`SELECT version || ' ' || name || ' ' || applied_at FROM schema_migrations`).Scan(&before); err != nil {
+		t.Fatal(err)
+	}
+	if err := old.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	s, err := Open(ctx, path)
+	if err != nil {
+		t.Fatalf("Open the old database: %v", err)
+	}
+	defer s.Close()
+	applied := appliedMigrations(t, s)
+	if len(applied) != len(ms) {
+		t.Fatalf("after upgrade schema_migrations = %q, want one row per migration (%d)", applied, len(ms))
+	}
+	if applied[0] != before {
+		t.Errorf("first migration's record changed: %q, was %q", applied[0], before)
+	}
+	for i, m := range ms {
+		if want := fmt.Sprintf("%d %s ", m.version, m.name); !strings.HasPrefix(applied[i], want) {
+			t.Errorf("schema_migrations row %d = %q, want %q…", i, applied[i], want)
+		}
+	}
+	got, err := s.GetUser(ctx, u.ID)
+	if err != nil {
+		t.Fatalf("GetUser after upgrade: %v", err)
+	}
+	if d := cmp.Diff(u, got); d != "" {
+		t.Errorf("user after upgrade (-want +got):\n%s", d)
+	}
+	// The new tables work, with their foreign keys to the old ones.
+	now := keyward.SystemClock{}.Now().Truncate(time.Microsecond).UTC()
+	sess := &keyward.Session{ID: keyward.NewID("ses"), UserID: u.ID, Digest: []byte("digest"),
+		CreatedAt: now, ExpiresAt: now.Add(time.Hour), LastSeenAt: now}
+	if err := s.CreateSession(ctx, sess); err != nil {
+		t.Fatalf("CreateSession after upgrade: %v", err)
+	}
+	gotSess, err := s.GetSessionByDigest(ctx, sess.Digest)
+	if err != nil {
+		t.Fatalf("GetSessionByDigest after upgrade: %v", err)
+	}
+	if d := cmp.Diff(sess, gotSess); d != "" {
+		t.Errorf("session after upgrade (-want +got):\n%s", d)
+	}
+	orphan := *sess
+	orphan.ID, orphan.UserID, orphan.Digest = keyward.NewID("ses"), keyward.NewID(keyward.PrefixUser), []byte("other")
+	if err := s.CreateSession(ctx, &orphan); err == nil {
+		t.Error("CreateSession for an unknown user succeeded; want a foreign key error")
 	}
 }

@@ -34,6 +34,8 @@ func Run(t *testing.T, open func(t *testing.T) keyward.Store) {
 		{"Keys", keyTests},
 		{"KeyLists", keyListTests},
 		{"Audit", auditTests},
+		{"Sessions", sessionTests},
+		{"PasswordResets", passwordResetTests},
 		{"Tx", txTests},
 	}
 	for _, g := range groups {
