@@ -3,6 +3,7 @@ package keyward
 import (
 	"errors"
 	"fmt"
+	"time"
 )
 
 // Error codes of the public error contract (SPEC §4). Only the HTTP layer
@@ -35,6 +36,8 @@ type Error struct {
 	Message string       `json:"message"`
 	Details []FieldError `json:"details,omitempty"`
 	Err     error        `json:"-"`
+	// RetryAfter, for RATE_LIMITED, says when to try again.
+	RetryAfter time.Duration `json:"-"`
 }
 
 // FieldError names one invalid field of a request and what is wrong with it.

@@ -81,6 +81,20 @@ type Queries interface {
 
 	InsertAuditEvent(ctx context.Context, e *AuditEvent) error
 	ListAuditEvents(ctx context.Context, f AuditFilter) ([]*AuditEvent, error)
+
+	CreateSession(ctx context.Context, s *Session) error
+	// GetSessionByDigest finds a session by its token's digest (expired ones
+	// too: the caller checks ExpiresAt).
+	GetSessionByDigest(ctx context.Context, d []byte) (*Session, error)
+	TouchSession(ctx context.Context, id string, seen, expires time.Time) error
+	DeleteSession(ctx context.Context, id string) error
+	DeleteUserSessions(ctx context.Context, userID string) error
+
+	CreatePasswordReset(ctx context.Context, r *PasswordReset) error
+	// UsePasswordReset marks the reset with digest d used at now and returns
+	// it, if it exists, is unused and has not expired at now; otherwise
+	// NOT_FOUND. Two concurrent uses: exactly one succeeds.
+	UsePasswordReset(ctx context.Context, d []byte, now time.Time) (*PasswordReset, error)
 }
 
 // KeyFilter selects keys, newest first (by id, descending).

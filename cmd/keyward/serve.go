@@ -34,8 +34,14 @@ KEYWARD_KEY_PEPPER only, never from a flag, so it stays out of process lists.`,
 				srv.Store.Close()
 				return fmt.Errorf("listen: %w", err)
 			}
-			if n, err := srv.Store.CountOrgs(ctx); err == nil && n == 0 {
-				log.Warn("the store is empty: create the first org and owner with `keyward bootstrap --org NAME --email EMAIL --database " + cfg.Database + "`")
+			if token, err := srv.Service.NewSetupToken(ctx); err == nil && token != "" {
+				base := cfg.PublicURL
+				if base == "" {
+					base = "http://" + ln.Addr().String()
+				}
+				// The setup link is for the person starting keyward: it goes to
+				// the terminal, not into the structured log.
+				fmt.Fprintf(cmd.ErrOrStderr(), "\nkeyward has no organization yet. Open this one-time link within an hour to create the first owner:\n\n    %s/setup?token=%s\n\n(or run `keyward bootstrap --org NAME --email EMAIL --database %s` for automation)\n\n", base, token, cfg.Database)
 			}
 			if cfg.Pepper == "" {
 				log.Warn("KEYWARD_KEY_PEPPER is not set: key digests are plain SHA-256; set a pepper before issuing production keys")
@@ -47,6 +53,8 @@ KEYWARD_KEY_PEPPER only, never from a flag, so it stays out of process lists.`,
 	f.StringVar(&cfg.Addr, "addr", "127.0.0.1:8080", "address to listen on (KEYWARD_ADDR)")
 	f.StringVar(&cfg.Database, "database", "sqlite:keyward.db", "database URL: sqlite:PATH (KEYWARD_DATABASE)")
 	f.StringVar(&cfg.Redis, "redis", "", "Redis URL for multi-node features (KEYWARD_REDIS); optional")
+	f.BoolVar(&cfg.SecureCookies, "secure-cookies", false, "mark dashboard cookies Secure; set when users reach keyward over HTTPS (KEYWARD_SECURE_COOKIES)")
+	f.StringVar(&cfg.PublicURL, "public-url", "", "URL users reach keyward at, for printed links (KEYWARD_PUBLIC_URL); default http://ADDR")
 	f.StringVar(&cfg.LogFormat, "log-format", "", "log format: json or text (KEYWARD_LOG_FORMAT); default json, text on a terminal")
 	return cmd
 }

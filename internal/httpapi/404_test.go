@@ -12,8 +12,8 @@ func TestNotFound(t *testing.T) {
 	other := s.srv.MustProject(t, "Other")
 	otherKey := s.srv.MustKey(t, nil, other.ID, keyward.CreateKeyInput{})
 	for _, c := range []struct{ method, path string }{
-		{"GET", "/nope"},
-		{"GET", "/v2/keys"},
+		{"GET", "/v1/nope"},
+		{"GET", "/v1/keys/x/y/z"},
 		{"GET", "/v1/keys/key_00000000000000000000000000"},
 		{"GET", "/v1/keys/not-an-id"},
 		{"GET", "/v1/keys/" + otherKey.ID}, // another project's key: not found, never forbidden

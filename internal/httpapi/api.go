@@ -20,6 +20,10 @@ type Config struct {
 	Service  *service.Service
 	Logger   *slog.Logger
 	Registry *prometheus.Registry // metrics are registered here and served at /metrics
+	// Fallback, when set, serves every path outside the API (/v1/…,
+	// /healthz, /readyz, /metrics, /openapi.json): the dashboard. It runs
+	// behind the same request ids, logs and metrics.
+	Fallback http.Handler
 }
 
 // API is the HTTP handler of the JSON API.
@@ -54,9 +58,15 @@ func New(cfg Config) *API {
 		})
 	}
 	mux.Handle("GET /metrics", promhttp.HandlerFor(cfg.Registry, promhttp.HandlerOpts{}))
-	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+	notFound := func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, keyward.Errorf(keyward.CodeNotFound, "No such route: %s %s", r.Method, truncate(r.URL.Path, 100)))
-	})
+	}
+	mux.HandleFunc("/v1/", notFound)
+	if cfg.Fallback != nil {
+		mux.Handle("/", cfg.Fallback)
+	} else {
+		mux.HandleFunc("/", notFound)
+	}
 	a.handler = a.observe(mux)
 	return a
 }

@@ -1,7 +1,9 @@
 package httpapi
 
 import (
+	"math"
 	"net/http"
+	"strconv"
 
 	"github.com/keyward/keyward"
 )
@@ -56,6 +58,10 @@ func writeError(w http.ResponseWriter, r *http.Request, err error) {
 	msg := e.Message
 	if e.Code == keyward.CodeInternal {
 		msg = "An internal error occurred"
+	}
+	if e.Code == keyward.CodeRateLimited {
+		secs := int(math.Ceil(e.RetryAfter.Seconds()))
+		w.Header().Set("Retry-After", strconv.Itoa(max(secs, 1)))
 	}
 	info := infoOf(r)
 	if info != nil {

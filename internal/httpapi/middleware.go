@@ -27,6 +27,9 @@ func infoOf(r *http.Request) *reqInfo {
 	return info
 }
 
+// RequestID returns the id of the request r (for the dashboard's pages).
+func RequestID(r *http.Request) string { return requestID(r) }
+
 func requestID(r *http.Request) string {
 	if info := infoOf(r); info != nil {
 		return info.id
@@ -111,7 +114,10 @@ func (a *API) observe(next http.Handler) http.Handler {
 // clientAddr is the peer's address. keyward does not trust forwarding
 // headers: put it behind a proxy that connects from the client's address,
 // or add the proxy's addresses to the allowlists.
-func clientAddr(r *http.Request) netip.Addr {
+func clientAddr(r *http.Request) netip.Addr { return ClientAddr(r) }
+
+// ClientAddr is the peer's address, as every part of keyward sees it.
+func ClientAddr(r *http.Request) netip.Addr {
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
 		host = r.RemoteAddr

@@ -89,7 +89,7 @@ func TestRequestIDs(t *testing.T) {
 		t.Fatalf("a well-formed incoming id was replaced: %q", got)
 	}
 	for _, bad := range []string{"hello", "req_<script>", strings.Repeat("a", 500), "req_01M83VGF0S7YRRX0NXMEK3655ZZ"} {
-		r := do(t, s.srv, "GET", "/nope", nil, "X-Request-Id", bad)
+		r := do(t, s.srv, "GET", "/v1/nope", nil, "X-Request-Id", bad)
 		e := r.wantError(t, 404, keyward.CodeNotFound)
 		if e.RequestID == bad {
 			t.Fatalf("a malformed incoming id %q was kept", bad)

@@ -50,3 +50,23 @@ func (e *Env) MustKey(t testing.TB, a *service.Actor, projectID string, in keywa
 
 // Code returns err's error code ("" for nil).
 func Code(err error) string { return keyward.ErrorCode(err) }
+
+// MustPassword sets user id's password directly in the store.
+func (e *Env) MustPassword(t testing.TB, userID, password string) {
+	t.Helper()
+	ctx := context.Background()
+	u, err := e.Store.GetUser(ctx, userID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.PasswordHash = service.HashPassword(password)
+	if err := e.Store.UpdateUser(ctx, u); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// OwnerEmail and OwnerPassword sign the bootstrap owner in.
+const (
+	OwnerEmail    = "owner@example.com"
+	OwnerPassword = "correct horse battery"
+)

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/keyward/keyward"
+	"github.com/keyward/keyward/internal/dashboard"
 	"github.com/keyward/keyward/internal/httpapi"
 	"github.com/keyward/keyward/internal/service"
 	"github.com/keyward/keyward/internal/store/sqlite"
@@ -111,7 +112,9 @@ func NewServer(t testing.TB) *Server {
 func NewServerLogging(t testing.TB, w io.Writer) *Server {
 	t.Helper()
 	env := NewEnv(t)
-	api := httpapi.New(httpapi.Config{Service: env.Service, Logger: slog.New(slog.NewJSONHandler(w, nil))})
+	log := slog.New(slog.NewJSONHandler(w, nil))
+	dash := dashboard.New(dashboard.Config{Service: env.Service, Logger: log})
+	api := httpapi.New(httpapi.Config{Service: env.Service, Logger: log, Fallback: dash})
 	ts := httptest.NewServer(api)
 	t.Cleanup(ts.Close)
 	return &Server{Env: env, URL: ts.URL, API: api}

@@ -19,6 +19,12 @@ type Config struct {
 	Redis     string // optional redis:// URL (used from the multi-node release on)
 	Pepper    string // KEYWARD_KEY_PEPPER: HMAC key for key digests
 	LogFormat string // "json", "text" or "" (json unless stderr is a terminal)
+	// SecureCookies marks session cookies Secure: set it when users reach
+	// keyward over HTTPS (directly or through a TLS-terminating proxy).
+	SecureCookies bool
+	// PublicURL is the address users reach keyward at, for links keyward
+	// prints (the first-start setup link); default http://ADDR.
+	PublicURL string
 }
 
 // OpenStore opens the store a database URL names, running its migrations.

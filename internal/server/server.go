@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/keyward/keyward"
+	"github.com/keyward/keyward/internal/dashboard"
 	"github.com/keyward/keyward/internal/httpapi"
 	"github.com/keyward/keyward/internal/service"
 	"github.com/prometheus/client_golang/prometheus"
@@ -37,7 +38,8 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	api := httpapi.New(httpapi.Config{Service: svc, Logger: log, Registry: reg})
+	dash := dashboard.New(dashboard.Config{Service: svc, Logger: log, Secure: cfg.SecureCookies})
+	api := httpapi.New(httpapi.Config{Service: svc, Logger: log, Registry: reg, Fallback: dash})
 	return &Server{Store: st, Service: svc, Handler: api, log: log}, nil
 }
 

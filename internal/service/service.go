@@ -7,6 +7,7 @@ package service
 import (
 	"context"
 	"log/slog"
+	"time"
 
 	"github.com/keyward/keyward"
 	"github.com/keyward/keyward/internal/apikey"
@@ -27,6 +28,10 @@ type Service struct {
 	clock  keyward.Clock
 	log    *slog.Logger
 	usage  *usageRecorder
+
+	loginByAccount *throttle // failed sign-ins per email
+	loginByAddr    *throttle // failed sign-ins per client address
+	setup          setupState
 }
 
 // New returns a Service.
@@ -47,6 +52,8 @@ func New(cfg Config) (*Service, error) {
 		log:    cfg.Logger,
 	}
 	s.usage = newUsageRecorder(cfg.Store, cfg.Logger)
+	s.loginByAccount = newThrottle(5, 15*time.Minute)
+	s.loginByAddr = newThrottle(30, 15*time.Minute)
 	return s, nil
 }
 

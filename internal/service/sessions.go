@@ -1,0 +1,224 @@
+package service
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"strings"
+	"time"
+
+	"github.com/keyward/keyward"
+)
+
+// Session lifetimes: a session ends after a day without use, and after a
+// week in any case.
+const (
+	SessionIdle     = 24 * time.Hour
+	SessionAbsolute = 7 * 24 * time.Hour
+	sessionTouch    = time.Minute // write last_seen at most this often
+	resetLifetime   = 24 * time.Hour
+	minPasswordLen  = 8
+	maxPasswordLen  = 256
+)
+
+// dummyHash is checked against when an email is unknown, so that unknown
+// and known accounts take the same time to refuse.
+var dummyHash = HashPassword("keyward-dummy-password")
+
+// newToken returns a random 256-bit token, URL-safe.
+func newToken() string {
+	b := make([]byte, 32)
+	_, _ = rand.Read(b)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+func checkPassword(p string) *keyward.FieldError {
+	if n := len(p); n < minPasswordLen || n > maxPasswordLen {
+		return &keyward.FieldError{Field: "password", Problem: "must be 8 to 256 characters"}
+	}
+	return nil
+}
+
+// errBadLogin is the one answer for an unknown email and a wrong password.
+var errBadLogin = keyward.Errorf(keyward.CodeUnauthenticated, "Wrong email or password")
+
+// Login checks an email and password and starts a session. Failures are
+// throttled per account and per client address. It returns the session
+// token for the cookie; only its digest is stored.
+func (s *Service) Login(ctx context.Context, email, password string, o Origin) (string, *keyward.Session, error) {
+	now := s.clock.Now()
+	email = strings.ToLower(strings.TrimSpace(email))
+	if len(email) > maxEmailLen || len(password) > maxPasswordLen {
+		return "", nil, errBadLogin
+	}
+	if err := s.loginByAddr.check(o.IP, now); err != nil {
+		return "", nil, err
+	}
+	if err := s.loginByAccount.check(email, now); err != nil {
+		return "", nil, err
+	}
+	u, err := s.store.GetUserByEmail(ctx, email)
+	if err != nil && keyward.ErrorCode(err) != keyward.CodeNotFound {
+		return "", nil, err
+	}
+	hash := dummyHash
+	if u != nil && u.PasswordHash != "" {
+		hash = u.PasswordHash
+	}
+	if !CheckPassword(hash, password) || u == nil || u.PasswordHash == "" {
+		s.loginByAddr.fail(o.IP, now)
+		s.loginByAccount.fail(email, now)
+		return "", nil, errBadLogin
+	}
+	s.loginByAccount.reset(email)
+	return s.startSession(ctx, u.ID, o)
+}
+
+// startSession creates a session for userID.
+func (s *Service) startSession(ctx context.Context, userID string, o Origin) (string, *keyward.Session, error) {
+	now := s.clock.Now()
+	token := newToken()
+	sess := &keyward.Session{
+		ID: keyward.NewID("ses"), UserID: userID, Digest: s.digest.Digest(token),
+		CreatedAt: now, LastSeenAt: now, ExpiresAt: now.Add(SessionIdle),
+		IP: o.IP, UserAgent: truncateText(o.UserAgent, 300),
+	}
+	if err := s.store.CreateSession(ctx, sess); err != nil {
+		return "", nil, err
+	}
+	return token, sess, nil
+}
+
+// SessionUser returns the user and session behind a session token, and
+// extends an idle session. Unknown and expired tokens are UNAUTHENTICATED.
+func (s *Service) SessionUser(ctx context.Context, token string) (*keyward.User, *keyward.Session, error) {
+	unauth := keyward.Errorf(keyward.CodeUnauthenticated, "Sign in to continue")
+	if token == "" || len(token) > 100 {
+		return nil, nil, unauth
+	}
+	sess, err := s.store.GetSessionByDigest(ctx, s.digest.Digest(token))
+	if keyward.ErrorCode(err) == keyward.CodeNotFound {
+		return nil, nil, unauth
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	now := s.clock.Now()
+	if !now.Before(sess.ExpiresAt) {
+		_ = s.store.DeleteSession(ctx, sess.ID)
+		return nil, nil, unauth
+	}
+	u, err := s.store.GetUser(ctx, sess.UserID)
+	if err != nil {
+		return nil, nil, err
+	}
+	if now.Sub(sess.LastSeenAt) >= sessionTouch {
+		exp := now.Add(SessionIdle)
+		if end := sess.CreatedAt.Add(SessionAbsolute); end.Before(exp) {
+			exp = end
+		}
+		if err := s.store.TouchSession(ctx, sess.ID, now, exp); err == nil {
+			sess.LastSeenAt, sess.ExpiresAt = now, exp
+		}
+	}
+	return u, sess, nil
+}
+
+// Logout ends a session on the server.
+func (s *Service) Logout(ctx context.Context, sess *keyward.Session) error {
+	err := s.store.DeleteSession(ctx, sess.ID)
+	if keyward.ErrorCode(err) == keyward.CodeNotFound {
+		return nil
+	}
+	return err
+}
+
+// ChangePassword sets a user's password after checking the current one. It
+// ends every session of the user and returns a fresh one for the caller.
+func (s *Service) ChangePassword(ctx context.Context, sess *keyward.Session, current, next string, o Origin) (string, *keyward.Session, error) {
+	u, err := s.store.GetUser(ctx, sess.UserID)
+	if err != nil {
+		return "", nil, err
+	}
+	if u.PasswordHash == "" || !CheckPassword(u.PasswordHash, current) {
+		return "", nil, invalid(&keyward.FieldError{Field: "current_password", Problem: "is not your current password"})
+	}
+	if fe := checkPassword(next); fe != nil {
+		return "", nil, invalid(fe)
+	}
+	if err := s.setPassword(ctx, u, next); err != nil {
+		return "", nil, err
+	}
+	return s.startSession(ctx, u.ID, o)
+}
+
+// setPassword stores a new hash and signs the user out everywhere.
+func (s *Service) setPassword(ctx context.Context, u *keyward.User, password string) error {
+	u.PasswordHash = HashPassword(password)
+	return s.inTx(ctx, func(q keyward.Queries) error {
+		if err := q.UpdateUser(ctx, u); err != nil {
+			return err
+		}
+		return q.DeleteUserSessions(ctx, u.ID)
+	})
+}
+
+// CreatePasswordReset makes a one-time link token with which member userID
+// sets a new password. Only owners may make them.
+func (s *Service) CreatePasswordReset(ctx context.Context, a *Actor, userID string) (string, error) {
+	token := newToken()
+	err := s.inTx(ctx, func(q keyward.Queries) error {
+		role, err := s.orgAccess(ctx, q, a, actMembersWrite, AuditUserPasswordReset)
+		if err != nil {
+			return err
+		}
+		if role != keyward.OrgOwner {
+			return s.denied(a, AuditUserPasswordReset, "", userRef(userID), "Only owners may reset passwords")
+		}
+		if _, err := s.member(ctx, q, a, userID); err != nil {
+			return err
+		}
+		now := s.clock.Now()
+		if err := q.CreatePasswordReset(ctx, &keyward.PasswordReset{
+			Digest: s.digest.Digest(token), UserID: userID, CreatedBy: a.UserID,
+			CreatedAt: now, ExpiresAt: now.Add(resetLifetime),
+		}); err != nil {
+			return err
+		}
+		return q.InsertAuditEvent(ctx, s.event(a, AuditUserPasswordReset, "", userRef(userID)))
+	})
+	if err != nil {
+		return "", s.finish(ctx, err)
+	}
+	return token, nil
+}
+
+// ResetPassword uses a one-time reset token to set a new password.
+func (s *Service) ResetPassword(ctx context.Context, token, password string) error {
+	if fe := checkPassword(password); fe != nil {
+		return invalid(fe)
+	}
+	if token == "" || len(token) > 100 {
+		return keyward.Errorf(keyward.CodeNotFound, "This link is invalid, used or expired")
+	}
+	r, err := s.store.UsePasswordReset(ctx, s.digest.Digest(token), s.clock.Now())
+	if keyward.ErrorCode(err) == keyward.CodeNotFound {
+		return keyward.Errorf(keyward.CodeNotFound, "This link is invalid, used or expired")
+	}
+	if err != nil {
+		return err
+	}
+	u, err := s.store.GetUser(ctx, r.UserID)
+	if err != nil {
+		return err
+	}
+	return s.setPassword(ctx, u, password)
+}
+
+func truncateText(s string, n int) string {
+	s = strings.ToValidUTF8(s, "")
+	if len(s) > n {
+		s = strings.ToValidUTF8(s[:n], "")
+	}
+	return s
+}

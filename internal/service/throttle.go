@@ -1,0 +1,70 @@
+package service
+
+import (
+	"sync"
+	"time"
+
+	"github.com/keyward/keyward"
+)
+
+// throttle counts failures per key (an account, an address) in fixed
+// windows and refuses once a key has failed max times in its window. It is
+// in memory, per node: enough to make password guessing slow.
+type throttle struct {
+	max    int
+	window time.Duration
+
+	mu    sync.Mutex
+	fails map[string]*failWindow
+}
+
+type failWindow struct {
+	start time.Time
+	n     int
+}
+
+func newThrottle(max int, window time.Duration) *throttle {
+	return &throttle{max: max, window: window, fails: map[string]*failWindow{}}
+}
+
+// check returns RATE_LIMITED when key has used up its failures.
+func (t *throttle) check(key string, now time.Time) error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	w := t.fails[key]
+	if w == nil || now.Sub(w.start) >= t.window {
+		return nil
+	}
+	if w.n >= t.max {
+		e := keyward.Errorf(keyward.CodeRateLimited, "Too many failed attempts; try again later")
+		e.RetryAfter = w.start.Add(t.window).Sub(now)
+		return e
+	}
+	return nil
+}
+
+// fail records one failure of key.
+func (t *throttle) fail(key string, now time.Time) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if len(t.fails) > 100_000 { // bound memory under a flood: drop old windows
+		for k, w := range t.fails {
+			if now.Sub(w.start) >= t.window {
+				delete(t.fails, k)
+			}
+		}
+	}
+	w := t.fails[key]
+	if w == nil || now.Sub(w.start) >= t.window {
+		w = &failWindow{start: now}
+		t.fails[key] = w
+	}
+	w.n++
+}
+
+// reset forgets key's failures (after a success).
+func (t *throttle) reset(key string) {
+	t.mu.Lock()
+	delete(t.fails, key)
+	t.mu.Unlock()
+}

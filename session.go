@@ -1,0 +1,27 @@
+package keyward
+
+import "time"
+
+// Session is a signed-in dashboard user's session. Only the digest of its
+// token is stored; the token lives in the user's cookie.
+type Session struct {
+	ID         string
+	UserID     string
+	Digest     []byte
+	CreatedAt  time.Time
+	ExpiresAt  time.Time
+	LastSeenAt time.Time
+	IP         string
+	UserAgent  string
+}
+
+// PasswordReset is a one-time link to set a user's password, made by an
+// owner. Only the digest of its token is stored.
+type PasswordReset struct {
+	Digest    []byte
+	UserID    string
+	CreatedBy string // user id of the owner who made it
+	CreatedAt time.Time
+	ExpiresAt time.Time
+	UsedAt    *time.Time
+}
