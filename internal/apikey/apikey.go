@@ -12,7 +12,9 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"errors"
+	"hash"
 	"hash/crc32"
+	"sync"
 )
 
 // Prefixes of the two kinds of key.
@@ -72,22 +74,38 @@ func Parse(s string) (prefix string, err error) {
 		}
 	}
 	var want [checksumLen]byte
-	appendChecksum(want[:0], []byte(s[:Len-checksumLen]))
+	encodeChecksum(&want, crcString(s[:Len-checksumLen]))
 	if string(want[:]) != s[Len-checksumLen:] {
 		return "", ErrMalformed
 	}
 	return prefix, nil
 }
 
+var ieeeTable = crc32.MakeTable(crc32.IEEE)
+
+// crcString is crc32.ChecksumIEEE of a string, without converting it to a
+// byte slice (which would allocate on the verification hot path).
+func crcString(s string) uint32 {
+	crc := ^uint32(0)
+	for i := 0; i < len(s); i++ {
+		crc = ieeeTable[byte(crc)^s[i]] ^ (crc >> 8)
+	}
+	return ^crc
+}
+
 // appendChecksum appends the 6-char base62 CRC32 of body to dst.
 func appendChecksum(dst, body []byte) []byte {
-	sum := crc32.ChecksumIEEE(body)
 	var out [checksumLen]byte
+	encodeChecksum(&out, crc32.ChecksumIEEE(body))
+	return append(dst, out[:]...)
+}
+
+// encodeChecksum writes sum as 6 base62 digits, left-padded with '0'.
+func encodeChecksum(out *[checksumLen]byte, sum uint32) {
 	for i := checksumLen - 1; i >= 0; i-- {
 		out[i] = alphabet[sum%62]
 		sum /= 62
 	}
-	return append(dst, out[:]...)
 }
 
 func isBase62(c byte) bool {
@@ -98,22 +116,47 @@ func isBase62(c byte) bool {
 // server's pepper when one is set, else SHA-256.
 type Digester struct {
 	pepper []byte
+	macs   sync.Pool // of *mac: HMAC set-up is not free
+}
+
+// mac is a pooled HMAC with scratch buffers, so that hashing a key through
+// the hash.Hash interface allocates nothing.
+type mac struct {
+	h   hash.Hash
+	in  []byte
+	out []byte
 }
 
 // NewDigester returns a Digester using pepper (may be empty).
 func NewDigester(pepper []byte) *Digester {
-	return &Digester{pepper: append([]byte(nil), pepper...)}
+	d := &Digester{pepper: append([]byte(nil), pepper...)}
+	d.macs.New = func() any {
+		return &mac{h: hmac.New(sha256.New, d.pepper), in: make([]byte, 0, Len), out: make([]byte, 0, sha256.Size)}
+	}
+	return d
 }
 
 // Digest returns the 32-byte digest of key.
 func (d *Digester) Digest(key string) []byte {
+	sum := d.Sum(key)
+	return sum[:]
+}
+
+// Sum returns the digest of key as an array, without allocating: this is
+// the verification hot path.
+func (d *Digester) Sum(key string) [32]byte {
+	var out [32]byte
 	if len(d.pepper) == 0 {
-		sum := sha256.Sum256([]byte(key))
-		return sum[:]
+		return sha256.Sum256([]byte(key))
 	}
-	m := hmac.New(sha256.New, d.pepper)
-	m.Write([]byte(key))
-	return m.Sum(nil)
+	m := d.macs.Get().(*mac)
+	m.h.Reset()
+	m.in = append(m.in[:0], key...)
+	m.h.Write(m.in)
+	m.out = m.h.Sum(m.out[:0])
+	copy(out[:], m.out)
+	d.macs.Put(m)
+	return out
 }
 
 // Hint returns the display form of a key: its prefix, an ellipsis and its

@@ -4,9 +4,11 @@ import (
 	"context"
 	"net/netip"
 	"slices"
+	"time"
 
 	"github.com/keyward/keyward"
 	"github.com/keyward/keyward/internal/apikey"
+	"github.com/keyward/keyward/internal/verify"
 )
 
 // errInvalidKey is the one answer for malformed, unknown and revoked keys,
@@ -16,26 +18,33 @@ var errInvalidKey = keyward.Errorf(keyward.CodeAPIKeyInvalid, "Invalid API key p
 // lookup finds the usable key behind secret. Malformed keys are refused
 // before any storage lookup; unknown and revoked keys take the same path
 // (a digest lookup that finds nothing, since revocation erases the digest).
-func (s *Service) lookup(ctx context.Context, secret string) (*keyward.Key, error) {
+//
+// The key comes from the verification cache and is shared: never modify it.
+func (s *Service) lookup(ctx context.Context, secret string, now time.Time) (*keyward.Key, error) {
 	if _, err := apikey.Parse(secret); err != nil {
 		return nil, errInvalidKey
 	}
-	k, err := s.store.GetKeyByDigest(ctx, s.digest.Digest(secret))
+	k, err := s.cache.Get(ctx, s.digest.Sum(secret), now, s.loadKey)
 	if keyward.ErrorCode(err) == keyward.CodeNotFound {
 		return nil, errInvalidKey
 	}
 	if err != nil {
 		return nil, err // UNAVAILABLE: fail closed
 	}
-	now := s.clock.Now()
-	k.Status = k.StatusAt(now)
-	switch k.Status {
+	switch k.StatusAt(now) {
 	case keyward.StatusRevoked:
 		return nil, errInvalidKey
 	case keyward.StatusExpired:
-		return nil, keyward.Errorf(keyward.CodeAPIKeyExpired, "This API key has expired")
+		return nil, errExpiredKey
 	}
 	return k, nil
+}
+
+var errExpiredKey = keyward.Errorf(keyward.CodeAPIKeyExpired, "This API key has expired")
+
+// loadDigest reads a key from the store on a cache miss.
+func (s *Service) loadDigest(ctx context.Context, d verify.Digest) (*keyward.Key, error) {
+	return s.store.GetKeyByDigest(ctx, d[:])
 }
 
 // Authenticate checks a presented key of the wanted kind from client address
@@ -43,7 +52,8 @@ func (s *Service) lookup(ctx context.Context, secret string) (*keyward.Key, erro
 // header the key came in; a key of the other kind is PERMISSION_DENIED with
 // a message that names the right header.
 func (s *Service) Authenticate(ctx context.Context, secret string, want keyward.KeyKind, ip netip.Addr) (*keyward.Key, error) {
-	k, err := s.lookup(ctx, secret)
+	now := s.clock.Now()
+	k, err := s.lookup(ctx, secret, now)
 	if err != nil {
 		return nil, err
 	}
@@ -54,11 +64,13 @@ func (s *Service) Authenticate(ctx context.Context, secret string, want keyward.
 		return nil, keyward.Denied("Project keys (kwp_) are for project endpoints, sent in the x-api-key header; use an org key (kwo_) in x-org-api-key here")
 	}
 	if !ipAllowed(k.IPAllowlist, ip) {
-		return nil, keyward.Errorf(keyward.CodeIPNotAllowed, "This API key may not be used from this address")
+		return nil, errIPNotAllowed
 	}
-	s.usage.note(k.ID, s.clock.Now())
+	s.usage.note(k.ID, now)
 	return k, nil
 }
+
+var errIPNotAllowed = keyward.Errorf(keyward.CodeIPNotAllowed, "This API key may not be used from this address")
 
 // Whoami describes the calling key.
 func (s *Service) Whoami(a *Actor) *keyward.Whoami {
@@ -92,7 +104,8 @@ func (s *Service) Verify(ctx context.Context, a *Actor, projectID string, in key
 			return nil, keyward.Invalid(keyward.FieldError{Field: "ip", Problem: "must be an IP address"})
 		}
 	}
-	k, err := s.lookup(ctx, in.Key)
+	now := s.clock.Now()
+	k, err := s.lookup(ctx, in.Key, now)
 	switch keyward.ErrorCode(err) {
 	case "":
 	case keyward.CodeAPIKeyInvalid:
@@ -113,6 +126,8 @@ func (s *Service) Verify(ctx context.Context, a *Actor, projectID string, in key
 			return &keyward.VerifyResult{Code: keyward.VerifyInsufficientScope}, nil
 		}
 	}
-	s.usage.note(k.ID, s.clock.Now())
-	return &keyward.VerifyResult{Valid: true, Code: keyward.VerifyValid, Key: k}, nil
+	s.usage.note(k.ID, now)
+	shown := *k // the cached key is shared: answer with a copy
+	shown.Status = shown.StatusAt(now)
+	return &keyward.VerifyResult{Valid: true, Code: keyward.VerifyValid, Key: &shown}, nil
 }

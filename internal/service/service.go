@@ -11,6 +11,7 @@ import (
 
 	"github.com/keyward/keyward"
 	"github.com/keyward/keyward/internal/apikey"
+	"github.com/keyward/keyward/internal/verify"
 )
 
 // Config holds what a Service needs.
@@ -19,6 +20,7 @@ type Config struct {
 	Pepper []byte        // server-side pepper for key digests; may be empty
 	Clock  keyward.Clock // defaults to keyward.SystemClock
 	Logger *slog.Logger  // defaults to slog.Default()
+	Cache  verify.Options
 }
 
 // Service implements keyward's operations for authenticated actors.
@@ -28,6 +30,10 @@ type Service struct {
 	clock  keyward.Clock
 	log    *slog.Logger
 	usage  *usageRecorder
+	cache  *verify.Cache
+	// loadKey is loadDigest as a value made once, so that cache misses
+	// do not allocate a method value each time.
+	loadKey verify.Loader
 
 	loginByAccount *throttle // failed sign-ins per email
 	loginByAddr    *throttle // failed sign-ins per client address
@@ -52,6 +58,8 @@ func New(cfg Config) (*Service, error) {
 		log:    cfg.Logger,
 	}
 	s.usage = newUsageRecorder(cfg.Store, cfg.Logger)
+	s.cache = verify.New(cfg.Cache)
+	s.loadKey = s.loadDigest
 	s.loginByAccount = newThrottle(5, 15*time.Minute)
 	s.loginByAddr = newThrottle(30, 15*time.Minute)
 	return s, nil
@@ -67,7 +75,55 @@ func (s *Service) FlushUsage(ctx context.Context) error { return s.usage.flush(c
 // Ping reports whether the store is reachable (for readiness checks).
 func (s *Service) Ping(ctx context.Context) error { return s.store.Ping(ctx) }
 
-// inTx runs fn in one transaction of the store.
+// inTx runs fn in one transaction of the store. Once the transaction has
+// committed, every key it wrote is dropped from the verification cache: this
+// is the one place that keeps the cache in step with the store, so no code
+// path can forget it.
 func (s *Service) inTx(ctx context.Context, fn func(q keyward.Queries) error) error {
-	return s.store.InTx(ctx, fn)
+	rec := &keyWrites{}
+	err := s.store.InTx(ctx, func(q keyward.Queries) error {
+		rec.Queries = q
+		return fn(rec)
+	})
+	if err == nil {
+		s.keysChanged(rec)
+	}
+	return err
 }
+
+// keyWrites wraps a transaction's Queries and notes which keys it writes.
+type keyWrites struct {
+	keyward.Queries
+	ids     []string
+	digests [][]byte
+	all     bool // a whole project's keys went
+}
+
+func (w *keyWrites) CreateKey(ctx context.Context, k *keyward.Key) error {
+	w.ids, w.digests = append(w.ids, k.ID), append(w.digests, k.Digest)
+	return w.Queries.CreateKey(ctx, k)
+}
+
+func (w *keyWrites) UpdateKey(ctx context.Context, k *keyward.Key) error {
+	w.ids = append(w.ids, k.ID)
+	return w.Queries.UpdateKey(ctx, k)
+}
+
+func (w *keyWrites) DeleteProject(ctx context.Context, id string) error {
+	w.all = true
+	return w.Queries.DeleteProject(ctx, id)
+}
+
+// keysChanged drops committed key writes from the cache.
+func (s *Service) keysChanged(w *keyWrites) {
+	switch {
+	case w.all:
+		s.cache.InvalidateAll()
+	case len(w.ids) > 0:
+		s.cache.Invalidate(w.ids, w.digests)
+	}
+}
+
+// Cache returns the verification cache (for metrics and the invalidation
+// feed).
+func (s *Service) Cache() *verify.Cache { return s.cache }

@@ -1,0 +1,199 @@
+// Package verify is the hot path of key verification: an in-memory cache of
+// key digests (positive and negative entries, bounded), single-flight
+// loading on a miss, and the trust switch that an invalidation feed flips
+// when it cannot vouch for the cache.
+package verify
+
+import (
+	"context"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/keyward/keyward"
+	"golang.org/x/sync/singleflight"
+)
+
+// Digest is a key's stored digest, as a map key.
+type Digest = [32]byte
+
+// Options bound the cache.
+type Options struct {
+	MaxEntries  int           // default 100,000
+	PositiveTTL time.Duration // how long a found key is trusted without a reload; default 60 s
+	NegativeTTL time.Duration // how long "no such key" is remembered; default 10 s
+}
+
+// Cache maps key digests to keys. Entries are immutable snapshots: callers
+// must not modify a *keyward.Key they get from it.
+//
+// Correctness rests on the epoch: every invalidation bumps it, and a value
+// loaded from the store is cached only if no invalidation happened while it
+// was being loaded. So a lookup racing with a revoke can never put the
+// revoked key back.
+type Cache struct {
+	opts Options
+
+	mu      sync.RWMutex
+	entries map[Digest]entry
+	byID    map[string]Digest
+
+	epoch   atomic.Uint64
+	trusted atomic.Bool
+	group   singleflight.Group
+
+	hits, misses atomic.Uint64
+}
+
+type entry struct {
+	key     *keyward.Key // nil: no such key
+	expires time.Time
+}
+
+// New returns an empty cache that trusts itself.
+func New(opts Options) *Cache {
+	if opts.MaxEntries <= 0 {
+		opts.MaxEntries = 100_000
+	}
+	if opts.PositiveTTL <= 0 {
+		opts.PositiveTTL = 60 * time.Second
+	}
+	if opts.NegativeTTL <= 0 {
+		opts.NegativeTTL = 10 * time.Second
+	}
+	c := &Cache{opts: opts, entries: map[Digest]entry{}, byID: map[string]Digest{}}
+	c.trusted.Store(true)
+	return c
+}
+
+// Loader reads a key by digest from the store: the key, or an error with
+// code NOT_FOUND when there is none.
+type Loader func(ctx context.Context, d Digest) (*keyward.Key, error)
+
+// Get returns the key with digest d (nil and NOT_FOUND when there is none),
+// from memory when it can and from load otherwise. Concurrent misses for
+// one digest share one load. When the cache is not trusted every call
+// loads.
+func (c *Cache) Get(ctx context.Context, d Digest, now time.Time, load Loader) (*keyward.Key, error) {
+	if c.trusted.Load() {
+		c.mu.RLock()
+		e, ok := c.entries[d]
+		c.mu.RUnlock()
+		if ok && now.Before(e.expires) {
+			c.hits.Add(1)
+			if e.key == nil {
+				return nil, errNotFound
+			}
+			return e.key, nil
+		}
+	}
+	c.misses.Add(1)
+	epoch := c.epoch.Load()
+	v, err, _ := c.group.Do(string(d[:]), func() (any, error) {
+		k, err := load(ctx, d)
+		switch {
+		case err == nil:
+			c.put(d, k, now.Add(c.opts.PositiveTTL), epoch)
+		case keyward.ErrorCode(err) == keyward.CodeNotFound:
+			c.put(d, nil, now.Add(c.opts.NegativeTTL), epoch)
+		}
+		return k, err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return v.(*keyward.Key), nil
+}
+
+var errNotFound = keyward.NotFound("key")
+
+// put stores an entry loaded at epoch, unless something was invalidated
+// since (then the loaded value may already be stale) or the cache is not
+// trusted.
+func (c *Cache) put(d Digest, k *keyward.Key, expires time.Time, epoch uint64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.epoch.Load() != epoch || !c.trusted.Load() {
+		return
+	}
+	if len(c.entries) >= c.opts.MaxEntries {
+		c.evictLocked(c.opts.MaxEntries / 100)
+	}
+	c.entries[d] = entry{key: k, expires: expires}
+	if k != nil {
+		c.byID[k.ID] = d
+	}
+}
+
+// evictLocked drops about n entries; map order is random, so this is random
+// eviction, which needs no bookkeeping on the read path.
+func (c *Cache) evictLocked(n int) {
+	for d, e := range c.entries {
+		if n <= 0 {
+			return
+		}
+		delete(c.entries, d)
+		if e.key != nil {
+			delete(c.byID, e.key.ID)
+		}
+		n--
+	}
+}
+
+// Invalidate forgets the keys with these ids and these digests. Call it
+// after the transaction that changed them has committed.
+func (c *Cache) Invalidate(ids []string, digests [][]byte) {
+	c.mu.Lock()
+	c.epoch.Add(1)
+	for _, id := range ids {
+		if d, ok := c.byID[id]; ok {
+			delete(c.entries, d)
+			delete(c.byID, id)
+		}
+	}
+	for _, raw := range digests {
+		if len(raw) == len(Digest{}) {
+			delete(c.entries, Digest(raw))
+		}
+	}
+	c.mu.Unlock()
+}
+
+// InvalidateAll empties the cache.
+func (c *Cache) InvalidateAll() {
+	c.mu.Lock()
+	c.epoch.Add(1)
+	clear(c.entries)
+	clear(c.byID)
+	c.mu.Unlock()
+}
+
+// SetTrusted switches the cache on or off. An invalidation feed that is
+// down, reconnecting or lagging sets it false: every lookup then reads the
+// store, so a broken feed costs speed, never correctness. Distrust also
+// empties the cache, so that trust resumes from a clean slate.
+func (c *Cache) SetTrusted(ok bool) {
+	if !ok {
+		c.trusted.Store(false)
+		c.InvalidateAll()
+		return
+	}
+	c.trusted.Store(true)
+}
+
+// Trusted reports whether lookups may be answered from memory.
+func (c *Cache) Trusted() bool { return c.trusted.Load() }
+
+// Stats are the cache's counters, for metrics.
+type Stats struct {
+	Entries      int
+	Hits, Misses uint64
+}
+
+// Stats returns the current counters.
+func (c *Cache) Stats() Stats {
+	c.mu.RLock()
+	n := len(c.entries)
+	c.mu.RUnlock()
+	return Stats{Entries: n, Hits: c.hits.Load(), Misses: c.misses.Load()}
+}

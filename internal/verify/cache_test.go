@@ -1,0 +1,167 @@
+package verify
+
+import (
+	"context"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/keyward/keyward"
+)
+
+var now = time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC)
+
+func digest(b byte) Digest { var d Digest; d[0] = b; return d }
+
+func TestHitsMissesAndNegativeEntries(t *testing.T) {
+	c := New(Options{})
+	var loads atomic.Int32
+	key := &keyward.Key{ID: "key_a"}
+	load := func(ctx context.Context, d Digest) (*keyward.Key, error) {
+		loads.Add(1)
+		if d == digest(1) {
+			return key, nil
+		}
+		return nil, keyward.NotFound("key")
+	}
+	for i := 0; i < 3; i++ {
+		if k, err := c.Get(context.Background(), digest(1), now, load); err != nil || k != key {
+			t.Fatalf("Get = %v, %v", k, err)
+		}
+		if _, err := c.Get(context.Background(), digest(2), now, load); keyward.ErrorCode(err) != keyward.CodeNotFound {
+			t.Fatalf("unknown digest: %v", err)
+		}
+	}
+	if n := loads.Load(); n != 2 {
+		t.Fatalf("%d loads, want 2 (one per digest)", n)
+	}
+	// Entries expire: the negative one after 10 s, the positive after 60 s.
+	c.Get(context.Background(), digest(2), now.Add(11*time.Second), load)
+	c.Get(context.Background(), digest(1), now.Add(11*time.Second), load)
+	if n := loads.Load(); n != 3 {
+		t.Fatalf("%d loads, want 3", n)
+	}
+}
+
+func TestInvalidateByIDAndDigest(t *testing.T) {
+	c := New(Options{})
+	key := &keyward.Key{ID: "key_a"}
+	var loads atomic.Int32
+	load := func(ctx context.Context, d Digest) (*keyward.Key, error) {
+		loads.Add(1)
+		return key, nil
+	}
+	c.Get(context.Background(), digest(1), now, load)
+	c.Invalidate([]string{"key_a"}, nil)
+	c.Get(context.Background(), digest(1), now, load)
+	d := digest(1)
+	c.Invalidate(nil, [][]byte{d[:]})
+	c.Get(context.Background(), digest(1), now, load)
+	if n := loads.Load(); n != 3 {
+		t.Fatalf("%d loads, want 3 (each invalidation forces one)", n)
+	}
+}
+
+// A load that started before an invalidation must not put its (possibly
+// stale) result into the cache.
+func TestLoadRacingInvalidationIsNotCached(t *testing.T) {
+	c := New(Options{})
+	key := &keyward.Key{ID: "key_a"}
+	inLoad, release := make(chan struct{}), make(chan struct{})
+	var loads atomic.Int32
+	load := func(ctx context.Context, d Digest) (*keyward.Key, error) {
+		if loads.Add(1) == 1 {
+			close(inLoad)
+			<-release
+		}
+		return key, nil
+	}
+	done := make(chan struct{})
+	go func() { c.Get(context.Background(), digest(1), now, load); close(done) }()
+	<-inLoad
+	c.Invalidate([]string{"key_a"}, nil) // the revoke commits while the load is in flight
+	close(release)
+	<-done
+	c.Get(context.Background(), digest(1), now, load)
+	if n := loads.Load(); n != 2 {
+		t.Fatalf("%d loads: the racing load's result was cached", n)
+	}
+}
+
+func TestDistrustBypassesAndEmpties(t *testing.T) {
+	c := New(Options{})
+	var loads atomic.Int32
+	load := func(ctx context.Context, d Digest) (*keyward.Key, error) {
+		loads.Add(1)
+		return &keyward.Key{ID: "key_a"}, nil
+	}
+	c.Get(context.Background(), digest(1), now, load)
+	c.SetTrusted(false)
+	c.Get(context.Background(), digest(1), now, load)
+	c.Get(context.Background(), digest(1), now, load)
+	if n := loads.Load(); n != 3 || c.Stats().Entries != 0 {
+		t.Fatalf("untrusted: %d loads, %d entries; want 3 and 0", n, c.Stats().Entries)
+	}
+	c.SetTrusted(true)
+	c.Get(context.Background(), digest(1), now, load)
+	c.Get(context.Background(), digest(1), now, load)
+	if n := loads.Load(); n != 4 {
+		t.Fatalf("trusted again: %d loads, want 4", n)
+	}
+}
+
+func TestSingleFlight(t *testing.T) {
+	c := New(Options{})
+	var loads atomic.Int32
+	gate := make(chan struct{})
+	load := func(ctx context.Context, d Digest) (*keyward.Key, error) {
+		loads.Add(1)
+		<-gate
+		return &keyward.Key{ID: "key_a"}, nil
+	}
+	var wg sync.WaitGroup
+	var started sync.WaitGroup
+	for i := 0; i < 16; i++ {
+		wg.Add(1)
+		started.Add(1)
+		go func() {
+			defer wg.Done()
+			started.Done()
+			c.Get(context.Background(), digest(1), now, load)
+		}()
+	}
+	started.Wait()
+	// Let the first load finish only once the others have had the chance to
+	// join it; any that came later find the cached entry. Either way: one load.
+	close(gate)
+	wg.Wait()
+	if n := loads.Load(); n != 1 {
+		t.Fatalf("%d loads for 16 concurrent misses, want 1", n)
+	}
+}
+
+func TestBounded(t *testing.T) {
+	c := New(Options{MaxEntries: 1000})
+	load := func(ctx context.Context, d Digest) (*keyward.Key, error) { return nil, keyward.NotFound("key") }
+	for i := 0; i < 5000; i++ {
+		var d Digest
+		d[0], d[1] = byte(i), byte(i>>8)
+		c.Get(context.Background(), d, now, load)
+	}
+	if n := c.Stats().Entries; n > 1000 {
+		t.Fatalf("%d entries, bound is 1000", n)
+	}
+}
+
+func BenchmarkCachedGet(b *testing.B) {
+	c := New(Options{})
+	key := &keyward.Key{ID: "key_a"}
+	load := func(ctx context.Context, d Digest) (*keyward.Key, error) { return key, nil }
+	ctx := context.Background()
+	c.Get(ctx, digest(1), now, load)
+	b.ReportAllocs()
+	for b.Loop() {
+		c.Get(ctx, digest(1), now, load)
+	}
+}
