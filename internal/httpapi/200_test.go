@@ -9,6 +9,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/keyward/keyward"
+	"github.com/keyward/keyward/internal/apikey"
 )
 
 func TestWhoamiBothHeadersEquivalent(t *testing.T) {
@@ -246,11 +247,12 @@ func TestServiceEndpoints(t *testing.T) {
 	s := newSetup(t)
 	do(t, s.srv, "GET", "/healthz", nil).want(t, 200)
 	do(t, s.srv, "GET", "/readyz", nil).want(t, 200)
-	s.pk(t, "GET", "/v1/whoami", nil).want(t, 200)
+	s.pk(t, "GET", "/v1/whoami", nil).want(t, 200) // a miss: the key is cached
 	do(t, s.srv, "GET", "/v1/whoami", nil, "x-api-key", "kwp_nope").want(t, 401)
+	do(t, s.srv, "GET", "/v1/whoami", nil, "x-api-key", apikey.Generate(apikey.PrefixProject)).want(t, 401) // cached as unknown
 	m := do(t, s.srv, "GET", "/metrics", nil).want(t, 200)
 	body := string(m.Body)
-	for _, want := range []string{`keyward_http_requests_total{route="GET /v1/whoami",status="200"} 1`, `keyward_auth_results_total{result="invalid"} 1`, `keyward_http_request_duration_seconds_bucket`} {
+	for _, want := range []string{`keyward_http_requests_total{route="GET /v1/whoami",status="200"} 1`, `keyward_auth_results_total{result="invalid"} 2`, `keyward_http_request_duration_seconds_bucket`, "keyward_key_cache_hits_total 0", "keyward_key_cache_misses_total 2", "keyward_key_cache_entries 2", "keyward_invalidation_feed_up 1"} {
 		if !strings.Contains(body, want) {
 			t.Errorf("metrics lack %s", want)
 		}

@@ -43,6 +43,7 @@ func New(cfg Config) *API {
 		cfg.Registry = prometheus.NewRegistry()
 	}
 	a := &API{svc: cfg.Service, log: cfg.Logger, metrics: newMetrics(cfg.Registry)}
+	registerCacheMetrics(cfg.Registry, cfg.Service.Cache())
 	mux := http.NewServeMux()
 	methods := map[string][]string{}
 	for _, rt := range a.routes() {

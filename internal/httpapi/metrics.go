@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"github.com/keyward/keyward"
+	"github.com/keyward/keyward/internal/verify"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -11,6 +12,30 @@ type metrics struct {
 	requests *prometheus.CounterVec
 	duration *prometheus.HistogramVec
 	auth     *prometheus.CounterVec
+}
+
+// registerCacheMetrics exposes the verification cache's state, read when
+// Prometheus scrapes.
+func registerCacheMetrics(reg prometheus.Registerer, c *verify.Cache) {
+	reg.MustRegister(
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "keyward_key_cache_entries", Help: "Keys (and known-unknown digests) in the verification cache.",
+		}, func() float64 { return float64(c.Stats().Entries) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "keyward_key_cache_hits_total", Help: "Verifications answered from the cache.",
+		}, func() float64 { return float64(c.Stats().Hits) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "keyward_key_cache_misses_total", Help: "Verifications that read the store.",
+		}, func() float64 { return float64(c.Stats().Misses) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "keyward_invalidation_feed_up", Help: "1 while the cache is trusted (its invalidation feed is healthy), else 0.",
+		}, func() float64 {
+			if c.Trusted() {
+				return 1
+			}
+			return 0
+		}),
+	)
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
