@@ -47,14 +47,26 @@ func (s *Service) loadDigest(ctx context.Context, d verify.Digest) (*keyward.Key
 	return s.store.GetKeyByDigest(ctx, d[:])
 }
 
+// AuthFailuresPerMinute is how many invalid or expired keys one client
+// address may present per minute before it gets RATE_LIMITED: far below
+// anything that could matter for 178-bit keys, and enough to keep a flood of
+// bad keys off the store.
+const AuthFailuresPerMinute = 60
+
 // Authenticate checks a presented key of the wanted kind from client address
 // ip and returns it. The caller (the HTTP layer) has already decided which
 // header the key came in; a key of the other kind is PERMISSION_DENIED with
 // a message that names the right header.
 func (s *Service) Authenticate(ctx context.Context, secret string, want keyward.KeyKind, ip netip.Addr) (*keyward.Key, error) {
 	now := s.clock.Now()
+	if err := s.authByAddr.check(ip, now); err != nil {
+		return nil, err
+	}
 	k, err := s.lookup(ctx, secret, now)
 	if err != nil {
+		if code := keyward.ErrorCode(err); code == keyward.CodeAPIKeyInvalid || code == keyward.CodeAPIKeyExpired {
+			s.authByAddr.fail(ip, now)
+		}
 		return nil, err
 	}
 	if k.Kind != want {

@@ -7,6 +7,7 @@ package service
 import (
 	"context"
 	"log/slog"
+	"net/netip"
 	"time"
 
 	"github.com/keyward/keyward"
@@ -35,8 +36,9 @@ type Service struct {
 	// do not allocate a method value each time.
 	loadKey verify.Loader
 
-	loginByAccount *throttle // failed sign-ins per email
-	loginByAddr    *throttle // failed sign-ins per client address
+	loginByAccount *throttle[string]     // failed sign-ins per email
+	loginByAddr    *throttle[string]     // failed sign-ins per client address
+	authByAddr     *throttle[netip.Addr] // failed key authentications per client address
 	setup          setupState
 }
 
@@ -60,8 +62,9 @@ func New(cfg Config) (*Service, error) {
 	s.usage = newUsageRecorder(cfg.Store, cfg.Logger)
 	s.cache = verify.New(cfg.Cache)
 	s.loadKey = s.loadDigest
-	s.loginByAccount = newThrottle(5, 15*time.Minute)
-	s.loginByAddr = newThrottle(30, 15*time.Minute)
+	s.loginByAccount = newThrottle[string](5, 15*time.Minute)
+	s.loginByAddr = newThrottle[string](30, 15*time.Minute)
+	s.authByAddr = newThrottle[netip.Addr](AuthFailuresPerMinute, time.Minute)
 	return s, nil
 }
 

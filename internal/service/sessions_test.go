@@ -1,11 +1,13 @@
 package service_test
 
 import (
+	"net/netip"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/keyward/keyward"
+	"github.com/keyward/keyward/internal/apikey"
 	"github.com/keyward/keyward/internal/kwtest"
 	"github.com/keyward/keyward/internal/service"
 )
@@ -205,5 +207,29 @@ func TestSetupLinkIsSingleUse(t *testing.T) {
 	clock.Advance(service.SetupLifetime)
 	if _, _, err := svc2.Setup(ctx, token, in, origin); kwtest.Code(err) != keyward.CodeNotFound {
 		t.Fatalf("expired setup token: %v", err)
+	}
+}
+
+func TestFailedKeysThrottledPerAddress(t *testing.T) {
+	env := kwtest.NewEnv(t)
+	p := env.MustProject(t, "P")
+	k := env.MustKey(t, nil, p.ID, keyward.CreateKeyInput{})
+	attacker := netip.MustParseAddr("203.0.113.9")
+	for i := 0; i < service.AuthFailuresPerMinute; i++ {
+		_, err := env.Service.Authenticate(ctx, apikey.Generate(apikey.PrefixProject), keyward.KindProject, attacker)
+		wantCode(t, err, keyward.CodeAPIKeyInvalid)
+	}
+	// Now even a valid key is refused from that address, with a retry time...
+	_, err := env.Service.Authenticate(ctx, k.Secret, keyward.KindProject, attacker)
+	if kwtest.Code(err) != keyward.CodeRateLimited || keyward.AsError(err).RetryAfter <= 0 || keyward.AsError(err).RetryAfter > time.Minute {
+		t.Fatalf("after %d failures: %v", service.AuthFailuresPerMinute, err)
+	}
+	// ...but not from another address, and not after the window.
+	if _, err := env.Service.Authenticate(ctx, k.Secret, keyward.KindProject, localIP); err != nil {
+		t.Fatalf("another address: %v", err)
+	}
+	env.Clock.Advance(time.Minute)
+	if _, err := env.Service.Authenticate(ctx, k.Secret, keyward.KindProject, attacker); err != nil {
+		t.Fatalf("after the window: %v", err)
 	}
 }

@@ -10,12 +10,12 @@ import (
 // throttle counts failures per key (an account, an address) in fixed
 // windows and refuses once a key has failed max times in its window. It is
 // in memory, per node: enough to make password guessing slow.
-type throttle struct {
+type throttle[K comparable] struct {
 	max    int
 	window time.Duration
 
 	mu    sync.Mutex
-	fails map[string]*failWindow
+	fails map[K]*failWindow
 }
 
 type failWindow struct {
@@ -23,12 +23,12 @@ type failWindow struct {
 	n     int
 }
 
-func newThrottle(max int, window time.Duration) *throttle {
-	return &throttle{max: max, window: window, fails: map[string]*failWindow{}}
+func newThrottle[K comparable](max int, window time.Duration) *throttle[K] {
+	return &throttle[K]{max: max, window: window, fails: map[K]*failWindow{}}
 }
 
 // check returns RATE_LIMITED when key has used up its failures.
-func (t *throttle) check(key string, now time.Time) error {
+func (t *throttle[K]) check(key K, now time.Time) error {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	w := t.fails[key]
@@ -36,7 +36,7 @@ func (t *throttle) check(key string, now time.Time) error {
 		return nil
 	}
 	if w.n >= t.max {
-		e := keyward.Errorf(keyward.CodeRateLimited, "Too many failed attempts; try again later")
+		e := keyward.Errorf(keyward.CodeRateLimited, "Too many failed attempts from here; try again later")
 		e.RetryAfter = w.start.Add(t.window).Sub(now)
 		return e
 	}
@@ -44,7 +44,7 @@ func (t *throttle) check(key string, now time.Time) error {
 }
 
 // fail records one failure of key.
-func (t *throttle) fail(key string, now time.Time) {
+func (t *throttle[K]) fail(key K, now time.Time) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if len(t.fails) > 100_000 { // bound memory under a flood: drop old windows
@@ -63,7 +63,7 @@ func (t *throttle) fail(key string, now time.Time) {
 }
 
 // reset forgets key's failures (after a success).
-func (t *throttle) reset(key string) {
+func (t *throttle[K]) reset(key K) {
 	t.mu.Lock()
 	delete(t.fails, key)
 	t.mu.Unlock()
