@@ -1,0 +1,293 @@
+package dashboard
+
+import (
+	"net/http"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/keyward/keyward"
+	"github.com/keyward/keyward/internal/service"
+)
+
+// keysData is the keys page: the table, and the dialogs' choices. Secret
+// is set only in the response to a create or rotate, the one time the
+// secret is shown.
+type keysData struct {
+	Base      string // the keys page's URL
+	Filter    string // active, revoked or all
+	Rows      []keyRow
+	Next      string
+	CanCreate bool
+	Scopes    []string
+	Graces    []graceOption
+	Create    createForm
+	Secret    *keyward.Key
+	Rotated   bool
+}
+
+// keyRow is a key as the table shows it.
+type keyRow struct {
+	*keyward.Key
+	Owner     string
+	CanChange bool // rotate or revoke
+	CanRotate bool
+	Countdown string
+}
+
+// createForm is the create dialog's input, kept when it is shown again
+// with problems.
+type createForm struct {
+	Open       bool
+	Name       string
+	Access     string
+	Scopes     []string
+	Expiry     string
+	ExpiryDate string
+	Problems   map[string]string
+}
+
+type graceOption struct {
+	Value, Label string
+}
+
+// graces are the rotate dialog's choices, as the contract spells them.
+var graces = []struct {
+	d            time.Duration
+	value, label string
+}{
+	{0, "0s", "Now"}, {time.Hour, "1h", "In 1 hour"}, {24 * time.Hour, "24h", "In 24 hours"}, {168 * time.Hour, "168h", "In 7 days"},
+}
+
+func where(p *page) service.Where {
+	if p.Project != nil {
+		return service.Where{ProjectID: p.Project.ID}
+	}
+	return service.Where{}
+}
+
+func keysURL(p *page) string {
+	if p.Project != nil {
+		return projectURL(p) + "/keys"
+	}
+	return orgURL(p) + "/keys"
+}
+
+// readOnly is the "read-only" access choice: see keys and the audit log.
+func readOnly(p *page) []string {
+	if p.Project != nil {
+		return []string{keyward.ScopeKeysRead, keyward.ScopeAuditRead}
+	}
+	return []string{keyward.ScopeProjectsRead, keyward.ScopeKeysRead, keyward.ScopeMembersRead, keyward.ScopeAuditRead}
+}
+
+func filterOf(r *http.Request, field string) string {
+	switch v := r.FormValue(field); v {
+	case "revoked", "all":
+		return v
+	}
+	return "active"
+}
+
+func (d *dashboard) keysPage(w http.ResponseWriter, r *http.Request, p *page) error {
+	data, err := d.keysData(r, p, filterOf(r, "status"))
+	if err != nil {
+		return err
+	}
+	return d.renderKeys(w, r, http.StatusOK, p, data)
+}
+
+func (d *dashboard) renderKeys(w http.ResponseWriter, r *http.Request, status int, p *page, data *keysData) error {
+	title := "Org API keys"
+	if p.Project != nil {
+		title = p.Project.Name + ": API keys"
+	}
+	return d.render(w, r, status, "keys", p, title, "keys", data)
+}
+
+// keysData lists the keys and works out, with the service's Abilities,
+// which actions each row offers.
+func (d *dashboard) keysData(r *http.Request, p *page, filter string) (*keysData, error) {
+	status := filter
+	if status == "active" {
+		status = "" // active and expiring: the keys that still work
+	}
+	res, err := d.svc.ListKeys(r.Context(), p.Actor, where(p), service.ListKeysQuery{
+		Status: status, Limit: service.MaxPageSize, Cursor: r.URL.Query().Get("cursor"),
+	})
+	if err != nil {
+		return nil, err
+	}
+	emails := d.emails(r, p)
+	now := d.clock.Now()
+	data := &keysData{Base: keysURL(p), Filter: filter, Create: createForm{Access: "full", Expiry: "never"}}
+	if res.NextCursor != nil {
+		data.Next = *res.NextCursor
+	}
+	for _, k := range res.Data {
+		row := keyRow{Key: k, Owner: "—", CanChange: p.Ab.CanChangeKey(k)}
+		// An expiring key was rotated already: only its replacement can be.
+		row.CanRotate = row.CanChange && k.ReplacedBy == nil
+		if k.OwnerUserID != nil {
+			row.Owner = *k.OwnerUserID
+			if e, ok := emails[*k.OwnerUserID]; ok {
+				row.Owner = e
+			}
+		}
+		if k.Status == keyward.StatusExpiring && k.ExpiresAt != nil {
+			row.Countdown = countdown(*k.ExpiresAt, now)
+		}
+		data.Rows = append(data.Rows, row)
+	}
+	if p.Project != nil {
+		data.CanCreate = p.Ab.CreateKeys
+		data.Scopes = append(slices.Clone(keyward.ProjectScopes), p.Project.CustomScopes...)
+	} else {
+		data.CanCreate = p.Ab.ManageOrg
+		data.Scopes = keyward.OrgScopes
+	}
+	for _, g := range graces {
+		if g.d <= p.Org.Settings.RotationMaxGrace.Std() {
+			data.Graces = append(data.Graces, graceOption{Value: g.value, Label: g.label})
+		}
+	}
+	return data, nil
+}
+
+// emails maps the user ids the page can see to their emails, so that
+// owners and actors show as people rather than ids.
+func (d *dashboard) emails(r *http.Request, p *page) map[string]string {
+	out := map[string]string{p.User.ID: p.User.Email}
+	if p.Project != nil {
+		if ms, err := d.svc.ListProjectMembers(r.Context(), p.Actor, p.Project.ID); err == nil {
+			for _, m := range ms {
+				out[m.UserID] = m.Email
+			}
+		}
+	}
+	if p.Ab != nil && p.Ab.ManageOrg {
+		if res, err := d.svc.ListMembers(r.Context(), p.Actor, service.MaxPageSize, ""); err == nil {
+			for _, m := range res.Data {
+				out[m.UserID] = m.Email
+			}
+		}
+	}
+	return out
+}
+
+func (d *dashboard) createKey(w http.ResponseWriter, r *http.Request, p *page) error {
+	f := createForm{
+		Name: r.PostFormValue("name"), Access: r.PostFormValue("access"), Scopes: r.PostForm["scopes"],
+		Expiry: r.PostFormValue("expiry"), ExpiryDate: r.PostFormValue("expiry_date"), Problems: map[string]string{},
+	}
+	in := keyward.CreateKeyInput{Name: f.Name}
+	switch f.Access {
+	case "full":
+	case "read-only":
+		in.Scopes = readOnly(p)
+	case "custom":
+		in.Scopes = f.Scopes
+		if len(in.Scopes) == 0 {
+			f.Problems["scopes"] = "choose at least one scope"
+		}
+	default:
+		f.Problems["access"] = "choose full, read-only or custom"
+	}
+	switch f.Expiry {
+	case "never":
+	case "7", "30", "60", "90":
+		n, _ := strconv.Atoi(f.Expiry)
+		in.ExpiresIn = new(keyward.Duration(time.Duration(n) * 24 * time.Hour))
+	case "date":
+		// The key works until the start of that day (UTC).
+		t, err := time.Parse(time.DateOnly, f.ExpiryDate)
+		if err != nil {
+			f.Problems["expiry_date"] = "must be a date"
+		}
+		in.ExpiresAt = &t
+	default:
+		f.Problems["expiry"] = "choose never, 7, 30, 60 or 90 days, or a date"
+	}
+	var err error
+	var k *keyward.Key
+	if len(f.Problems) == 0 {
+		k, err = d.svc.CreateKey(r.Context(), p.Actor, where(p), in)
+		if err != nil && !fixable(err) {
+			return err
+		}
+		for field, problem := range problems(err) {
+			if field == "expires_at" || field == "expires_in" {
+				field = "expiry"
+			}
+			f.Problems[field] = problem
+		}
+	}
+	data, lerr := d.keysData(r, p, "active")
+	if lerr != nil {
+		return lerr
+	}
+	if err != nil || len(f.Problems) > 0 {
+		// Shown again with what was typed and what is wrong with it.
+		f.Open = true
+		data.Create = f
+		if err != nil && len(keyward.AsError(err).Details) == 0 {
+			p.Flash = &flash{Error: true, Message: keyward.AsError(err).Message}
+		}
+		status := http.StatusBadRequest
+		if err != nil {
+			status = httpStatus(keyward.ErrorCode(err))
+		}
+		return d.renderKeys(w, r, status, p, data)
+	}
+	// The secret is in this response only: it is not redirected to a page
+	// that could show it again, and no-store keeps it out of caches.
+	data.Secret = k
+	p.Flash = &flash{Message: "Key “" + k.Name + "” created."}
+	return d.renderKeys(w, r, http.StatusOK, p, data)
+}
+
+func (d *dashboard) rotateKey(w http.ResponseWriter, r *http.Request, p *page) error {
+	grace, err := keyward.ParseDuration(r.PostFormValue("grace"))
+	if err != nil {
+		return d.formFailed(w, r, keysURL(p), keyward.Invalid(keyward.FieldError{Field: "grace", Problem: "choose when the old key stops working"}))
+	}
+	k, err := d.svc.RotateKey(r.Context(), p.Actor, where(p), r.PathValue("key"), keyward.RotateInput{GracePeriod: new(keyward.Duration(grace))})
+	if err != nil {
+		return d.formFailed(w, r, keysURL(p), err)
+	}
+	data, err := d.keysData(r, p, "active")
+	if err != nil {
+		return err
+	}
+	data.Secret, data.Rotated = k, true
+	msg := "Key “" + k.Name + "” rotated. The old key stopped working."
+	if grace > 0 {
+		msg = "Key “" + k.Name + "” rotated. The old key keeps working for " + graceText(grace) + "."
+	}
+	p.Flash = &flash{Message: msg}
+	return d.renderKeys(w, r, http.StatusOK, p, data)
+}
+
+// revokeKey revokes a key once REVOKE was typed. The dialog's button
+// enforces that in the browser; this checks it again for any other client.
+func (d *dashboard) revokeKey(w http.ResponseWriter, r *http.Request, p *page) error {
+	back := keysURL(p) + "?status=" + filterOf(r, "status")
+	if r.PostFormValue("confirm") != "REVOKE" {
+		return d.formFailed(w, r, back, keyward.Invalid(keyward.FieldError{
+			Field: "confirm", Problem: "type REVOKE to revoke the key; it was not revoked"}))
+	}
+	k, err := d.svc.RevokeKey(r.Context(), p.Actor, where(p), r.PathValue("key"), keyward.RevokeInput{})
+	if err != nil {
+		return d.formFailed(w, r, back, err)
+	}
+	return d.redirect(w, r, back, "Key “"+k.Name+"” revoked. It stopped working and cannot be restored.")
+}
+
+func graceText(g time.Duration) string {
+	for _, o := range graces {
+		if o.d == g {
+			return o.label[len("In "):]
+		}
+	}
+	return g.String()
+}

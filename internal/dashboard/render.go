@@ -1,0 +1,232 @@
+package dashboard
+
+import (
+	"bytes"
+	"errors"
+	"html/template"
+	"io/fs"
+	"net/http"
+	"net/url"
+	"path"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/keyward/keyward"
+)
+
+// pageTemplate is one page: the layout, the shared partials and the page's
+// own "content" block, parsed together so that every page can define
+// "content" without clashing.
+type pageTemplate = template.Template
+
+var funcs = template.FuncMap{
+	"when":      fmtTime,
+	"iso":       func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
+	"join":      strings.Join,
+	"countdown": countdown,
+	"has": func(list []string, s string) bool {
+		for _, v := range list {
+			if v == s {
+				return true
+			}
+		}
+		return false
+	},
+	"deref": func(s *string) string {
+		if s == nil {
+			return ""
+		}
+		return *s
+	},
+}
+
+func mustParsePages() map[string]*pageTemplate {
+	base := template.Must(template.New("layout.html").Funcs(funcs).ParseFS(assets, "templates/layout.html", "templates/partials.html"))
+	names, err := fs.Glob(assets, "templates/*.html")
+	if err != nil {
+		panic(err)
+	}
+	pages := map[string]*pageTemplate{}
+	for _, n := range names {
+		name := path.Base(n)
+		if name == "layout.html" || name == "partials.html" {
+			continue
+		}
+		t := template.Must(base.Clone())
+		pages[strings.TrimSuffix(name, ".html")] = template.Must(t.ParseFS(assets, n))
+	}
+	return pages
+}
+
+// view is what every template gets: the request's page (user, org,
+// project, abilities, flash), the title, the active tab and the page's own
+// data.
+type view struct {
+	*page
+	Title     string
+	Tab       string
+	ServerNow string
+	Data      any
+}
+
+// render writes a whole page. It renders into a buffer first so that a
+// template error never leaves half a page behind.
+func (d *dashboard) render(w http.ResponseWriter, r *http.Request, status int, name string, p *page, title, tab string, data any) error {
+	t, ok := d.pages[name]
+	if !ok {
+		return keyward.Errorf(keyward.CodeInternal, "An internal error occurred")
+	}
+	if p == nil {
+		p = &page{}
+	}
+	var buf bytes.Buffer
+	v := view{page: p, Title: title, Tab: tab, ServerNow: d.clock.Now().UTC().Format(time.RFC3339), Data: data}
+	if err := t.ExecuteTemplate(&buf, "layout.html", v); err != nil {
+		d.log.ErrorContext(r.Context(), "dashboard: template", "page", name, "err", err)
+		return &keyward.Error{Code: keyward.CodeInternal, Message: "An internal error occurred", Err: err}
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(status)
+	_, _ = w.Write(buf.Bytes())
+	return nil
+}
+
+// errorData is what the error page shows: only the public message.
+type errorData struct {
+	Status  int
+	Message string
+	Details []keyward.FieldError
+}
+
+// renderError is the one place that turns an error into a response.
+// Signed-out users go to the sign-in page; the rest get a page with the
+// error's public message, never its cause.
+func (d *dashboard) renderError(w http.ResponseWriter, r *http.Request, p *page, err error) {
+	e := keyward.AsError(err)
+	if e.Code == keyward.CodeUnauthenticated {
+		d.clearSession(w)
+		to := "/login"
+		if r.Method == http.MethodGet && r.URL.Path != "/" {
+			to += "?next=" + url.QueryEscape(r.URL.RequestURI())
+		}
+		http.Redirect(w, r, to, http.StatusSeeOther)
+		return
+	}
+	status := httpStatus(e.Code)
+	if status >= 500 {
+		d.log.ErrorContext(r.Context(), "dashboard", "code", e.Code, "err", err)
+	}
+	if e.Code == keyward.CodeRateLimited && e.RetryAfter > 0 {
+		w.Header().Set("Retry-After", retryAfter(e))
+	}
+	if p != nil && p.Org == nil {
+		p.Ab, p.Project = nil, nil // the nav shows only what was found
+	}
+	if rerr := d.render(w, r, status, "error", p, http.StatusText(status), "", errorData{Status: status, Message: e.Message, Details: e.Details}); rerr != nil {
+		http.Error(w, "An internal error occurred", http.StatusInternalServerError)
+	}
+}
+
+// httpStatus maps an error code to its status (SPEC §4).
+func httpStatus(code string) int {
+	switch code {
+	case keyward.CodeInvalidRequest, keyward.CodeAmbiguousCredentials:
+		return http.StatusBadRequest
+	case keyward.CodeUnauthenticated, keyward.CodeAPIKeyMissing, keyward.CodeAPIKeyInvalid, keyward.CodeAPIKeyExpired:
+		return http.StatusUnauthorized
+	case keyward.CodePermissionDenied, keyward.CodeIPNotAllowed:
+		return http.StatusForbidden
+	case keyward.CodeNotFound:
+		return http.StatusNotFound
+	case keyward.CodeMethodNotAllowed:
+		return http.StatusMethodNotAllowed
+	case keyward.CodeKeyLimitReached, keyward.CodeConflict:
+		return http.StatusConflict
+	case keyward.CodePayloadTooLarge:
+		return http.StatusRequestEntityTooLarge
+	case keyward.CodeRateLimited:
+		return http.StatusTooManyRequests
+	case keyward.CodeUnavailable:
+		return http.StatusServiceUnavailable
+	}
+	return http.StatusInternalServerError
+}
+
+// fixable reports whether err is the user's to fix by changing the form:
+// such errors go back to the form's page as a message, others are shown on
+// an error page.
+func fixable(err error) bool {
+	switch keyward.ErrorCode(err) {
+	case keyward.CodeInvalidRequest, keyward.CodeConflict, keyward.CodeKeyLimitReached:
+		return true
+	}
+	return false
+}
+
+// formFailed sends a fixable error back to the page at to as a flash
+// message; any other error is returned for the error page.
+func (d *dashboard) formFailed(w http.ResponseWriter, r *http.Request, to string, err error) error {
+	var mbe *http.MaxBytesError
+	if errors.As(err, &mbe) {
+		return keyward.Errorf(keyward.CodePayloadTooLarge, "The form is too large")
+	}
+	if !fixable(err) {
+		return err
+	}
+	d.setFlash(w, true, describe(keyward.AsError(err)))
+	http.Redirect(w, r, to, http.StatusSeeOther)
+	return nil
+}
+
+// describe is an error's public message with the fields at fault.
+func describe(e *keyward.Error) string {
+	msg := e.Message
+	if len(e.Details) > 1 {
+		var parts []string
+		for _, fe := range e.Details {
+			parts = append(parts, fe.Field+" "+fe.Problem)
+		}
+		msg += ": " + strings.Join(parts, "; ")
+	}
+	return msg
+}
+
+// problems maps each field at fault to its problem, for forms that are
+// rendered again next to their inputs.
+func problems(err error) map[string]string {
+	out := map[string]string{}
+	for _, fe := range keyward.AsError(err).Details {
+		out[fe.Field] = fe.Problem
+	}
+	return out
+}
+
+func fmtTime(t any) string {
+	switch v := t.(type) {
+	case time.Time:
+		return v.UTC().Format("2006-01-02 15:04 UTC")
+	case *time.Time:
+		if v == nil {
+			return ""
+		}
+		return v.UTC().Format("2006-01-02 15:04 UTC")
+	}
+	return ""
+}
+
+// countdown is the text a grace-period countdown starts with; app.js
+// keeps it going.
+func countdown(end, now time.Time) string {
+	d := end.Sub(now).Round(time.Second)
+	if d <= 0 {
+		return "0s"
+	}
+	days := int(d / (24 * time.Hour))
+	d -= time.Duration(days) * 24 * time.Hour
+	h, m, s := int(d/time.Hour), int(d%time.Hour/time.Minute), int(d%time.Minute/time.Second)
+	if days > 0 {
+		return strconv.Itoa(days) + "d " + strconv.Itoa(h) + "h " + strconv.Itoa(m) + "m " + strconv.Itoa(s) + "s"
+	}
+	return strconv.Itoa(h) + "h " + strconv.Itoa(m) + "m " + strconv.Itoa(s) + "s"
+}

@@ -1,0 +1,167 @@
+package dashboard
+
+import (
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/keyward/keyward"
+	"github.com/keyward/keyward/internal/httpapi"
+	"github.com/keyward/keyward/internal/service"
+)
+
+const (
+	sessionCookie = "keyward_session"
+	flashCookie   = "keyward_flash"
+	maxFormBytes  = 64 << 10
+)
+
+// page is what a signed-in request knows: who is signed in, their orgs,
+// and (on org and project pages) the org, project and what the user may do
+// there. Handlers act through Actor, so the service decides everything.
+type page struct {
+	User    *keyward.User
+	Session *keyward.Session
+	Orgs    []*keyward.Org
+	Org     *keyward.Org
+	Project *keyward.Project
+	Ab      *service.Abilities
+	Actor   *service.Actor
+	Flash   *flash
+}
+
+// flash is a one-time message shown on the page after a redirect.
+type flash struct {
+	Error   bool
+	Message string
+}
+
+func origin(r *http.Request) service.Origin {
+	return service.Origin{IP: httpapi.ClientAddr(r).String(), UserAgent: r.UserAgent(), RequestID: httpapi.RequestID(r)}
+}
+
+// public adapts a handler for pages that need no session.
+func (d *dashboard) public(fn func(w http.ResponseWriter, r *http.Request) error) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
+		if err := fn(w, r); err != nil {
+			d.renderError(w, r, nil, err)
+		}
+	})
+}
+
+// signedIn adapts a handler for pages that need a session. It loads the
+// org and project named in the path, if any, as the signed-in user; a user
+// who may not see them gets the service's NOT_FOUND.
+func (d *dashboard) signedIn(fn func(w http.ResponseWriter, r *http.Request, p *page) error) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
+		p, err := d.loadPage(w, r)
+		if err == nil {
+			err = fn(w, r, p)
+		}
+		if err != nil {
+			d.renderError(w, r, p, err)
+		}
+	})
+}
+
+func (d *dashboard) loadPage(w http.ResponseWriter, r *http.Request) (*page, error) {
+	ctx := r.Context()
+	c, err := r.Cookie(sessionCookie)
+	if err != nil {
+		return nil, keyward.Errorf(keyward.CodeUnauthenticated, "Sign in to continue")
+	}
+	u, sess, err := d.svc.SessionUser(ctx, c.Value)
+	if err != nil {
+		return nil, err
+	}
+	p := &page{User: u, Session: sess, Flash: d.takeFlash(w, r)}
+	if p.Orgs, err = d.svc.OrgsForUser(ctx, u.ID); err != nil {
+		return nil, err
+	}
+	orgID := r.PathValue("org")
+	if orgID == "" {
+		return p, nil
+	}
+	p.Actor = service.UserActor(u.ID, orgID, origin(r))
+	prj := r.PathValue("prj")
+	if p.Ab, err = d.svc.Abilities(ctx, p.Actor, prj); err != nil {
+		return p, err
+	}
+	if p.Org, err = d.svc.GetOrg(ctx, p.Actor); err != nil {
+		return p, err
+	}
+	if prj != "" {
+		if p.Project, err = d.svc.GetProject(ctx, p.Actor, prj); err != nil {
+			return p, err
+		}
+	}
+	return p, nil
+}
+
+// setSession stores a session token in the cookie. Lax keeps the cookie
+// off cross-site POSTs; HttpOnly keeps it away from scripts.
+func (d *dashboard) setSession(w http.ResponseWriter, token string) {
+	http.SetCookie(w, &http.Cookie{
+		Name: sessionCookie, Value: token, Path: "/", HttpOnly: true,
+		Secure: d.secure, SameSite: http.SameSiteLaxMode,
+		MaxAge: int(service.SessionAbsolute.Seconds()),
+	})
+}
+
+func (d *dashboard) clearSession(w http.ResponseWriter) {
+	http.SetCookie(w, &http.Cookie{
+		Name: sessionCookie, Value: "", Path: "/", HttpOnly: true,
+		Secure: d.secure, SameSite: http.SameSiteLaxMode, MaxAge: -1,
+	})
+}
+
+// setFlash leaves a message for the page the browser is redirected to.
+func (d *dashboard) setFlash(w http.ResponseWriter, isErr bool, msg string) {
+	v := "ok:" + msg
+	if isErr {
+		v = "err:" + msg
+	}
+	http.SetCookie(w, &http.Cookie{
+		Name: flashCookie, Value: url.QueryEscape(v), Path: "/", HttpOnly: true,
+		Secure: d.secure, SameSite: http.SameSiteLaxMode, MaxAge: 60,
+	})
+}
+
+// takeFlash reads the flash message, if any, and clears it so that it is
+// shown once.
+func (d *dashboard) takeFlash(w http.ResponseWriter, r *http.Request) *flash {
+	c, err := r.Cookie(flashCookie)
+	if err != nil {
+		return nil
+	}
+	http.SetCookie(w, &http.Cookie{Name: flashCookie, Value: "", Path: "/", MaxAge: -1, HttpOnly: true, Secure: d.secure, SameSite: http.SameSiteLaxMode})
+	v, err := url.QueryUnescape(c.Value)
+	if err != nil {
+		return nil
+	}
+	if msg, ok := strings.CutPrefix(v, "err:"); ok {
+		return &flash{Error: true, Message: truncate(msg, 300)}
+	}
+	if msg, ok := strings.CutPrefix(v, "ok:"); ok {
+		return &flash{Message: truncate(msg, 300)}
+	}
+	return nil
+}
+
+// redirect ends a POST with Post/Redirect/Get, leaving a flash message.
+func (d *dashboard) redirect(w http.ResponseWriter, r *http.Request, to string, msg string) error {
+	if msg != "" {
+		d.setFlash(w, false, msg)
+	}
+	http.Redirect(w, r, to, http.StatusSeeOther)
+	return nil
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return strings.ToValidUTF8(s[:n], "") + "…"
+}
