@@ -24,6 +24,7 @@ var funcs = template.FuncMap{
 	"when":      fmtTime,
 	"iso":       func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
 	"join":      strings.Join,
+	"hasSuffix": strings.HasSuffix,
 	"countdown": countdown,
 	"has": func(list []string, s string) bool {
 		for _, v := range list {

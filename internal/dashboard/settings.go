@@ -1,0 +1,95 @@
+package dashboard
+
+import (
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/keyward/keyward"
+)
+
+// settingsData is the org settings page; fields hold the values as typed
+// so that the form can be shown again.
+type settingsData struct {
+	Settings *keyward.Settings
+	Lifetime string
+	Grace    string
+}
+
+func (d *dashboard) projectSettingsPage(w http.ResponseWriter, r *http.Request, p *page) error {
+	return d.render(w, r, http.StatusOK, "project_settings", p, p.Project.Name+": settings", "settings", nil)
+}
+
+// updateProjectSettings sets the project's custom scopes. They may be typed
+// separated by commas, spaces or new lines.
+func (d *dashboard) updateProjectSettings(w http.ResponseWriter, r *http.Request, p *page) error {
+	back := projectURL(p) + "/settings"
+	scopes := strings.FieldsFunc(r.PostFormValue("custom_scopes"), func(c rune) bool {
+		return c == ',' || c == ' ' || c == '\n' || c == '\r' || c == '\t'
+	})
+	if scopes == nil {
+		scopes = []string{}
+	}
+	if _, err := d.svc.UpdateProject(r.Context(), p.Actor, p.Project.ID, keyward.ProjectPatch{CustomScopes: &scopes}); err != nil {
+		return d.formFailed(w, r, back, err)
+	}
+	return d.redirect(w, r, back, "Custom scopes saved.")
+}
+
+func (d *dashboard) orgSettingsPage(w http.ResponseWriter, r *http.Request, p *page) error {
+	st, err := d.svc.GetSettings(r.Context(), p.Actor)
+	if err != nil {
+		return err
+	}
+	data := settingsData{Settings: st, Grace: st.RotationMaxGrace.Std().String()}
+	if st.MaxKeyLifetime != nil {
+		data.Lifetime = st.MaxKeyLifetime.Std().String()
+	}
+	return d.render(w, r, http.StatusOK, "org_settings", p, "Settings", "settings", data)
+}
+
+// updateOrgSettings changes the limits of SPEC §7. An empty maximum key
+// lifetime means no limit.
+func (d *dashboard) updateOrgSettings(w http.ResponseWriter, r *http.Request, p *page) error {
+	back := orgURL(p) + "/settings"
+	var in keyward.SettingsPatch
+	var errs []keyward.FieldError
+	num := func(field string) *int {
+		v := strings.TrimSpace(r.PostFormValue(field))
+		if v == "" {
+			return nil
+		}
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			errs = append(errs, keyward.FieldError{Field: field, Problem: "must be a whole number"})
+			return nil
+		}
+		return &n
+	}
+	dur := func(field string) *keyward.Duration {
+		v, err := keyward.ParseDuration(strings.TrimSpace(r.PostFormValue(field)))
+		if err != nil {
+			errs = append(errs, keyward.FieldError{Field: field, Problem: "must be a duration such as 720h or 30d"})
+			return nil
+		}
+		return new(keyward.Duration(v))
+	}
+	in.MaxKeysPerUser = num("max_keys_per_user")
+	in.MaxKeysPerProject = num("max_keys_per_project")
+	in.MaxOrgKeys = num("max_org_keys")
+	if strings.TrimSpace(r.PostFormValue("max_key_lifetime")) == "" {
+		in.ClearMaxKeyLifetime = true
+	} else {
+		in.MaxKeyLifetime = dur("max_key_lifetime")
+	}
+	if strings.TrimSpace(r.PostFormValue("rotation_max_grace")) != "" {
+		in.RotationMaxGrace = dur("rotation_max_grace")
+	}
+	if len(errs) > 0 {
+		return d.formFailed(w, r, back, keyward.Invalid(errs...))
+	}
+	if _, err := d.svc.UpdateSettings(r.Context(), p.Actor, in); err != nil {
+		return d.formFailed(w, r, back, err)
+	}
+	return d.redirect(w, r, back, "Settings saved.")
+}
