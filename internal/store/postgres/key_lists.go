@@ -1,0 +1,108 @@
+package postgres
+
+import (
+	"context"
+	"maps"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/keyward/keyward"
+)
+
+// keyWhere builds the WHERE clause shared by ListKeys and CountUsableKeys:
+// f's org, kind, project and owner (empty = any) and its status judged at
+// f.Now, mirroring keyward.Key.StatusAt. It numbers its parameters in args.
+func keyWhere(f keyward.KeyFilter, args *params) (string, error) {
+	var conds []string
+	if f.OrgID != "" {
+		conds = append(conds, "org_id = "+args.add(f.OrgID))
+	}
+	if f.Kind != "" {
+		conds = append(conds, "kind = "+args.add(string(f.Kind)))
+	}
+	if f.ProjectID != "" {
+		conds = append(conds, "project_id = "+args.add(f.ProjectID))
+	}
+	if f.OwnerUserID != "" {
+		conds = append(conds, "owner_user_id = "+args.add(f.OwnerUserID))
+	}
+	now := f.Now
+	if now.IsZero() {
+		now = time.Now()
+	}
+	switch f.Status {
+	case "", string(keyward.StatusActive):
+		conds = append(conds, "revoked_at IS NULL AND (expires_at IS NULL OR expires_at > "+args.add(now)+")")
+	case string(keyward.StatusRevoked):
+		conds = append(conds, "revoked_at IS NOT NULL")
+	case string(keyward.StatusExpired):
+		conds = append(conds, "revoked_at IS NULL AND expires_at <= "+args.add(now))
+	case "all":
+	default:
+		return "", keyward.Invalid(keyward.FieldError{
+			Field: "status", Problem: "must be one of active, revoked, expired, all"})
+	}
+	if f.Before != "" {
+		conds = append(conds, "id < "+args.add(f.Before))
+	}
+	if len(conds) == 0 {
+		return "", nil
+	}
+	return " WHERE " + strings.Join(conds, " AND "), nil
+}
+
+// ListKeys returns the keys matching f, newest first. A zero f.Now means
+// the current time.
+func (q queries) ListKeys(ctx context.Context, f keyward.KeyFilter) ([]*keyward.Key, error) {
+	var args params
+	where, err := keyWhere(f, &args)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := q.db.Query(ctx, `SELECT `+keyColumns+` FROM keys`+where+
+		` ORDER BY id DESC LIMIT `+args.add(sqlLimit(f.Limit)), args...)
+	return collect(rows, err, scanKey, "postgres: listKeys(org %q, project %q)", f.OrgID, f.ProjectID)
+}
+
+// CountUsableKeys counts the keys that are neither revoked nor expired at
+// f.Now (zero = the current time) and match f's org, kind, project and
+// owner. f's Status, Before and Limit are ignored.
+func (q queries) CountUsableKeys(ctx context.Context, f keyward.KeyFilter) (int, error) {
+	f.Status, f.Before, f.Limit = "", "", 0
+	var args params
+	where, err := keyWhere(f, &args)
+	if err != nil {
+		return 0, err
+	}
+	var n int
+	if err := q.db.QueryRow(ctx, `SELECT COUNT(*) FROM keys`+where, args...).Scan(&n); err != nil {
+		return 0, dbError(err, "postgres: countUsableKeys(org %q, project %q)", f.OrgID, f.ProjectID)
+	}
+	return n, nil
+}
+
+// TouchKeys records when keys were last used, in one statement. A time
+// older than the one stored is ignored, so batches may land out of order;
+// unknown (deleted) keys are skipped. The rows are locked in id order, so
+// two batches touching the same keys queue rather than deadlock.
+func (q queries) TouchKeys(ctx context.Context, used map[string]time.Time) error {
+	if len(used) == 0 {
+		return nil
+	}
+	ids := slices.Sorted(maps.Keys(used))
+	times := make([]time.Time, len(ids))
+	for i, id := range ids {
+		times[i] = used[id]
+	}
+	_, err := q.db.Exec(ctx, `UPDATE keys k SET last_used_at = t.used
+		FROM (
+			SELECT keys.id, u.used
+			FROM unnest($1::text[], $2::timestamptz[]) AS u (id, used)
+			JOIN keys ON keys.id = u.id
+			ORDER BY keys.id
+			FOR UPDATE OF keys
+		) t
+		WHERE k.id = t.id AND (k.last_used_at IS NULL OR k.last_used_at < t.used)`, ids, times)
+	return dbError(err, "postgres: touchKeys(%d keys)", len(ids))
+}

@@ -1,0 +1,131 @@
+// Package postgres implements keyward.Store on PostgreSQL with pgx v5, for
+// several keyward nodes sharing one database.
+//
+// Every method is a single SQL statement, so each is atomic on its own;
+// InTx runs a READ COMMITTED transaction, and LockOrg takes a row lock on
+// the org so that limit checks and revocations of one org run one at a
+// time across every node. Migrations are embedded, forward-only and run on
+// Open under an advisory lock, so nodes starting together are safe.
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/keyward/keyward"
+)
+
+// connectTimeout bounds a connection attempt when the URL sets no
+// connect_timeout, so an unreachable server is reported, not waited for.
+const connectTimeout = 5 * time.Second
+
+// Store is a keyward.Store on a PostgreSQL connection pool. It is safe for
+// concurrent use.
+type Store struct {
+	queries
+	pool *pgxpool.Pool
+}
+
+var _ keyward.Store = (*Store)(nil)
+
+// Open connects to the database at url ("postgres://user@host/db?…"),
+// applies any pending migrations and checks that the database answers. An
+// unreachable server is UNAVAILABLE.
+func Open(ctx context.Context, url string) (*Store, error) {
+	s, err := newStore(url)
+	if err != nil {
+		return nil, err
+	}
+	if err := migrate(ctx, s.pool); err != nil {
+		s.Close()
+		return nil, err
+	}
+	if err := s.Ping(ctx); err != nil {
+		s.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// newStore makes a Store on a pool for url without connecting: the pool
+// connects on first use.
+func newStore(url string) (*Store, error) {
+	cfg, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		// The error may quote the URL, password included: keep it out.
+		return nil, errors.New("postgres: invalid database URL")
+	}
+	if cfg.ConnConfig.ConnectTimeout == 0 {
+		cfg.ConnConfig.ConnectTimeout = connectTimeout
+	}
+	pool, err := pgxpool.NewWithConfig(context.Background(), cfg)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: new pool: %w", err)
+	}
+	return &Store{queries: queries{db: pool}, pool: pool}, nil
+}
+
+// Ping reports whether the database answers.
+func (s *Store) Ping(ctx context.Context) error {
+	if err := s.pool.Ping(ctx); err != nil {
+		return keyward.Unavailable(fmt.Errorf("postgres: ping: %w", err))
+	}
+	return nil
+}
+
+// Close closes the pool, waiting for connections in use to be returned.
+// Calls after Close fail with UNAVAILABLE. Close may be called more than
+// once.
+func (s *Store) Close() error {
+	s.pool.Close()
+	return nil
+}
+
+// InTx runs fn in one READ COMMITTED transaction: fn's writes are committed
+// together when it returns nil, and rolled back when it returns an error
+// (which InTx returns unchanged) or panics.
+//
+// Unlike on SQLite, a statement that fails inside a PostgreSQL transaction
+// aborts it: every later statement fails and so does the commit. fn should
+// therefore return the first error it gets. NOT_FOUND answers and CONFLICT
+// from the Create and Insert methods are the exceptions: they are detected
+// without a failed statement and leave the transaction usable.
+func (s *Store) InTx(ctx context.Context, fn func(keyward.Queries) error) error {
+	tx, err := s.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.ReadCommitted})
+	if err != nil {
+		return dbError(err, "postgres: begin")
+	}
+	// A no-op after Commit. If ctx has ended, pgx closes the connection
+	// instead, which ends the transaction as well.
+	defer tx.Rollback(ctx) //nolint:errcheck
+	if err := fn(queries{db: tx, inTx: true}); err != nil {
+		return err
+	}
+	if err := tx.Commit(ctx); err != nil {
+		if errors.Is(err, pgx.ErrTxCommitRollback) {
+			return fmt.Errorf("postgres: commit: the transaction was aborted by an earlier failed statement: %w", err)
+		}
+		return dbError(err, "postgres: commit")
+	}
+	return nil
+}
+
+// LockOrg locks the org's row until the transaction ends, so transactions
+// that lock the same org (a limit check before creating a key, a revoke
+// before its audit event) run one after the other on every node. Statements
+// of a READ COMMITTED transaction read what was committed when they start,
+// so whatever the transaction reads after the lock includes the previous
+// holder's writes. Outside a transaction there is nothing to hold a lock
+// for, so it does nothing, as on SQLite; so does a missing org.
+func (q queries) LockOrg(ctx context.Context, orgID string) error {
+	if !q.inTx {
+		return nil
+	}
+	_, err := q.db.Exec(ctx, `SELECT 1 FROM orgs WHERE id = $1 FOR UPDATE`, orgID)
+	return dbError(err, "postgres: lockOrg(%q)", orgID)
+}
