@@ -99,7 +99,7 @@ func dbURL(name string) string {
 }
 
 // createDB creates a database, a clone of template when it is not empty,
-// and drops it when the test ends. It returns the database's URL.
+// and drops it when the test ends. It returns the database's name.
 func createDB(t *testing.T, template string) string {
 	t.Helper()
 	name := randomName("keyward_t_")
@@ -116,15 +116,14 @@ func createDB(t *testing.T, template string) string {
 			t.Errorf("drop database %s: %v", name, err)
 		}
 	})
-	return dbURL(name)
+	return name
 }
 
 // openTemp opens a store on a fresh clone of the migrated template.
 func openTemp(t *testing.T) *Store {
 	t.Helper()
 	setup(t)
-	dbu := createDB(t, server.template)
-	s, err := Open(t.Context(), dbu)
+	s, err := Open(t.Context(), dbURL(createDB(t, server.template)))
 	if err != nil {
 		t.Fatalf("Open: %v", err)
 	}
@@ -133,5 +132,6 @@ func openTemp(t *testing.T) *Store {
 }
 
 func TestConformance(t *testing.T) {
+	setup(t) // skips once here rather than in every subtest
 	storetest.Run(t, func(t *testing.T) keyward.Store { return openTemp(t) })
 }
