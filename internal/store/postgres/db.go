@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -92,9 +93,10 @@ func unavailable(err error) bool {
 		case codeSerialization, codeDeadlock, codeLockNotAvailable:
 			return true
 		}
-		switch pgErr.Code[:2] {
-		case classConnection, classResources, classOperatorInterven:
-			return true
+		for _, class := range []string{classConnection, classResources, classOperatorInterven} {
+			if strings.HasPrefix(pgErr.Code, class) {
+				return true
+			}
 		}
 		return false
 	}
