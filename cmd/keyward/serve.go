@@ -51,7 +51,7 @@ KEYWARD_KEY_PEPPER only, never from a flag, so it stays out of process lists.`,
 	}
 	f := cmd.Flags()
 	f.StringVar(&cfg.Addr, "addr", "127.0.0.1:8080", "address to listen on (KEYWARD_ADDR)")
-	f.StringVar(&cfg.Database, "database", "sqlite:keyward.db", "database URL: sqlite:PATH (KEYWARD_DATABASE)")
+	f.StringVar(&cfg.Database, "database", "sqlite:keyward.db", "database URL: sqlite:PATH, or postgres://… for several nodes (KEYWARD_DATABASE)")
 	f.StringVar(&cfg.Redis, "redis", "", "Redis URL for multi-node features (KEYWARD_REDIS); optional")
 	f.BoolVar(&cfg.SecureCookies, "secure-cookies", false, "mark dashboard cookies Secure; set when users reach keyward over HTTPS (KEYWARD_SECURE_COOKIES)")
 	f.StringVar(&cfg.PublicURL, "public-url", "", "URL users reach keyward at, for printed links (KEYWARD_PUBLIC_URL); default http://ADDR")

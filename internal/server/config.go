@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/keyward/keyward"
+	"github.com/keyward/keyward/internal/store/postgres"
 	"github.com/keyward/keyward/internal/store/sqlite"
 )
 
@@ -36,10 +37,27 @@ func OpenStore(ctx context.Context, url string) (keyward.Store, error) {
 			return nil, fmt.Errorf("database %q: no file path after sqlite:", url)
 		}
 		return sqlite.Open(ctx, path)
-	case strings.HasPrefix(url, "postgres://"), strings.HasPrefix(url, "postgresql://"):
-		return nil, fmt.Errorf("database: PostgreSQL is not supported in this release yet; use sqlite:PATH")
+	case isPostgres(url):
+		return postgres.Open(ctx, url)
 	}
-	return nil, fmt.Errorf("database %q: use sqlite:PATH", redact(url))
+	return nil, fmt.Errorf("database %q: use sqlite:PATH or postgres://…", redact(url))
+}
+
+func isPostgres(url string) bool {
+	return strings.HasPrefix(url, "postgres://") || strings.HasPrefix(url, "postgresql://")
+}
+
+// Migrate brings the database a URL names to the current schema, and does
+// nothing else (SQLite and PostgreSQL both migrate on open as well).
+func Migrate(ctx context.Context, url string) error {
+	if isPostgres(url) {
+		return postgres.Migrate(ctx, url)
+	}
+	st, err := OpenStore(ctx, url)
+	if err != nil {
+		return err
+	}
+	return st.Close()
 }
 
 // redact hides a password in a URL-ish string before it reaches a message.

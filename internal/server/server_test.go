@@ -75,7 +75,7 @@ func TestServeAndGracefulShutdown(t *testing.T) {
 }
 
 func TestOpenStoreRejectsUnknownURLs(t *testing.T) {
-	for _, url := range []string{"", "mysql://x", "sqlite:", "postgres://user:hunter2@db/keyward"} {
+	for _, url := range []string{"", "mysql://x", "sqlite:", "postgres://user:hunter2@127.0.0.1:1/keyward?connect_timeout=1"} {
 		_, err := OpenStore(context.Background(), url)
 		if err == nil {
 			t.Fatalf("OpenStore(%q) = nil error", url)

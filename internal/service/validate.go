@@ -152,8 +152,8 @@ func checkMetadata(m map[string]string) (map[string]string, *keyward.FieldError)
 		if k == "" || utf8.RuneCountInString(k) > maxMetaKeyLen || !utf8.ValidString(k) || hasControl(k) {
 			return nil, &keyward.FieldError{Field: "metadata", Problem: "keys must be 1 to 40 printable characters"}
 		}
-		if utf8.RuneCountInString(v) > maxMetaValueLen || !utf8.ValidString(v) {
-			return nil, &keyward.FieldError{Field: "metadata", Problem: "values must be valid UTF-8 of at most 500 characters"}
+		if utf8.RuneCountInString(v) > maxMetaValueLen || !utf8.ValidString(v) || strings.ContainsRune(v, 0) {
+			return nil, &keyward.FieldError{Field: "metadata", Problem: "values must be valid UTF-8 of at most 500 characters, without NUL"}
 		}
 		out[k] = v
 	}
