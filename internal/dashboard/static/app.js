@@ -43,6 +43,9 @@
       form.querySelectorAll("[data-must-equal]").forEach(check);
     }
     dialog.querySelectorAll("[data-key-name]").forEach(function (el) { el.textContent = name || ""; });
+    // The native dialog gives focus back to what had it before showModal:
+    // make that the opener, not the menu item that is about to hide.
+    if (opener && opener.focus) opener.focus();
     dialog.showModal();
   }
   document.querySelectorAll("dialog").forEach(function (d) {
