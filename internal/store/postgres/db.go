@@ -26,8 +26,9 @@ type dbtx interface {
 }
 
 // queries implements keyward.Queries on the pool, or on one transaction
-// when inTx is set. Every method is a single statement, so each is atomic
-// on its own, in or out of a transaction.
+// when inTx is set. Every method is atomic on its own, in or out of a
+// transaction: a single statement, or (the key writes) a transaction begun
+// by atomic when not already in one.
 type queries struct {
 	db   dbtx
 	inTx bool

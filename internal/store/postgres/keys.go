@@ -42,20 +42,36 @@ func encodeKey(k *keyward.Key) (keyRow, error) {
 	return r, nil
 }
 
-// CreateKey inserts k. Its Status is not stored: it is derived from the
-// timestamps when read.
+// CreateKey inserts k and records its change, in one transaction (see
+// writeKeys). Its Status is not stored: it is derived from the timestamps
+// when read.
 func (q queries) CreateKey(ctx context.Context, k *keyward.Key) error {
 	r, err := encodeKey(k)
 	if err != nil {
 		return err
 	}
-	return q.insert(ctx, "A key with this id or secret already exists", fmt.Sprintf("createKey(%q)", k.ID),
-		`INSERT INTO keys (`+keyColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10,
-		$11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)`,
-		k.ID, string(k.Kind), k.Name, k.Hint, r.projectID, k.OrgID, r.scopes, k.CreatedAt,
-		k.CreatedBy.Type, k.CreatedBy.ID, k.OwnerUserID, k.ExpiresAt,
-		k.LastUsedAt, k.RevokedAt, r.revokedByType, r.revokedByID,
-		k.RevokeReason, r.allowlist, r.metadata, k.ReplacedBy, digestArg(k.Digest))
+	const taken = "A key with this id or secret already exists"
+	return q.atomic(ctx, "createKey", func(db dbtx) error {
+		// ON CONFLICT DO NOTHING, as in insert: a duplicate is reported
+		// without a failed statement, so an enclosing transaction stays
+		// usable.
+		n, err := writeKeys(ctx, db, `INSERT INTO keys (`+keyColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10,
+			$11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)
+			ON CONFLICT DO NOTHING RETURNING id`,
+			k.ID, string(k.Kind), k.Name, k.Hint, r.projectID, k.OrgID, r.scopes, k.CreatedAt,
+			k.CreatedBy.Type, k.CreatedBy.ID, k.OwnerUserID, k.ExpiresAt,
+			k.LastUsedAt, k.RevokedAt, r.revokedByType, r.revokedByID,
+			k.RevokeReason, r.allowlist, r.metadata, k.ReplacedBy, digestArg(k.Digest))
+		if err != nil {
+			return conflict(err, taken, "postgres: createKey(%q)", k.ID)
+		}
+		if n == 0 {
+			e := keyward.Errorf(keyward.CodeConflict, "%s", taken)
+			e.Err = fmt.Errorf("postgres: createKey(%q): duplicate row", k.ID)
+			return e
+		}
+		return nil
+	})
 }
 
 // GetKey returns the key with the given id, revoked or not.
@@ -84,24 +100,29 @@ func (q queries) GetKeyByDigest(ctx context.Context, d []byte) (*keyward.Key, er
 }
 
 // UpdateKey writes every mutable field of k, the digest included (nil
-// erases it).
+// erases it), and records its change, in one transaction (see writeKeys).
 func (q queries) UpdateKey(ctx context.Context, k *keyward.Key) error {
 	r, err := encodeKey(k)
 	if err != nil {
 		return err
 	}
-	tag, err := q.db.Exec(ctx, `UPDATE keys SET
-		name = $1, scopes = $2, ip_allowlist = $3, metadata = $4, owner_user_id = $5,
-		expires_at = $6, revoked_at = $7, revoked_by_type = $8, revoked_by_id = $9,
-		revoke_reason = $10, replaced_by = $11, digest = $12
-		WHERE id = $13`,
-		k.Name, r.scopes, r.allowlist, r.metadata, k.OwnerUserID,
-		k.ExpiresAt, k.RevokedAt, r.revokedByType, r.revokedByID,
-		k.RevokeReason, k.ReplacedBy, digestArg(k.Digest), k.ID)
-	if err != nil {
-		return conflict(err, "A key with this secret already exists", "postgres: updateKey(%q)", k.ID)
-	}
-	return mustAffect(tag, "key")
+	return q.atomic(ctx, "updateKey", func(db dbtx) error {
+		n, err := writeKeys(ctx, db, `UPDATE keys SET
+			name = $1, scopes = $2, ip_allowlist = $3, metadata = $4, owner_user_id = $5,
+			expires_at = $6, revoked_at = $7, revoked_by_type = $8, revoked_by_id = $9,
+			revoke_reason = $10, replaced_by = $11, digest = $12
+			WHERE id = $13 RETURNING id`,
+			k.Name, r.scopes, r.allowlist, r.metadata, k.OwnerUserID,
+			k.ExpiresAt, k.RevokedAt, r.revokedByType, r.revokedByID,
+			k.RevokeReason, k.ReplacedBy, digestArg(k.Digest), k.ID)
+		if err != nil {
+			return conflict(err, "A key with this secret already exists", "postgres: updateKey(%q)", k.ID)
+		}
+		if n == 0 {
+			return keyward.NotFound("key")
+		}
+		return nil
+	})
 }
 
 func scanKey(s scanner) (*keyward.Key, error) {

@@ -1,10 +1,12 @@
 // Package postgres implements keyward.Store on PostgreSQL with pgx v5, for
 // several keyward nodes sharing one database.
 //
-// Every method is a single SQL statement, so each is atomic on its own;
-// InTx runs a READ COMMITTED transaction, and LockOrg takes a row lock on
-// the org so that limit checks and revocations of one org run one at a
-// time across every node. Migrations are embedded, forward-only and run on
+// Every method is atomic on its own: most are a single SQL statement, and
+// the key writes (CreateKey, UpdateKey, DeleteProject), which also record
+// key changes and queue NOTIFY keyward_key_changes, run in a transaction of
+// their own outside InTx. InTx runs a READ COMMITTED transaction, and
+// LockOrg takes a row lock on the org so that limit checks and revocations
+// of one org run one at a time across every node. Migrations are embedded, forward-only and run on
 // Open under an advisory lock, so nodes starting together are safe.
 package postgres
 

@@ -62,15 +62,23 @@ func (q queries) UpdateProject(ctx context.Context, p *keyward.Project) error {
 	return mustAffect(tag, "project")
 }
 
-// DeleteProject deletes the project with its keys and project roles, in one
-// statement: their foreign keys cascade (PostgreSQL always enforces them).
-// Audit events naming the project stay.
+// DeleteProject deletes the project with its keys and project roles, and
+// records a change for each of its keys, in one transaction. The keys are
+// deleted by name so that their ids can be recorded; project roles go by
+// cascade. No key can join the project meanwhile: creating one waits for
+// the key change lock this transaction holds. Audit events naming the
+// project stay.
 func (q queries) DeleteProject(ctx context.Context, id string) error {
-	tag, err := q.db.Exec(ctx, `DELETE FROM projects WHERE id = $1`, id)
-	if err != nil {
-		return dbError(err, "postgres: deleteProject(%q)", id)
-	}
-	return mustAffect(tag, "project")
+	return q.atomic(ctx, "deleteProject", func(db dbtx) error {
+		if _, err := writeKeys(ctx, db, `DELETE FROM keys WHERE project_id = $1 RETURNING id`, id); err != nil {
+			return dbError(err, "postgres: deleteProject(%q)", id)
+		}
+		tag, err := db.Exec(ctx, `DELETE FROM projects WHERE id = $1`, id)
+		if err != nil {
+			return dbError(err, "postgres: deleteProject(%q)", id)
+		}
+		return mustAffect(tag, "project")
+	})
 }
 
 func scanProject(s scanner) (*keyward.Project, error) {

@@ -51,23 +51,25 @@ func digestArg(d []byte) any {
 	return d
 }
 
-// CreateKey inserts k. Its Status is not stored: it is derived from the
-// timestamps when read.
+// CreateKey inserts k and records its change, in one transaction. Its
+// Status is not stored: it is derived from the timestamps when read.
 func (q queries) CreateKey(ctx context.Context, k *keyward.Key) error {
 	r, err := encodeKey(k)
 	if err != nil {
 		return err
 	}
-	_, err = q.w.ExecContext(ctx, `INSERT INTO keys (`+keyColumns+`)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		k.ID, string(k.Kind), k.Name, k.Hint, r.projectID, k.OrgID, r.scopes, micros(k.CreatedAt),
-		k.CreatedBy.Type, k.CreatedBy.ID, nullString(k.OwnerUserID), nullMicros(k.ExpiresAt),
-		nullMicros(k.LastUsedAt), nullMicros(k.RevokedAt), r.revokedByType, r.revokedByID,
-		nullString(k.RevokeReason), r.allowlist, r.metadata, nullString(k.ReplacedBy), digestArg(k.Digest))
-	if err != nil {
-		return conflict(err, "A key with this id or secret already exists", "sqlite: createKey(%q)", k.ID)
-	}
-	return nil
+	return q.atomic(ctx, "createKey", func(w dbtx) error {
+		_, err := w.ExecContext(ctx, `INSERT INTO keys (`+keyColumns+`)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			k.ID, string(k.Kind), k.Name, k.Hint, r.projectID, k.OrgID, r.scopes, micros(k.CreatedAt),
+			k.CreatedBy.Type, k.CreatedBy.ID, nullString(k.OwnerUserID), nullMicros(k.ExpiresAt),
+			nullMicros(k.LastUsedAt), nullMicros(k.RevokedAt), r.revokedByType, r.revokedByID,
+			nullString(k.RevokeReason), r.allowlist, r.metadata, nullString(k.ReplacedBy), digestArg(k.Digest))
+		if err != nil {
+			return conflict(err, "A key with this id or secret already exists", "sqlite: createKey(%q)", k.ID)
+		}
+		return recordKeyChanges(ctx, w, k.ID)
+	})
 }
 
 // GetKey returns the key with the given id, revoked or not.
@@ -96,24 +98,29 @@ func (q queries) GetKeyByDigest(ctx context.Context, d []byte) (*keyward.Key, er
 }
 
 // UpdateKey writes every mutable field of k, the digest included (nil
-// erases it).
+// erases it), and records its change, in one transaction.
 func (q queries) UpdateKey(ctx context.Context, k *keyward.Key) error {
 	r, err := encodeKey(k)
 	if err != nil {
 		return err
 	}
-	res, err := q.w.ExecContext(ctx, `UPDATE keys SET
-		name = ?, scopes = ?, ip_allowlist = ?, metadata = ?, owner_user_id = ?,
-		expires_at = ?, revoked_at = ?, revoked_by_type = ?, revoked_by_id = ?,
-		revoke_reason = ?, replaced_by = ?, digest = ?
-		WHERE id = ?`,
-		k.Name, r.scopes, r.allowlist, r.metadata, nullString(k.OwnerUserID),
-		nullMicros(k.ExpiresAt), nullMicros(k.RevokedAt), r.revokedByType, r.revokedByID,
-		nullString(k.RevokeReason), nullString(k.ReplacedBy), digestArg(k.Digest), k.ID)
-	if err != nil {
-		return conflict(err, "A key with this secret already exists", "sqlite: updateKey(%q)", k.ID)
-	}
-	return mustAffect(res, "key")
+	return q.atomic(ctx, "updateKey", func(w dbtx) error {
+		res, err := w.ExecContext(ctx, `UPDATE keys SET
+			name = ?, scopes = ?, ip_allowlist = ?, metadata = ?, owner_user_id = ?,
+			expires_at = ?, revoked_at = ?, revoked_by_type = ?, revoked_by_id = ?,
+			revoke_reason = ?, replaced_by = ?, digest = ?
+			WHERE id = ?`,
+			k.Name, r.scopes, r.allowlist, r.metadata, nullString(k.OwnerUserID),
+			nullMicros(k.ExpiresAt), nullMicros(k.RevokedAt), r.revokedByType, r.revokedByID,
+			nullString(k.RevokeReason), nullString(k.ReplacedBy), digestArg(k.Digest), k.ID)
+		if err != nil {
+			return conflict(err, "A key with this secret already exists", "sqlite: updateKey(%q)", k.ID)
+		}
+		if err := mustAffect(res, "key"); err != nil {
+			return err
+		}
+		return recordKeyChanges(ctx, w, k.ID)
+	})
 }
 
 func scanKey(s scanner) (*keyward.Key, error) {

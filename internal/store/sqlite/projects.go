@@ -81,10 +81,18 @@ func (q queries) UpdateProject(ctx context.Context, p *keyward.Project) error {
 	return mustAffect(res, "project")
 }
 
-// DeleteProject deletes the project with its keys and project roles, in one
-// transaction. Audit events naming the project stay.
+// DeleteProject deletes the project with its keys and project roles, and
+// records a change for each of its keys, in one transaction. Audit events
+// naming the project stay.
 func (q queries) DeleteProject(ctx context.Context, id string) error {
 	return q.atomic(ctx, "deleteProject", func(w dbtx) error {
+		// Every key of the project is announced before it goes (a project
+		// that does not exist has none).
+		if _, err := w.ExecContext(ctx, `INSERT INTO key_changes (key_id, at)
+			SELECT id, ? FROM keys WHERE project_id = ? ORDER BY id`,
+			micros(keyward.SystemClock{}.Now()), id); err != nil {
+			return dbError(err, "sqlite: deleteProject(%q): record key changes", id)
+		}
 		// Foreign keys would cascade these; deleting them by name keeps the
 		// behaviour visible and independent of the foreign_keys pragma.
 		for _, stmt := range []string{
