@@ -90,6 +90,18 @@ type Queries interface {
 	DeleteSession(ctx context.Context, id string) error
 	DeleteUserSessions(ctx context.Context, userID string) error
 
+	// KeyChanges returns the key changes recorded after change number since,
+	// oldest first (at most limit). Every CreateKey, UpdateKey and
+	// DeleteProject records one change per key it touches, in the same
+	// transaction, with a number that only grows; on PostgreSQL the commit
+	// also sends NOTIFY keyward_key_changes. Nodes use this log to keep their
+	// caches in step with the store whatever happens to the feed.
+	KeyChanges(ctx context.Context, since int64, limit int) ([]KeyChange, error)
+	// LatestKeyChange returns the highest change number (0 when none).
+	LatestKeyChange(ctx context.Context) (int64, error)
+	// PruneKeyChanges deletes changes recorded before t.
+	PruneKeyChanges(ctx context.Context, before time.Time) error
+
 	CreatePasswordReset(ctx context.Context, r *PasswordReset) error
 	// UsePasswordReset marks the reset with digest d used at now and returns
 	// it, if it exists, is unused and has not expired at now; otherwise
@@ -110,3 +122,14 @@ type KeyFilter struct {
 	Before string // ids below this one (cursor); "" = from the newest
 	Limit  int
 }
+
+// KeyChange is one entry of the key change log.
+type KeyChange struct {
+	Seq   int64
+	KeyID string
+	At    time.Time
+}
+
+// KeyChangesChannel is the PostgreSQL NOTIFY channel (and Redis pub/sub
+// channel) that announces new key changes.
+const KeyChangesChannel = "keyward_key_changes"

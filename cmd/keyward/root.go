@@ -14,6 +14,7 @@ func newRootCmd() *cobra.Command {
 		newServeCmd(),
 		newBootstrapCmd(),
 		newMigrateCmd(),
+		newHealthcheckCmd(),
 		newKeysCmd(),
 		newProjectsCmd(),
 		newWhoamiCmd(),

@@ -39,7 +39,7 @@ func (d *dashboard) projectMembersPage(w http.ResponseWriter, r *http.Request, p
 	}
 	data := membersData{
 		Base: projectURL(p) + "/members", CanEdit: p.Ab.ManageProject,
-		CanAdd: p.Ab.ManageProject && p.Ab.ManageOrg,
+		CanAdd: p.Ab.ManageProject,
 		Roles:  []string{string(keyward.ProjectAdmin), string(keyward.ProjectDeveloper), string(keyward.ProjectViewer)},
 	}
 	for _, m := range ms {
@@ -58,6 +58,13 @@ func (d *dashboard) addProjectMember(w http.ResponseWriter, r *http.Request, p *
 	back := projectURL(p) + "/members"
 	email := strings.TrimSpace(r.PostFormValue("email"))
 	pm := keyward.ProjectMember{ProjectID: p.Project.ID, Role: keyward.ProjectRole(r.PostFormValue("role"))}
+	if !p.Ab.ManageOrg {
+		// A project admin without an org role adds existing org members only.
+		if _, err := d.svc.AddProjectMember(r.Context(), p.Actor, p.Project.ID, email, pm.Role); err != nil {
+			return d.formFailed(w, r, back, err)
+		}
+		return d.redirect(w, r, back, email+" is now "+string(pm.Role)+" of this project.")
+	}
 	existing, err := d.memberByEmail(r, p, email)
 	if err != nil {
 		return d.formFailed(w, r, back, err)

@@ -113,7 +113,7 @@ func NewServerLogging(t testing.TB, w io.Writer) *Server {
 	t.Helper()
 	env := NewEnv(t)
 	log := slog.New(slog.NewJSONHandler(w, nil))
-	dash := dashboard.New(dashboard.Config{Service: env.Service, Logger: log})
+	dash := dashboard.New(dashboard.Config{Service: env.Service, Logger: log, Clock: env.Clock})
 	api := httpapi.New(httpapi.Config{Service: env.Service, Logger: log, Fallback: dash})
 	ts := httptest.NewServer(api)
 	t.Cleanup(ts.Close)

@@ -13,8 +13,10 @@ import (
 	"github.com/keyward/keyward/internal/dashboard"
 	"github.com/keyward/keyward/internal/httpapi"
 	"github.com/keyward/keyward/internal/service"
+	"github.com/keyward/keyward/internal/verify"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/redis/go-redis/v9"
 )
 
 // Server is a configured keyward server.
@@ -22,7 +24,11 @@ type Server struct {
 	Store   keyward.Store
 	Service *service.Service
 	Handler http.Handler
+	// Watcher keeps the cache in step with other nodes (PostgreSQL only;
+	// nil on SQLite, where this process is the only writer).
+	Watcher *verify.Watcher
 	log     *slog.Logger
+	closers []func() error
 }
 
 // New opens the store and builds the service and API.
@@ -31,16 +37,44 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	svc, err := service.New(service.Config{Store: st, Pepper: []byte(cfg.Pepper), Logger: log})
+	srv := &Server{Store: st, log: log}
+	scfg := service.Config{Store: st, Pepper: []byte(cfg.Pepper), Logger: log}
+	var feed verify.Feed
+	if isPostgres(cfg.Database) {
+		feed = &verify.PGFeed{URL: cfg.Database, Logger: log}
+		if cfg.Redis != "" {
+			opts, err := redis.ParseURL(cfg.Redis)
+			if err != nil {
+				st.Close()
+				return nil, fmt.Errorf("redis: the URL is not valid (redis://[:password@]host:port[/db])")
+			}
+			rf := &verify.RedisFeed{Client: redis.NewClient(opts), Logger: log}
+			feed, scfg.Announce = rf, rf.Announce
+			srv.closers = append(srv.closers, rf.Client.Close)
+		}
+	} else if cfg.Redis != "" {
+		log.Warn("--redis is ignored with SQLite: a SQLite store has one node")
+	}
+	svc, err := service.New(scfg)
 	if err != nil {
 		st.Close()
 		return nil, err
 	}
+	if feed != nil {
+		srv.Watcher = &verify.Watcher{Cache: svc.Cache(), Log: st, Feed: feed, Logger: log}
+	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	dash := dashboard.New(dashboard.Config{Service: svc, Logger: log, Secure: cfg.SecureCookies})
+	if srv.Watcher != nil {
+		w := srv.Watcher
+		reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "keyward_invalidation_lag_seconds", Help: "Delay between a key change's commit and its application on this node (last change).",
+		}, w.LagSeconds))
+	}
 	api := httpapi.New(httpapi.Config{Service: svc, Logger: log, Registry: reg, Fallback: dash})
-	return &Server{Store: st, Service: svc, Handler: api, log: log}, nil
+	srv.Service, srv.Handler = svc, api
+	return srv, nil
 }
 
 // Serve answers on ln until ctx ends, then shuts down gracefully: it stops
@@ -59,6 +93,9 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	bg, stopBG := context.WithCancel(context.WithoutCancel(ctx))
 	usageDone := make(chan struct{})
 	go func() { s.Service.Run(bg); close(usageDone) }()
+	if s.Watcher != nil {
+		go s.Watcher.Run(bg)
+	}
 
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
@@ -77,6 +114,9 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	<-usageDone
 	if err := s.Store.Close(); err != nil {
 		s.log.Error("closing the store", "err", err)
+	}
+	for _, c := range s.closers {
+		_ = c()
 	}
 	if errors.Is(serveErr, http.ErrServerClosed) {
 		serveErr = nil

@@ -347,3 +347,42 @@ func (s *Service) handleKeys(ctx context.Context, q keyward.Queries, a *Actor, u
 }
 
 func userRef(id string) keyward.ActorRef { return keyward.ActorRef{Type: keyward.ActorUser, ID: id} }
+
+// AddProjectMember gives an existing org member, found by email, a role in
+// one project. Project admins may do this for their projects without an
+// org role; adding people to the org itself stays with org admins.
+func (s *Service) AddProjectMember(ctx context.Context, a *Actor, projectID, email string, role keyward.ProjectRole) (*keyward.Member, error) {
+	email, fe := checkEmail(email)
+	if fe == nil && !role.Valid() {
+		fe = &keyward.FieldError{Field: "role", Problem: "must be admin, developer or viewer"}
+	}
+	if fe != nil {
+		return nil, invalid(fe)
+	}
+	var out *keyward.Member
+	err := s.inTx(ctx, func(q keyward.Queries) error {
+		if _, err := s.projectAccess(ctx, q, a, projectID, actProjectAdmin, AuditMemberUpdate); err != nil {
+			return err
+		}
+		u, err := q.GetUserByEmail(ctx, email)
+		if err == nil {
+			out, err = q.GetMember(ctx, a.OrgID, u.ID)
+		}
+		if keyward.ErrorCode(err) == keyward.CodeNotFound {
+			return invalid(&keyward.FieldError{Field: "email", Problem: "is not a member of this organization; an org admin can add them"})
+		}
+		if err != nil {
+			return err
+		}
+		if err := q.PutProjectMember(ctx, &keyward.ProjectMember{ProjectID: projectID, UserID: u.ID, Role: role}); err != nil {
+			return err
+		}
+		ev := s.event(a, AuditMemberUpdate, projectID, userRef(u.ID))
+		ev.Details = map[string]any{"project_role": string(role)}
+		if err := q.InsertAuditEvent(ctx, ev); err != nil {
+			return err
+		}
+		return fillProjects(ctx, q, out)
+	})
+	return out, s.finish(ctx, err)
+}

@@ -253,3 +253,21 @@ func TestAddMember(t *testing.T) {
 		t.Errorf("%d member.add events, want 1", n)
 	}
 }
+
+func TestProjectAdminAddsProjectMembers(t *testing.T) {
+	env := kwtest.NewEnv(t)
+	p := env.MustProject(t, "P")
+	padmin := env.MustMember(t, "padmin@example.com", keyward.OrgMember, p.ID, keyward.ProjectAdmin)
+	env.MustMember(t, "dev2@example.com", keyward.OrgMember, "", "")
+	viewer := env.MustMember(t, "viewer2@example.com", keyward.OrgMember, p.ID, keyward.ProjectViewer)
+
+	m, err := env.Service.AddProjectMember(ctx, env.User(padmin.UserID), p.ID, "DEV2@example.com", keyward.ProjectDeveloper)
+	if err != nil || len(m.Projects) != 1 || m.Projects[0].Role != keyward.ProjectDeveloper {
+		t.Fatalf("AddProjectMember = %+v, %v", m, err)
+	}
+	// Only org members can be added, and only by project admins.
+	_, err = env.Service.AddProjectMember(ctx, env.User(padmin.UserID), p.ID, "stranger@example.com", keyward.ProjectViewer)
+	wantCode(t, err, keyward.CodeInvalidRequest)
+	_, err = env.Service.AddProjectMember(ctx, env.User(viewer.UserID), p.ID, "dev2@example.com", keyward.ProjectAdmin)
+	wantCode(t, err, keyward.CodePermissionDenied)
+}

@@ -22,6 +22,9 @@ type Config struct {
 	Clock  keyward.Clock // defaults to keyward.SystemClock
 	Logger *slog.Logger  // defaults to slog.Default()
 	Cache  verify.Options
+	// Announce, when set, is called after every commit that changed keys,
+	// to tell other nodes (Redis pub/sub). PostgreSQL announces by itself.
+	Announce func(ctx context.Context)
 }
 
 // Service implements keyward's operations for authenticated actors.
@@ -34,7 +37,8 @@ type Service struct {
 	cache  *verify.Cache
 	// loadKey is loadDigest as a value made once, so that cache misses
 	// do not allocate a method value each time.
-	loadKey verify.Loader
+	loadKey  verify.Loader
+	announce func(ctx context.Context)
 
 	loginByAccount *throttle[string]     // failed sign-ins per email
 	loginByAddr    *throttle[string]     // failed sign-ins per client address
@@ -62,6 +66,7 @@ func New(cfg Config) (*Service, error) {
 	s.usage = newUsageRecorder(cfg.Store, cfg.Logger)
 	s.cache = verify.New(cfg.Cache)
 	s.loadKey = s.loadDigest
+	s.announce = cfg.Announce
 	s.loginByAccount = newThrottle[string](5, 15*time.Minute)
 	s.loginByAddr = newThrottle[string](30, 15*time.Minute)
 	s.authByAddr = newThrottle[netip.Addr](AuthFailuresPerMinute, time.Minute)
@@ -117,13 +122,23 @@ func (w *keyWrites) DeleteProject(ctx context.Context, id string) error {
 	return w.Queries.DeleteProject(ctx, id)
 }
 
-// keysChanged drops committed key writes from the cache.
+// keysChanged drops committed key writes from this node's cache and
+// announces them to the others.
 func (s *Service) keysChanged(w *keyWrites) {
 	switch {
 	case w.all:
 		s.cache.InvalidateAll()
 	case len(w.ids) > 0:
 		s.cache.Invalidate(w.ids, w.digests)
+	default:
+		return
+	}
+	if s.announce != nil {
+		go func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+			defer cancel()
+			s.announce(ctx)
+		}()
 	}
 }
 

@@ -1,0 +1,212 @@
+package server
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/keyward/keyward"
+	"github.com/keyward/keyward/internal/kwtest"
+	"github.com/keyward/keyward/internal/service"
+)
+
+// node is one keyward server of a multi-node test.
+type node struct {
+	srv *Server
+	url string
+}
+
+// newCluster starts n nodes on one fresh PostgreSQL database (with Redis
+// as the feed when redisURL is set) and bootstraps it.
+func newCluster(t *testing.T, n int, redisURL string) ([]*node, *service.BootstrapResult) {
+	t.Helper()
+	base := os.Getenv("KEYWARD_TEST_POSTGRES")
+	if base == "" {
+		t.Skip("KEYWARD_TEST_POSTGRES not set: skipping the multi-node tests")
+	}
+	ctx := context.Background()
+	admin, err := pgx.Connect(ctx, base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := make([]byte, 6)
+	rand.Read(b)
+	name := "keyward_mn_" + hex.EncodeToString(b)
+	if _, err := admin.Exec(ctx, "CREATE DATABASE "+name); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		admin.Exec(context.Background(), "DROP DATABASE "+name+" WITH (FORCE)")
+		admin.Close(context.Background())
+	})
+	dbURL := strings.Replace(base, "/test?", "/"+name+"?", 1)
+	if dbURL == base {
+		t.Fatalf("KEYWARD_TEST_POSTGRES %q must name the database /test?…", base)
+	}
+
+	ctx, cancel := context.WithCancel(ctx)
+	var nodes []*node
+	var stopped []chan error
+	t.Cleanup(func() {
+		cancel()
+		for _, c := range stopped {
+			<-c
+		}
+	})
+	for i := 0; i < n; i++ {
+		srv, err := New(ctx, Config{Database: dbURL, Redis: redisURL}, kwtest.Logger(t))
+		if err != nil {
+			t.Fatalf("node %d: %v", i, err)
+		}
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		done := make(chan error, 1)
+		go func() { done <- srv.Serve(ctx, ln) }()
+		stopped = append(stopped, done)
+		nodes = append(nodes, &node{srv: srv, url: "http://" + ln.Addr().String()})
+	}
+	res, err := nodes[0].srv.Service.Bootstrap(ctx, service.BootstrapInput{OrgName: "Acme", Email: "o@example.com"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Wait until every node trusts its cache (feed up, log read).
+	for _, nd := range nodes {
+		deadline := time.Now().Add(10 * time.Second)
+		for !nd.srv.Service.Cache().Trusted() {
+			if time.Now().After(deadline) {
+				t.Fatal("a node never trusted its cache")
+			}
+			time.Sleep(5 * time.Millisecond) // polling a state that has no signal of its own
+		}
+	}
+	return nodes, res
+}
+
+func whoami(t *testing.T, url, key string) int {
+	t.Helper()
+	req, _ := http.NewRequest("GET", url+"/v1/whoami", nil)
+	req.Header.Set("x-api-key", key)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.Copy(io.Discard, res.Body)
+	res.Body.Close()
+	return res.StatusCode
+}
+
+// propagation revokes keys through node 0 while the other nodes are asked
+// continuously, and returns how long each other node kept accepting a key
+// after the revoke returned. Node 0 must refuse it from the next request.
+func propagation(t *testing.T, nodes []*node, res *service.BootstrapResult, rounds int, during func(round int)) []time.Duration {
+	t.Helper()
+	ctx := context.Background()
+	owner := service.UserActor(res.User.ID, res.Org.ID, service.Origin{})
+	p, err := nodes[0].srv.Service.CreateProject(ctx, owner, keyward.CreateProjectInput{Name: "P" + time.Now().Format("150405.000000")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var lags []time.Duration
+	for r := 0; r < rounds; r++ {
+		k, err := nodes[0].srv.Service.CreateKey(ctx, owner, service.Where{ProjectID: p.ID}, keyward.CreateKeyInput{Name: "k"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, nd := range nodes { // warm every cache with the key
+			if got := whoami(t, nd.url, k.Secret); got != 200 {
+				t.Fatalf("round %d: fresh key got %d", r, got)
+			}
+		}
+		if during != nil {
+			during(r)
+		}
+		if _, err := nodes[0].srv.Service.RevokeKey(ctx, owner, service.Where{ProjectID: p.ID}, k.ID, keyward.RevokeInput{}); err != nil {
+			t.Fatal(err)
+		}
+		returned := time.Now()
+		if got := whoami(t, nodes[0].url, k.Secret); got != 401 {
+			t.Fatalf("round %d: the node that revoked answered %d on the next request", r, got)
+		}
+		for i, nd := range nodes[1:] {
+			for {
+				got := whoami(t, nd.url, k.Secret)
+				if got == 401 {
+					lags = append(lags, time.Since(returned))
+					break
+				}
+				if got != 200 {
+					t.Fatalf("round %d node %d: status %d", r, i+1, got)
+				}
+				if time.Since(returned) > 10*time.Second { // a hang guard, not a bound
+					t.Fatalf("round %d node %d: still accepting a revoked key after 10 s", r, i+1)
+				}
+			}
+			// Once refused, refused for good.
+			if got := whoami(t, nd.url, k.Secret); got != 401 {
+				t.Fatalf("round %d node %d: accepted a revoked key again (%d)", r, i+1, got)
+			}
+		}
+	}
+	return lags
+}
+
+func report(t *testing.T, name string, lags []time.Duration) {
+	slices.Sort(lags)
+	pct := func(p float64) time.Duration { return lags[min(len(lags)-1, int(p*float64(len(lags))))] }
+	t.Logf("%s: revocation propagation over %d samples: p50 %v, p99 %v, max %v", name, len(lags), pct(.5), pct(.99), lags[len(lags)-1])
+}
+
+func TestRevocationPropagatesAcrossNodes(t *testing.T) {
+	nodes, res := newCluster(t, 3, "")
+	report(t, "PostgreSQL LISTEN/NOTIFY", propagation(t, nodes, res, 30, nil))
+}
+
+func TestRevocationPropagatesOverRedis(t *testing.T) {
+	redisURL := os.Getenv("KEYWARD_TEST_REDIS")
+	if redisURL == "" {
+		t.Skip("KEYWARD_TEST_REDIS not set: skipping the Redis feed test")
+	}
+	nodes, res := newCluster(t, 3, redisURL)
+	report(t, "Redis pub/sub", propagation(t, nodes, res, 30, nil))
+}
+
+// Killing the nodes' LISTEN connections mid-run costs speed, never
+// correctness: no node accepts a revoked key after it has refused it, and
+// every node recovers (trusts its cache again) without a restart.
+func TestFeedKilledMidRun(t *testing.T) {
+	nodes, res := newCluster(t, 3, "")
+	admin, err := pgx.Connect(context.Background(), os.Getenv("KEYWARD_TEST_POSTGRES"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close(context.Background())
+	lags := propagation(t, nodes, res, 10, func(round int) {
+		if round%3 == 0 {
+			if _, err := admin.Exec(context.Background(),
+				`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query ILIKE 'LISTEN %' AND pid <> pg_backend_pid()`); err != nil {
+				t.Fatal(err)
+			}
+		}
+	})
+	report(t, "with LISTEN connections killed", lags)
+	for i, nd := range nodes {
+		deadline := time.Now().Add(10 * time.Second)
+		for !nd.srv.Service.Cache().Trusted() {
+			if time.Now().After(deadline) {
+				t.Fatalf("node %d did not recover its feed", i)
+			}
+			time.Sleep(5 * time.Millisecond) // polling a state that has no signal of its own
+		}
+	}
+}
