@@ -99,9 +99,13 @@ func (s *Service) Whoami(a *Actor) *keyward.Whoami {
 // revoked and other projects' keys are all INVALID.
 func (s *Service) Verify(ctx context.Context, a *Actor, projectID string, in keyward.VerifyInput) (*keyward.VerifyResult, error) {
 	var err error
-	if projectID != "" {
+	switch {
+	case a.IsKind(keyward.KindProject) && a.Key.ProjectID == projectID && keyAllows(a, actKeysVerify):
+		// The hot path: a project key verifying for its own project. The
+		// key was just authenticated, so its project exists; no store read.
+	case projectID != "":
 		_, err = s.projectAccess(ctx, s.store, a, projectID, actKeysVerify, AuditKeyVerify)
-	} else {
+	default:
 		_, err = s.orgAccess(ctx, s.store, a, actKeysVerify, AuditKeyVerify)
 	}
 	if err != nil {

@@ -1,0 +1,184 @@
+// Command loadcompare measures keyward's authenticated endpoints against a
+// bare net/http server answering 200, over loopback, on the same machine in
+// the same run, alternating A B A B so that drift affects both alike.
+//
+//	go run ./internal/tools/loadcompare -d 5s -c 32
+package main
+
+import (
+	"bytes"
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/keyward/keyward"
+	"github.com/keyward/keyward/internal/httpapi"
+	"github.com/keyward/keyward/internal/service"
+	"github.com/keyward/keyward/internal/store/sqlite"
+)
+
+func main() {
+	dur := flag.Duration("d", 5*time.Second, "duration of each phase")
+	conc := flag.Int("c", 32, "concurrent connections")
+	rounds := flag.Int("r", 2, "A/B rounds")
+	flag.Parse()
+	if err := run(*dur, *conc, *rounds); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+}
+
+func run(dur time.Duration, conc, rounds int) error {
+	ctx := context.Background()
+	dir, err := os.MkdirTemp("", "loadcompare")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	st, err := sqlite.Open(ctx, dir+"/k.db")
+	if err != nil {
+		return err
+	}
+	log := slog.New(slog.NewJSONHandler(io.Discard, nil)) // logs are formatted, then dropped
+	svc, err := service.New(service.Config{Store: st, Pepper: []byte("pepper"), Logger: log})
+	if err != nil {
+		return err
+	}
+	res, err := svc.Bootstrap(ctx, service.BootstrapInput{OrgName: "Bench", Email: "b@example.com"})
+	if err != nil {
+		return err
+	}
+	owner := service.UserActor(res.User.ID, res.Org.ID, service.Origin{})
+	p, err := svc.CreateProject(ctx, owner, keyward.CreateProjectInput{Name: "bench"})
+	if err != nil {
+		return err
+	}
+	k, err := svc.CreateKey(ctx, owner, service.Where{ProjectID: p.ID}, keyward.CreateKeyInput{Name: "bench"})
+	if err != nil {
+		return err
+	}
+	bgctx, stop := context.WithCancel(ctx)
+	defer stop()
+	go svc.Run(bgctx)
+
+	kw := serve(httpapi.New(httpapi.Config{Service: svc, Logger: log}))
+	bare := serve(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		w.Header().Set("Content-Type", "application/json")
+		w.Write([]byte(`{"ok":true}`))
+	}))
+
+	verifyBody := []byte(`{"key":"` + k.Secret + `"}`)
+	cases := []struct {
+		name   string
+		method string
+		path   string
+		body   []byte
+	}{
+		{"GET /v1/whoami", "GET", "/v1/whoami", nil},
+		{"POST /v1/verify", "POST", "/v1/verify", verifyBody},
+	}
+	fmt.Printf("%d connections, %v per phase, %d A/B rounds, GOMAXPROCS=%d\n\n", conc, dur, rounds, 0+runtimeProcs())
+	for _, c := range cases {
+		var a, b []result
+		for r := 0; r < rounds; r++ {
+			a = append(a, load(kw+c.path, c.method, c.body, k.Secret, conc, dur))
+			b = append(b, load(bare+c.path, c.method, c.body, k.Secret, conc, dur))
+		}
+		ka, kb := merge(a), merge(b)
+		fmt.Printf("%s\n  keyward: %8.0f req/s  p50 %v  p99 %v  errors %d\n  bare:    %8.0f req/s  p50 %v  p99 %v\n  keyward/bare throughput %.0f%%, p99 ratio %.2f\n\n",
+			c.name, ka.rps, ka.p50, ka.p99, ka.errors, kb.rps, kb.p50, kb.p99, 100*ka.rps/kb.rps, float64(ka.p99)/float64(kb.p99))
+	}
+	return nil
+}
+
+func serve(h http.Handler) string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		panic(err)
+	}
+	go http.Serve(ln, h)
+	return "http://" + ln.Addr().String()
+}
+
+type result struct {
+	rps      float64
+	p50, p99 time.Duration
+	errors   int
+	lat      []time.Duration
+}
+
+// load runs conc closed-loop clients for dur and measures every request.
+func load(url, method string, body []byte, key string, conc int, dur time.Duration) result {
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: conc, MaxConnsPerHost: conc}}
+	var mu sync.Mutex
+	var all []time.Duration
+	errors := 0
+	deadline := time.Now().Add(dur)
+	var wg sync.WaitGroup
+	for i := 0; i < conc; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var lat []time.Duration
+			errs := 0
+			for time.Now().Before(deadline) {
+				req, _ := http.NewRequest(method, url, bytes.NewReader(body))
+				req.Header.Set("x-api-key", key)
+				if body != nil {
+					req.Header.Set("Content-Type", "application/json")
+				}
+				start := time.Now()
+				res, err := client.Do(req)
+				if err != nil {
+					errs++
+					continue
+				}
+				io.Copy(io.Discard, res.Body)
+				res.Body.Close()
+				lat = append(lat, time.Since(start))
+				if res.StatusCode != 200 {
+					errs++
+				}
+			}
+			mu.Lock()
+			all = append(all, lat...)
+			errors += errs
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	client.CloseIdleConnections()
+	return summarize(all, errors, dur)
+}
+
+func summarize(lat []time.Duration, errors int, dur time.Duration) result {
+	slices.Sort(lat)
+	r := result{rps: float64(len(lat)) / dur.Seconds(), errors: errors, lat: lat}
+	if len(lat) > 0 {
+		r.p50, r.p99 = lat[len(lat)/2], lat[len(lat)*99/100]
+	}
+	return r
+}
+
+func merge(rs []result) result {
+	var lat []time.Duration
+	var errs int
+	var rps float64
+	for _, r := range rs {
+		lat = append(lat, r.lat...)
+		errs += r.errors
+		rps += r.rps
+	}
+	m := summarize(lat, errs, time.Second)
+	m.rps = rps / float64(len(rs))
+	return m
+}
