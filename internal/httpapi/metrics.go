@@ -55,20 +55,23 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 	return m
 }
 
+// authResults names each authentication outcome for the metric's label.
+var authResults = map[string]string{
+	"":                               "valid",
+	keyward.CodeAPIKeyMissing:        "missing",
+	keyward.CodeAPIKeyInvalid:        "invalid",
+	keyward.CodeAPIKeyExpired:        "expired",
+	keyward.CodeIPNotAllowed:         "ip_denied",
+	keyward.CodeRateLimited:          "rate_limited",
+	keyward.CodePermissionDenied:     "wrong_kind",
+	keyward.CodeAmbiguousCredentials: "ambiguous",
+	keyward.CodeUnavailable:          "unavailable",
+}
+
 // authResult counts one authentication by its outcome.
 func (m *metrics) authResult(code string) {
-	result := map[string]string{
-		"":                               "valid",
-		keyward.CodeAPIKeyMissing:        "missing",
-		keyward.CodeAPIKeyInvalid:        "invalid",
-		keyward.CodeAPIKeyExpired:        "expired",
-		keyward.CodeIPNotAllowed:         "ip_denied",
-		keyward.CodeRateLimited:          "rate_limited",
-		keyward.CodePermissionDenied:     "wrong_kind",
-		keyward.CodeAmbiguousCredentials: "ambiguous",
-		keyward.CodeUnavailable:          "unavailable",
-	}[code]
-	if result == "" && code != "" {
+	result, ok := authResults[code]
+	if !ok {
 		result = "error"
 	}
 	m.auth.WithLabelValues(result).Inc()
