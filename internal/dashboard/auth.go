@@ -2,6 +2,7 @@ package dashboard
 
 import (
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 
@@ -20,10 +21,16 @@ type authForm struct {
 	Problems map[string]string
 }
 
-// safeNext keeps a post-sign-in redirect on this site: a path, not
-// "//host" or "/\host", which browsers treat as another site.
+// safeNext keeps a post-sign-in redirect on this site: a plain path. Not
+// "//host" or "/\host", and no control characters or backslashes at all:
+// browsers drop tabs and newlines from URLs, so "/\t/host" would become
+// "//host", another site.
 func safeNext(next string) string {
-	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") || len(next) > 500 {
+	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || len(next) > 500 ||
+		strings.ContainsFunc(next, func(r rune) bool { return r < 0x20 || r == 0x7f || r == '\\' }) {
+		return "/"
+	}
+	if u, err := url.Parse(next); err != nil || u.Scheme != "" || u.Host != "" {
 		return "/"
 	}
 	return next

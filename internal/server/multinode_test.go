@@ -93,6 +93,22 @@ func newCluster(t *testing.T, n int, redisURL string) ([]*node, *service.Bootstr
 	return nodes, res
 }
 
+// warm asks node url until it accepts key (a node may fail closed with 503
+// for a moment after losing its database connections).
+func warm(t *testing.T, url, key string) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		got := whoami(t, url, key)
+		if got == 200 {
+			return
+		}
+		if got != http.StatusServiceUnavailable || time.Now().After(deadline) {
+			t.Fatalf("a fresh key got %d", got)
+		}
+	}
+}
+
 func whoami(t *testing.T, url, key string) int {
 	t.Helper()
 	req, _ := http.NewRequest("GET", url+"/v1/whoami", nil)
@@ -124,9 +140,7 @@ func propagation(t *testing.T, nodes []*node, res *service.BootstrapResult, roun
 			t.Fatal(err)
 		}
 		for _, nd := range nodes { // warm every cache with the key
-			if got := whoami(t, nd.url, k.Secret); got != 200 {
-				t.Fatalf("round %d: fresh key got %d", r, got)
-			}
+			warm(t, nd.url, k.Secret)
 		}
 		if during != nil {
 			during(r)
@@ -145,7 +159,10 @@ func propagation(t *testing.T, nodes []*node, res *service.BootstrapResult, roun
 					lags = append(lags, time.Since(returned))
 					break
 				}
-				if got != 200 {
+				// 503 is failing closed while a node re-establishes its
+				// connections; only 200 (inside the bound) and 401 are
+				// answers about the key.
+				if got != 200 && got != http.StatusServiceUnavailable {
 					t.Fatalf("round %d node %d: status %d", r, i+1, got)
 				}
 				if time.Since(returned) > 10*time.Second { // a hang guard, not a bound
@@ -207,6 +224,93 @@ func TestFeedKilledMidRun(t *testing.T) {
 				t.Fatalf("node %d did not recover its feed", i)
 			}
 			time.Sleep(5 * time.Millisecond) // polling a state that has no signal of its own
+		}
+	}
+}
+
+// A database "restart" as the nodes see it: every connection to the
+// cluster's database is cut at once (pool, LISTEN). No node may accept a
+// revoked key afterwards, every node comes back by itself, and while its
+// cache cannot be trusted and the database cannot be read it answers 503,
+// never 200.
+func TestDatabaseConnectionsCutMidRun(t *testing.T) {
+	nodes, res := newCluster(t, 3, "")
+	admin, err := pgx.Connect(context.Background(), os.Getenv("KEYWARD_TEST_POSTGRES"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close(context.Background())
+	var db string
+	if err := admin.QueryRow(context.Background(),
+		`SELECT datname FROM pg_stat_activity WHERE datname LIKE 'keyward_mn_%' AND query ILIKE 'LISTEN %' LIMIT 1`).Scan(&db); err != nil {
+		t.Fatalf("finding the cluster's database: %v", err)
+	}
+	cut := func() {
+		if _, err := admin.Exec(context.Background(),
+			`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()`, db); err != nil {
+			t.Fatal(err)
+		}
+	}
+	lags := propagation(t, nodes, res, 6, func(round int) {
+		if round%2 == 0 {
+			cut()
+		}
+	})
+	report(t, "with every database connection cut", lags)
+
+	// Fail closed: with the database unreachable for keyward (connections
+	// refused: the database is renamed away) a key is never accepted.
+	owner := service.UserActor(res.User.ID, res.Org.ID, service.Origin{})
+	p, err := nodes[0].srv.Service.CreateProject(context.Background(), owner, keyward.CreateProjectInput{Name: "fail closed"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	k, err := nodes[0].srv.Service.CreateKey(context.Background(), owner, service.Where{ProjectID: p.ID}, keyward.CreateKeyInput{Name: "k"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, nd := range nodes {
+		if got := whoami(t, nd.url, k.Secret); got != 200 {
+			t.Fatalf("before the outage: %d", got)
+		}
+	}
+	if _, err := admin.Exec(context.Background(), "ALTER DATABASE "+db+" ALLOW_CONNECTIONS false"); err != nil {
+		t.Fatal(err)
+	}
+	cut()
+	for i, nd := range nodes {
+		// Until the node notices, its cache may still answer (the key is
+		// valid, nothing changed); once its feed is down, it must say 503.
+		deadline := time.Now().Add(10 * time.Second)
+		for nd.srv.Service.Cache().Trusted() {
+			if time.Now().After(deadline) {
+				t.Fatalf("node %d still trusts its cache with the database gone", i)
+			}
+			time.Sleep(5 * time.Millisecond) // polling a state that has no signal of its own
+		}
+		if got := whoami(t, nd.url, k.Secret); got != http.StatusServiceUnavailable {
+			t.Fatalf("node %d with the database gone: %d, want 503", i, got)
+		}
+		req, _ := http.NewRequest("GET", nd.url+"/readyz", nil)
+		r, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r.Body.Close()
+		if r.StatusCode != http.StatusServiceUnavailable {
+			t.Fatalf("node %d /readyz with the database gone: %d", i, r.StatusCode)
+		}
+	}
+	if _, err := admin.Exec(context.Background(), "ALTER DATABASE "+db+" ALLOW_CONNECTIONS true"); err != nil {
+		t.Fatal(err)
+	}
+	for i, nd := range nodes {
+		deadline := time.Now().Add(15 * time.Second)
+		for whoami(t, nd.url, k.Secret) != 200 || !nd.srv.Service.Cache().Trusted() {
+			if time.Now().After(deadline) {
+				t.Fatalf("node %d did not recover after the database came back", i)
+			}
+			time.Sleep(20 * time.Millisecond) // polling a state that has no signal of its own
 		}
 	}
 }

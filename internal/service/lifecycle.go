@@ -9,7 +9,7 @@ import (
 
 // changeableKey locks the org and loads key id for a change by a. Anyone
 // with write access may change their own keys; someone else's project key
-// needs a project admin (for key actors, keys:write is that). With selfOK a
+// needs a project admin. With selfOK a
 // key may act on itself whatever its scopes (revoking itself).
 func (s *Service) changeableKey(ctx context.Context, q keyward.Queries, a *Actor, w Where, id, auditAction string, selfOK bool) (*keyward.Key, error) {
 	if err := q.LockOrg(ctx, a.OrgID); err != nil {
@@ -25,10 +25,21 @@ func (s *Service) changeableKey(ctx context.Context, q keyward.Queries, a *Actor
 	if err != nil {
 		return nil, err
 	}
-	if self || w.ProjectID == "" || !a.IsUser() || ownsKey(a, k) {
+	if self || w.ProjectID == "" || ownsKey(a, k) {
 		return k, nil
 	}
-	role, err := s.projectRole(ctx, q, a, w.ProjectID)
+	// Org keys, and project keys that belong to no user (automation made by
+	// an org key), administer the project's keys with keys:write. A project
+	// key that belongs to a user acts with that user's role: a developer's
+	// key must not do what the developer may not.
+	holder := a
+	if a.Key != nil {
+		if a.Key.Kind == keyward.KindOrg || a.Key.OwnerUserID == nil {
+			return k, nil
+		}
+		holder = UserActor(*a.Key.OwnerUserID, a.OrgID, a.Origin)
+	}
+	role, err := s.projectRole(ctx, q, holder, w.ProjectID)
 	if err != nil {
 		return nil, err
 	}

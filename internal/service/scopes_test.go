@@ -359,3 +359,28 @@ func TestWrongKeyKind(t *testing.T) {
 		t.Errorf("message %q does not name the org key header", e.Message)
 	}
 }
+
+// A developer's own key acts with the developer's role: it may change the
+// developer's keys but not anyone else's, even holding keys:write.
+func TestUserKeyActsWithItsOwnersRole(t *testing.T) {
+	env := kwtest.NewEnv(t)
+	p := env.MustProject(t, "P")
+	dev := env.MustMember(t, "keydev@example.com", keyward.OrgMember, p.ID, keyward.ProjectDeveloper)
+	ownerKey := env.MustKey(t, nil, p.ID, keyward.CreateKeyInput{Name: "owner's"})
+	devKey := env.MustKey(t, env.User(dev.UserID), p.ID, keyward.CreateKeyInput{Name: "dev's"})
+	devOther := env.MustKey(t, env.User(dev.UserID), p.ID, keyward.CreateKeyInput{Name: "dev's other"})
+	asDevKey := service.KeyActor(devKey, service.Origin{IP: "127.0.0.1"})
+	if !devKey.HasScope(keyward.ScopeKeysWrite) {
+		t.Fatal("the developer's key should hold keys:write (full access)")
+	}
+	_, err := env.Service.RotateKey(ctx, asDevKey, where(p.ID), ownerKey.ID, keyward.RotateInput{})
+	wantCode(t, err, keyward.CodePermissionDenied)
+	_, err = env.Service.RevokeKey(ctx, asDevKey, where(p.ID), ownerKey.ID, keyward.RevokeInput{})
+	wantCode(t, err, keyward.CodePermissionDenied)
+	_, err = env.Service.RevokeKey(ctx, asDevKey, where(p.ID), devOther.ID, keyward.RevokeInput{})
+	wantCode(t, err, "")
+	// The owner's key (an org owner is project admin) may change anyone's.
+	asOwnerKey := service.KeyActor(ownerKey, service.Origin{IP: "127.0.0.1"})
+	_, err = env.Service.RevokeKey(ctx, asOwnerKey, where(p.ID), devKey.ID, keyward.RevokeInput{})
+	wantCode(t, err, "")
+}

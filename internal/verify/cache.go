@@ -6,6 +6,7 @@ package verify
 
 import (
 	"context"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -89,8 +90,15 @@ func (c *Cache) Get(ctx context.Context, d Digest, now time.Time, load Loader) (
 	}
 	c.misses.Add(1)
 	epoch := c.epoch.Load()
-	v, err, _ := c.group.Do(string(d[:]), func() (any, error) {
-		k, err := load(ctx, d)
+	// The epoch is part of the flight's name: a request that comes after an
+	// invalidation must not join a load that began before it (that load may
+	// return the key as it was before a revoke).
+	flight := string(d[:]) + strconv.FormatUint(epoch, 10)
+	v, err, _ := c.group.Do(flight, func() (any, error) {
+		// The load is shared: one caller going away must not fail the rest.
+		lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), loadTimeout)
+		defer cancel()
+		k, err := load(lctx, d)
 		switch {
 		case err == nil:
 			c.put(d, k, now.Add(c.opts.PositiveTTL), epoch)
@@ -106,6 +114,9 @@ func (c *Cache) Get(ctx context.Context, d Digest, now time.Time, load Loader) (
 }
 
 var errNotFound = keyward.NotFound("key")
+
+// loadTimeout bounds one shared store read.
+const loadTimeout = 5 * time.Second
 
 // put stores an entry loaded at epoch, unless something was invalidated
 // since (then the loaded value may already be stale) or the cache is not

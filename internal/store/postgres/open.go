@@ -98,7 +98,7 @@ func (s *Store) Close() error {
 // from the Create and Insert methods are the exceptions: they are detected
 // without a failed statement and leave the transaction usable.
 func (s *Store) InTx(ctx context.Context, fn func(keyward.Queries) error) error {
-	tx, err := s.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.ReadCommitted})
+	tx, err := s.begin(ctx)
 	if err != nil {
 		return dbError(err, "postgres: begin")
 	}
@@ -115,6 +115,20 @@ func (s *Store) InTx(ctx context.Context, fn func(keyward.Queries) error) error 
 		return dbError(err, "postgres: commit")
 	}
 	return nil
+}
+
+// begin starts a transaction. After a database restart the pool still holds
+// connections the server has closed; BEGIN on one fails before anything has
+// run, so it is safe to try again, and each failure discards one dead
+// connection. The bound covers a full pool of them.
+func (s *Store) begin(ctx context.Context) (pgx.Tx, error) {
+	attempts := int(s.pool.Config().MaxConns) + 1
+	for i := 1; ; i++ {
+		tx, err := s.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.ReadCommitted})
+		if err == nil || i >= attempts || ctx.Err() != nil || !unavailable(err) {
+			return tx, err
+		}
+	}
 }
 
 // LockOrg locks the org's row until the transaction ends, so transactions
