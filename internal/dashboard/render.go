@@ -3,6 +3,7 @@ package dashboard
 import (
 	"bytes"
 	"errors"
+	"github.com/keyward/keyward/internal/httpapi"
 	"html/template"
 	"io/fs"
 	"net/http"
@@ -129,30 +130,8 @@ func (d *dashboard) renderError(w http.ResponseWriter, r *http.Request, p *page,
 	}
 }
 
-// httpStatus maps an error code to its status (SPEC §4).
-func httpStatus(code string) int {
-	switch code {
-	case keyward.CodeInvalidRequest, keyward.CodeAmbiguousCredentials:
-		return http.StatusBadRequest
-	case keyward.CodeUnauthenticated, keyward.CodeAPIKeyMissing, keyward.CodeAPIKeyInvalid, keyward.CodeAPIKeyExpired:
-		return http.StatusUnauthorized
-	case keyward.CodePermissionDenied, keyward.CodeIPNotAllowed:
-		return http.StatusForbidden
-	case keyward.CodeNotFound:
-		return http.StatusNotFound
-	case keyward.CodeMethodNotAllowed:
-		return http.StatusMethodNotAllowed
-	case keyward.CodeKeyLimitReached, keyward.CodeConflict:
-		return http.StatusConflict
-	case keyward.CodePayloadTooLarge:
-		return http.StatusRequestEntityTooLarge
-	case keyward.CodeRateLimited:
-		return http.StatusTooManyRequests
-	case keyward.CodeUnavailable:
-		return http.StatusServiceUnavailable
-	}
-	return http.StatusInternalServerError
-}
+// httpStatus is the status of an error code: the one mapping, httpapi's.
+func httpStatus(code string) int { return httpapi.StatusOf(code) }
 
 // fixable reports whether err is the user's to fix by changing the form:
 // such errors go back to the form's page as a message, others are shown on

@@ -8,9 +8,9 @@ import (
 	"github.com/keyward/keyward"
 )
 
-// statusOf maps an error code to its HTTP status (SPEC §4). This is the
-// only place codes meet statuses.
-func statusOf(code string) int {
+// StatusOf maps an error code to its HTTP status (SPEC §4). This is the
+// only place codes meet statuses; the dashboard uses it too.
+func StatusOf(code string) int {
 	switch code {
 	case keyward.CodeInvalidRequest, keyward.CodeAmbiguousCredentials:
 		return http.StatusBadRequest
@@ -54,7 +54,7 @@ type ErrorDetail struct {
 // log (by the caller), never to the body.
 func writeError(w http.ResponseWriter, r *http.Request, err error) {
 	e := keyward.AsError(err)
-	status := statusOf(e.Code)
+	status := StatusOf(e.Code)
 	msg := e.Message
 	if e.Code == keyward.CodeInternal {
 		msg = "An internal error occurred"
