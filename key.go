@@ -70,6 +70,7 @@ type Key struct {
 	IPAllowlist  []string          `json:"ip_allowlist"`
 	Metadata     map[string]string `json:"metadata"`
 	ReplacedBy   *string           `json:"replaced_by"`
+	RateLimit    *RateLimit        `json:"rate_limit"`
 
 	// Secret is set only in the response that creates the key.
 	Secret string `json:"secret,omitempty"`
@@ -123,14 +124,18 @@ type CreateKeyInput struct {
 	ExpiresIn   *Duration         `json:"expires_in,omitempty"`
 	IPAllowlist []string          `json:"ip_allowlist,omitempty"`
 	Metadata    map[string]string `json:"metadata,omitempty"`
+	RateLimit   *RateLimit        `json:"rate_limit,omitempty"`
 }
 
-// KeyPatch is the body of PATCH …/keys/{id}. Scopes may only narrow.
+// KeyPatch is the body of PATCH …/keys/{id}. Scopes may only narrow. To
+// remove a rate limit send "clear_rate_limit": true.
 type KeyPatch struct {
-	Name        *string            `json:"name,omitempty"`
-	Scopes      *[]string          `json:"scopes,omitempty"`
-	IPAllowlist *[]string          `json:"ip_allowlist,omitempty"`
-	Metadata    *map[string]string `json:"metadata,omitempty"`
+	Name           *string            `json:"name,omitempty"`
+	Scopes         *[]string          `json:"scopes,omitempty"`
+	IPAllowlist    *[]string          `json:"ip_allowlist,omitempty"`
+	Metadata       *map[string]string `json:"metadata,omitempty"`
+	RateLimit      *RateLimit         `json:"rate_limit,omitempty"`
+	ClearRateLimit bool               `json:"clear_rate_limit,omitempty"`
 }
 
 // RotateInput is the body of POST …/keys/{id}/rotate.

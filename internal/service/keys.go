@@ -156,7 +156,8 @@ func (s *Service) newKey(a *Actor, w Where, p *keyward.Project, org *keyward.Org
 	allowlist, e3 := checkAllowlist(in.IPAllowlist)
 	metadata, e4 := checkMetadata(in.Metadata)
 	expires, e5 := expiry(in, org.Settings, now)
-	if err := invalid(e1, e2, e3, e4, e5); err != nil {
+	rateLimit, e6 := checkRateLimit(in.RateLimit)
+	if err := invalid(e1, e2, e3, e4, e5, e6); err != nil {
 		return nil, err
 	}
 	target := keyward.ActorRef{Type: "org", ID: a.OrgID}
@@ -170,7 +171,7 @@ func (s *Service) newKey(a *Actor, w Where, p *keyward.Project, org *keyward.Org
 		ID: keyward.NewID(keyward.PrefixKey), Kind: w.kind(), Name: name,
 		ProjectID: w.ProjectID, OrgID: a.OrgID, Scopes: scopes,
 		CreatedAt: now, CreatedBy: a.Ref(), ExpiresAt: expires,
-		IPAllowlist: allowlist, Metadata: metadata,
+		IPAllowlist: allowlist, Metadata: metadata, RateLimit: rateLimit,
 	}
 	if w.kind() == keyward.KindProject {
 		k.OwnerUserID = ownerFor(a)

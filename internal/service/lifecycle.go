@@ -96,6 +96,18 @@ func (s *Service) UpdateKey(ctx context.Context, a *Actor, w Where, id string, i
 			}
 			k.Metadata, changes["metadata_keys"] = md, len(md)
 		}
+		switch {
+		case in.ClearRateLimit && in.RateLimit != nil:
+			return invalid(&keyward.FieldError{Field: "rate_limit", Problem: "set it or clear it, not both"})
+		case in.ClearRateLimit:
+			k.RateLimit, changes["rate_limit"] = nil, nil
+		case in.RateLimit != nil:
+			rl, fe := checkRateLimit(in.RateLimit)
+			if fe != nil {
+				return invalid(fe)
+			}
+			k.RateLimit, changes["rate_limit"] = rl, rl
+		}
 		if err := q.UpdateKey(ctx, k); err != nil {
 			return err
 		}
@@ -236,7 +248,7 @@ func successor(old *keyward.Key, a *Actor, now time.Time) *keyward.Key {
 		ID: keyward.NewID(keyward.PrefixKey), Kind: old.Kind, Name: old.Name,
 		ProjectID: old.ProjectID, OrgID: old.OrgID, Scopes: old.Scopes,
 		CreatedAt: now, CreatedBy: a.Ref(), OwnerUserID: old.OwnerUserID,
-		IPAllowlist: old.IPAllowlist, Metadata: old.Metadata,
+		IPAllowlist: old.IPAllowlist, Metadata: old.Metadata, RateLimit: old.RateLimit,
 	}
 	if old.ExpiresAt != nil { // keep the lifetime: callers refuse already-rotated keys
 		end := now.Add(old.ExpiresAt.Sub(old.CreatedAt))

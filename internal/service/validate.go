@@ -236,3 +236,18 @@ func invalid(errs ...*keyward.FieldError) error {
 	}
 	return keyward.Invalid(details...)
 }
+
+// checkRateLimit validates a key's rate limit; nil means none.
+func checkRateLimit(rl *keyward.RateLimit) (*keyward.RateLimit, *keyward.FieldError) {
+	if rl == nil {
+		return nil, nil
+	}
+	if rl.Limit < 1 || rl.Limit > keyward.MaxRateLimit {
+		return nil, &keyward.FieldError{Field: "rate_limit.limit", Problem: "must be 1 to 1000000"}
+	}
+	if w := rl.Window.Std(); w < keyward.MinRateLimitWindow || w > keyward.MaxRateLimitWindow {
+		return nil, &keyward.FieldError{Field: "rate_limit.window", Problem: `must be "1s" to "24h"`}
+	}
+	out := *rl // a copy: the caller's input is not the key's
+	return &out, nil
+}

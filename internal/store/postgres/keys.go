@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"time"
 
@@ -11,12 +12,13 @@ import (
 const keyColumns = `id, kind, name, hint, project_id, org_id, scopes, created_at,
 	created_by_type, created_by_id, owner_user_id, expires_at, last_used_at,
 	revoked_at, revoked_by_type, revoked_by_id, revoke_reason, ip_allowlist,
-	metadata, replaced_by, digest`
+	metadata, replaced_by, digest, rate_limit`
 
 // keyRow holds the column values of a key that need encoding, shared by
 // CreateKey and UpdateKey.
 type keyRow struct {
 	scopes, allowlist, metadata []byte
+	rateLimit                   []byte // nil is NULL
 	projectID                   *string
 	revokedByType, revokedByID  *string
 }
@@ -32,6 +34,11 @@ func encodeKey(k *keyward.Key) (keyRow, error) {
 	}
 	if r.metadata, err = toJSON(k.Metadata); err != nil {
 		return r, err
+	}
+	if k.RateLimit != nil {
+		if r.rateLimit, err = toJSON(k.RateLimit); err != nil {
+			return r, err
+		}
 	}
 	if k.ProjectID != "" {
 		r.projectID = &k.ProjectID
@@ -56,12 +63,12 @@ func (q queries) CreateKey(ctx context.Context, k *keyward.Key) error {
 		// without a failed statement, so an enclosing transaction stays
 		// usable.
 		n, err := writeKeys(ctx, db, `INSERT INTO keys (`+keyColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10,
-			$11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)
+			$11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22)
 			ON CONFLICT DO NOTHING RETURNING id`,
 			k.ID, string(k.Kind), k.Name, k.Hint, r.projectID, k.OrgID, r.scopes, k.CreatedAt,
 			k.CreatedBy.Type, k.CreatedBy.ID, k.OwnerUserID, k.ExpiresAt,
 			k.LastUsedAt, k.RevokedAt, r.revokedByType, r.revokedByID,
-			k.RevokeReason, r.allowlist, r.metadata, k.ReplacedBy, digestArg(k.Digest))
+			k.RevokeReason, r.allowlist, r.metadata, k.ReplacedBy, digestArg(k.Digest), r.rateLimit)
 		if err != nil {
 			return conflict(err, taken, "postgres: createKey(%q)", k.ID)
 		}
@@ -110,11 +117,11 @@ func (q queries) UpdateKey(ctx context.Context, k *keyward.Key) error {
 		n, err := writeKeys(ctx, db, `UPDATE keys SET
 			name = $1, scopes = $2, ip_allowlist = $3, metadata = $4, owner_user_id = $5,
 			expires_at = $6, revoked_at = $7, revoked_by_type = $8, revoked_by_id = $9,
-			revoke_reason = $10, replaced_by = $11, digest = $12
-			WHERE id = $13 RETURNING id`,
+			revoke_reason = $10, replaced_by = $11, digest = $12, rate_limit = $13
+			WHERE id = $14 RETURNING id`,
 			k.Name, r.scopes, r.allowlist, r.metadata, k.OwnerUserID,
 			k.ExpiresAt, k.RevokedAt, r.revokedByType, r.revokedByID,
-			k.RevokeReason, k.ReplacedBy, digestArg(k.Digest), k.ID)
+			k.RevokeReason, k.ReplacedBy, digestArg(k.Digest), r.rateLimit, k.ID)
 		if err != nil {
 			return conflict(err, "A key with this secret already exists", "postgres: updateKey(%q)", k.ID)
 		}
@@ -130,6 +137,7 @@ func scanKey(s scanner) (*keyward.Key, error) {
 		k                                     keyward.Key
 		kind                                  string
 		scopes, allowlist, metadata, digest   []byte
+		rateLimit                             []byte
 		projectID, revokedByType, revokedByID *string
 		created                               time.Time
 		expires, lastUsed, revoked            *time.Time
@@ -137,7 +145,7 @@ func scanKey(s scanner) (*keyward.Key, error) {
 	err := s.Scan(&k.ID, &kind, &k.Name, &k.Hint, &projectID, &k.OrgID, &scopes, &created,
 		&k.CreatedBy.Type, &k.CreatedBy.ID, &k.OwnerUserID, &expires, &lastUsed,
 		&revoked, &revokedByType, &revokedByID, &k.RevokeReason, &allowlist,
-		&metadata, &k.ReplacedBy, &digest)
+		&metadata, &k.ReplacedBy, &digest, &rateLimit)
 	if err != nil {
 		return nil, err
 	}
@@ -166,6 +174,12 @@ func scanKey(s scanner) (*keyward.Key, error) {
 	}
 	if k.Metadata, err = mapFromJSON[string](metadata); err != nil {
 		return nil, err
+	}
+	if rateLimit != nil {
+		k.RateLimit = new(keyward.RateLimit)
+		if err := json.Unmarshal(rateLimit, k.RateLimit); err != nil {
+			return nil, fmt.Errorf("postgres: key %q: decode rate limit: %w", k.ID, err)
+		}
 	}
 	return &k, nil
 }

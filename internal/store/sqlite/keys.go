@@ -3,6 +3,8 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
+	"fmt"
 
 	"github.com/keyward/keyward"
 )
@@ -10,7 +12,7 @@ import (
 const keyColumns = `id, kind, name, hint, project_id, org_id, scopes, created_at,
 	created_by_type, created_by_id, owner_user_id, expires_at, last_used_at,
 	revoked_at, revoked_by_type, revoked_by_id, revoke_reason, ip_allowlist,
-	metadata, replaced_by, digest`
+	metadata, replaced_by, digest, rate_limit`
 
 // keyRow holds a key's column values in the order of keyColumns' mutable
 // tail, shared by CreateKey and UpdateKey.
@@ -18,6 +20,7 @@ type keyRow struct {
 	scopes, allowlist, metadata string
 	projectID                   sql.NullString
 	revokedByType, revokedByID  sql.NullString
+	rateLimit                   sql.NullString
 }
 
 func encodeKey(k *keyward.Key) (keyRow, error) {
@@ -31,6 +34,13 @@ func encodeKey(k *keyward.Key) (keyRow, error) {
 	}
 	if r.metadata, err = toJSON(k.Metadata); err != nil {
 		return r, err
+	}
+	if k.RateLimit != nil {
+		s, err := toJSON(k.RateLimit)
+		if err != nil {
+			return r, err
+		}
+		r.rateLimit = sql.NullString{String: s, Valid: true}
 	}
 	if k.ProjectID != "" {
 		r.projectID = sql.NullString{String: k.ProjectID, Valid: true}
@@ -60,11 +70,11 @@ func (q queries) CreateKey(ctx context.Context, k *keyward.Key) error {
 	}
 	return q.atomic(ctx, "createKey", func(w dbtx) error {
 		_, err := w.ExecContext(ctx, `INSERT INTO keys (`+keyColumns+`)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			k.ID, string(k.Kind), k.Name, k.Hint, r.projectID, k.OrgID, r.scopes, micros(k.CreatedAt),
 			k.CreatedBy.Type, k.CreatedBy.ID, nullString(k.OwnerUserID), nullMicros(k.ExpiresAt),
 			nullMicros(k.LastUsedAt), nullMicros(k.RevokedAt), r.revokedByType, r.revokedByID,
-			nullString(k.RevokeReason), r.allowlist, r.metadata, nullString(k.ReplacedBy), digestArg(k.Digest))
+			nullString(k.RevokeReason), r.allowlist, r.metadata, nullString(k.ReplacedBy), digestArg(k.Digest), r.rateLimit)
 		if err != nil {
 			return conflict(err, "A key with this id or secret already exists", "sqlite: createKey(%q)", k.ID)
 		}
@@ -108,11 +118,11 @@ func (q queries) UpdateKey(ctx context.Context, k *keyward.Key) error {
 		res, err := w.ExecContext(ctx, `UPDATE keys SET
 			name = ?, scopes = ?, ip_allowlist = ?, metadata = ?, owner_user_id = ?,
 			expires_at = ?, revoked_at = ?, revoked_by_type = ?, revoked_by_id = ?,
-			revoke_reason = ?, replaced_by = ?, digest = ?
+			revoke_reason = ?, replaced_by = ?, digest = ?, rate_limit = ?
 			WHERE id = ?`,
 			k.Name, r.scopes, r.allowlist, r.metadata, nullString(k.OwnerUserID),
 			nullMicros(k.ExpiresAt), nullMicros(k.RevokedAt), r.revokedByType, r.revokedByID,
-			nullString(k.RevokeReason), nullString(k.ReplacedBy), digestArg(k.Digest), k.ID)
+			nullString(k.RevokeReason), nullString(k.ReplacedBy), digestArg(k.Digest), r.rateLimit, k.ID)
 		if err != nil {
 			return conflict(err, "A key with this secret already exists", "sqlite: updateKey(%q)", k.ID)
 		}
@@ -129,6 +139,7 @@ func scanKey(s scanner) (*keyward.Key, error) {
 		kind, scopes, allowlist, metadata     string
 		projectID, owner, revokedByType       sql.NullString
 		revokedByID, revokeReason, replacedBy sql.NullString
+		rateLimit                             sql.NullString
 		created                               int64
 		expires, lastUsed, revoked            sql.NullInt64
 		digest                                []byte
@@ -136,7 +147,7 @@ func scanKey(s scanner) (*keyward.Key, error) {
 	err := s.Scan(&k.ID, &kind, &k.Name, &k.Hint, &projectID, &k.OrgID, &scopes, &created,
 		&k.CreatedBy.Type, &k.CreatedBy.ID, &owner, &expires, &lastUsed,
 		&revoked, &revokedByType, &revokedByID, &revokeReason, &allowlist,
-		&metadata, &replacedBy, &digest)
+		&metadata, &replacedBy, &digest, &rateLimit)
 	if err != nil {
 		return nil, err
 	}
@@ -163,6 +174,12 @@ func scanKey(s scanner) (*keyward.Key, error) {
 	}
 	if k.Metadata, err = mapFromJSON[string](metadata); err != nil {
 		return nil, err
+	}
+	if rateLimit.Valid {
+		k.RateLimit = new(keyward.RateLimit)
+		if err := json.Unmarshal([]byte(rateLimit.String), k.RateLimit); err != nil {
+			return nil, fmt.Errorf("sqlite: key %q: decode rate limit: %w", k.ID, err)
+		}
 	}
 	return &k, nil
 }

@@ -48,6 +48,7 @@ var keyTests = []test{
 			RevokeReason: ptr("leaked 🔥"), IPAllowlist: []string{"10.0.0.0/8", "2001:db8::1"},
 			Metadata:   map[string]string{"team": "payments", "ключ": "значение"},
 			ReplacedBy: ptr(keyward.NewID(keyward.PrefixKey)), Digest: digest(),
+			RateLimit:  &keyward.RateLimit{Limit: 100, Window: keyward.Duration(90 * time.Second)},
 		}
 		mustNil(t, "CreateKey", e.s.CreateKey(e.ctx, k))
 		got, err := e.s.GetKey(e.ctx, k.ID)
@@ -68,6 +69,9 @@ var keyTests = []test{
 		}
 		if got.Status != "" {
 			t.Errorf("Status = %q; stores leave it to the service", got.Status)
+		}
+		if got.RateLimit != nil {
+			t.Errorf("RateLimit = %+v for a key without one, want nil", got.RateLimit)
 		}
 	}},
 	{"GetByDigest", func(t *testing.T, e *env) {
@@ -102,12 +106,13 @@ var keyTests = []test{
 		k.IPAllowlist, k.Metadata = []string{"192.0.2.0/24"}, map[string]string{"env": "prod"}
 		k.OwnerUserID, k.ExpiresAt = &u.ID, ptr(base.Add(time.Hour))
 		k.ReplacedBy = ptr(keyward.NewID(keyward.PrefixKey))
+		k.RateLimit = &keyward.RateLimit{Limit: 3, Window: keyward.Duration(time.Second)}
 		mustNil(t, "UpdateKey", e.s.UpdateKey(e.ctx, k))
 		got, err := e.s.GetKey(e.ctx, k.ID)
 		mustNil(t, "GetKey", err)
 		diff(t, "after UpdateKey", k, got)
 
-		k.OwnerUserID, k.ExpiresAt, k.ReplacedBy = nil, nil, nil
+		k.OwnerUserID, k.ExpiresAt, k.ReplacedBy, k.RateLimit = nil, nil, nil, nil
 		k.RevokedAt, k.RevokeReason = ptr(base.Add(time.Minute)), ptr("")
 		k.RevokedBy = &keyward.ActorRef{Type: keyward.ActorUser, ID: u.ID}
 		mustNil(t, "UpdateKey(clear, revoke)", e.s.UpdateKey(e.ctx, k))
