@@ -48,7 +48,7 @@ var keyTests = []test{
 			RevokeReason: ptr("leaked 🔥"), IPAllowlist: []string{"10.0.0.0/8", "2001:db8::1"},
 			Metadata:   map[string]string{"team": "payments", "ключ": "значение"},
 			ReplacedBy: ptr(keyward.NewID(keyward.PrefixKey)), Digest: digest(),
-			RateLimit:  &keyward.RateLimit{Limit: 100, Window: keyward.Duration(90 * time.Second)},
+			RateLimit: &keyward.RateLimit{Limit: 100, Window: keyward.Duration(90 * time.Second)},
 		}
 		mustNil(t, "CreateKey", e.s.CreateKey(e.ctx, k))
 		got, err := e.s.GetKey(e.ctx, k.ID)

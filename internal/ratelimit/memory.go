@@ -1,0 +1,84 @@
+package ratelimit
+
+import (
+	"context"
+	"sync"
+	"time"
+)
+
+// DefaultMaxEntries bounds a Memory limiter when no bound is given.
+const DefaultMaxEntries = 100_000
+
+// Memory is a fixed-window limiter for one node. Its memory is bounded: at
+// its maximum it drops the counters whose window has ended and, if that is
+// not enough, arbitrary ones (which only ever lets more requests through).
+// Counting a request that already has a counter does not allocate.
+type Memory struct {
+	max int
+
+	mu       sync.Mutex
+	counters map[string]*counter
+}
+
+type counter struct {
+	start  int64 // window start, Unix nanoseconds
+	window time.Duration
+	n      int64
+}
+
+// NewMemory returns a limiter that keeps at most maxEntries counters
+// (DefaultMaxEntries when maxEntries <= 0).
+func NewMemory(maxEntries int) *Memory {
+	if maxEntries <= 0 {
+		maxEntries = DefaultMaxEntries
+	}
+	return &Memory{max: maxEntries, counters: map[string]*counter{}}
+}
+
+// Allow counts one request for key in the window of now and reports
+// whether it fits in limit. It never fails.
+func (m *Memory) Allow(_ context.Context, key string, limit int, window time.Duration, now time.Time) (Decision, error) {
+	start := windowStart(now, window)
+	m.mu.Lock()
+	c := m.counters[key]
+	if c == nil {
+		if len(m.counters) >= m.max {
+			m.evict(now)
+		}
+		c = &counter{}
+		m.counters[key] = c
+	}
+	if c.start != start || c.window != window {
+		c.start, c.window, c.n = start, window, 0
+	}
+	if c.n <= int64(limit) { // stop counting once refused: no overflow
+		c.n++
+	}
+	n := c.n
+	m.mu.Unlock()
+	return decide(n, limit, start, window), nil
+}
+
+// evict makes room: first every counter whose window has ended, then
+// arbitrary ones until a tenth is free. m.mu is held.
+func (m *Memory) evict(now time.Time) {
+	t := now.UnixNano()
+	for k, c := range m.counters {
+		if t >= c.start+int64(c.window) {
+			delete(m.counters, k)
+		}
+	}
+	for k := range m.counters {
+		if len(m.counters) < m.max-m.max/10 {
+			break
+		}
+		delete(m.counters, k)
+	}
+}
+
+// Len returns how many counters the limiter holds.
+func (m *Memory) Len() int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return len(m.counters)
+}
