@@ -87,7 +87,7 @@ func (a *API) adapt(rt route) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		c := &call{r: r}
 		if rt.Auth != authNone {
-			actor, err := a.authenticate(r, rt.Auth.kind())
+			actor, err := a.authenticate(w, r, rt.Auth.kind())
 			if err != nil {
 				writeError(w, r, err)
 				return

@@ -2,9 +2,12 @@ package httpapi
 
 import (
 	"net/http"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/keyward/keyward"
+	"github.com/keyward/keyward/internal/ratelimit"
 	"github.com/keyward/keyward/internal/service"
 )
 
@@ -69,15 +72,17 @@ func bearer(v string) (string, bool) {
 }
 
 // authenticate resolves the request's key into an actor, for routes that
-// need a key of kind want.
-func (a *API) authenticate(r *http.Request, want keyward.KeyKind) (*service.Actor, error) {
+// need a key of kind want. For a key with a rate limit it sets the
+// X-RateLimit-* headers, on success and on RATE_LIMITED alike.
+func (a *API) authenticate(w http.ResponseWriter, r *http.Request, want keyward.KeyKind) (*service.Actor, error) {
 	secret, err := credential(r.Header)
 	if err != nil {
 		a.metrics.authResult(keyward.ErrorCode(err))
 		return nil, err
 	}
-	k, err := a.svc.Authenticate(r.Context(), secret, want, clientAddr(r))
+	k, d, err := a.svc.AuthenticateLimited(r.Context(), secret, want, clientAddr(r))
 	a.metrics.authResult(keyward.ErrorCode(err))
+	setRateLimitHeaders(w.Header(), d)
 	if err != nil {
 		return nil, err
 	}
@@ -87,6 +92,22 @@ func (a *API) authenticate(r *http.Request, want keyward.KeyKind) (*service.Acto
 	return service.KeyActor(k, service.Origin{
 		IP: clientAddr(r).String(), UserAgent: truncate(r.UserAgent(), 300), RequestID: requestID(r),
 	}), nil
+}
+
+// setRateLimitHeaders describes a key's rate limit window; nothing when no
+// limit applied.
+func setRateLimitHeaders(h http.Header, d ratelimit.Decision) {
+	if d.Limit == 0 {
+		return
+	}
+	h.Set("X-RateLimit-Limit", strconv.Itoa(d.Limit))
+	h.Set("X-RateLimit-Remaining", strconv.Itoa(d.Remaining))
+	// Rounded up: a client that waits until then finds a new window.
+	reset := d.Reset.Unix()
+	if d.Reset.After(time.Unix(reset, 0)) {
+		reset++
+	}
+	h.Set("X-RateLimit-Reset", strconv.FormatInt(reset, 10))
 }
 
 func truncate(s string, n int) string {

@@ -12,6 +12,7 @@ import (
 	"github.com/keyward/keyward"
 	"github.com/keyward/keyward/internal/dashboard"
 	"github.com/keyward/keyward/internal/httpapi"
+	"github.com/keyward/keyward/internal/ratelimit"
 	"github.com/keyward/keyward/internal/service"
 	"github.com/keyward/keyward/internal/verify"
 	"github.com/prometheus/client_golang/prometheus"
@@ -51,6 +52,9 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 			rf := &verify.RedisFeed{Client: redis.NewClient(opts), Logger: log}
 			feed, scfg.Announce = rf, rf.Announce
 			srv.closers = append(srv.closers, rf.Client.Close)
+			rl := redis.NewClient(limiterOptions(opts))
+			scfg.Limiter = ratelimit.NewRedis(rl, "")
+			srv.closers = append(srv.closers, rl.Close)
 		}
 	} else if cfg.Redis != "" {
 		log.Warn("--redis is ignored with SQLite: a SQLite store has one node")
@@ -75,6 +79,20 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 	api := httpapi.New(httpapi.Config{Service: svc, Logger: log, Registry: reg, Fallback: dash})
 	srv.Service, srv.Handler = svc, api
 	return srv, nil
+}
+
+// limiterOptions derives the rate limiter's Redis client from the feed's:
+// its own connections, short timeouts and no retries, since every request
+// with a rate-limited key waits for it, and a Redis outage should cost one
+// quick failure (after which the service stops asking for a few seconds).
+func limiterOptions(feed *redis.Options) *redis.Options {
+	o := *feed
+	o.DialTimeout = time.Second
+	o.ReadTimeout = 250 * time.Millisecond
+	o.WriteTimeout = 250 * time.Millisecond
+	o.ContextTimeoutEnabled = true
+	o.MaxRetries = -1
+	return &o
 }
 
 // Serve answers on ln until ctx ends, then shuts down gracefully: it stops

@@ -8,6 +8,7 @@ import (
 
 	"github.com/keyward/keyward"
 	"github.com/keyward/keyward/internal/apikey"
+	"github.com/keyward/keyward/internal/ratelimit"
 	"github.com/keyward/keyward/internal/verify"
 )
 
@@ -56,30 +57,44 @@ const AuthFailuresPerMinute = 60
 // Authenticate checks a presented key of the wanted kind from client address
 // ip and returns it. The caller (the HTTP layer) has already decided which
 // header the key came in; a key of the other kind is PERMISSION_DENIED with
-// a message that names the right header.
+// a message that names the right header. A valid key with a rate limit
+// counts this request against it, and is RATE_LIMITED over it.
 func (s *Service) Authenticate(ctx context.Context, secret string, want keyward.KeyKind, ip netip.Addr) (*keyward.Key, error) {
+	k, _, err := s.AuthenticateLimited(ctx, secret, want, ip)
+	return k, err
+}
+
+// AuthenticateLimited is Authenticate that also returns the rate limit
+// decision for the key, for the X-RateLimit-* headers: with the key, and
+// with a RATE_LIMITED error (which carries the retry time). Its Limit is 0
+// when no limit applied (no limit on the key, or the limiter unreachable).
+func (s *Service) AuthenticateLimited(ctx context.Context, secret string, want keyward.KeyKind, ip netip.Addr) (*keyward.Key, ratelimit.Decision, error) {
 	now := s.clock.Now()
 	if err := s.authByAddr.check(ip, now); err != nil {
-		return nil, err
+		return nil, ratelimit.Decision{}, err
 	}
 	k, err := s.lookup(ctx, secret, now)
 	if err != nil {
 		if code := keyward.ErrorCode(err); code == keyward.CodeAPIKeyInvalid || code == keyward.CodeAPIKeyExpired {
-			s.authByAddr.fail(ip, now)
+			s.authByAddr.fail(ctx, ip, now)
 		}
-		return nil, err
+		return nil, ratelimit.Decision{}, err
 	}
 	if k.Kind != want {
 		if k.Kind == keyward.KindOrg {
-			return nil, keyward.Denied("Org keys (kwo_) are for /v1/org endpoints, sent in the x-org-api-key header; use a project key (kwp_) in x-api-key here")
+			return nil, ratelimit.Decision{}, keyward.Denied("Org keys (kwo_) are for /v1/org endpoints, sent in the x-org-api-key header; use a project key (kwp_) in x-api-key here")
 		}
-		return nil, keyward.Denied("Project keys (kwp_) are for project endpoints, sent in the x-api-key header; use an org key (kwo_) in x-org-api-key here")
+		return nil, ratelimit.Decision{}, keyward.Denied("Project keys (kwp_) are for project endpoints, sent in the x-api-key header; use an org key (kwo_) in x-org-api-key here")
 	}
 	if !ipAllowed(k.IPAllowlist, ip) {
-		return nil, errIPNotAllowed
+		return nil, ratelimit.Decision{}, errIPNotAllowed
+	}
+	d, err := s.rateLimit(ctx, k, now)
+	if err != nil {
+		return nil, d, err
 	}
 	s.usage.note(k.ID, now)
-	return k, nil
+	return k, d, nil
 }
 
 var errIPNotAllowed = keyward.Errorf(keyward.CodeIPNotAllowed, "This API key may not be used from this address")
@@ -141,6 +156,11 @@ func (s *Service) Verify(ctx context.Context, a *Actor, projectID string, in key
 		if !slices.Contains(k.Scopes, sc) {
 			return &keyward.VerifyResult{Code: keyward.VerifyInsufficientScope}, nil
 		}
+	}
+	// Last, so that only a request the key may otherwise make uses its
+	// budget.
+	if _, err := s.rateLimit(ctx, k, now); err != nil {
+		return &keyward.VerifyResult{Code: keyward.VerifyRateLimited}, nil
 	}
 	s.usage.note(k.ID, now)
 	shown := *k // the cached key is shared: answer with a copy

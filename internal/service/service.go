@@ -7,11 +7,11 @@ package service
 import (
 	"context"
 	"log/slog"
-	"net/netip"
 	"time"
 
 	"github.com/keyward/keyward"
 	"github.com/keyward/keyward/internal/apikey"
+	"github.com/keyward/keyward/internal/ratelimit"
 	"github.com/keyward/keyward/internal/verify"
 )
 
@@ -25,6 +25,10 @@ type Config struct {
 	// Announce, when set, is called after every commit that changed keys,
 	// to tell other nodes (Redis pub/sub). PostgreSQL announces by itself.
 	Announce func(ctx context.Context)
+	// Limiter counts requests against keys' rate limits and failed
+	// authentications per client address; a ratelimit.Redis shares them
+	// between nodes. Defaults to an in-memory limiter (this node only).
+	Limiter Limiter
 }
 
 // Service implements keyward's operations for authenticated actors.
@@ -40,9 +44,10 @@ type Service struct {
 	loadKey  verify.Loader
 	announce func(ctx context.Context)
 
-	loginByAccount *throttle[string]     // failed sign-ins per email
-	loginByAddr    *throttle[string]     // failed sign-ins per client address
-	authByAddr     *throttle[netip.Addr] // failed key authentications per client address
+	loginByAccount *throttle[string] // failed sign-ins per email
+	loginByAddr    *throttle[string] // failed sign-ins per client address
+	limit          *limiters
+	authByAddr     *addrThrottle // failed key authentications per client address
 	setup          setupState
 }
 
@@ -69,7 +74,13 @@ func New(cfg Config) (*Service, error) {
 	s.announce = cfg.Announce
 	s.loginByAccount = newThrottle[string](5, 15*time.Minute)
 	s.loginByAddr = newThrottle[string](30, 15*time.Minute)
-	s.authByAddr = newThrottle[netip.Addr](AuthFailuresPerMinute, time.Minute)
+	s.limit = &limiters{shared: cfg.Limiter, local: ratelimit.NewMemory(0), log: func(err error) {
+		cfg.Logger.Error("rate limiter unreachable: per-key rate limits are not applied and failed authentications are counted on this node only, for a while", "err", err)
+	}}
+	if s.limit.shared == nil {
+		s.limit.shared = s.limit.local
+	}
+	s.authByAddr = newAddrThrottle(AuthFailuresPerMinute, time.Minute, s.limit)
 	return s, nil
 }
 
