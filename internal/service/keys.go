@@ -164,7 +164,7 @@ func (s *Service) newKey(a *Actor, w Where, p *keyward.Project, org *keyward.Org
 	if p != nil {
 		target = keyward.ActorRef{Type: "project", ID: p.ID}
 	}
-	if err := s.checkNoWidening(a, w, scopes, AuditKeyCreate, target); err != nil {
+	if err := s.checkNoWidening(a, w, scopes, rateLimit, AuditKeyCreate, target); err != nil {
 		return nil, err
 	}
 	k := &keyward.Key{
@@ -207,10 +207,10 @@ func ownerFor(a *Actor) *string {
 }
 
 // checkNoWidening enforces that a key never creates, widens or rotates into
-// a key with scopes it does not hold itself. Users are bound by roles, and
-// org keys administering project keys hold no project scopes to compare.
-// A refusal is a denied management attempt and is audited as such.
-func (s *Service) checkNoWidening(a *Actor, w Where, scopes []string, auditAction string, target keyward.ActorRef) error {
+// a key with scopes it does not hold itself, or with a looser rate limit
+// than its own (no limit is the loosest). Users are bound by roles, and org
+// keys administering project keys hold no project scopes to compare.
+func (s *Service) checkNoWidening(a *Actor, w Where, scopes []string, rl *keyward.RateLimit, auditAction string, target keyward.ActorRef) error {
 	if a.IsUser() || (a.Key.Kind == keyward.KindOrg && w.kind() == keyward.KindProject) {
 		return nil
 	}
@@ -219,7 +219,20 @@ func (s *Service) checkNoWidening(a *Actor, w Where, scopes []string, auditActio
 			return s.denied(a, auditAction, w.ProjectID, target, "A key cannot grant the scope "+quoteSafe(sc)+", which it does not hold itself")
 		}
 	}
+	if own := a.Key.RateLimit; own != nil && looser(rl, own) {
+		return s.denied(a, auditAction, w.ProjectID, target, "A rate-limited key cannot give a key a looser rate limit than its own")
+	}
 	return nil
+}
+
+// looser reports whether rate limit rl allows more requests per unit of time
+// than own; no limit at all is looser than any.
+func looser(rl, own *keyward.RateLimit) bool {
+	if rl == nil {
+		return true
+	}
+	// rl.Limit/rl.Window > own.Limit/own.Window, without division.
+	return float64(rl.Limit)*own.Window.Std().Seconds() > float64(own.Limit)*rl.Window.Std().Seconds()
 }
 
 // expiry works out a new key's expiry from expires_at or expires_in and

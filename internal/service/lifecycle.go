@@ -108,6 +108,11 @@ func (s *Service) UpdateKey(ctx context.Context, a *Actor, w Where, id string, i
 			}
 			k.RateLimit, changes["rate_limit"] = rl, rl
 		}
+		if in.ClearRateLimit || in.RateLimit != nil {
+			if err := s.checkNoWidening(a, w, nil, k.RateLimit, AuditKeyUpdate, keyRef(k)); err != nil {
+				return err
+			}
+		}
 		if err := q.UpdateKey(ctx, k); err != nil {
 			return err
 		}
@@ -189,7 +194,7 @@ func (s *Service) RotateKey(ctx context.Context, a *Actor, w Where, id string, i
 		if err != nil {
 			return err
 		}
-		if err := s.checkNoWidening(a, w, old.Scopes, AuditKeyRotate, keyRef(old)); err != nil {
+		if err := s.checkNoWidening(a, w, old.Scopes, old.RateLimit, AuditKeyRotate, keyRef(old)); err != nil {
 			return err
 		}
 		org, err := q.GetOrg(ctx, a.OrgID)

@@ -241,3 +241,33 @@ func TestLimiterDownFailsOpenForLimitsOnly(t *testing.T) {
 func cmpRateLimit(got, want *keyward.RateLimit) string {
 	return cmp.Diff(want, got)
 }
+
+// A rate-limited key cannot lift its own limit, nor mint a key with a
+// looser one (or none): the same rule as for scopes.
+func TestKeyCannotLoosenRateLimits(t *testing.T) {
+	env := kwtest.NewEnv(t)
+	p := env.MustProject(t, "P")
+	slow := &keyward.RateLimit{Limit: 10, Window: keyward.Duration(time.Second)}
+	k := env.MustKey(t, nil, p.ID, keyward.CreateKeyInput{Name: "limited", RateLimit: slow})
+	asKey := service.KeyActor(k, service.Origin{IP: "127.0.0.1"})
+
+	_, err := env.Service.CreateKey(ctx, asKey, where(p.ID), keyward.CreateKeyInput{Name: "unlimited"})
+	wantCode(t, err, keyward.CodePermissionDenied)
+	_, err = env.Service.CreateKey(ctx, asKey, where(p.ID), keyward.CreateKeyInput{Name: "faster",
+		RateLimit: &keyward.RateLimit{Limit: 100, Window: keyward.Duration(time.Second)}})
+	wantCode(t, err, keyward.CodePermissionDenied)
+	_, err = env.Service.UpdateKey(ctx, asKey, where(p.ID), k.ID, keyward.KeyPatch{ClearRateLimit: true})
+	wantCode(t, err, keyward.CodePermissionDenied)
+	_, err = env.Service.UpdateKey(ctx, asKey, where(p.ID), k.ID, keyward.KeyPatch{RateLimit: &keyward.RateLimit{Limit: 11, Window: keyward.Duration(time.Second)}})
+	wantCode(t, err, keyward.CodePermissionDenied)
+
+	// As strict or stricter is fine (5 per second; 10 per 2 seconds).
+	_, err = env.Service.CreateKey(ctx, asKey, where(p.ID), keyward.CreateKeyInput{Name: "slower",
+		RateLimit: &keyward.RateLimit{Limit: 10, Window: keyward.Duration(2 * time.Second)}})
+	wantCode(t, err, "")
+	_, err = env.Service.UpdateKey(ctx, asKey, where(p.ID), k.ID, keyward.KeyPatch{RateLimit: &keyward.RateLimit{Limit: 5, Window: keyward.Duration(time.Second)}})
+	wantCode(t, err, "")
+	// Users (the owner here) are bound by roles, not by a key's limit.
+	_, err = env.Service.UpdateKey(ctx, env.Owner(), where(p.ID), k.ID, keyward.KeyPatch{ClearRateLimit: true})
+	wantCode(t, err, "")
+}
