@@ -4,14 +4,11 @@ import (
 	"context"
 	"embed"
 	"fmt"
-	"io/fs"
-	"sort"
-	"strconv"
-	"strings"
 
 	"github.com/jackc/pgx/v5"
 
 	"github.com/keyward/keyward"
+	"github.com/keyward/keyward/internal/store/migrations"
 )
 
 // migrationFS holds the schema, one forward-only step per file, named
@@ -27,38 +24,14 @@ var migrationFS embed.FS
 const migrateLockKey int64 = 0x6b65797761726431
 
 // migration is one numbered schema step.
-type migration struct {
-	version int
-	name    string
-	sql     string
-}
+type migration = migrations.Step
 
 // loadMigrations reads the embedded migrations in version order.
 func loadMigrations() ([]migration, error) {
-	names, err := fs.Glob(migrationFS, "migrations/*.sql")
+	ms, err := migrations.Load(migrationFS, "migrations")
 	if err != nil {
-		return nil, fmt.Errorf("postgres: list migrations: %w", err)
+		return nil, fmt.Errorf("postgres: %w", err)
 	}
-	var ms []migration
-	seen := map[int]string{}
-	for _, path := range names {
-		name := strings.TrimPrefix(path, "migrations/")
-		num, _, ok := strings.Cut(name, "_")
-		v, err := strconv.Atoi(num)
-		if !ok || err != nil || v <= 0 {
-			return nil, fmt.Errorf("postgres: migration %q: name must start with a positive number and '_'", name)
-		}
-		if prev, dup := seen[v]; dup {
-			return nil, fmt.Errorf("postgres: migrations %q and %q share version %d", prev, name, v)
-		}
-		seen[v] = name
-		b, err := migrationFS.ReadFile(path)
-		if err != nil {
-			return nil, fmt.Errorf("postgres: read migration %q: %w", name, err)
-		}
-		ms = append(ms, migration{version: v, name: name, sql: string(b)})
-	}
-	sort.Slice(ms, func(i, j int) bool { return ms[i].version < ms[j].version })
 	return ms, nil
 }
 
@@ -129,22 +102,22 @@ func applyMigrations(ctx context.Context, db beginner, ms []migration) error {
 		`SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&current); err != nil {
 		return dbError(err, "postgres: migrate: read version")
 	}
-	if latest := ms[len(ms)-1].version; current > latest {
+	if latest := ms[len(ms)-1].Version; current > latest {
 		return fmt.Errorf("postgres: database schema version %d is newer than this binary's %d", current, latest)
 	}
 	for _, m := range ms {
-		if m.version <= current {
+		if m.Version <= current {
 			continue
 		}
 		// No arguments: pgx sends the file with the simple protocol, which
 		// runs every statement in it.
-		if _, err := tx.Exec(ctx, m.sql); err != nil {
-			return dbError(err, "postgres: migrate: apply %s", m.name)
+		if _, err := tx.Exec(ctx, m.SQL); err != nil {
+			return dbError(err, "postgres: migrate: apply %s", m.Name)
 		}
 		if _, err := tx.Exec(ctx,
 			`INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)`,
-			m.version, m.name, keyward.SystemClock{}.Now()); err != nil {
-			return dbError(err, "postgres: migrate: record %s", m.name)
+			m.Version, m.Name, keyward.SystemClock{}.Now()); err != nil {
+			return dbError(err, "postgres: migrate: record %s", m.Name)
 		}
 	}
 	if err := tx.Commit(ctx); err != nil {

@@ -184,7 +184,7 @@ func TestUpgradeAppliesNewMigrations(t *testing.T) {
 		t.Errorf("first migration's record changed: %q, was %q", applied[0], before[0])
 	}
 	for i, m := range ms {
-		if want := fmt.Sprintf("%d %s ", m.version, m.name); !strings.HasPrefix(applied[i], want) {
+		if want := fmt.Sprintf("%d %s ", m.Version, m.Name); !strings.HasPrefix(applied[i], want) {
 			t.Errorf("schema_migrations row %d = %q, want %q…", i, applied[i], want)
 		}
 	}

@@ -5,11 +5,9 @@ import (
 	"database/sql"
 	"embed"
 	"fmt"
-	"io/fs"
-	"sort"
-	"strconv"
-	"strings"
 	"time"
+
+	"github.com/keyward/keyward/internal/store/migrations"
 )
 
 // migrationFS holds the schema, one forward-only step per file, named
@@ -20,38 +18,14 @@ import (
 var migrationFS embed.FS
 
 // migration is one numbered schema step.
-type migration struct {
-	version int
-	name    string
-	sql     string
-}
+type migration = migrations.Step
 
 // loadMigrations reads the embedded migrations in version order.
 func loadMigrations() ([]migration, error) {
-	names, err := fs.Glob(migrationFS, "migrations/*.sql")
+	ms, err := migrations.Load(migrationFS, "migrations")
 	if err != nil {
-		return nil, fmt.Errorf("sqlite: list migrations: %w", err)
+		return nil, fmt.Errorf("sqlite: %w", err)
 	}
-	var ms []migration
-	seen := map[int]string{}
-	for _, path := range names {
-		name := strings.TrimPrefix(path, "migrations/")
-		num, _, ok := strings.Cut(name, "_")
-		v, err := strconv.Atoi(num)
-		if !ok || err != nil || v <= 0 {
-			return nil, fmt.Errorf("sqlite: migration %q: name must start with a positive number and '_'", name)
-		}
-		if prev, dup := seen[v]; dup {
-			return nil, fmt.Errorf("sqlite: migrations %q and %q share version %d", prev, name, v)
-		}
-		seen[v] = name
-		b, err := migrationFS.ReadFile(path)
-		if err != nil {
-			return nil, fmt.Errorf("sqlite: read migration %q: %w", name, err)
-		}
-		ms = append(ms, migration{version: v, name: name, sql: string(b)})
-	}
-	sort.Slice(ms, func(i, j int) bool { return ms[i].version < ms[j].version })
 	return ms, nil
 }
 
@@ -92,20 +66,20 @@ func applyMigrations(ctx context.Context, db *sql.DB, ms []migration) error {
 		`SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&current); err != nil {
 		return dbError(err, "sqlite: migrate: read version")
 	}
-	if latest := ms[len(ms)-1].version; current > latest {
+	if latest := ms[len(ms)-1].Version; current > latest {
 		return fmt.Errorf("sqlite: database schema version %d is newer than this binary's %d", current, latest)
 	}
 	for _, m := range ms {
-		if m.version <= current {
+		if m.Version <= current {
 			continue
 		}
-		if _, err := tx.ExecContext(ctx, m.sql); err != nil {
-			return dbError(err, "sqlite: migrate: apply %s", m.name)
+		if _, err := tx.ExecContext(ctx, m.SQL); err != nil {
+			return dbError(err, "sqlite: migrate: apply %s", m.Name)
 		}
 		if _, err := tx.ExecContext(ctx,
 			`INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)`,
-			m.version, m.name, micros(time.Now())); err != nil {
-			return dbError(err, "sqlite: migrate: record %s", m.name)
+			m.Version, m.Name, micros(time.Now())); err != nil {
+			return dbError(err, "sqlite: migrate: record %s", m.Name)
 		}
 	}
 	if err := tx.Commit(); err != nil {
