@@ -34,13 +34,13 @@ func OpenStore(ctx context.Context, url string) (keyward.Store, error) {
 	case strings.HasPrefix(url, "sqlite:"):
 		path := strings.TrimPrefix(strings.TrimPrefix(url, "sqlite:"), "//")
 		if path == "" {
-			return nil, fmt.Errorf("database %q: no file path after sqlite:", url)
+			return nil, fmt.Errorf("database %q: sqlite needs a file path, as in sqlite:keyward.db", url)
 		}
 		return sqlite.Open(ctx, path)
 	case isPostgres(url):
 		return postgres.Open(ctx, url)
 	}
-	return nil, fmt.Errorf("database %q: use sqlite:PATH or postgres://…", redact(url))
+	return nil, fmt.Errorf("database %q: use sqlite:PATH or a postgres:// URL", redact(url))
 }
 
 func isPostgres(url string) bool {

@@ -29,7 +29,6 @@ const (
 	AuditSettingsRead      = "settings.read"
 	AuditAuditRead         = "audit.read"
 	AuditOrgCreate         = "org.create"
-	AuditUserPasswordSet   = "user.password_set"
 	AuditUserPasswordReset = "user.password_reset"
 )
 

@@ -2,7 +2,6 @@ package service
 
 import (
 	"context"
-	"strings"
 
 	"github.com/keyward/keyward"
 )
@@ -75,28 +74,4 @@ func (s *Service) Bootstrap(ctx context.Context, in BootstrapInput) (*BootstrapR
 		return nil, err
 	}
 	return &out, nil
-}
-
-// CreateOrg creates another org owned by the user (for users who run
-// several orgs on one keyward).
-func (s *Service) CreateOrg(ctx context.Context, userID, name string) (*keyward.Org, error) {
-	name, fe := checkText("name", name, maxNameLen, false)
-	if fe != nil {
-		return nil, invalid(fe)
-	}
-	var out *keyward.Org
-	err := s.inTx(ctx, func(q keyward.Queries) error {
-		now := s.clock.Now()
-		o := &keyward.Org{ID: keyward.NewID(keyward.PrefixOrg), Name: name, Slug: slugify(name) + "-" + strings.ToLower(keyward.NewID("")[20:]), Settings: keyward.DefaultSettings(), CreatedAt: now}
-		if err := q.CreateOrg(ctx, o); err != nil {
-			return err
-		}
-		if err := q.PutMember(ctx, &keyward.Member{OrgID: o.ID, UserID: userID, Role: keyward.OrgOwner, CreatedAt: now}); err != nil {
-			return err
-		}
-		a := UserActor(userID, o.ID, Origin{})
-		out = o
-		return q.InsertAuditEvent(ctx, s.event(a, AuditOrgCreate, "", keyward.ActorRef{Type: "org", ID: o.ID}))
-	})
-	return out, err
 }

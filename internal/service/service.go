@@ -88,9 +88,6 @@ func New(cfg Config) (*Service, error) {
 // once more. The server runs it in the background.
 func (s *Service) Run(ctx context.Context) { s.usage.run(ctx) }
 
-// FlushUsage writes pending last-used times now.
-func (s *Service) FlushUsage(ctx context.Context) error { return s.usage.flush(ctx) }
-
 // Ping reports whether the store is reachable (for readiness checks).
 func (s *Service) Ping(ctx context.Context) error { return s.store.Ping(ctx) }
 
