@@ -1,6 +1,9 @@
 package keyward
 
-import "time"
+import (
+	"net/netip"
+	"time"
+)
 
 // KeyKind tells project keys (kwp_) from org keys (kwo_).
 type KeyKind string
@@ -101,6 +104,22 @@ func (k *Key) Usable(now time.Time) bool {
 
 // HasScope reports whether the key holds scope s.
 func (k *Key) HasScope(s string) bool { return contains(k.Scopes, s) }
+
+// AllowsIP reports whether the key may be used from ip: always when it has
+// no IP allowlist, otherwise only from an address inside one of its
+// prefixes (an invalid ip is inside none).
+func (k *Key) AllowsIP(ip netip.Addr) bool {
+	if len(k.IPAllowlist) == 0 {
+		return true
+	}
+	ip = ip.Unmap()
+	for _, s := range k.IPAllowlist {
+		if p, err := netip.ParsePrefix(s); err == nil && p.Contains(ip) {
+			return true
+		}
+	}
+	return false
+}
 
 // ActorRef names who did something: a user or a key.
 type ActorRef struct {

@@ -74,7 +74,10 @@ type Queries interface {
 	// digest (nil erases it).
 	UpdateKey(ctx context.Context, k *Key) error
 	// CountUsableKeys counts keys that are neither revoked nor expired at f.Now,
-	// matching f's org, kind, project and owner (empty fields match all).
+	// matching f's org, kind, project and owner (empty fields match all). A
+	// positive f.Limit caps the count (it returns min(count, f.Limit)), so a
+	// limit check reads no more keys than the limit; f.Status and f.Before
+	// are ignored.
 	CountUsableKeys(ctx context.Context, f KeyFilter) (int, error)
 	// TouchKeys sets last_used_at for many keys at once (batched write-behind).
 	TouchKeys(ctx context.Context, used map[string]time.Time) error
@@ -125,9 +128,11 @@ type KeyFilter struct {
 
 // KeyChange is one entry of the key change log.
 type KeyChange struct {
-	Seq   int64
-	KeyID string
-	At    time.Time
+	Seq       int64
+	KeyID     string
+	OrgID     string // "" for changes recorded before migration 0005
+	ProjectID string // "" for org keys
+	At        time.Time
 }
 
 // KeyChangesChannel is the PostgreSQL NOTIFY channel (and Redis pub/sub

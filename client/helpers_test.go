@@ -68,7 +68,7 @@ func (s *sleeps) sleep(done <-chan struct{}, d time.Duration) bool {
 
 // mustClient returns a client for url with both keys and no real waits
 // between retries; it ignores the environment.
-func mustClient(t *testing.T, url string, opts ...Option) (*Client, *sleeps) {
+func mustClient(t testing.TB, url string, opts ...Option) (*Client, *sleeps) {
 	t.Helper()
 	t.Setenv(EnvAPIKey, "")
 	t.Setenv(EnvOrgAPIKey, "")

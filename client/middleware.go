@@ -46,8 +46,16 @@ func WithLogger(l *slog.Logger) MiddlewareOption {
 	return func(m *middleware) { m.log = l }
 }
 
+// WithLocalCache verifies keys through lc, from memory when it safely can
+// (see LocalCache), instead of asking keyward for every request. lc's Org
+// option, not WithOrgVerify, then says which endpoint is used.
+func WithLocalCache(lc *LocalCache) MiddlewareOption {
+	return func(m *middleware) { m.local = lc }
+}
+
 type middleware struct {
 	c        *Client
+	local    *LocalCache
 	scopes   []string
 	clientIP func(*http.Request) string
 	org      bool
@@ -104,9 +112,12 @@ func (m *middleware) serve(next http.Handler, w http.ResponseWriter, r *http.Req
 	in := keyward.VerifyInput{Key: key, Scopes: m.scopes, IP: m.clientIP(r)}
 	var res *keyward.VerifyResult
 	var err error
-	if m.org {
+	switch {
+	case m.local != nil:
+		res, err = m.local.Verify(r.Context(), in)
+	case m.org:
 		res, err = m.c.Org().Verify(r.Context(), in)
-	} else {
+	default:
 		res, err = m.c.Verify(r.Context(), in)
 	}
 	if err != nil {

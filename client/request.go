@@ -33,23 +33,18 @@ type call struct {
 	cred   credential
 	// idempotent calls may be retried: GET, DELETE and revoke.
 	idempotent bool
+	// header, when set, receives the headers of a successful answer.
+	header *http.Header
+	// reqHeader holds extra request headers.
+	reqHeader http.Header
 }
 
 // do runs a call, retrying it when it is idempotent, and decodes a 2xx
 // body into out (unless out is nil or the status is 204).
 func (c *Client) do(ctx context.Context, cl call, out any) error {
-	var key, header string
-	switch cl.cred {
-	case credProject:
-		if c.apiKey == "" {
-			return ErrNoAPIKey
-		}
-		key, header = c.apiKey, "X-Api-Key"
-	case credOrg:
-		if c.orgAPIKey == "" {
-			return ErrNoOrgAPIKey
-		}
-		key, header = c.orgAPIKey, "X-Org-Api-Key"
+	header, key, err := c.credential(cl.cred)
+	if err != nil {
+		return err
 	}
 	var payload []byte
 	if cl.body != nil {
@@ -78,8 +73,11 @@ func (c *Client) do(ctx context.Context, cl call, out any) error {
 		if key != "" {
 			req.Header.Set(header, key)
 		}
+		for name, vals := range cl.reqHeader {
+			req.Header[name] = vals
+		}
 
-		err = c.once(req, out)
+		err = c.once(req, out, cl.header)
 		if err == nil {
 			return nil
 		}
@@ -93,8 +91,27 @@ func (c *Client) do(ctx context.Context, cl call, out any) error {
 	}
 }
 
-// once sends one request and decodes its answer.
-func (c *Client) once(req *http.Request, out any) error {
+// credential returns the header and key a call with cred sends ("" for
+// none), or an error if the client lacks that key.
+func (c *Client) credential(cred credential) (header, key string, err error) {
+	switch cred {
+	case credProject:
+		if c.apiKey == "" {
+			return "", "", ErrNoAPIKey
+		}
+		return "X-Api-Key", c.apiKey, nil
+	case credOrg:
+		if c.orgAPIKey == "" {
+			return "", "", ErrNoOrgAPIKey
+		}
+		return "X-Org-Api-Key", c.orgAPIKey, nil
+	}
+	return "", "", nil
+}
+
+// once sends one request and decodes its answer; header, when set,
+// receives the answer's headers.
+func (c *Client) once(req *http.Request, out any, header *http.Header) error {
 	resp, err := c.hc.Do(req)
 	if err != nil {
 		// *url.Error names the URL, never the headers, so no key leaks.
@@ -107,6 +124,9 @@ func (c *Client) once(req *http.Request, out any) error {
 	}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		return decodeError(resp, body)
+	}
+	if header != nil {
+		*header = resp.Header
 	}
 	if out == nil || resp.StatusCode == http.StatusNoContent {
 		return nil

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"sync"
 
 	"github.com/keyward/keyward"
 	"github.com/keyward/keyward/internal/service"
@@ -32,6 +33,8 @@ type API struct {
 	log     *slog.Logger
 	metrics *metrics
 	handler http.Handler
+	closing chan struct{} // closed by CloseStreams
+	closeMu sync.Once
 }
 
 // New builds the API and its routes.
@@ -42,7 +45,7 @@ func New(cfg Config) *API {
 	if cfg.Registry == nil {
 		cfg.Registry = prometheus.NewRegistry()
 	}
-	a := &API{svc: cfg.Service, log: cfg.Logger, metrics: newMetrics(cfg.Registry)}
+	a := &API{svc: cfg.Service, log: cfg.Logger, metrics: newMetrics(cfg.Registry), closing: make(chan struct{})}
 	registerCacheMetrics(cfg.Registry, cfg.Service.Cache())
 	mux := http.NewServeMux()
 	methods := map[string][]string{}
@@ -75,8 +78,13 @@ func New(cfg Config) *API {
 // ServeHTTP serves the API.
 func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) { a.handler.ServeHTTP(w, r) }
 
+// CloseStreams ends every open event stream, so that a graceful shutdown
+// need not wait for them (http.Server.RegisterOnShutdown).
+func (a *API) CloseStreams() { a.closeMu.Do(func() { close(a.closing) }) }
+
 // call is one request as a handler sees it.
 type call struct {
+	w     http.ResponseWriter
 	r     *http.Request
 	actor *service.Actor
 }
@@ -85,7 +93,7 @@ type call struct {
 // requires, run the handler, render its result or error.
 func (a *API) adapt(rt route) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		c := &call{r: r}
+		c := &call{w: w, r: r}
 		if rt.Auth != authNone {
 			actor, err := a.authenticate(w, r, rt.Auth.kind())
 			if err != nil {
@@ -97,6 +105,9 @@ func (a *API) adapt(rt route) http.Handler {
 		out, err := rt.Handle(c)
 		if err != nil {
 			writeError(w, r, err)
+			return
+		}
+		if rt.Stream {
 			return
 		}
 		if rt.Status == http.StatusNoContent {

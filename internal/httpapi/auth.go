@@ -86,11 +86,15 @@ func (a *API) authenticate(w http.ResponseWriter, r *http.Request, want keyward.
 	if err != nil {
 		return nil, err
 	}
+	ip := ""
 	if info := infoOf(r); info != nil {
 		info.keyID = k.ID
+		ip = info.clientString()
+	} else {
+		ip = clientAddr(r).String()
 	}
 	return service.KeyActor(k, service.Origin{
-		IP: clientAddr(r).String(), UserAgent: truncate(r.UserAgent(), 300), RequestID: requestID(r),
+		IP: ip, UserAgent: truncate(r.UserAgent(), 300), RequestID: requestID(r),
 	}), nil
 }
 

@@ -2,8 +2,10 @@ package httpapi
 
 import (
 	"bytes"
+	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -60,6 +62,35 @@ func FuzzDecode(f *testing.F) {
 		case "", keyward.CodeInvalidRequest, keyward.CodePayloadTooLarge:
 		default:
 			t.Fatalf("decode(%q): unexpected %v", body, err)
+		}
+	})
+}
+
+// FuzzVerifyFast: whenever the fast verify decoder accepts a body, the
+// strict decoder accepts it too, with the same result.
+func FuzzVerifyFast(f *testing.F) {
+	f.Add([]byte(`{"key":"kwp_abc","scopes":["keys:read","orders:read"],"ip":"10.0.0.1"}`))
+	f.Add([]byte(` { "key" : "k" , "scopes" : [ ] } `))
+	f.Add([]byte(`{}`))
+	f.Add([]byte(`{"key":"a","key":"b"}`))
+	f.Add([]byte(`{"KEY":"a"}`))
+	f.Add([]byte(`{"key":"a\u0041"}`))
+	f.Add([]byte(`{"scopes":null}`))
+	f.Add([]byte(`{"key":"a"} x`))
+	f.Fuzz(func(t *testing.T, body []byte) {
+		var fast keyward.VerifyInput
+		if !decodeVerifyFast(body, &fast) {
+			return
+		}
+		var strict keyward.VerifyInput
+		// The strict path, without the fast one: json.Decoder directly.
+		dec := json.NewDecoder(bytes.NewReader(body))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&strict); err != nil || dec.More() {
+			t.Fatalf("fast accepted %q, strict refused: %v", body, err)
+		}
+		if !reflect.DeepEqual(fast, strict) {
+			t.Fatalf("%q: fast %+v, strict %+v", body, fast, strict)
 		}
 	})
 }

@@ -8,6 +8,7 @@ import (
 	"mime"
 	"net/http"
 	"strings"
+	"sync"
 	"unicode/utf8"
 
 	"github.com/keyward/keyward"
@@ -20,7 +21,15 @@ const MaxBodyBytes = 1 << 20
 // at most 1 MiB, valid UTF-8, no unknown fields, no trailing data. An empty
 // body leaves dst as it is (for endpoints whose body is optional).
 func decode(r *http.Request, dst any, optional bool) error {
-	body, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, MaxBodyBytes))
+	buf := bodyBuffers.Get().(*bytes.Buffer)
+	defer func() {
+		if buf.Cap() <= 64<<10 { // keep only small buffers
+			buf.Reset()
+			bodyBuffers.Put(buf)
+		}
+	}()
+	_, err := buf.ReadFrom(http.MaxBytesReader(nil, r.Body, MaxBodyBytes))
+	body := buf.Bytes() // decoding copies what it keeps, so the buffer can be reused
 	var tooLarge *http.MaxBytesError
 	if errors.As(err, &tooLarge) {
 		return keyward.Errorf(keyward.CodePayloadTooLarge, "The request body is larger than 1 MiB")
@@ -34,11 +43,14 @@ func decode(r *http.Request, dst any, optional bool) error {
 		}
 		return keyward.Errorf(keyward.CodeInvalidRequest, "A JSON request body is required")
 	}
-	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || (mt != "application/json" && !strings.HasSuffix(mt, "+json")) {
+	if !isJSON(r.Header.Get("Content-Type")) {
 		return keyward.Errorf(keyward.CodeUnsupportedMediaType, "Send the request body as JSON with Content-Type: application/json")
 	}
 	if !utf8.Valid(body) {
 		return keyward.Errorf(keyward.CodeInvalidRequest, "The request body is not valid UTF-8")
+	}
+	if in, ok := dst.(*keyward.VerifyInput); ok && decodeVerifyFast(body, in) {
+		return nil
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
@@ -49,6 +61,19 @@ func decode(r *http.Request, dst any, optional bool) error {
 		return keyward.Errorf(keyward.CodeInvalidRequest, "The request body has data after the JSON value")
 	}
 	return nil
+}
+
+// bodyBuffers hold request bodies while they are decoded.
+var bodyBuffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+// isJSON reports whether a Content-Type names JSON (application/json or
+// any +json type, with or without parameters).
+func isJSON(ct string) bool {
+	if ct == "application/json" { // the usual case, without parsing
+		return true
+	}
+	mt, _, err := mime.ParseMediaType(ct)
+	return err == nil && (mt == "application/json" || strings.HasSuffix(mt, "+json"))
 }
 
 // jsonError turns a decoding error into INVALID_REQUEST naming the field.
@@ -95,12 +120,20 @@ func jsonKind(k string) string {
 	return "of another type"
 }
 
+// Header values every JSON answer carries, shared: net/http only reads
+// them, and setting a fresh []string per response costs an allocation each.
+var (
+	jsonContentType = []string{"application/json"}
+	noStore         = []string{"no-store"}
+)
+
 // writeJSON writes v with the given status.
 func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Cache-Control", "no-store")
+	h := w.Header()
+	h["Content-Type"] = jsonContentType
+	h["Cache-Control"] = noStore
 	w.WriteHeader(status)
-	if v != nil {
+	if v != nil && !writeFast(w, v) {
 		_ = json.NewEncoder(w).Encode(v)
 	}
 }

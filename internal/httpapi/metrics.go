@@ -1,6 +1,10 @@
 package httpapi
 
 import (
+	"strconv"
+	"sync"
+	"time"
+
 	"github.com/keyward/keyward"
 	"github.com/keyward/keyward/internal/verify"
 	"github.com/prometheus/client_golang/prometheus"
@@ -12,6 +16,37 @@ type metrics struct {
 	requests *prometheus.CounterVec
 	duration *prometheus.HistogramVec
 	auth     *prometheus.CounterVec
+	// authByCode holds auth's series for each error code ("" = valid).
+	authByCode map[string]prometheus.Counter
+
+	// children caches the series of each route and status: looking a
+	// series up by label values hashes them on every request.
+	children sync.Map // routeStatus -> *routeSeries
+}
+
+type routeStatus struct {
+	route  string
+	status int
+}
+
+type routeSeries struct {
+	requests prometheus.Counter
+	duration prometheus.Observer
+}
+
+// observe counts one request of route that ended with status after d.
+func (m *metrics) observe(route string, status int, d time.Duration) {
+	key := routeStatus{route, status}
+	v, ok := m.children.Load(key)
+	if !ok {
+		v, _ = m.children.LoadOrStore(key, &routeSeries{
+			requests: m.requests.WithLabelValues(route, strconv.Itoa(status)),
+			duration: m.duration.WithLabelValues(route),
+		})
+	}
+	rs := v.(*routeSeries)
+	rs.requests.Inc()
+	rs.duration.Observe(d.Seconds())
 }
 
 // registerCacheMetrics exposes the verification cache's state, read when
@@ -52,6 +87,10 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		}, []string{"result"}),
 	}
 	reg.MustRegister(m.requests, m.duration, m.auth)
+	m.authByCode = map[string]prometheus.Counter{authOther: m.auth.WithLabelValues("error")}
+	for code, result := range authResults {
+		m.authByCode[code] = m.auth.WithLabelValues(result)
+	}
 	return m
 }
 
@@ -70,9 +109,12 @@ var authResults = map[string]string{
 
 // authResult counts one authentication by its outcome.
 func (m *metrics) authResult(code string) {
-	result, ok := authResults[code]
+	c, ok := m.authByCode[code]
 	if !ok {
-		result = "error"
+		c = m.authByCode[authOther]
 	}
-	m.auth.WithLabelValues(result).Inc()
+	c.Inc()
 }
+
+// authOther stands for codes without a result name of their own.
+const authOther = "\x00other"

@@ -6,7 +6,6 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
-	"strconv"
 	"time"
 
 	"github.com/keyward/keyward"
@@ -15,9 +14,19 @@ import (
 // reqInfo is what one request carries through the middleware: its id, the
 // authenticated key (for the log line) and the error it ended with.
 type reqInfo struct {
-	id    string
-	keyID string
-	err   *keyward.Error
+	id        string
+	client    netip.Addr
+	clientStr string // client as text, made on first use
+	keyID     string
+	err       *keyward.Error
+}
+
+// clientString is the client's address as text, made once per request.
+func (info *reqInfo) clientString() string {
+	if info.clientStr == "" {
+		info.clientStr = info.client.String()
+	}
+	return info.clientStr
 }
 
 type ctxKey struct{}
@@ -70,9 +79,9 @@ func (a *API) observe(next http.Handler) http.Handler {
 		if !keyward.ValidID(keyward.PrefixRequest, id) {
 			id = keyward.NewID(keyward.PrefixRequest)
 		}
-		info := &reqInfo{id: id}
+		info := &reqInfo{id: id, client: ClientAddr(r)}
 		r = r.WithContext(context.WithValue(r.Context(), ctxKey{}, info))
-		w.Header().Set("X-Request-Id", id)
+		w.Header()["X-Request-Id"] = []string{id}
 		sw := &statusWriter{ResponseWriter: w}
 		defer func() {
 			if p := recover(); p != nil {
@@ -88,35 +97,58 @@ func (a *API) observe(next http.Handler) http.Handler {
 				status = http.StatusOK
 			}
 			dur := time.Since(start)
-			a.metrics.requests.WithLabelValues(route, strconv.Itoa(status)).Inc()
-			a.metrics.duration.WithLabelValues(route).Observe(dur.Seconds())
-			attrs := []slog.Attr{
-				slog.String("method", r.Method), slog.String("route", route), slog.Int("status", status),
-				slog.Duration("duration", dur), slog.String("request_id", id), slog.String("client", clientAddr(r).String()),
-			}
-			if info.keyID != "" {
-				attrs = append(attrs, slog.String("key_id", info.keyID))
-			}
-			level := slog.LevelInfo
-			if info.err != nil {
-				attrs = append(attrs, slog.String("code", info.err.Code))
-				if info.err.Err != nil && status >= 500 {
-					attrs = append(attrs, slog.String("cause", info.err.Err.Error()))
-					level = slog.LevelError
-				}
-			}
-			a.log.LogAttrs(r.Context(), level, "request", attrs...)
+			a.metrics.observe(route, status, dur)
+			a.logRequest(r, info, route, status, start, dur)
 		}()
 		next.ServeHTTP(sw, r)
 	})
 }
 
-// clientAddr is the peer's address. keyward does not trust forwarding
-// headers: put it behind a proxy that connects from the client's address,
-// or add the proxy's addresses to the allowlists.
-func clientAddr(r *http.Request) netip.Addr { return ClientAddr(r) }
+// logRequest writes the request's one log line. The record is built by
+// hand rather than through Logger.LogAttrs: the line is written for every
+// request, and this way its attributes need no slice of their own.
+func (a *API) logRequest(r *http.Request, info *reqInfo, route string, status int, start time.Time, dur time.Duration) {
+	level := slog.LevelInfo
+	if info.err != nil && info.err.Err != nil && status >= 500 {
+		level = slog.LevelError
+	}
+	h := a.log.Handler()
+	ctx := r.Context()
+	if !h.Enabled(ctx, level) {
+		return
+	}
+	var buf [9]slog.Attr // on the stack; the record copies them
+	attrs := append(buf[:0],
+		slog.String("method", r.Method), slog.String("route", route), slog.Int("status", status),
+		slog.Duration("duration", dur), slog.String("request_id", info.id),
+		slog.String("client", info.clientString()),
+	)
+	if info.keyID != "" {
+		attrs = append(attrs, slog.String("key_id", info.keyID))
+	}
+	if info.err != nil {
+		attrs = append(attrs, slog.String("code", info.err.Code))
+		if level == slog.LevelError {
+			attrs = append(attrs, slog.String("cause", info.err.Err.Error()))
+		}
+	}
+	rec := slog.NewRecord(start.Add(dur), level, "request", 0)
+	rec.AddAttrs(attrs...)
+	_ = h.Handle(ctx, rec)
+}
+
+// clientAddr is the peer's address, computed once per request by observe.
+func clientAddr(r *http.Request) netip.Addr {
+	if info := infoOf(r); info != nil {
+		return info.client
+	}
+	return ClientAddr(r)
+}
 
 // ClientAddr is the peer's address, as every part of keyward sees it.
+// keyward does not trust forwarding headers: put it behind a proxy that
+// connects from the client's address, or add the proxy's addresses to the
+// allowlists.
 func ClientAddr(r *http.Request) netip.Addr {
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {

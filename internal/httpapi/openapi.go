@@ -39,7 +39,11 @@ func (a *API) OpenAPI() map[string]any {
 		}
 		ok := map[string]any{"description": "Success"}
 		if rt.Out != nil {
-			ok["content"] = map[string]any{"application/json": map[string]any{"schema": g.schema(reflect.TypeOf(rt.Out))}}
+			mediaType := "application/json"
+			if rt.Stream {
+				mediaType = "text/event-stream" // Out is the data of each event
+			}
+			ok["content"] = map[string]any{mediaType: map[string]any{"schema": g.schema(reflect.TypeOf(rt.Out))}}
 		}
 		op["responses"] = map[string]any{
 			itoa(rt.Status): ok,

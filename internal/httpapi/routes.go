@@ -1,6 +1,8 @@
 package httpapi
 
 import (
+	"strconv"
+
 	"github.com/keyward/keyward"
 	"github.com/keyward/keyward/internal/service"
 )
@@ -32,6 +34,7 @@ type route struct {
 	In      any      // request body type, or nil
 	Out     any      // response body type, or nil
 	Status  int      // status on success
+	Stream  bool     // on success the handler has written the response itself (server-sent events)
 	Handle  func(*call) (any, error)
 }
 
@@ -60,10 +63,15 @@ func (a *API) routes() []route {
 		{Method: "POST", Path: "/v1/verify", Summary: "Verify a key a client presented to your API", Auth: authProject, In: keyward.VerifyInput{}, Out: keyward.VerifyResult{}, Status: 200,
 			Handle: func(c *call) (any, error) { return a.verify(c, c.actor.Key.ProjectID) }},
 
+		{Method: "GET", Path: "/v1/key-changes", Summary: "Server-sent events naming the project's keys that changed, for SDKs that cache verifications", Auth: authProject, Out: keyChangesEvent{}, Status: 200, Stream: true,
+			Handle: func(c *call) (any, error) { return nil, a.keyChanges(c, c.actor.Key.ProjectID) }},
+
 		{Method: "GET", Path: "/v1/org/whoami", Summary: "The calling org key", Auth: authOrg, Out: keyward.Whoami{}, Status: 200,
 			Handle: func(c *call) (any, error) { return a.svc.Whoami(c.actor), nil }},
 		{Method: "POST", Path: "/v1/org/verify", Summary: "Verify a project key of any project of the org", Auth: authOrg, In: keyward.VerifyInput{}, Out: keyward.VerifyResult{}, Status: 200,
 			Handle: func(c *call) (any, error) { return a.verify(c, "") }},
+		{Method: "GET", Path: "/v1/org/key-changes", Summary: "Server-sent events naming the org's project keys that changed, for SDKs that cache verifications", Auth: authOrg, Out: keyChangesEvent{}, Status: 200, Stream: true,
+			Handle: func(c *call) (any, error) { return nil, a.keyChanges(c, "") }},
 		{Method: "GET", Path: "/v1/org/audit-events", Summary: "The org's audit log", Auth: authOrg, Query: append([]string{"project_id"}, auditQuery...), Out: keyward.Page[keyward.AuditEvent]{}, Status: 200,
 			Handle: func(c *call) (any, error) {
 				q, err := auditQueryOf(c.r)
@@ -106,5 +114,18 @@ func (a *API) verify(c *call, projectID string) (any, error) {
 	if err := decode(c.r, &in, false); err != nil {
 		return nil, err
 	}
-	return a.svc.Verify(c.r.Context(), c.actor, projectID, in)
+	// An SDK whose change stream has delivered every change up to min asks
+	// for an answer at least that fresh (see keyChanges).
+	min, err := strconv.ParseInt(c.r.Header.Get(MinChangeSeqHeader), 10, 64)
+	if err != nil {
+		min = -1
+	}
+	res, seq, vouched, err := a.svc.VerifyAtLeast(c.r.Context(), c.actor, projectID, in, min)
+	if err != nil {
+		return nil, err
+	}
+	if vouched {
+		c.w.Header().Set(ChangeSeqHeader, strconv.FormatInt(seq, 10))
+	}
+	return res, nil
 }

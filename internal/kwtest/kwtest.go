@@ -17,6 +17,7 @@ import (
 	"github.com/keyward/keyward/internal/httpapi"
 	"github.com/keyward/keyward/internal/service"
 	"github.com/keyward/keyward/internal/store/sqlite"
+	"github.com/keyward/keyward/internal/verify"
 )
 
 // Clock is a settable clock for tests.
@@ -65,6 +66,9 @@ type Env struct {
 	OwnerID string
 	OrgKey  string // secret of the bootstrap org key
 	Pepper  []byte
+	// Feed is woken after every commit that changes keys; a Server's
+	// Watcher follows it, as on a SQLite node.
+	Feed *verify.LocalFeed
 }
 
 // NewEnv bootstraps a fresh store with org "Acme" and owner
@@ -74,7 +78,8 @@ func NewEnv(t testing.TB) *Env {
 	st := NewStore(t)
 	clock := NewClock()
 	pepper := []byte("test pepper")
-	svc, err := service.New(service.Config{Store: st, Clock: clock, Pepper: pepper, Logger: Logger(t)})
+	feed := verify.NewLocalFeed()
+	svc, err := service.New(service.Config{Store: st, Clock: clock, Pepper: pepper, Logger: Logger(t), Announce: feed.Announce})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -82,7 +87,7 @@ func NewEnv(t testing.TB) *Env {
 	if err != nil {
 		t.Fatalf("Bootstrap: %v", err)
 	}
-	return &Env{Store: st, Service: svc, Clock: clock, OrgID: res.Org.ID, OwnerID: res.User.ID, OrgKey: res.OrgKey.Secret, Pepper: pepper}
+	return &Env{Store: st, Service: svc, Clock: clock, OrgID: res.Org.ID, OwnerID: res.User.ID, OrgKey: res.OrgKey.Secret, Pepper: pepper, Feed: feed}
 }
 
 // Owner returns an actor for the bootstrap owner.
@@ -109,6 +114,8 @@ func NewServer(t testing.TB) *Server {
 }
 
 // NewServerLogging is NewServer with the API's JSON logs written to w.
+// Like a real node, it runs a Watcher that follows the change log; it
+// returns once the verification cache is trusted.
 func NewServerLogging(t testing.TB, w io.Writer) *Server {
 	t.Helper()
 	env := NewEnv(t)
@@ -117,6 +124,22 @@ func NewServerLogging(t testing.TB, w io.Writer) *Server {
 	api := httpapi.New(httpapi.Config{Service: env.Service, Logger: log, Fallback: dash})
 	ts := httptest.NewServer(api)
 	t.Cleanup(ts.Close)
+	t.Cleanup(api.CloseStreams) // runs first: Close waits for open streams
+
+	cache := env.Service.Cache()
+	cache.SetTrusted(false) // as Watcher.Run does first: wait for its catch-up below
+	ctx, stop := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	watcher := &verify.Watcher{Cache: cache, Log: env.Store, Feed: env.Feed, Logger: Logger(t)}
+	go func() { watcher.Run(ctx); close(done) }()
+	t.Cleanup(func() { stop(); <-done })
+	for {
+		changed := cache.Changed()
+		if _, trusted := cache.Position(); trusted {
+			break
+		}
+		<-changed
+	}
 	return &Server{Env: env, URL: ts.URL, API: api}
 }
 

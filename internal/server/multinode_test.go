@@ -82,12 +82,18 @@ func newCluster(t *testing.T, n int, redisURL string) ([]*node, *service.Bootstr
 	}
 	// Wait until every node trusts its cache (feed up, log read).
 	for _, nd := range nodes {
-		deadline := time.Now().Add(10 * time.Second)
-		for !nd.srv.Service.Cache().Trusted() {
-			if time.Now().After(deadline) {
+		cache := nd.srv.Service.Cache()
+		timeout := time.After(10 * time.Second)
+		for {
+			changed := cache.Changed() // closed when trust (or the position) changes
+			if cache.Trusted() {
+				break
+			}
+			select {
+			case <-changed:
+			case <-timeout:
 				t.Fatal("a node never trusted its cache")
 			}
-			time.Sleep(5 * time.Millisecond) // polling a state that has no signal of its own
 		}
 	}
 	return nodes, res

@@ -25,9 +25,11 @@ type Server struct {
 	Store   keyward.Store
 	Service *service.Service
 	Handler http.Handler
-	// Watcher keeps the cache in step with other nodes (PostgreSQL only;
-	// nil on SQLite, where this process is the only writer).
+	// Watcher keeps the cache in step with the store's change log: other
+	// nodes' changes on PostgreSQL, and on SQLite this node's own, so that
+	// change streams (GET /v1/key-changes) work the same on both.
 	Watcher *verify.Watcher
+	api     *httpapi.API
 	log     *slog.Logger
 	closers []func() error
 }
@@ -56,28 +58,27 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 			scfg.Limiter = ratelimit.NewRedis(rl, "")
 			srv.closers = append(srv.closers, rl.Close)
 		}
-	} else if cfg.Redis != "" {
-		log.Warn("--redis is ignored with SQLite: a SQLite store has one node")
+	} else {
+		if cfg.Redis != "" {
+			log.Warn("--redis is ignored with SQLite: a SQLite store has one node")
+		}
+		local := verify.NewLocalFeed()
+		feed, scfg.Announce = local, local.Announce
 	}
 	svc, err := service.New(scfg)
 	if err != nil {
 		st.Close()
 		return nil, err
 	}
-	if feed != nil {
-		srv.Watcher = &verify.Watcher{Cache: svc.Cache(), Log: st, Feed: feed, Logger: log}
-	}
+	srv.Watcher = &verify.Watcher{Cache: svc.Cache(), Log: st, Feed: feed, Logger: log}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	dash := dashboard.New(dashboard.Config{Service: svc, Logger: log, Secure: cfg.SecureCookies})
-	if srv.Watcher != nil {
-		w := srv.Watcher
-		reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
-			Name: "keyward_invalidation_lag_seconds", Help: "Delay between a key change's commit and its application on this node (last change).",
-		}, w.LagSeconds))
-	}
+	reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "keyward_invalidation_lag_seconds", Help: "Delay between a key change's commit and its application on this node (last change).",
+	}, srv.Watcher.LagSeconds))
 	api := httpapi.New(httpapi.Config{Service: svc, Logger: log, Registry: reg, Fallback: dash})
-	srv.Service, srv.Handler = svc, api
+	srv.Service, srv.Handler, srv.api = svc, api, api
 	return srv, nil
 }
 
@@ -108,12 +109,13 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
 	}
+	// Event streams never end by themselves: close them when shutdown
+	// begins, so that it waits only for ordinary requests.
+	srv.RegisterOnShutdown(s.api.CloseStreams)
 	bg, stopBG := context.WithCancel(context.WithoutCancel(ctx))
 	usageDone := make(chan struct{})
 	go func() { s.Service.Run(bg); close(usageDone) }()
-	if s.Watcher != nil {
-		go s.Watcher.Run(bg)
-	}
+	go s.Watcher.Run(bg)
 
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()

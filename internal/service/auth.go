@@ -22,10 +22,22 @@ var errInvalidKey = keyward.Errorf(keyward.CodeAPIKeyInvalid, "Invalid API key p
 //
 // The key comes from the verification cache and is shared: never modify it.
 func (s *Service) lookup(ctx context.Context, secret string, now time.Time) (*keyward.Key, error) {
+	return s.lookupFrom(ctx, secret, now, false)
+}
+
+// lookupFrom is lookup, reading the store instead of the cache when
+// fromStore is set.
+func (s *Service) lookupFrom(ctx context.Context, secret string, now time.Time, fromStore bool) (*keyward.Key, error) {
 	if _, err := apikey.Parse(secret); err != nil {
 		return nil, errInvalidKey
 	}
-	k, err := s.cache.Get(ctx, s.digest.Sum(secret), now, s.loadKey)
+	var k *keyward.Key
+	var err error
+	if fromStore {
+		k, err = s.loadKey(ctx, s.digest.Sum(secret))
+	} else {
+		k, err = s.cache.Get(ctx, s.digest.Sum(secret), now, s.loadKey)
+	}
 	if keyward.ErrorCode(err) == keyward.CodeNotFound {
 		return nil, errInvalidKey
 	}
@@ -86,7 +98,7 @@ func (s *Service) AuthenticateLimited(ctx context.Context, secret string, want k
 		}
 		return nil, ratelimit.Decision{}, keyward.Denied("Project keys (kwp_) are for project endpoints, sent in the x-api-key header; use an org key (kwo_) in x-org-api-key here")
 	}
-	if !ipAllowed(k.IPAllowlist, ip) {
+	if !k.AllowsIP(ip) {
 		return nil, ratelimit.Decision{}, errIPNotAllowed
 	}
 	d, err := s.rateLimit(ctx, k, now)
@@ -108,11 +120,9 @@ func (s *Service) Whoami(a *Actor) *keyward.Whoami {
 	}
 }
 
-// Verify checks a key that a backend received from its own client. A
-// project key may verify only keys of its own project; an org key (or user)
-// verifies keys of any project of the org (projectID "" then). Unknown,
-// revoked and other projects' keys are all INVALID.
-func (s *Service) Verify(ctx context.Context, a *Actor, projectID string, in keyward.VerifyInput) (*keyward.VerifyResult, error) {
+// mayVerify checks that a may verify keys of project projectID ("": of any
+// project of its org).
+func (s *Service) mayVerify(ctx context.Context, a *Actor, projectID string) error {
 	var err error
 	switch {
 	case a.IsKind(keyward.KindProject) && a.Key.ProjectID == projectID && keyAllows(a, actKeysVerify):
@@ -123,9 +133,41 @@ func (s *Service) Verify(ctx context.Context, a *Actor, projectID string, in key
 	default:
 		_, err = s.orgAccess(ctx, s.store, a, actKeysVerify, AuditKeyVerify)
 	}
-	if err != nil {
-		return nil, s.finish(ctx, err)
+	return s.finish(ctx, err)
+}
+
+// Verify checks a key that a backend received from its own client. A
+// project key may verify only keys of its own project; an org key (or user)
+// verifies keys of any project of the org (projectID "" then). Unknown,
+// revoked and other projects' keys are all INVALID.
+func (s *Service) Verify(ctx context.Context, a *Actor, projectID string, in keyward.VerifyInput) (*keyward.VerifyResult, error) {
+	return s.verify(ctx, a, projectID, in, false)
+}
+
+// VerifyAtLeast is Verify for a caller that has already been told of every
+// key change up to min (an SDK's change stream, possibly from another
+// node; min < 0: none). It answers from this node's cache only if the cache
+// is trusted and has applied min, and otherwise from the store, which holds
+// every committed change. It returns the change position the answer
+// reflects at least, or ok false when it vouches for none (no min asked
+// and the cache not trusted).
+func (s *Service) VerifyAtLeast(ctx context.Context, a *Actor, projectID string, in keyward.VerifyInput, min int64) (res *keyward.VerifyResult, seq int64, ok bool, err error) {
+	// Read before verifying: the answer reflects at least every change up
+	// to the position read.
+	pos, trusted := s.cache.Position()
+	if min >= 0 && (!trusted || pos < min) {
+		res, err = s.verify(ctx, a, projectID, in, true)
+		return res, min, true, err
 	}
+	res, err = s.verify(ctx, a, projectID, in, false)
+	return res, pos, trusted, err
+}
+
+func (s *Service) verify(ctx context.Context, a *Actor, projectID string, in keyward.VerifyInput, fromStore bool) (*keyward.VerifyResult, error) {
+	if err := s.mayVerify(ctx, a, projectID); err != nil {
+		return nil, err
+	}
+	var err error
 	if len(in.Key) > 200 || len(in.Scopes) > maxScopes {
 		return nil, keyward.Invalid(keyward.FieldError{Field: "key", Problem: "too long"})
 	}
@@ -136,7 +178,7 @@ func (s *Service) Verify(ctx context.Context, a *Actor, projectID string, in key
 		}
 	}
 	now := s.clock.Now()
-	k, err := s.lookup(ctx, in.Key, now)
+	k, err := s.lookupFrom(ctx, in.Key, now, fromStore)
 	switch keyward.ErrorCode(err) {
 	case "":
 	case keyward.CodeAPIKeyInvalid:
@@ -149,7 +191,7 @@ func (s *Service) Verify(ctx context.Context, a *Actor, projectID string, in key
 	if k.Kind != keyward.KindProject || k.OrgID != a.OrgID || (projectID != "" && k.ProjectID != projectID) {
 		return &keyward.VerifyResult{Code: keyward.VerifyInvalid}, nil
 	}
-	if len(k.IPAllowlist) > 0 && (!ip.IsValid() || !ipAllowed(k.IPAllowlist, ip)) {
+	if !k.AllowsIP(ip) {
 		return &keyward.VerifyResult{Code: keyward.VerifyIPNotAllowed}, nil
 	}
 	for _, sc := range in.Scopes {

@@ -256,6 +256,9 @@ func (s *Service) denied(a *Actor, auditAction, projectID string, target keyward
 // finish ends every public operation: a denial is written to the audit log
 // and returned as its plain error.
 func (s *Service) finish(ctx context.Context, err error) error {
+	if err == nil {
+		return nil // the common case, without errors.As (which allocates)
+	}
 	var d *denial
 	if !errors.As(err, &d) {
 		return err

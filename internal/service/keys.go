@@ -284,10 +284,19 @@ func (s *Service) checkLimits(ctx context.Context, q keyward.Queries, org *keywa
 	return nil
 }
 
+// limit refuses the create when the keys f selects have reached max. Only
+// "count >= max" matters, so the count stops at max: a project far over a
+// lowered limit costs no more to check than one at it. Settings keep every
+// limit at 1 or more; a max below 1 is reached without counting (a count
+// bound of 0 would mean no bound).
 func limit(ctx context.Context, q keyward.Queries, f keyward.KeyFilter, max int, msg string) error {
-	n, err := q.CountUsableKeys(ctx, f)
-	if err != nil {
-		return err
+	n := 0
+	if max > 0 {
+		f.Limit = max
+		var err error
+		if n, err = q.CountUsableKeys(ctx, f); err != nil {
+			return err
+		}
 	}
 	if n >= max {
 		e := keyward.Errorf(keyward.CodeKeyLimitReached, msg, max)

@@ -127,21 +127,6 @@ func parsePrefix(s string) (netip.Prefix, error) {
 	return netip.PrefixFrom(addr.Unmap(), addr.Unmap().BitLen()), nil
 }
 
-// ipAllowed reports whether ip is inside one of the allowlist's CIDRs. An
-// empty allowlist allows every address.
-func ipAllowed(allowlist []string, ip netip.Addr) bool {
-	if len(allowlist) == 0 {
-		return true
-	}
-	ip = ip.Unmap()
-	for _, s := range allowlist {
-		if p, err := netip.ParsePrefix(s); err == nil && p.Contains(ip) {
-			return true
-		}
-	}
-	return false
-}
-
 // checkMetadata limits a key's metadata.
 func checkMetadata(m map[string]string) (map[string]string, *keyward.FieldError) {
 	if len(m) > maxMetadataKeys {

@@ -6,6 +6,7 @@ package verify
 
 import (
 	"context"
+	"errors"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -44,6 +45,13 @@ type Cache struct {
 	group   singleflight.Group
 
 	hits, misses atomic.Uint64
+
+	// pos is the last change of the store's change log that has been
+	// applied here (see Watcher); posChanged is closed and replaced
+	// whenever pos or trust changes, for change streams to wait on.
+	posMu      sync.Mutex
+	pos        int64
+	posChanged chan struct{}
 }
 
 type entry struct {
@@ -62,14 +70,22 @@ func New(opts Options) *Cache {
 	if opts.NegativeTTL <= 0 {
 		opts.NegativeTTL = 10 * time.Second
 	}
-	c := &Cache{opts: opts, entries: map[Digest]entry{}, byID: map[string]Digest{}}
+	c := &Cache{opts: opts, entries: map[Digest]entry{}, byID: map[string]Digest{}, posChanged: make(chan struct{})}
 	c.trusted.Store(true)
 	return c
 }
 
 // Loader reads a key by digest from the store: the key, or an error with
-// code NOT_FOUND when there is none.
+// code NOT_FOUND when there is none. A loader that cannot vouch that what
+// it read may be reused returns it as an *Unkept error.
 type Loader func(ctx context.Context, d Digest) (*keyward.Key, error)
+
+// Unkept is what a Loader returns for a key that Get should hand to its
+// callers without keeping it (the SDK's cache, when the answer it got may
+// predate a change its stream has already announced).
+type Unkept struct{ Key *keyward.Key }
+
+func (*Unkept) Error() string { return "verify: a loaded key not to be kept" }
 
 // Get returns the key with digest d (nil and NOT_FOUND when there is none),
 // from memory when it can and from load otherwise. Concurrent misses for
@@ -99,7 +115,10 @@ func (c *Cache) Get(ctx context.Context, d Digest, now time.Time, load Loader) (
 		lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), loadTimeout)
 		defer cancel()
 		k, err := load(lctx, d)
+		var unkept *Unkept
 		switch {
+		case errors.As(err, &unkept):
+			return unkept.Key, nil
 		case err == nil:
 			c.put(d, k, now.Add(c.opts.PositiveTTL), epoch)
 		case keyward.ErrorCode(err) == keyward.CodeNotFound:
@@ -184,12 +203,60 @@ func (c *Cache) InvalidateAll() {
 // store, so a broken feed costs speed, never correctness. Distrust also
 // empties the cache, so that trust resumes from a clean slate.
 func (c *Cache) SetTrusted(ok bool) {
-	if !ok {
-		c.trusted.Store(false)
+	var was bool
+	if ok {
+		// Under mu, which put holds while it checks: a load that began
+		// while the cache was off is not kept (the epoch moves in the same
+		// step as trust comes back), since the feed that now vouches for
+		// the cache did not cover it.
+		c.mu.Lock()
+		was = c.trusted.Swap(true)
+		if !was {
+			c.epoch.Add(1)
+		}
+		c.mu.Unlock()
+	} else {
+		was = c.trusted.Swap(false)
 		c.InvalidateAll()
-		return
 	}
-	c.trusted.Store(true)
+	if was != ok {
+		c.posMu.Lock()
+		c.signalLocked()
+		c.posMu.Unlock()
+	}
+}
+
+// Position returns the last change of the store's change log that has been
+// applied to this cache, and whether the cache is trusted. While it is
+// trusted, every answer it gives reflects at least every change up to seq.
+func (c *Cache) Position() (seq int64, trusted bool) {
+	c.posMu.Lock()
+	defer c.posMu.Unlock()
+	return c.pos, c.trusted.Load()
+}
+
+// Changed returns a channel that is closed the next time the position or
+// the trust changes.
+func (c *Cache) Changed() <-chan struct{} {
+	c.posMu.Lock()
+	defer c.posMu.Unlock()
+	return c.posChanged
+}
+
+// Advance records that every change up to seq has been applied (Invalidate
+// first, then Advance). The position never goes back.
+func (c *Cache) Advance(seq int64) {
+	c.posMu.Lock()
+	defer c.posMu.Unlock()
+	if seq > c.pos {
+		c.pos = seq
+		c.signalLocked()
+	}
+}
+
+func (c *Cache) signalLocked() {
+	close(c.posChanged)
+	c.posChanged = make(chan struct{})
 }
 
 // Trusted reports whether lookups may be answered from memory.

@@ -220,3 +220,75 @@ func TestSharedLoadSurvivesACanceledCaller(t *testing.T) {
 		t.Fatalf("load under a canceled caller: %v", err)
 	}
 }
+
+// TestPositionSignals checks what change streams rely on: Changed is closed
+// by every advance and every trust switch, and the position never goes
+// back.
+func TestPositionSignals(t *testing.T) {
+	c := New(Options{})
+	closed := func(ch <-chan struct{}) bool {
+		select {
+		case <-ch:
+			return true
+		default:
+			return false
+		}
+	}
+	ch := c.Changed()
+	c.Advance(5)
+	if !closed(ch) {
+		t.Fatal("Advance(5) did not signal")
+	}
+	ch = c.Changed()
+	c.Advance(3)
+	if seq, _ := c.Position(); seq != 5 || closed(ch) {
+		t.Fatalf("after Advance(3): position %d, signalled %v; want 5, false", seq, closed(ch))
+	}
+	c.SetTrusted(false)
+	if _, trusted := c.Position(); trusted || !closed(ch) {
+		t.Fatalf("SetTrusted(false): trusted %v, signalled %v", trusted, closed(ch))
+	}
+	ch = c.Changed()
+	c.SetTrusted(false)
+	if closed(ch) {
+		t.Fatal("SetTrusted(false) twice signalled twice")
+	}
+	c.SetTrusted(true)
+	if _, trusted := c.Position(); !trusted || !closed(ch) {
+		t.Fatalf("SetTrusted(true): trusted %v, signalled %v", trusted, closed(ch))
+	}
+}
+
+// TestUnkeptAndTrustResumed: an *Unkept load answers without being kept,
+// and a load that began while the cache was off is not kept once it is
+// back on.
+func TestUnkeptAndTrustResumed(t *testing.T) {
+	c := New(Options{})
+	key := &keyward.Key{ID: "key_a"}
+	var loads atomic.Int32
+	unkept := func(ctx context.Context, d Digest) (*keyward.Key, error) {
+		loads.Add(1)
+		return nil, &Unkept{Key: key}
+	}
+	for range 2 {
+		if k, err := c.Get(context.Background(), digest(1), now, unkept); err != nil || k != key {
+			t.Fatalf("Get with an Unkept load = %v, %v", k, err)
+		}
+	}
+	if n := loads.Load(); n != 2 {
+		t.Fatalf("%d loads, want 2 (nothing kept)", n)
+	}
+
+	c.SetTrusted(false)
+	resumed := func(ctx context.Context, d Digest) (*keyward.Key, error) {
+		loads.Add(1)
+		c.SetTrusted(true) // trust comes back while this load is in flight
+		return key, nil
+	}
+	c.Get(context.Background(), digest(2), now, resumed)
+	before := loads.Load()
+	c.Get(context.Background(), digest(2), now, resumed)
+	if loads.Load() != before+1 {
+		t.Fatal("a load that began while the cache was off was kept")
+	}
+}

@@ -2,7 +2,9 @@ package verify
 
 import (
 	"context"
+	"errors"
 	"log/slog"
+	"net"
 	"time"
 
 	"github.com/keyward/keyward"
@@ -24,45 +26,72 @@ func (f *RedisFeed) Announce(ctx context.Context) {
 	}
 }
 
-// Run implements Feed. go-redis reconnects a subscription by itself and
-// would hide the gap, so Run watches every receive: an error or a missing
-// pong marks the feed down until the subscription is confirmed again.
+// Run implements Feed. Each subscription is held until it fails, then
+// closed and replaced (as PGFeed does with its LISTEN connection): go-redis
+// would reconnect a subscription by itself and hide the gap.
 func (f *RedisFeed) Run(ctx context.Context, wake func(), health func(up bool)) {
+	for ctx.Err() == nil {
+		wasUp, err := f.subscribe(ctx, wake, health)
+		if ctx.Err() != nil {
+			return
+		}
+		if wasUp {
+			health(false)
+			f.Logger.Warn("invalidation feed (Redis) lost; reconnecting", "err", err)
+		}
+		select { // do not spin while Redis is unreachable
+		case <-ctx.Done():
+			return
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+// Pings keep a quiet subscription checked: one every pingEvery, and a
+// subscription that has answered nothing (no pong, no message) for
+// silenceLimit is lost.
+const (
+	pingEvery    = time.Second
+	silenceLimit = 3 * time.Second
+)
+
+// subscribe holds one subscription until it fails, and reports whether it
+// was ever up.
+//
+// A receive that times out is not a failure: it only means that nothing
+// arrived in that second, and go-redis keeps the connection. (Treating it
+// as one marked the feed down after any quiet spell of two seconds, and
+// nothing brought it back up: the connection was never replaced, so no new
+// subscription was confirmed, and the node kept its cache off for good.)
+func (f *RedisFeed) subscribe(ctx context.Context, wake func(), health func(up bool)) (bool, error) {
 	ps := f.Client.Subscribe(ctx, keyward.KeyChangesChannel)
 	defer ps.Close()
 	up := false
-	setUp := func(v bool) {
-		if v != up {
-			up = v
-			health(v)
-		}
-	}
-	lastPing := time.Time{}
-	for ctx.Err() == nil {
-		if time.Since(lastPing) >= time.Second {
-			_ = ps.Ping(ctx) // the pong (or its absence) shows up in Receive
+	lastHeard, lastPing := time.Now(), time.Time{}
+	for {
+		if time.Since(lastPing) >= pingEvery {
+			if err := ps.Ping(ctx); err != nil {
+				return up, err
+			}
 			lastPing = time.Now()
 		}
-		msg, err := ps.ReceiveTimeout(ctx, 2*time.Second)
-		if err != nil {
-			if ctx.Err() != nil {
-				return
-			}
-			if up {
-				f.Logger.Warn("invalidation feed (Redis) lost; reconnecting", "err", err)
-			}
-			setUp(false)
-			select { // go-redis reconnects on the next call; don't spin
-			case <-ctx.Done():
-				return
-			case <-time.After(100 * time.Millisecond):
-			}
+		msg, err := ps.ReceiveTimeout(ctx, pingEvery)
+		var netErr net.Error
+		switch {
+		case err == nil:
+			lastHeard = time.Now()
+		case errors.As(err, &netErr) && netErr.Timeout() && time.Since(lastHeard) < silenceLimit:
 			continue
+		default:
+			return up, err
 		}
 		switch m := msg.(type) {
 		case *redis.Subscription:
 			if m.Kind == "subscribe" {
-				setUp(true) // the watcher catches up on the health change
+				// Confirmed (again, if go-redis replaced the connection
+				// unseen): the watcher catches up with the log on it.
+				up = true
+				health(true)
 			}
 		case *redis.Message:
 			wake()

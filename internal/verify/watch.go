@@ -91,6 +91,9 @@ func (w *Watcher) Run(ctx context.Context) {
 	for {
 		var err error
 		if seq, err = w.Log.LatestKeyChange(ctx); err == nil {
+			// The cache starts empty and untrusted: nothing in it predates
+			// seq.
+			w.Cache.Advance(seq)
 			break
 		}
 		w.Logger.Warn("invalidation: cannot read the change log; retrying", "err", err)
@@ -147,6 +150,7 @@ func (w *Watcher) catchUp(ctx context.Context, seq int64) int64 {
 			w.Cache.Invalidate(ids, nil)
 			last := changes[len(changes)-1]
 			seq = last.Seq
+			w.Cache.Advance(seq)
 			w.lastLag.Store(int64(max(time.Since(last.At), 0)))
 		}
 		if len(changes) < batch {

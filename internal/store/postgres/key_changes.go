@@ -64,8 +64,12 @@ func (q queries) atomic(ctx context.Context, what string, fn func(db dbtx) error
 	return nil
 }
 
+// returningOwner ends every statement passed to writeKeys: the change log
+// records which org and project each written key belongs to.
+const returningOwner = `RETURNING id, org_id, COALESCE(project_id, '') AS project_id`
+
 // writeKeys runs write, a data-modifying statement on keys ending in
-// RETURNING id, through db, which must be a transaction. It records one
+// returningOwner, through db, which must be a transaction. It records one
 // change per key write returned and queues NOTIFY keyward_key_changes, which
 // PostgreSQL delivers when (and only if) the transaction commits. It
 // returns how many keys write touched. Errors are the driver's, for the
@@ -76,7 +80,8 @@ func writeKeys(ctx context.Context, db dbtx, write string, args ...any) (int64, 
 	}
 	var n, last int64
 	err := db.QueryRow(ctx, `WITH k AS (`+write+`),
-		c AS (INSERT INTO key_changes (key_id, at) SELECT id, clock_timestamp() FROM k ORDER BY id RETURNING seq)
+		c AS (INSERT INTO key_changes (key_id, org_id, project_id, at)
+			SELECT id, org_id, project_id, clock_timestamp() FROM k ORDER BY id RETURNING seq)
 		SELECT count(*), COALESCE(max(seq), 0) FROM c`, args...).Scan(&n, &last)
 	if err != nil {
 		return 0, err
@@ -99,13 +104,13 @@ func (q queries) KeyChanges(ctx context.Context, since int64, limit int) ([]keyw
 		limit = defaultKeyChangesLimit
 	}
 	rows, err := q.db.Query(ctx,
-		`SELECT seq, key_id, at FROM key_changes WHERE seq > $1 ORDER BY seq LIMIT $2`, since, limit)
+		`SELECT seq, key_id, org_id, project_id, at FROM key_changes WHERE seq > $1 ORDER BY seq LIMIT $2`, since, limit)
 	return collect(rows, err, scanKeyChange, "postgres: keyChanges(%d)", since)
 }
 
 func scanKeyChange(s scanner) (keyward.KeyChange, error) {
 	var c keyward.KeyChange
-	if err := s.Scan(&c.Seq, &c.KeyID, &c.At); err != nil {
+	if err := s.Scan(&c.Seq, &c.KeyID, &c.OrgID, &c.ProjectID, &c.At); err != nil {
 		return c, err
 	}
 	c.At = utc(c.At)

@@ -64,7 +64,7 @@ func (q queries) CreateKey(ctx context.Context, k *keyward.Key) error {
 		// usable.
 		n, err := writeKeys(ctx, db, `INSERT INTO keys (`+keyColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10,
 			$11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22)
-			ON CONFLICT DO NOTHING RETURNING id`,
+			ON CONFLICT DO NOTHING `+returningOwner,
 			k.ID, string(k.Kind), k.Name, k.Hint, r.projectID, k.OrgID, r.scopes, k.CreatedAt,
 			k.CreatedBy.Type, k.CreatedBy.ID, k.OwnerUserID, k.ExpiresAt,
 			k.LastUsedAt, k.RevokedAt, r.revokedByType, r.revokedByID,
@@ -118,7 +118,7 @@ func (q queries) UpdateKey(ctx context.Context, k *keyward.Key) error {
 			name = $1, scopes = $2, ip_allowlist = $3, metadata = $4, owner_user_id = $5,
 			expires_at = $6, revoked_at = $7, revoked_by_type = $8, revoked_by_id = $9,
 			revoke_reason = $10, replaced_by = $11, digest = $12, rate_limit = $13
-			WHERE id = $14 RETURNING id`,
+			WHERE id = $14 `+returningOwner,
 			k.Name, r.scopes, r.allowlist, r.metadata, k.OwnerUserID,
 			k.ExpiresAt, k.RevokedAt, r.revokedByType, r.revokedByID,
 			k.RevokeReason, k.ReplacedBy, digestArg(k.Digest), r.rateLimit, k.ID)

@@ -70,7 +70,7 @@ func (q queries) UpdateProject(ctx context.Context, p *keyward.Project) error {
 // project stay.
 func (q queries) DeleteProject(ctx context.Context, id string) error {
 	return q.atomic(ctx, "deleteProject", func(db dbtx) error {
-		if _, err := writeKeys(ctx, db, `DELETE FROM keys WHERE project_id = $1 RETURNING id`, id); err != nil {
+		if _, err := writeKeys(ctx, db, `DELETE FROM keys WHERE project_id = $1 `+returningOwner, id); err != nil {
 			return dbError(err, "postgres: deleteProject(%q)", id)
 		}
 		tag, err := db.Exec(ctx, `DELETE FROM projects WHERE id = $1`, id)

@@ -10,17 +10,13 @@ import (
 // defaultKeyChangesLimit is KeyChanges' page size when the caller sets none.
 const defaultKeyChangesLimit = 1000
 
-// recordKeyChanges appends one change per key id to the change log, through
-// w, which must be the transaction that writes the keys. The single write
-// connection serializes writers, so change numbers commit in order.
-func recordKeyChanges(ctx context.Context, w dbtx, ids ...string) error {
-	at := micros(keyward.SystemClock{}.Now())
-	for _, id := range ids {
-		if _, err := w.ExecContext(ctx, `INSERT INTO key_changes (key_id, at) VALUES (?, ?)`, id, at); err != nil {
-			return dbError(err, "sqlite: record key change(%q)", id)
-		}
-	}
-	return nil
+// recordKeyChange appends k's change to the change log, through w, which
+// must be the transaction that writes k. The single write connection
+// serializes writers, so change numbers commit in order.
+func recordKeyChange(ctx context.Context, w dbtx, k *keyward.Key) error {
+	_, err := w.ExecContext(ctx, `INSERT INTO key_changes (key_id, org_id, project_id, at) VALUES (?, ?, ?, ?)`,
+		k.ID, k.OrgID, k.ProjectID, micros(keyward.SystemClock{}.Now()))
+	return dbError(err, "sqlite: record key change(%q)", k.ID)
 }
 
 // KeyChanges returns the changes numbered after since, oldest first, at most
@@ -30,7 +26,7 @@ func (q queries) KeyChanges(ctx context.Context, since int64, limit int) ([]keyw
 		limit = defaultKeyChangesLimit
 	}
 	rows, err := q.r.QueryContext(ctx,
-		`SELECT seq, key_id, at FROM key_changes WHERE seq > ? ORDER BY seq LIMIT ?`, since, limit)
+		`SELECT seq, key_id, org_id, project_id, at FROM key_changes WHERE seq > ? ORDER BY seq LIMIT ?`, since, limit)
 	if err != nil {
 		return nil, dbError(err, "sqlite: keyChanges(%d)", since)
 	}
@@ -39,7 +35,7 @@ func (q queries) KeyChanges(ctx context.Context, since int64, limit int) ([]keyw
 	for rows.Next() {
 		var c keyward.KeyChange
 		var at int64
-		if err := rows.Scan(&c.Seq, &c.KeyID, &at); err != nil {
+		if err := rows.Scan(&c.Seq, &c.KeyID, &c.OrgID, &c.ProjectID, &at); err != nil {
 			return nil, dbError(err, "sqlite: keyChanges(%d)", since)
 		}
 		c.At = fromMicros(at)

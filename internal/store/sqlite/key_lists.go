@@ -87,15 +87,24 @@ func (q queries) ListKeys(ctx context.Context, f keyward.KeyFilter) ([]*keyward.
 
 // CountUsableKeys counts the keys that are neither revoked nor expired at
 // f.Now (zero = the current time) and match f's org, kind, project and
-// owner. f's Status, Before and Limit are ignored.
+// owner, stopping at f.Limit when it is positive: a limit check only needs
+// to know whether the count has reached the limit, so it reads at most that
+// many index entries however many keys there are. f's Status and Before
+// are ignored. The keys_usable index (migration 0006) serves the count.
 func (q queries) CountUsableKeys(ctx context.Context, f keyward.KeyFilter) (int, error) {
+	bound := f.Limit
 	f.Status, f.Before, f.Limit = "", "", 0
 	where, args, err := keyWhere(f)
 	if err != nil {
 		return 0, err
 	}
+	query := `SELECT COUNT(*) FROM keys` + where
+	if bound > 0 {
+		query = `SELECT COUNT(*) FROM (SELECT 1 FROM keys` + where + ` LIMIT ?)`
+		args = append(args, bound)
+	}
 	var n int
-	if err := q.r.QueryRowContext(ctx, `SELECT COUNT(*) FROM keys`+where, args...).Scan(&n); err != nil {
+	if err := q.r.QueryRowContext(ctx, query, args...).Scan(&n); err != nil {
 		return 0, dbError(err, "sqlite: countUsableKeys(org %q, project %q)", f.OrgID, f.ProjectID)
 	}
 	return n, nil

@@ -78,7 +78,7 @@ func (q queries) CreateKey(ctx context.Context, k *keyward.Key) error {
 		if err != nil {
 			return conflict(err, "A key with this id or secret already exists", "sqlite: createKey(%q)", k.ID)
 		}
-		return recordKeyChanges(ctx, w, k.ID)
+		return recordKeyChange(ctx, w, k)
 	})
 }
 
@@ -129,7 +129,7 @@ func (q queries) UpdateKey(ctx context.Context, k *keyward.Key) error {
 		if err := mustAffect(res, "key"); err != nil {
 			return err
 		}
-		return recordKeyChanges(ctx, w, k.ID)
+		return recordKeyChange(ctx, w, k)
 	})
 }
 

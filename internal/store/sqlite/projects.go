@@ -88,8 +88,8 @@ func (q queries) DeleteProject(ctx context.Context, id string) error {
 	return q.atomic(ctx, "deleteProject", func(w dbtx) error {
 		// Every key of the project is announced before it goes (a project
 		// that does not exist has none).
-		if _, err := w.ExecContext(ctx, `INSERT INTO key_changes (key_id, at)
-			SELECT id, ? FROM keys WHERE project_id = ? ORDER BY id`,
+		if _, err := w.ExecContext(ctx, `INSERT INTO key_changes (key_id, org_id, project_id, at)
+			SELECT id, org_id, project_id, ? FROM keys WHERE project_id = ? ORDER BY id`,
 			micros(keyward.SystemClock{}.Now()), id); err != nil {
 			return dbError(err, "sqlite: deleteProject(%q): record key changes", id)
 		}

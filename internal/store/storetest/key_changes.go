@@ -78,6 +78,13 @@ var keyChangeTests = []test{
 		deleted := slices.Sorted(slices.Values(got[len(want):]))
 		diff(t, "changes of DeleteProject", slices.Sorted(slices.Values([]string{k1.ID, k2.ID})), deleted)
 		diff(t, "LatestKeyChange", cs[len(cs)-1].Seq, e.latest())
+
+		// Each change names the org and project of its key, the deleted
+		// project's too, so a stream can show each org only its own.
+		owner := map[string][2]string{orgKey.ID: {o.ID, ""}, k1.ID: {o.ID, p.ID}, k2.ID: {o.ID, p.ID}, kept.ID: {o.ID, other.ID}}
+		for _, c := range cs {
+			diff(t, "owner of change "+c.KeyID, owner[c.KeyID], [2]string{c.OrgID, c.ProjectID})
+		}
 	}},
 	{"FailedWritesRecordNothing", func(t *testing.T, e *env) {
 		o := e.org()

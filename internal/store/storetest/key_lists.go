@@ -142,8 +142,19 @@ var keyListTests = []test{
 			{"project", keyward.KeyFilter{OrgID: o.ID, Kind: keyward.KindProject, ProjectID: p1.ID}, 4},
 			{"owner in project", keyward.KeyFilter{OrgID: o.ID, Kind: keyward.KindProject, ProjectID: p1.ID, OwnerUserID: ann.ID}, 2},
 			{"owner in org", keyward.KeyFilter{OrgID: o.ID, OwnerUserID: ann.ID}, 3},
-			// Status, Before and Limit do not narrow a count.
-			{"ignores status", keyward.KeyFilter{OrgID: o.ID, Kind: keyward.KindOrg, Status: "all", Limit: 1}, 1},
+			// Status and Before do not narrow a count.
+			{"ignores status", keyward.KeyFilter{OrgID: o.ID, Kind: keyward.KindOrg, Status: "all", Before: "key_0"}, 1},
+			// A positive Limit caps the count, as a limit check needs:
+			// min(count, Limit), the same on every store.
+			{"capped below", keyward.KeyFilter{OrgID: o.ID, Kind: keyward.KindProject, ProjectID: p1.ID, Limit: 3}, 3},
+			{"capped at", keyward.KeyFilter{OrgID: o.ID, Kind: keyward.KindProject, ProjectID: p1.ID, Limit: 4}, 4},
+			{"cap above", keyward.KeyFilter{OrgID: o.ID, Kind: keyward.KindProject, ProjectID: p1.ID, Limit: 5}, 4},
+			{"capped owner", keyward.KeyFilter{OrgID: o.ID, Kind: keyward.KindProject, ProjectID: p1.ID, OwnerUserID: ann.ID, Limit: 1}, 1},
+			// Ann has 5 keys, 3 usable: the expired and revoked ones do not
+			// count toward the cap.
+			{"cap skips unusable", keyward.KeyFilter{OrgID: o.ID, OwnerUserID: ann.ID, Limit: 4}, 3},
+			{"capped org keys", keyward.KeyFilter{OrgID: o.ID, Kind: keyward.KindOrg, Limit: 1}, 1},
+			{"cap above org", keyward.KeyFilter{OrgID: o.ID, Limit: 100}, 6},
 		} {
 			c.f.Now = base
 			n, err := e.s.CountUsableKeys(e.ctx, c.f)

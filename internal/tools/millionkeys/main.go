@@ -7,6 +7,12 @@
 // It creates a fresh database keyward_bench_<random> on the server at -db
 // and drops it at the end, on error and on SIGINT/SIGTERM too.
 //
+// When the server runs without autovacuum (as the test server does), the
+// tool stands in for it on the keys table (see autovacuum), because the
+// limit check's index-only count depends on the visibility map that VACUUM
+// keeps. A create that fails because the database is unavailable (another
+// test restarting the shared server) is retried and counted.
+//
 //	go run ./internal/tools/millionkeys -n 1000000 -c 8
 package main
 
@@ -54,6 +60,8 @@ type config struct {
 	auths    int
 	budget   time.Duration
 	every    int
+	orgs     int
+	vacuum   bool
 }
 
 func main() {
@@ -71,9 +79,12 @@ func main() {
 	flag.IntVar(&cfg.auths, "auths", 200_000, "Authenticate calls on cached keys")
 	flag.DurationVar(&cfg.budget, "budget", 0, "stop creating keys after this long (0: create all -n)")
 	flag.IntVar(&cfg.every, "every", 100_000, "report the create rate every this many keys")
+	flag.IntVar(&cfg.orgs, "orgs", 1, "orgs to spread the projects over (each has its own lock)")
+	flag.BoolVar(&cfg.vacuum, "autovacuum", true, "if the server's autovacuum is off, VACUUM and ANALYZE keys as it would")
 	flag.Parse()
-	if cfg.conc < 1 || cfg.conc > 8 || cfg.n < 1 || cfg.projects < 1 || cfg.cached < 1 || cfg.lists < 1 || cfg.auths < 1 || cfg.every < 1 {
-		fmt.Fprintln(os.Stderr, "millionkeys: -c must be 1..8; -n, -projects, -k, -lists, -auths and -every at least 1")
+	if cfg.conc < 1 || cfg.conc > 8 || cfg.n < 1 || cfg.projects < 1 || cfg.cached < 1 || cfg.lists < 1 || cfg.auths < 1 || cfg.every < 1 ||
+		cfg.orgs < 1 || cfg.orgs > cfg.projects {
+		fmt.Fprintln(os.Stderr, "millionkeys: -c must be 1..8; -n, -projects, -k, -lists, -auths and -every at least 1; -orgs 1..-projects")
 		os.Exit(2)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -86,28 +97,34 @@ func main() {
 }
 
 // run creates the benchmark database, runs the measurements on it and drops
-// it whatever happens.
+// it whatever happens. Each of these uses a connection of its own to -db:
+// one kept open for the whole run would not survive a restart of the
+// server, which other tests sharing it do.
 func run(ctx context.Context, cfg config) (err error) {
-	admin, err := pgx.Connect(ctx, cfg.db)
-	if err != nil {
-		return fmt.Errorf("connect: %w", err)
-	}
-	defer admin.Close(context.Background())
 	var b [6]byte
 	rand.Read(b[:])
 	name := "keyward_bench_" + hex.EncodeToString(b[:])
-	if _, err := admin.Exec(ctx, "CREATE DATABASE "+name); err != nil {
+	if err := adminExec(ctx, cfg.db, "CREATE DATABASE "+name); err != nil {
 		return fmt.Errorf("create database: %w", err)
 	}
 	fmt.Printf("database %s created\n", name)
 	defer func() {
+		// Try for a minute, in case the server is restarting.
 		dctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		defer cancel()
-		if _, derr := admin.Exec(dctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)"); derr != nil {
-			err = errors.Join(err, fmt.Errorf("drop database %s: %w", name, derr))
-			return
+		for {
+			derr := adminExec(dctx, cfg.db, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)")
+			if derr == nil {
+				fmt.Printf("database %s dropped\n", name)
+				return
+			}
+			select {
+			case <-dctx.Done():
+				err = errors.Join(err, fmt.Errorf("drop database %s: %w", name, derr))
+				return
+			case <-time.After(2 * time.Second):
+			}
 		}
-		fmt.Printf("database %s dropped\n", name)
 	}()
 
 	u, err := url.Parse(cfg.db)
@@ -127,7 +144,18 @@ func run(ctx context.Context, cfg config) (err error) {
 	defer st.Close()
 	q.Del("pool_max_conns") // a pool setting, not one for a plain connection
 	u.RawQuery = q.Encode()
-	return bench(ctx, cfg, st, admin, name, u.String())
+	return bench(ctx, cfg, st, u.String())
+}
+
+// adminExec runs one statement on a new connection to the server at db.
+func adminExec(ctx context.Context, db, stmt string) error {
+	conn, err := pgx.Connect(ctx, db)
+	if err != nil {
+		return err
+	}
+	defer conn.Close(context.Background())
+	_, err = conn.Exec(ctx, stmt)
+	return err
 }
 
 type result struct {
@@ -138,6 +166,9 @@ type result struct {
 	listFirstPass             time.Duration
 	listPages                 int
 	listLat                   []time.Duration
+	retries                   int64
+	vacuums, analyzes         int
+	vacuumDur                 time.Duration
 	cachedKeys                int
 	heapPerKey                float64
 	loadDur                   time.Duration
@@ -147,7 +178,7 @@ type result struct {
 	keysRows, auditRows, chgs int64
 }
 
-func bench(ctx context.Context, cfg config, st *postgres.Store, admin *pgx.Conn, dbName, dbURL string) error {
+func bench(ctx context.Context, cfg config, st *postgres.Store, dbURL string) error {
 	pepper := []byte("millionkeys-pepper")
 	log := slog.New(slog.NewJSONHandler(io.Discard, nil))
 	svc, err := service.New(service.Config{Store: st, Pepper: pepper, Logger: log})
@@ -158,26 +189,38 @@ func bench(ctx context.Context, cfg config, st *postgres.Store, admin *pgx.Conn,
 	if err != nil {
 		return err
 	}
-	owner := service.UserActor(boot.User.ID, boot.Org.ID, service.Origin{})
+	// Keys are created by each org's org key, as an automation would:
+	// org-key-created project keys have no owner, so the per-user limit
+	// does not apply; the per-project limit is checked on every create.
+	orgKeys := []*keyward.Key{boot.OrgKey}
+	owners := []*service.Actor{service.UserActor(boot.User.ID, boot.Org.ID, service.Origin{})}
+	for o := 1; o < cfg.orgs; o++ {
+		owner, key, err := addOrg(ctx, svc, st, o)
+		if err != nil {
+			return fmt.Errorf("create org %d: %w", o, err)
+		}
+		owners, orgKeys = append(owners, owner), append(orgKeys, key)
+	}
 	perProject := (cfg.n + cfg.projects - 1) / cfg.projects
 	maxPer := min(perProject+10, 1_000_000)
-	if _, err := svc.UpdateSettings(ctx, owner, keyward.SettingsPatch{MaxKeysPerProject: &maxPer}); err != nil {
-		return fmt.Errorf("raise limits: %w", err)
+	for _, owner := range owners {
+		if _, err := svc.UpdateSettings(ctx, owner, keyward.SettingsPatch{MaxKeysPerProject: &maxPer}); err != nil {
+			return fmt.Errorf("raise limits: %w", err)
+		}
 	}
+	// Project i belongs to org i % -orgs; actors[i] is its org's key.
 	projects := make([]string, cfg.projects)
+	actors := make([]*service.Actor, cfg.projects)
 	for i := range projects {
-		p, err := svc.CreateProject(ctx, owner, keyward.CreateProjectInput{Name: fmt.Sprintf("bench %d", i)})
+		p, err := svc.CreateProject(ctx, owners[i%cfg.orgs], keyward.CreateProjectInput{Name: fmt.Sprintf("bench %d", i)})
 		if err != nil {
 			return fmt.Errorf("create project %d: %w", i, err)
 		}
 		projects[i] = p.ID
+		actors[i] = service.KeyActor(orgKeys[i%cfg.orgs], service.Origin{})
 	}
-	// Keys are created by the bootstrap org key, as an automation would:
-	// org-key-created project keys have no owner, so the per-user limit
-	// does not apply; the per-project limit is checked on every create.
-	actor := service.KeyActor(boot.OrgKey, service.Origin{})
-	fmt.Printf("org %s, %d projects, max_keys_per_project %d, %d workers, GOMAXPROCS %d\n\n",
-		boot.Org.ID, cfg.projects, maxPer, cfg.conc, runtime.GOMAXPROCS(0))
+	fmt.Printf("%d org(s) (first %s), %d projects, max_keys_per_project %d, %d workers, GOMAXPROCS %d\n\n",
+		cfg.orgs, boot.Org.ID, cfg.projects, maxPer, cfg.conc, runtime.GOMAXPROCS(0))
 
 	var r result
 
@@ -195,6 +238,13 @@ func bench(ctx context.Context, cfg config, st *postgres.Store, admin *pgx.Conn,
 		deadline = start.Add(cfg.budget)
 	}
 	cctx, cancel := context.WithCancelCause(ctx)
+	var retries atomic.Int64
+	vacuumed := make(chan vacuumStats, 1)
+	if cfg.vacuum {
+		go func() { vacuumed <- autovacuum(cctx, dbURL, &done) }()
+	} else {
+		vacuumed <- vacuumStats{}
+	}
 	var wg sync.WaitGroup
 	for w := 0; w < cfg.conc; w++ {
 		wg.Add(1)
@@ -212,8 +262,7 @@ func bench(ctx context.Context, cfg config, st *postgres.Store, admin *pgx.Conn,
 					return
 				}
 				t0 := time.Now()
-				k, err := svc.CreateKey(cctx, actor, service.Where{ProjectID: projects[i%cfg.projects]},
-					keyward.CreateKeyInput{Name: "bench key " + strconv.Itoa(i)})
+				k, err := createKey(cctx, svc, actors[i%cfg.projects], projects[i%cfg.projects], i, &retries)
 				if err != nil {
 					cancel(fmt.Errorf("create key %d: %w", i, err))
 					return
@@ -241,6 +290,8 @@ func bench(ctx context.Context, cfg config, st *postgres.Store, admin *pgx.Conn,
 		return err
 	}
 	cancel(nil)
+	vs := <-vacuumed
+	r.vacuums, r.analyzes, r.vacuumDur, r.retries = vs.vacuums, vs.analyzes, vs.dur, retries.Load()
 	// Keep -k secrets of keys that exist, picked at random (with -budget,
 	// the keys created are not a prefix of the indexes).
 	r.created = int(done.Load())
@@ -254,8 +305,9 @@ func bench(ctx context.Context, cfg config, st *postgres.Store, admin *pgx.Conn,
 	mrand.Shuffle(len(have), func(i, j int) { have[i], have[j] = have[j], have[i] })
 	secrets = slices.Clone(have[:min(len(have), cfg.cached)])
 	have = nil
-	fmt.Printf("created %d keys in %v: %.0f keys/s\n\n", r.created, r.createDur.Round(time.Millisecond),
-		float64(r.created)/r.createDur.Seconds())
+	fmt.Printf("created %d keys in %v: %.0f keys/s (%d creates retried; %d VACUUM, %d ANALYZE of keys in %v)\n\n",
+		r.created, r.createDur.Round(time.Millisecond), float64(r.created)/r.createDur.Seconds(),
+		r.retries, r.vacuums, r.analyzes, r.vacuumDur.Round(time.Millisecond))
 
 	// 2. ListKeys: walk every project in pages of 50 to collect the cursors
 	// the API hands out, then time pages at random cursors.
@@ -269,7 +321,7 @@ func bench(ctx context.Context, cfg config, st *postgres.Store, admin *pgx.Conn,
 		cursors = append(cursors, pos{pi, ""})
 		cur := ""
 		for {
-			page, err := svc.ListKeys(ctx, actor, service.Where{ProjectID: p}, service.ListKeysQuery{Limit: 50, Cursor: cur})
+			page, err := svc.ListKeys(ctx, actors[pi], service.Where{ProjectID: p}, service.ListKeysQuery{Limit: 50, Cursor: cur})
 			if err != nil {
 				return fmt.Errorf("list keys: %w", err)
 			}
@@ -286,7 +338,7 @@ func bench(ctx context.Context, cfg config, st *postgres.Store, admin *pgx.Conn,
 	for range cfg.lists {
 		c := cursors[mrand.IntN(len(cursors))]
 		t := time.Now()
-		page, err := svc.ListKeys(ctx, actor, service.Where{ProjectID: projects[c.project]}, service.ListKeysQuery{Limit: 50, Cursor: c.cursor})
+		page, err := svc.ListKeys(ctx, actors[c.project], service.Where{ProjectID: projects[c.project]}, service.ListKeysQuery{Limit: 50, Cursor: c.cursor})
 		if err != nil {
 			return fmt.Errorf("list keys: %w", err)
 		}
@@ -368,11 +420,139 @@ func bench(ctx context.Context, cfg config, st *postgres.Store, admin *pgx.Conn,
 		(SELECT count(*) FROM key_changes)`).Scan(&r.keysRows, &r.auditRows, &r.chgs); err != nil {
 		return err
 	}
-	if err := admin.QueryRow(ctx, "SELECT pg_database_size($1)", dbName).Scan(&r.dbSize); err != nil {
+	if err := conn.QueryRow(ctx, "SELECT pg_database_size(current_database())").Scan(&r.dbSize); err != nil {
 		return err
 	}
 	summary(cfg, &r)
 	return nil
+}
+
+// addOrg makes another org as Bootstrap makes the first (which it refuses
+// once an org exists): the org, its owner and membership in one transaction
+// of the store, then an org key that the owner creates through the service.
+func addOrg(ctx context.Context, svc *service.Service, st *postgres.Store, o int) (*service.Actor, *keyward.Key, error) {
+	now := time.Now().UTC()
+	org := &keyward.Org{ID: keyward.NewID(keyward.PrefixOrg), Name: fmt.Sprintf("Bench %d", o),
+		Slug: fmt.Sprintf("bench-%d", o), Settings: keyward.DefaultSettings(), CreatedAt: now}
+	user := &keyward.User{ID: keyward.NewID(keyward.PrefixUser), Email: fmt.Sprintf("bench%d@example.com", o), CreatedAt: now}
+	err := st.InTx(ctx, func(q keyward.Queries) error {
+		if err := q.CreateOrg(ctx, org); err != nil {
+			return err
+		}
+		if err := q.CreateUser(ctx, user); err != nil {
+			return err
+		}
+		return q.PutMember(ctx, &keyward.Member{OrgID: org.ID, UserID: user.ID, Role: keyward.OrgOwner, CreatedAt: now})
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	owner := service.UserActor(user.ID, org.ID, service.Origin{})
+	key, err := svc.CreateKey(ctx, owner, service.Where{}, keyward.CreateKeyInput{Name: "bench"})
+	return owner, key, err
+}
+
+// createKey creates key i of project p. The database server is shared with
+// other tests, some of which restart it: a create that fails as UNAVAILABLE
+// is retried every half second for up to two minutes, and counted. (If the
+// failure hid a commit, that key exists with its secret lost and the retry
+// makes another: the final row count shows it.)
+func createKey(ctx context.Context, svc *service.Service, a *service.Actor, p string, i int, retries *atomic.Int64) (*keyward.Key, error) {
+	giveUp := time.Now().Add(2 * time.Minute)
+	for {
+		k, err := svc.CreateKey(ctx, a, service.Where{ProjectID: p}, keyward.CreateKeyInput{Name: "bench key " + strconv.Itoa(i)})
+		if err == nil || keyward.ErrorCode(err) != keyward.CodeUnavailable || time.Now().After(giveUp) || ctx.Err() != nil {
+			return k, err
+		}
+		retries.Add(1)
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(500 * time.Millisecond):
+		}
+	}
+}
+
+type vacuumStats struct {
+	vacuums, analyzes int
+	dur               time.Duration
+}
+
+// autovacuum stands in for PostgreSQL's autovacuum on the keys table when
+// the server has it off, until ctx ends. The limit check counts a
+// project's keys in the keys_usable index and reads the table only for
+// pages the visibility map does not mark all-visible, which only VACUUM
+// marks: with no VACUUM at all every count would visit one table row per
+// key. It runs when autovacuum would, with the keys table's settings: it
+// looks once a minute (autovacuum_naptime) and runs VACUUM if 1000 + 1% of
+// the table's rows have been inserted since the last one
+// (autovacuum_vacuum_insert_threshold and the scale factor migration 0006
+// sets on keys), ANALYZE if 50 + 10% have changed (PostgreSQL's defaults).
+// The table's size is taken as the keys created.
+func autovacuum(ctx context.Context, dbURL string, created *atomic.Int64) vacuumStats {
+	var vs vacuumStats
+	conn, err := pgx.Connect(ctx, dbURL)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "millionkeys: autovacuum stand-in off:", err)
+		return vs
+	}
+	defer func() {
+		if conn != nil {
+			conn.Close(context.Background())
+		}
+	}()
+	var on string
+	if err := conn.QueryRow(ctx, "SHOW autovacuum").Scan(&on); err != nil || on == "on" {
+		return vs
+	}
+	var vacuumedAt, analyzedAt int64
+	tick := time.NewTicker(time.Minute)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return vs
+		case <-tick.C:
+		}
+		n := created.Load()
+		vacuum := n-vacuumedAt >= 1000+n/100
+		analyze := n-analyzedAt >= 50+n/10
+		if !vacuum && !analyze {
+			continue
+		}
+		stmt := "VACUUM keys"
+		switch {
+		case vacuum && analyze:
+			stmt = "VACUUM (ANALYZE) keys"
+		case analyze:
+			stmt = "ANALYZE keys"
+		}
+		if conn == nil { // lost with a server restart: try again
+			if conn, err = pgx.Connect(ctx, dbURL); err != nil {
+				conn = nil
+				continue
+			}
+		}
+		t := time.Now()
+		if _, err := conn.Exec(ctx, stmt); err != nil {
+			if ctx.Err() != nil {
+				return vs
+			}
+			fmt.Fprintln(os.Stderr, "millionkeys:", stmt+":", err)
+			conn.Close(context.Background())
+			conn = nil
+			continue
+		}
+		vs.dur += time.Since(t)
+		if vacuum {
+			vs.vacuums++
+			vacuumedAt = n
+		}
+		if analyze {
+			vs.analyzes++
+			analyzedAt = n
+		}
+	}
 }
 
 // parallel runs fn(0..n-1) on conc goroutines and returns the first error.
@@ -429,12 +609,14 @@ func summary(cfg config, r *result) {
 	if r.created < cfg.n {
 		fmt.Printf("NOTE: stopped by -budget after %d of %d keys\n", r.created, cfg.n)
 	}
-	fmt.Printf("create: %d project keys over %d projects, %d workers, %v: %.0f keys/s; per call p50 %v p99 %v max %v\n",
-		r.created, cfg.projects, cfg.conc, r.createDur.Round(time.Second), float64(r.created)/r.createDur.Seconds(),
+	fmt.Printf("create: %d project keys over %d projects in %d org(s), %d workers, %v: %.0f keys/s; per call p50 %v p99 %v max %v\n",
+		r.created, cfg.projects, cfg.orgs, cfg.conc, r.createDur.Round(time.Second), float64(r.created)/r.createDur.Seconds(),
 		pct(r.createLat, 50), pct(r.createLat, 99), r.createLat[len(r.createLat)-1])
 	for _, l := range r.intervals {
 		fmt.Println("  " + strings.TrimSpace(l))
 	}
+	fmt.Printf("  %d creates retried after the database was unavailable; %d VACUUM and %d ANALYZE of keys by the tool, %v\n",
+		r.retries, r.vacuums, r.analyzes, r.vacuumDur.Round(time.Millisecond))
 	fmt.Printf("database: %d keys, %d audit events, %d key changes, %.0f MiB\n",
 		r.keysRows, r.auditRows, r.chgs, float64(r.dbSize)/(1<<20))
 	fmt.Printf("list: first pass %d pages in %v; %d pages of 50 at random cursors: p50 %v p99 %v max %v\n",

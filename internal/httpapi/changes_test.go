@@ -1,0 +1,184 @@
+package httpapi_test
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/keyward/keyward"
+	"github.com/keyward/keyward/internal/httpapi"
+)
+
+// changesEvent is the data of one "changes" event.
+type changesEvent struct {
+	Seq    int64    `json:"seq"`
+	KeyIDs []string `json:"key_ids"`
+	Live   bool     `json:"live"`
+}
+
+// stream is an open GET /v1/key-changes.
+type stream struct {
+	res    *http.Response
+	lines  *bufio.Scanner
+	events chan changesEvent // closed when the stream ends
+}
+
+// openStream opens path with the given credential header and reads its
+// events in the background.
+func openStream(t *testing.T, url, path, header, secret string) *stream {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	req, _ := http.NewRequestWithContext(ctx, "GET", url+path, nil)
+	req.Header.Set(header, secret)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { res.Body.Close() })
+	if res.StatusCode != 200 || res.Header.Get("Content-Type") != "text/event-stream" {
+		t.Fatalf("GET %s: status %d, Content-Type %q", path, res.StatusCode, res.Header.Get("Content-Type"))
+	}
+	s := &stream{res: res, lines: bufio.NewScanner(res.Body), events: make(chan changesEvent, 100)}
+	go func() {
+		defer close(s.events)
+		event := ""
+		for s.lines.Scan() {
+			line := s.lines.Text()
+			switch {
+			case strings.HasPrefix(line, "event: "):
+				event = strings.TrimPrefix(line, "event: ")
+			case strings.HasPrefix(line, "data: ") && event == "changes":
+				var e changesEvent
+				if err := json.Unmarshal([]byte(strings.TrimPrefix(line, "data: ")), &e); err != nil {
+					t.Errorf("event data %q: %v", line, err)
+					return
+				}
+				s.events <- e
+			}
+		}
+	}()
+	return s
+}
+
+// next returns the next event; it fails the test if the stream ends or
+// nothing comes within the heartbeat interval twice over.
+func (s *stream) next(t *testing.T) changesEvent {
+	t.Helper()
+	select {
+	case e, ok := <-s.events:
+		if !ok {
+			t.Fatal("the stream ended")
+		}
+		return e
+	case <-time.After(15 * time.Second):
+		t.Fatal("no event within 15 s (the heartbeat is 5 s)")
+	}
+	panic("unreachable")
+}
+
+// until reads events until one names keyID, failing if any event names a
+// key in forbidden first. It returns that event.
+func (s *stream) until(t *testing.T, keyID string, forbidden ...string) changesEvent {
+	t.Helper()
+	for {
+		e := s.next(t)
+		for _, id := range e.KeyIDs {
+			if slices.Contains(forbidden, id) {
+				t.Fatalf("event %+v names key %s, which the caller may not verify", e, id)
+			}
+		}
+		if slices.Contains(e.KeyIDs, keyID) {
+			return e
+		}
+	}
+}
+
+func TestKeyChangesStream(t *testing.T) {
+	s := newSetup(t)
+	other := s.srv.MustProject(t, "Other")
+	otherKey := s.srv.MustKey(t, nil, other.ID, keyward.CreateKeyInput{Name: "elsewhere"})
+	target := s.srv.MustKey(t, nil, s.project.ID, keyward.CreateKeyInput{Name: "to revoke"})
+
+	st := openStream(t, s.srv.URL, "/v1/key-changes", "x-api-key", s.key.Secret)
+	first := st.next(t)
+	if !first.Live || len(first.KeyIDs) != 0 {
+		t.Fatalf("first event = %+v, want live with no keys", first)
+	}
+
+	// Another project's change is not shown; this project's is, with a
+	// later position.
+	s.ok(t, "POST", "/v1/org/projects/"+other.ID+"/keys/"+otherKey.ID+"/revoke", nil).want(t, 200)
+	s.pk(t, "POST", "/v1/keys/"+target.ID+"/revoke", nil).want(t, 200)
+	e := st.until(t, target.ID, otherKey.ID)
+	if e.Seq <= first.Seq || !e.Live {
+		t.Fatalf("event %+v after %+v: want a later position, live", e, first)
+	}
+
+	// A verify answer asked to reflect the stream's position says which
+	// change it reflects, at least that one. (Without the header the node
+	// may answer from a cache that has not yet applied e.Seq: its watcher
+	// and this stream read the log independently.)
+	r := do(t, s.srv, "POST", "/v1/verify", map[string]any{"key": target.Secret},
+		"x-api-key", s.key.Secret, httpapi.MinChangeSeqHeader, strconv.FormatInt(e.Seq, 10)).want(t, 200)
+	seq, err := strconv.ParseInt(r.Header.Get(httpapi.ChangeSeqHeader), 10, 64)
+	if err != nil || seq < e.Seq {
+		t.Fatalf("%s = %q, want a number >= %d", httpapi.ChangeSeqHeader, r.Header.Get(httpapi.ChangeSeqHeader), e.Seq)
+	}
+	var res keyward.VerifyResult
+	r.decode(t, &res)
+	if res.Valid {
+		t.Fatal("a revoked key verified as valid")
+	}
+	// Asked for a position this node has not reached, it answers from the
+	// store and vouches for that position.
+	ahead := strconv.FormatInt(seq+1000, 10)
+	r = do(t, s.srv, "POST", "/v1/verify", map[string]any{"key": otherKeyOfProject(t, s).Secret},
+		"x-api-key", s.key.Secret, httpapi.MinChangeSeqHeader, ahead).want(t, 200)
+	if got := r.Header.Get(httpapi.ChangeSeqHeader); got != ahead {
+		t.Fatalf("asked for %s, answered %s = %q", ahead, httpapi.ChangeSeqHeader, got)
+	}
+	r.decode(t, &res)
+	if !res.Valid {
+		t.Fatalf("a valid key read from the store = %+v", res)
+	}
+
+	// The org stream shows every project's keys.
+	orgStream := openStream(t, s.srv.URL, "/v1/org/key-changes", "x-org-api-key", s.srv.OrgKey)
+	orgStream.next(t)
+	k2 := s.srv.MustKey(t, nil, other.ID, keyward.CreateKeyInput{Name: "new elsewhere"})
+	orgStream.until(t, k2.ID)
+
+	// Revoking the stream's own key ends the stream.
+	s.pk(t, "POST", "/v1/keys/"+s.key.ID+"/revoke", nil).want(t, 200)
+	deadline := time.After(15 * time.Second)
+	for {
+		select {
+		case _, ok := <-st.events:
+			if !ok {
+				return
+			}
+		case <-deadline:
+			t.Fatal("the stream of a revoked key stayed open")
+		}
+	}
+}
+
+func TestKeyChangesNeedsVerifyScope(t *testing.T) {
+	s := newSetup(t)
+	reader := s.srv.MustKey(t, nil, s.project.ID, keyward.CreateKeyInput{Name: "reader", Scopes: []string{keyward.ScopeKeysRead}})
+	do(t, s.srv, "GET", "/v1/key-changes", nil, "x-api-key", reader.Secret).wantError(t, 403, keyward.CodePermissionDenied)
+	do(t, s.srv, "GET", "/v1/key-changes", nil).wantError(t, 401, keyward.CodeAPIKeyMissing)
+}
+
+// otherKeyOfProject creates a fresh key in the setup's project.
+func otherKeyOfProject(t *testing.T, s *setup) *keyward.Key {
+	t.Helper()
+	return s.srv.MustKey(t, nil, s.project.ID, keyward.CreateKeyInput{Name: "fresh"})
+}

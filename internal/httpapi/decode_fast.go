@@ -1,0 +1,140 @@
+package httpapi
+
+import "github.com/keyward/keyward"
+
+// decodeVerifyFast decodes the body of POST /v1/verify without reflection,
+// for the shape SDKs send: one object with "key", "scopes" (an array of
+// strings) and "ip", each at most once, strings of printable ASCII without
+// escapes. It reports false, leaving in untouched, for anything else
+// (escapes, other fields, other types, null, duplicates, other case,
+// trailing data), and the strict decoder then gives the exact answer or
+// error. When it reports true, in is what the strict decoder would have
+// produced (FuzzVerifyFast checks it).
+func decodeVerifyFast(body []byte, in *keyward.VerifyInput) bool {
+	p := fastParser{b: body}
+	var out keyward.VerifyInput
+	var seenKey, seenScopes, seenIP bool
+	p.space()
+	if !p.eat('{') {
+		return false
+	}
+	p.space()
+	if !p.eat('}') {
+		for {
+			name, ok := p.str()
+			if !ok {
+				return false
+			}
+			p.space()
+			if !p.eat(':') {
+				return false
+			}
+			p.space()
+			switch {
+			case name == "key" && !seenKey:
+				seenKey = true
+				if out.Key, ok = p.str(); !ok {
+					return false
+				}
+			case name == "ip" && !seenIP:
+				seenIP = true
+				if out.IP, ok = p.str(); !ok {
+					return false
+				}
+			case name == "scopes" && !seenScopes:
+				seenScopes = true
+				if out.Scopes, ok = p.strs(); !ok {
+					return false
+				}
+			default:
+				return false
+			}
+			p.space()
+			if p.eat('}') {
+				break
+			}
+			if !p.eat(',') {
+				return false
+			}
+			p.space()
+		}
+	}
+	p.space()
+	if p.i != len(p.b) {
+		return false
+	}
+	*in = out
+	return true
+}
+
+// fastParser reads the narrow JSON subset of decodeVerifyFast.
+type fastParser struct {
+	b []byte
+	i int
+}
+
+func (p *fastParser) space() {
+	for p.i < len(p.b) {
+		switch p.b[p.i] {
+		case ' ', '\t', '\n', '\r':
+			p.i++
+		default:
+			return
+		}
+	}
+}
+
+func (p *fastParser) eat(c byte) bool {
+	if p.i < len(p.b) && p.b[p.i] == c {
+		p.i++
+		return true
+	}
+	return false
+}
+
+// str reads a string of printable ASCII without escapes.
+func (p *fastParser) str() (string, bool) {
+	if !p.eat('"') {
+		return "", false
+	}
+	start := p.i
+	for p.i < len(p.b) {
+		switch c := p.b[p.i]; {
+		case c == '"':
+			s := string(p.b[start:p.i])
+			p.i++
+			return s, true
+		case c < 0x20 || c > 0x7e || c == '\\':
+			return "", false
+		}
+		p.i++
+	}
+	return "", false
+}
+
+// strs reads an array of such strings.
+func (p *fastParser) strs() ([]string, bool) {
+	if !p.eat('[') {
+		return nil, false
+	}
+	out := []string{}
+	p.space()
+	if p.eat(']') {
+		return out, true
+	}
+	for {
+		s, ok := p.str()
+		if !ok {
+			return nil, false
+		}
+		out = append(out, s)
+		p.space()
+		if p.eat(']') {
+			return out, true
+		}
+		if !p.eat(',') {
+			return nil, false
+		}
+		p.space()
+	}
+}

@@ -1,0 +1,100 @@
+package httpapi
+
+import (
+	"bytes"
+	"encoding/json"
+	"math/rand/v2"
+	"net/http/httptest"
+	"reflect"
+	"testing"
+	"time"
+
+	"github.com/keyward/keyward"
+)
+
+// TestHandEncodersMatchEncodingJSON: the hand-written encoders write what
+// encoding/json writes, for keys with every field set, none set, and
+// random mixes, strings that need escaping included.
+func TestHandEncodersMatchEncodingJSON(t *testing.T) {
+	// A field added to these types must be added to encode.go too.
+	for typ, fields := range map[reflect.Type]int{
+		reflect.TypeFor[keyward.Key]():          22, // Digest is never encoded
+		reflect.TypeFor[keyward.Whoami]():       6,
+		reflect.TypeFor[keyward.VerifyResult](): 3,
+		reflect.TypeFor[keyward.ActorRef]():     2,
+		reflect.TypeFor[keyward.RateLimit]():    2,
+	} {
+		if typ.NumField() != fields {
+			t.Errorf("%v has %d fields, encode.go knows %d: update appendKey/appendWhoami and this test", typ, typ.NumField(), fields)
+		}
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	strs := []string{"", "key_01J", "a b", `quote " and \ backslash`, "<script>&", "é ü 日本", "line\nbreak\ttab", "\u2028\u2029", "bad \xff utf8", "\x00\x1f"}
+	str := func() string { return strs[rng.IntN(len(strs))] }
+	maybe := func() bool { return rng.IntN(2) == 0 }
+	strPtr := func() *string {
+		if maybe() {
+			return nil
+		}
+		s := str()
+		return &s
+	}
+	list := func() []string {
+		switch rng.IntN(3) {
+		case 0:
+			return nil
+		case 1:
+			return []string{}
+		}
+		return []string{str(), str(), str()}
+	}
+	tm := func() time.Time {
+		return time.Date(2020+rng.IntN(10), time.Month(1+rng.IntN(12)), 1+rng.IntN(28), rng.IntN(24), rng.IntN(60), rng.IntN(60), rng.IntN(3)*123456789, time.UTC)
+	}
+	tmPtr := func() *time.Time {
+		if maybe() {
+			return nil
+		}
+		v := tm()
+		return &v
+	}
+	for i := range 2000 {
+		k := &keyward.Key{
+			ID: str(), Kind: keyward.KeyKind(str()), Name: str(), Hint: str(), ProjectID: str(), OrgID: str(),
+			Scopes: list(), Status: keyward.KeyStatus(str()), CreatedAt: tm(),
+			CreatedBy: keyward.ActorRef{Type: str(), ID: str()}, OwnerUserID: strPtr(),
+			ExpiresAt: tmPtr(), LastUsedAt: tmPtr(), RevokedAt: tmPtr(), RevokeReason: strPtr(),
+			IPAllowlist: list(), ReplacedBy: strPtr(), Secret: str(), Digest: []byte("never shown"),
+		}
+		if maybe() {
+			k.RevokedBy = &keyward.ActorRef{Type: str(), ID: str()}
+		}
+		if maybe() {
+			k.Metadata = map[string]string{}
+			for range rng.IntN(5) {
+				k.Metadata[str()] = str()
+			}
+		}
+		if maybe() {
+			k.RateLimit = &keyward.RateLimit{Limit: rng.IntN(10000), Window: keyward.Duration(time.Duration(rng.IntN(3600)) * time.Second)}
+		}
+		res := &keyward.VerifyResult{Valid: maybe(), Code: str()}
+		if maybe() {
+			res.Key = k
+		}
+		who := &keyward.Whoami{KeyID: str(), Kind: keyward.KeyKind(str()), ProjectID: str(), OrgID: str(), Scopes: list(), OwnerUserID: strPtr()}
+		for _, v := range []any{res, who} {
+			want := new(bytes.Buffer)
+			if err := json.NewEncoder(want).Encode(v); err != nil {
+				t.Fatal(err)
+			}
+			rec := httptest.NewRecorder()
+			if !writeFast(rec, v) {
+				t.Fatalf("%T is not hand-encoded", v)
+			}
+			if got := rec.Body.String(); got != want.String() {
+				t.Fatalf("case %d, %T:\nhand:          %s\nencoding/json: %s", i, v, got, want)
+			}
+		}
+	}
+}
