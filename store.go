@@ -28,8 +28,11 @@ type Store interface {
 // transaction.
 type Queries interface {
 	// LockOrg serializes transactions of one org until the transaction ends
-	// (a row lock on PostgreSQL; SQLite's write transaction already is one).
-	LockOrg(ctx context.Context, orgID string) error
+	// (a row lock on PostgreSQL; SQLite's write transaction already is one)
+	// and returns the org as the lock found it, which saves the limit checks
+	// that follow a read while they hold the lock. NOT_FOUND for a missing
+	// org.
+	LockOrg(ctx context.Context, orgID string) (*Org, error)
 
 	CreateUser(ctx context.Context, u *User) error // CONFLICT on a duplicate email
 	GetUser(ctx context.Context, id string) (*User, error)

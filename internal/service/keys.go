@@ -109,14 +109,11 @@ func (s *Service) GetKey(ctx context.Context, a *Actor, w Where, id string) (*ke
 func (s *Service) CreateKey(ctx context.Context, a *Actor, w Where, in keyward.CreateKeyInput) (*keyward.Key, error) {
 	var out *keyward.Key
 	err := s.inTx(ctx, func(q keyward.Queries) error {
-		if err := q.LockOrg(ctx, a.OrgID); err != nil {
-			return err
-		}
-		p, err := s.access(ctx, q, a, w, actKeysWrite, AuditKeyCreate)
+		org, err := q.LockOrg(ctx, a.OrgID)
 		if err != nil {
 			return err
 		}
-		org, err := q.GetOrg(ctx, a.OrgID)
+		p, err := s.access(ctx, q, a, w, actKeysWrite, AuditKeyCreate)
 		if err != nil {
 			return err
 		}

@@ -12,7 +12,7 @@ import (
 // needs a project admin. With selfOK a
 // key may act on itself whatever its scopes (revoking itself).
 func (s *Service) changeableKey(ctx context.Context, q keyward.Queries, a *Actor, w Where, id, auditAction string, selfOK bool) (*keyward.Key, error) {
-	if err := q.LockOrg(ctx, a.OrgID); err != nil {
+	if _, err := q.LockOrg(ctx, a.OrgID); err != nil {
 		return nil, err
 	}
 	self := selfOK && a.Key != nil && a.Key.ID == id

@@ -130,7 +130,7 @@ func (s *Service) UpdateMember(ctx context.Context, a *Actor, userID string, in 
 	}
 	var out *keyward.Member
 	err := s.inTx(ctx, func(q keyward.Queries) error {
-		if err := q.LockOrg(ctx, a.OrgID); err != nil {
+		if _, err := q.LockOrg(ctx, a.OrgID); err != nil {
 			return err
 		}
 		m, err := s.member(ctx, q, a, userID)
@@ -250,7 +250,7 @@ func (s *Service) RemoveMember(ctx context.Context, a *Actor, userID string, in 
 		return err
 	}
 	err := s.inTx(ctx, func(q keyward.Queries) error {
-		if err := q.LockOrg(ctx, a.OrgID); err != nil {
+		if _, err := q.LockOrg(ctx, a.OrgID); err != nil {
 			return err
 		}
 		actorRole, err := s.orgAccess(ctx, q, a, actMembersWrite, AuditMemberRemove)

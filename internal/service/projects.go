@@ -143,7 +143,7 @@ func (s *Service) UpdateProject(ctx context.Context, a *Actor, id string, in key
 // Its audit events stay in the org's log.
 func (s *Service) DeleteProject(ctx context.Context, a *Actor, id string) error {
 	err := s.inTx(ctx, func(q keyward.Queries) error {
-		if err := q.LockOrg(ctx, a.OrgID); err != nil {
+		if _, err := q.LockOrg(ctx, a.OrgID); err != nil {
 			return err
 		}
 		if _, err := s.orgAccess(ctx, q, a, actProjectsWrite, AuditProjectDelete); err != nil {

@@ -24,14 +24,11 @@ func (s *Service) GetSettings(ctx context.Context, a *Actor) (*keyward.Settings,
 func (s *Service) UpdateSettings(ctx context.Context, a *Actor, in keyward.SettingsPatch) (*keyward.Settings, error) {
 	var out *keyward.Settings
 	err := s.inTx(ctx, func(q keyward.Queries) error {
-		if err := q.LockOrg(ctx, a.OrgID); err != nil {
+		org, err := q.LockOrg(ctx, a.OrgID)
+		if err != nil {
 			return err
 		}
 		if _, err := s.orgAccess(ctx, q, a, actSettingsWrite, AuditSettingsUpdate); err != nil {
-			return err
-		}
-		org, err := q.GetOrg(ctx, a.OrgID)
-		if err != nil {
 			return err
 		}
 		before := org.Settings

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strconv"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -74,25 +73,33 @@ const returningOwner = `RETURNING id, org_id, COALESCE(project_id, '') AS projec
 // PostgreSQL delivers when (and only if) the transaction commits. It
 // returns how many keys write touched. Errors are the driver's, for the
 // caller to map.
-func writeKeys(ctx context.Context, db dbtx, write string, args ...any) (int64, error) {
-	if _, err := db.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, keyChangesLockKey); err != nil {
-		return 0, err
-	}
-	var n, last int64
-	err := db.QueryRow(ctx, `WITH k AS (`+write+`),
+//
+// The lock and the write go to the server together, as a pipeline, which
+// runs them in order: a create holds its org's lock while they run, so
+// each round trip saved is one less wait for every other create of the org.
+func writeKeys(ctx context.Context, db dbtx, write string, args ...any) (n int64, err error) {
+	var b pgx.Batch
+	b.Queue(`SELECT pg_advisory_xact_lock($1)`, keyChangesLockKey)
+	// One announcement per statement is enough: listeners read the log from
+	// where they are, whatever the payload. CASE keeps pg_notify from
+	// running when nothing was written.
+	b.Queue(`WITH k AS (`+write+`),
 		c AS (INSERT INTO key_changes (key_id, org_id, project_id, at)
-			SELECT id, org_id, project_id, clock_timestamp() FROM k ORDER BY id RETURNING seq)
-		SELECT count(*), COALESCE(max(seq), 0) FROM c`, args...).Scan(&n, &last)
-	if err != nil {
+			SELECT id, org_id, project_id, clock_timestamp() FROM k ORDER BY id RETURNING seq),
+		s AS (SELECT count(*) AS n, COALESCE(max(seq), 0) AS last FROM c)
+		SELECT n, CASE WHEN n > 0 THEN pg_notify('`+keyward.KeyChangesChannel+`', last::text)::text END FROM s`,
+		args...)
+	br := db.SendBatch(ctx, &b)
+	defer func() {
+		if cerr := br.Close(); err == nil {
+			err = cerr
+		}
+	}()
+	if _, err := br.Exec(); err != nil {
 		return 0, err
 	}
-	if n > 0 {
-		// One announcement per statement is enough: listeners read the log
-		// from where they are, whatever the payload.
-		if _, err := db.Exec(ctx, `SELECT pg_notify($1, $2)`,
-			keyward.KeyChangesChannel, strconv.FormatInt(last, 10)); err != nil {
-			return 0, err
-		}
+	if err := br.QueryRow().Scan(&n, nil); err != nil { // nil: pg_notify's empty result
+		return 0, err
 	}
 	return n, nil
 }

@@ -136,12 +136,17 @@ func (s *Store) begin(ctx context.Context) (pgx.Tx, error) {
 // before its audit event) run one after the other on every node. Statements
 // of a READ COMMITTED transaction read what was committed when they start,
 // so whatever the transaction reads after the lock includes the previous
-// holder's writes. Outside a transaction there is nothing to hold a lock
-// for, so it does nothing, as on SQLite; so does a missing org.
-func (q queries) LockOrg(ctx context.Context, orgID string) error {
+// holder's writes; so does the org it returns: a row locked after a wait is
+// read again as the previous holder committed it. Outside a transaction
+// there is nothing to hold a lock for, so it only reads the org, as on
+// SQLite.
+func (q queries) LockOrg(ctx context.Context, orgID string) (*keyward.Org, error) {
 	if !q.inTx {
-		return nil
+		return q.GetOrg(ctx, orgID)
 	}
-	_, err := q.db.Exec(ctx, `SELECT 1 FROM orgs WHERE id = $1 FOR UPDATE`, orgID)
-	return dbError(err, "postgres: lockOrg(%q)", orgID)
+	o, err := scanOrg(q.db.QueryRow(ctx, `SELECT `+orgColumns+` FROM orgs o WHERE o.id = $1 FOR UPDATE`, orgID))
+	if err != nil {
+		return nil, notFound(err, "organization", "postgres: lockOrg(%q)", orgID)
+	}
+	return o, nil
 }

@@ -122,7 +122,7 @@ func (s *Store) InTx(ctx context.Context, fn func(keyward.Queries) error) error 
 // do: InTx transactions begin IMMEDIATE on the single write connection, so a
 // transaction already holds the database's write lock, which excludes every
 // other writer, from its first statement to its end. Outside a transaction
-// there is nothing to hold a lock for, so it is a no-op there too.
-func (q queries) LockOrg(ctx context.Context, orgID string) error {
-	return nil
+// there is nothing to hold a lock for, so it only reads the org there too.
+func (q queries) LockOrg(ctx context.Context, orgID string) (*keyward.Org, error) {
+	return q.GetOrg(ctx, orgID)
 }

@@ -19,7 +19,9 @@ var txTests = []test{
 		p := e.project(o)
 		var k *keyward.Key
 		err := e.s.InTx(e.ctx, func(q keyward.Queries) error {
-			mustNil(t, "LockOrg", q.LockOrg(e.ctx, o.ID))
+			locked, err := q.LockOrg(e.ctx, o.ID)
+			mustNil(t, "LockOrg", err)
+			diff(t, "the org LockOrg returns", o, locked)
 			k = newKey(o, p)
 			if err := q.CreateKey(e.ctx, k); err != nil {
 				return err
@@ -46,7 +48,14 @@ var txTests = []test{
 		events, err := e.s.ListAuditEvents(e.ctx, keyward.AuditFilter{OrgID: o.ID})
 		mustNil(t, "ListAuditEvents", err)
 		diff(t, "committed events", 1, len(events))
-		mustNil(t, "LockOrg outside a transaction", e.s.LockOrg(e.ctx, o.ID))
+		locked, err := e.s.LockOrg(e.ctx, o.ID)
+		mustNil(t, "LockOrg outside a transaction", err)
+		diff(t, "the org LockOrg returns outside a transaction", o, locked)
+		err = e.s.InTx(e.ctx, func(q keyward.Queries) error {
+			_, err := q.LockOrg(e.ctx, keyward.NewID(keyward.PrefixOrg))
+			return err
+		})
+		wantCode(t, "LockOrg of a missing org", err, keyward.CodeNotFound)
 	}},
 	{"RollbackLeavesNothing", func(t *testing.T, e *env) {
 		o, u := e.org(), e.user("Ann")
@@ -104,12 +113,10 @@ var txTests = []test{
 			capped.Limit = limit
 			race(t, func() error {
 				return e.s.InTx(e.ctx, func(q keyward.Queries) error {
-					if err := q.LockOrg(e.ctx, o.ID); err != nil {
-						return err
-					}
 					// Read as the service does before creating a key: the
-					// org's settings, the project, then the count.
-					if _, err := q.GetOrg(e.ctx, o.ID); err != nil {
+					// org's settings with its lock, the project, then the
+					// count.
+					if _, err := q.LockOrg(e.ctx, o.ID); err != nil {
 						return err
 					}
 					if _, err := q.GetProject(e.ctx, p.ID); err != nil {
@@ -138,7 +145,7 @@ var txTests = []test{
 			race(t, func() error {
 				i := n.Add(1)
 				return e.s.InTx(e.ctx, func(q keyward.Queries) error {
-					if err := q.LockOrg(e.ctx, o.ID); err != nil {
+					if _, err := q.LockOrg(e.ctx, o.ID); err != nil {
 						return err
 					}
 					cur, err := q.GetKey(e.ctx, k.ID)
