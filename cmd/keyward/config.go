@@ -8,6 +8,8 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
+
+	"github.com/keyward/keyward/internal/jsonlog"
 )
 
 // bindEnv makes every flag of cmd that was not given on the command line
@@ -40,5 +42,5 @@ func newLogger(w io.Writer, format string) *slog.Logger {
 	if format == "text" {
 		return slog.New(slog.NewTextHandler(w, nil))
 	}
-	return slog.New(slog.NewJSONHandler(w, nil))
+	return slog.New(jsonlog.NewHandler(w))
 }

@@ -31,6 +31,30 @@ func (info *reqInfo) clientString() string {
 
 type ctxKey struct{}
 
+// reqState is everything observe keeps for one request, in one allocation:
+// the request's info, the writer that records the status, the context that
+// carries the info (see Value) and the X-Request-Id header value.
+type reqState struct {
+	info   reqInfo
+	sw     statusWriter
+	ctx    reqContext
+	idHead [1]string
+}
+
+// reqContext is the request's context with its info attached, as
+// context.WithValue would do, without an allocation of its own.
+type reqContext struct {
+	context.Context
+	info *reqInfo
+}
+
+func (c *reqContext) Value(key any) any {
+	if key == (ctxKey{}) {
+		return c.info
+	}
+	return c.Context.Value(key)
+}
+
 func infoOf(r *http.Request) *reqInfo {
 	info, _ := r.Context().Value(ctxKey{}).(*reqInfo)
 	return info
@@ -79,10 +103,12 @@ func (a *API) observe(next http.Handler) http.Handler {
 		if !keyward.ValidID(keyward.PrefixRequest, id) {
 			id = keyward.NewID(keyward.PrefixRequest)
 		}
-		info := &reqInfo{id: id, client: ClientAddr(r)}
-		r = r.WithContext(context.WithValue(r.Context(), ctxKey{}, info))
-		w.Header()["X-Request-Id"] = []string{id}
-		sw := &statusWriter{ResponseWriter: w}
+		st := &reqState{info: reqInfo{id: id, client: ClientAddr(r)}, sw: statusWriter{ResponseWriter: w}}
+		info, sw := &st.info, &st.sw
+		st.ctx = reqContext{Context: r.Context(), info: info}
+		r = r.WithContext(&st.ctx)
+		st.idHead[0] = id
+		w.Header()["X-Request-Id"] = st.idHead[:]
 		defer func() {
 			if p := recover(); p != nil {
 				a.log.ErrorContext(r.Context(), "panic", "request_id", id, "panic", p)

@@ -116,9 +116,11 @@ func (a *API) verify(c *call, projectID string) (any, error) {
 	}
 	// An SDK whose change stream has delivered every change up to min asks
 	// for an answer at least that fresh (see keyChanges).
-	min, err := strconv.ParseInt(c.r.Header.Get(MinChangeSeqHeader), 10, 64)
-	if err != nil {
-		min = -1
+	min := int64(-1)
+	if h := c.r.Header.Get(MinChangeSeqHeader); h != "" { // no error value to make when absent
+		if n, err := strconv.ParseInt(h, 10, 64); err == nil {
+			min = n
+		}
 	}
 	res, seq, vouched, err := a.svc.VerifyAtLeast(c.r.Context(), c.actor, projectID, in, min)
 	if err != nil {

@@ -22,6 +22,7 @@ import (
 
 	"github.com/keyward/keyward"
 	"github.com/keyward/keyward/internal/httpapi"
+	"github.com/keyward/keyward/internal/jsonlog"
 	"github.com/keyward/keyward/internal/service"
 	"github.com/keyward/keyward/internal/store/sqlite"
 )
@@ -31,6 +32,7 @@ func main() {
 	conc := flag.Int("c", 32, "concurrent connections")
 	rounds := flag.Int("r", 2, "A/B rounds")
 	profile := flag.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
+	useWrk := flag.Bool("wrk", false, "load with wrk (apt-get install wrk) instead of Go clients in this process")
 	flag.Parse()
 	if *profile != "" {
 		f, err := os.Create(*profile)
@@ -41,14 +43,14 @@ func main() {
 		pprof.StartCPUProfile(f)
 		defer pprof.StopCPUProfile()
 	}
-	if err := run(*dur, *conc, *rounds); err != nil {
+	if err := run(*dur, *conc, *rounds, *useWrk); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		pprof.StopCPUProfile()
 		os.Exit(1)
 	}
 }
 
-func run(dur time.Duration, conc, rounds int) error {
+func run(dur time.Duration, conc, rounds int, useWrk bool) error {
 	ctx := context.Background()
 	dir, err := os.MkdirTemp("", "loadcompare")
 	if err != nil {
@@ -59,7 +61,7 @@ func run(dur time.Duration, conc, rounds int) error {
 	if err != nil {
 		return err
 	}
-	log := slog.New(slog.NewJSONHandler(io.Discard, nil)) // logs are formatted, then dropped
+	log := slog.New(jsonlog.NewHandler(io.Discard)) // logs are formatted as keyward serve does, then dropped
 	svc, err := service.New(service.Config{Store: st, Pepper: []byte("pepper"), Logger: log})
 	if err != nil {
 		return err
@@ -98,12 +100,29 @@ func run(dur time.Duration, conc, rounds int) error {
 		{"GET /v1/whoami", "GET", "/v1/whoami", nil},
 		{"POST /v1/verify", "POST", "/v1/verify", verifyBody},
 	}
-	fmt.Printf("%d connections, %v per phase, %d A/B rounds, GOMAXPROCS=%d\n\n", conc, dur, rounds, 0+runtimeProcs())
+	gen := "Go clients in this process"
+	if useWrk {
+		gen = "wrk"
+	}
+	fmt.Printf("%d connections, %v per phase, %d A/B rounds, GOMAXPROCS=%d, load from %s\n\n", conc, dur, rounds, 0+runtimeProcs(), gen)
+	loadOne := func(url, method string, body []byte) (result, error) {
+		if useWrk {
+			return loadWrk(url, method, body, k.Secret, conc, dur)
+		}
+		return load(url, method, body, k.Secret, conc, dur), nil
+	}
 	for _, c := range cases {
 		var a, b []result
 		for r := 0; r < rounds; r++ {
-			a = append(a, load(kw+c.path, c.method, c.body, k.Secret, conc, dur))
-			b = append(b, load(bare+c.path, c.method, c.body, k.Secret, conc, dur))
+			ra, err := loadOne(kw+c.path, c.method, c.body)
+			if err != nil {
+				return err
+			}
+			rb, err := loadOne(bare+c.path, c.method, c.body)
+			if err != nil {
+				return err
+			}
+			a, b = append(a, ra), append(b, rb)
 		}
 		ka, kb := merge(a), merge(b)
 		fmt.Printf("%s\n  keyward: %8.0f req/s  p50 %v  p99 %v  errors %d\n  bare:    %8.0f req/s  p50 %v  p99 %v\n  keyward/bare throughput %.0f%%, p99 ratio %.2f\n\n",
@@ -192,5 +211,12 @@ func merge(rs []result) result {
 	}
 	m := summarize(lat, errs, time.Second)
 	m.rps = rps / float64(len(rs))
+	if len(lat) == 0 { // wrk reports percentiles, not samples: average them
+		m.p50, m.p99 = 0, 0
+		for _, r := range rs {
+			m.p50 += r.p50 / time.Duration(len(rs))
+			m.p99 += r.p99 / time.Duration(len(rs))
+		}
+	}
 	return m
 }

@@ -1,0 +1,182 @@
+// Package jsonlog is keyward's JSON log handler. It writes exactly what
+// slog.NewJSONHandler(w, nil) writes, byte for byte, and is faster for the
+// common record: one with only flat string, number, bool, duration and time
+// attributes, such as the request line the API writes for every request.
+// Anything else (groups, WithAttrs, other kinds) goes to slog's own JSON
+// handler, which shares the writer's lock, so lines never interleave.
+package jsonlog
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"strconv"
+	"sync"
+	"time"
+	"unicode/utf8"
+)
+
+// Handler is a slog.Handler; see the package comment.
+type Handler struct {
+	w    *lockedWriter
+	slow slog.Handler // slog's JSON handler on the same writer
+}
+
+// NewHandler returns a handler writing JSON lines to w at level INFO and
+// above, like slog.NewJSONHandler(w, nil).
+func NewHandler(w io.Writer) *Handler {
+	lw := &lockedWriter{w: w}
+	return &Handler{w: lw, slow: slog.NewJSONHandler(lw, nil)}
+}
+
+// lockedWriter serializes the writes of both paths.
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (lw *lockedWriter) Write(b []byte) (int, error) {
+	lw.mu.Lock()
+	defer lw.mu.Unlock()
+	return lw.w.Write(b)
+}
+
+// Enabled reports whether level is INFO or above.
+func (h *Handler) Enabled(ctx context.Context, level slog.Level) bool {
+	return h.slow.Enabled(ctx, level)
+}
+
+// WithAttrs and WithGroup return slog's handler: records logged through
+// them take the general path.
+func (h *Handler) WithAttrs(attrs []slog.Attr) slog.Handler { return h.slow.WithAttrs(attrs) }
+
+// WithGroup returns slog's handler; see WithAttrs.
+func (h *Handler) WithGroup(name string) slog.Handler { return h.slow.WithGroup(name) }
+
+var bufs = sync.Pool{New: func() any { b := make([]byte, 0, 512); return &b }}
+
+// Handle writes r as one JSON line.
+func (h *Handler) Handle(ctx context.Context, r slog.Record) error {
+	bp := bufs.Get().(*[]byte)
+	b, ok := appendRecord((*bp)[:0], r)
+	if !ok {
+		bufs.Put(bp)
+		return h.slow.Handle(ctx, r)
+	}
+	_, err := h.w.Write(b)
+	if cap(b) <= 64<<10 { // keep the pool from holding on to huge lines
+		*bp = b
+		bufs.Put(bp)
+	}
+	return err
+}
+
+// appendRecord appends r as slog's JSON handler writes it, or reports false
+// if r needs the general path.
+func appendRecord(b []byte, r slog.Record) ([]byte, bool) {
+	b = append(b, '{')
+	if !r.Time.IsZero() {
+		t := r.Time.Round(0)
+		if y := t.Year(); y < 0 || y >= 10000 {
+			return b, false // slog writes an error here
+		}
+		b = append(b, `"time":"`...)
+		b = t.AppendFormat(b, time.RFC3339Nano)
+		b = append(b, `",`...)
+	}
+	b = append(b, `"level":`...)
+	b = appendString(b, r.Level.String())
+	b = append(b, `,"msg":`...)
+	b = appendString(b, r.Message)
+	ok := true
+	r.Attrs(func(a slog.Attr) bool {
+		if a.Key == "" {
+			ok = false // slog drops empty attributes and inlines groups
+			return false
+		}
+		v := a.Value
+		b = append(b, ',')
+		b = appendString(b, a.Key)
+		b = append(b, ':')
+		switch v.Kind() {
+		case slog.KindString:
+			b = appendString(b, v.String())
+		case slog.KindInt64:
+			b = strconv.AppendInt(b, v.Int64(), 10)
+		case slog.KindUint64:
+			b = strconv.AppendUint(b, v.Uint64(), 10)
+		case slog.KindBool:
+			b = strconv.AppendBool(b, v.Bool())
+		case slog.KindDuration:
+			b = strconv.AppendInt(b, int64(v.Duration()), 10)
+		case slog.KindTime:
+			t := v.Time()
+			if y := t.Year(); y < 0 || y >= 10000 {
+				ok = false
+				return false
+			}
+			b = append(b, '"')
+			b = t.AppendFormat(b, time.RFC3339Nano)
+			b = append(b, '"')
+		default: // floats, errors, values, groups, LogValuers
+			ok = false
+			return false
+		}
+		return true
+	})
+	if !ok {
+		return b, false
+	}
+	return append(b, '}', '\n'), true
+}
+
+// appendString appends s as a JSON string the way slog does: no HTML
+// escaping, control characters and invalid UTF-8 escaped, U+2028 and
+// U+2029 escaped.
+func appendString(b []byte, s string) []byte {
+	b = append(b, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if c >= 0x20 && c != '"' && c != '\\' {
+				i++
+				continue
+			}
+			b = append(b, s[start:i]...)
+			switch c {
+			case '"', '\\':
+				b = append(b, '\\', c)
+			case '\n':
+				b = append(b, '\\', 'n')
+			case '\r':
+				b = append(b, '\\', 'r')
+			case '\t':
+				b = append(b, '\\', 't')
+			default:
+				b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r == utf8.RuneError && size == 1:
+			b = append(b, s[start:i]...)
+			b = append(b, `\ufffd`...)
+		case r == '\u2028' || r == '\u2029':
+			b = append(b, s[start:i]...)
+			b = append(b, '\\', 'u', '2', '0', '2', hex[r&0xf])
+		default:
+			i += size
+			continue
+		}
+		i += size
+		start = i
+	}
+	b = append(b, s[start:]...)
+	return append(b, '"')
+}
+
+const hex = "0123456789abcdef"

@@ -1,0 +1,56 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// loadWrk runs wrk (Debian package wrk) against url for dur with conc
+// connections on two threads, and reads its summary: requests per second
+// and the 50th and 99th latency percentiles. A body is sent as a POST
+// through a small Lua script.
+func loadWrk(url, method string, body []byte, key string, conc int, dur time.Duration) (result, error) {
+	args := []string{"-t2", "-c" + strconv.Itoa(conc), "-d" + dur.String(), "--latency", "-H", "x-api-key: " + key}
+	if body != nil {
+		script, err := os.CreateTemp("", "loadcompare-*.lua")
+		if err != nil {
+			return result{}, err
+		}
+		defer os.Remove(script.Name())
+		fmt.Fprintf(script, "wrk.method = %q\nwrk.body = %q\nwrk.headers[\"Content-Type\"] = \"application/json\"\n", method, body)
+		script.Close()
+		args = append(args, "-s", script.Name())
+	}
+	out, err := exec.Command("wrk", append(args, url)...).CombinedOutput()
+	if err != nil {
+		return result{}, fmt.Errorf("wrk: %v: %s", err, out)
+	}
+	var r result
+	sc := bufio.NewScanner(bytes.NewReader(out))
+	for sc.Scan() {
+		f := strings.Fields(sc.Text())
+		switch {
+		case len(f) == 2 && f[0] == "Requests/sec:":
+			r.rps, err = strconv.ParseFloat(f[1], 64)
+		case len(f) == 2 && f[0] == "50%":
+			r.p50, err = time.ParseDuration(f[1])
+		case len(f) == 2 && f[0] == "99%":
+			r.p99, err = time.ParseDuration(f[1])
+		case len(f) >= 4 && f[0] == "Non-2xx":
+			r.errors, err = strconv.Atoi(f[len(f)-1])
+		}
+		if err != nil {
+			return result{}, fmt.Errorf("wrk output %q: %v", sc.Text(), err)
+		}
+	}
+	if r.rps == 0 {
+		return result{}, fmt.Errorf("wrk printed no rate: %s", out)
+	}
+	return r, nil
+}
