@@ -61,25 +61,25 @@ func NewID(prefix string) string {
 	var raw [16]byte // 48-bit time | 16-bit hi | 64-bit lo
 	binary.BigEndian.PutUint64(raw[0:8], ms<<16|uint64(hi))
 	binary.BigEndian.PutUint64(raw[8:16], lo)
-	return prefix + "_" + encodeBase32(raw)
+	var sb strings.Builder // one allocation: request ids are made per request
+	sb.Grow(len(prefix) + 1 + 26)
+	sb.WriteString(prefix)
+	sb.WriteByte('_')
+	sb.Write(base32(raw))
+	return sb.String()
 }
 
-// encodeBase32 writes 128 bits as 26 Crockford base32 digits, most
-// significant first, with two leading zero bits (as ULIDs do).
-func encodeBase32(raw [16]byte) string {
+// base32 writes 128 bits as 26 Crockford base32 digits, most significant
+// first, with two leading zero bits (as ULIDs do).
+func base32(raw [16]byte) []byte {
+	hi, lo := binary.BigEndian.Uint64(raw[:8]), binary.BigEndian.Uint64(raw[8:])
 	var out [26]byte
-	for i := range out {
-		var v byte
-		for j := 0; j < 5; j++ {
-			p := 5*i + j - 2 // bit index in raw; negative = leading zero bit
-			v <<= 1
-			if p >= 0 {
-				v |= raw[p/8] >> (7 - p%8) & 1
-			}
-		}
-		out[i] = crockford[v]
+	for i := len(out) - 1; i >= 0; i-- { // least significant digit first
+		out[i] = crockford[lo&31]
+		lo = lo>>5 | hi<<59
+		hi >>= 5
 	}
-	return string(out[:])
+	return out[:]
 }
 
 // ValidID reports whether s looks like an id with the given prefix. Ids from

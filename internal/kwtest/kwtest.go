@@ -15,6 +15,7 @@ import (
 	"github.com/keyward/keyward"
 	"github.com/keyward/keyward/internal/dashboard"
 	"github.com/keyward/keyward/internal/httpapi"
+	"github.com/keyward/keyward/internal/jsonlog"
 	"github.com/keyward/keyward/internal/service"
 	"github.com/keyward/keyward/internal/store/sqlite"
 	"github.com/keyward/keyward/internal/verify"
@@ -113,13 +114,14 @@ func NewServer(t testing.TB) *Server {
 	return NewServerLogging(t, io.Discard)
 }
 
-// NewServerLogging is NewServer with the API's JSON logs written to w.
+// NewServerLogging is NewServer with the API's JSON logs written to w, by
+// the handler keyward serve uses.
 // Like a real node, it runs a Watcher that follows the change log; it
 // returns once the verification cache is trusted.
 func NewServerLogging(t testing.TB, w io.Writer) *Server {
 	t.Helper()
 	env := NewEnv(t)
-	log := slog.New(slog.NewJSONHandler(w, nil))
+	log := slog.New(jsonlog.NewHandler(w))
 	dash := dashboard.New(dashboard.Config{Service: env.Service, Logger: log, Clock: env.Clock})
 	api := httpapi.New(httpapi.Config{Service: env.Service, Logger: log, Fallback: dash})
 	ts := httptest.NewServer(api)

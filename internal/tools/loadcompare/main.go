@@ -127,6 +127,9 @@ func run(dur time.Duration, conc, rounds int, useWrk bool) error {
 		ka, kb := merge(a), merge(b)
 		fmt.Printf("%s\n  keyward: %8.0f req/s  p50 %v  p99 %v  errors %d\n  bare:    %8.0f req/s  p50 %v  p99 %v\n  keyward/bare throughput %.0f%%, p99 ratio %.2f\n\n",
 			c.name, ka.rps, ka.p50, ka.p99, ka.errors, kb.rps, kb.p50, kb.p99, 100*ka.rps/kb.rps, float64(ka.p99)/float64(kb.p99))
+		if useWrk {
+			fmt.Printf("  server CPU per request: keyward %v, bare %v\n\n", ka.cpuPerReq, kb.cpuPerReq)
+		}
 	}
 	return nil
 }
@@ -145,6 +148,9 @@ type result struct {
 	p50, p99 time.Duration
 	errors   int
 	lat      []time.Duration
+	// cpuPerReq is the server process's CPU time per request (wrk only:
+	// otherwise the load generator shares the process).
+	cpuPerReq time.Duration
 }
 
 // load runs conc closed-loop clients for dur and measures every request.
@@ -216,6 +222,7 @@ func merge(rs []result) result {
 		for _, r := range rs {
 			m.p50 += r.p50 / time.Duration(len(rs))
 			m.p99 += r.p99 / time.Duration(len(rs))
+			m.cpuPerReq += r.cpuPerReq / time.Duration(len(rs))
 		}
 	}
 	return m

@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 )
 
@@ -27,7 +28,9 @@ func loadWrk(url, method string, body []byte, key string, conc int, dur time.Dur
 		script.Close()
 		args = append(args, "-s", script.Name())
 	}
+	cpu0 := processCPU()
 	out, err := exec.Command("wrk", append(args, url)...).CombinedOutput()
+	cpu := processCPU() - cpu0
 	if err != nil {
 		return result{}, fmt.Errorf("wrk: %v: %s", err, out)
 	}
@@ -52,5 +55,16 @@ func loadWrk(url, method string, body []byte, key string, conc int, dur time.Dur
 	if r.rps == 0 {
 		return result{}, fmt.Errorf("wrk printed no rate: %s", out)
 	}
+	// wrk runs in its own process: this process's CPU is the server's.
+	r.cpuPerReq = cpu / time.Duration(r.rps*dur.Seconds())
 	return r, nil
+}
+
+// processCPU is the user and system CPU time this process has used.
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

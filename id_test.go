@@ -1,0 +1,63 @@
+package keyward
+
+import (
+	"math/rand/v2"
+	"strings"
+	"testing"
+)
+
+// base32Bitwise is the definition base32 must match: 130 bits, two leading
+// zero bits then raw, five at a time, most significant first.
+func base32Bitwise(raw [16]byte) string {
+	var out [26]byte
+	for i := range out {
+		var v byte
+		for j := 0; j < 5; j++ {
+			p := 5*i + j - 2
+			v <<= 1
+			if p >= 0 {
+				v |= raw[p/8] >> (7 - p%8) & 1
+			}
+		}
+		out[i] = crockford[v]
+	}
+	return string(out[:])
+}
+
+func TestBase32(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	cases := [][16]byte{{}, {0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff}}
+	for range 10000 {
+		var raw [16]byte
+		for i := range raw {
+			raw[i] = byte(rng.Uint32())
+		}
+		cases = append(cases, raw)
+	}
+	for _, raw := range cases {
+		if got, want := string(base32(raw)), base32Bitwise(raw); got != want {
+			t.Fatalf("base32(%x) = %s, want %s", raw, got, want)
+		}
+	}
+}
+
+func TestNewID(t *testing.T) {
+	prev := ""
+	for range 10000 {
+		id := NewID(PrefixRequest)
+		if !ValidID(PrefixRequest, id) {
+			t.Fatalf("NewID = %q, not a valid id", id)
+		}
+		if strings.Compare(id, prev) <= 0 {
+			t.Fatalf("NewID = %q after %q: ids must increase", id, prev)
+		}
+		prev = id
+	}
+}
+
+func BenchmarkNewID(b *testing.B) {
+	b.ReportAllocs()
+	for b.Loop() {
+		_ = NewID(PrefixRequest)
+	}
+}
