@@ -64,18 +64,25 @@ func BenchmarkWhoamiLoopback(b *testing.B) {
 // lookup that finds nothing) and should cost the same; a malformed key is
 // refused before any lookup.
 func BenchmarkRejectInProcess(b *testing.B) {
-	srv := kwtest.NewServer(b)
-	p := srv.MustProject(b, "bench")
-	revoked := srv.MustKey(b, nil, p.ID, keyward.CreateKeyInput{})
-	if _, err := srv.Service.RevokeKey(b.Context(), srv.Owner(), service.Where{ProjectID: p.ID}, revoked.ID, keyward.RevokeInput{}); err != nil {
-		b.Fatal(err)
-	}
-	for name, key := range map[string]string{
-		"unknown":   apikey.Generate(apikey.PrefixProject),
-		"revoked":   revoked.Secret,
-		"malformed": "kwp_" + strings.Repeat("0", 36),
-	} {
-		b.Run(name, func(b *testing.B) { benchReject(b, srv, key) })
+	for _, name := range []string{"unknown", "revoked", "malformed"} {
+		// A fresh server per run: with -count, every run of every case
+		// would otherwise spend the same addresses' failure budget.
+		b.Run(name, func(b *testing.B) {
+			srv := kwtest.NewServer(b)
+			key := "kwp_" + strings.Repeat("0", 36)
+			switch name {
+			case "unknown":
+				key = apikey.Generate(apikey.PrefixProject)
+			case "revoked":
+				p := srv.MustProject(b, "bench")
+				revoked := srv.MustKey(b, nil, p.ID, keyward.CreateKeyInput{})
+				if _, err := srv.Service.RevokeKey(b.Context(), srv.Owner(), service.Where{ProjectID: p.ID}, revoked.ID, keyward.RevokeInput{}); err != nil {
+					b.Fatal(err)
+				}
+				key = revoked.Secret
+			}
+			benchReject(b, srv, key)
+		})
 	}
 }
 
