@@ -189,7 +189,13 @@ func startNode(t *testing.T, dir string, i int, dbURL, redisURL string) *node {
 	if redisURL != "" {
 		args = append(args, "--redis", redisURL)
 	}
-	n := &node{i: i, cmd: runKeyward(args...), log: filepath.Join(dir, fmt.Sprintf("node%d.log", i)),
+	return startNodeCmd(t, dir, i, runKeyward(args...))
+}
+
+// startNodeCmd starts cmd, a `keyward serve` from runKeyward, as node i.
+func startNodeCmd(t *testing.T, dir string, i int, cmd *exec.Cmd) *node {
+	t.Helper()
+	n := &node{i: i, cmd: cmd, log: filepath.Join(dir, fmt.Sprintf("node%d.log", i)),
 		addr: make(chan string, 1), done: make(chan struct{})}
 	stderr, err := n.cmd.StderrPipe()
 	if err != nil {

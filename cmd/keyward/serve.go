@@ -9,6 +9,10 @@ import (
 	"github.com/spf13/cobra"
 )
 
+// pepperEnv holds the digest pepper. It has no flag: a flag's value shows in
+// process lists.
+const pepperEnv = "KEYWARD_KEY_PEPPER"
+
 func newServeCmd() *cobra.Command {
 	var cfg server.Config
 	cmd := &cobra.Command{
@@ -22,7 +26,7 @@ KEYWARD_KEY_PEPPER only, never from a flag, so it stays out of process lists.`,
 			if err := bindEnv(cmd); err != nil {
 				return err
 			}
-			cfg.Pepper = os.Getenv("KEYWARD_KEY_PEPPER")
+			cfg.Pepper = os.Getenv(pepperEnv)
 			log := newLogger(cmd.ErrOrStderr(), cfg.LogFormat)
 			ctx := cmd.Context()
 			srv, err := server.New(ctx, cfg, log)
@@ -41,7 +45,9 @@ KEYWARD_KEY_PEPPER only, never from a flag, so it stays out of process lists.`,
 				}
 				// The setup link is for the person starting keyward: it goes to
 				// the terminal, not into the structured log.
-				fmt.Fprintf(cmd.ErrOrStderr(), "\nkeyward has no organization yet. Open this one-time link within an hour to create the first owner:\n\n    %s/setup?token=%s\n\n(or run `keyward bootstrap --org NAME --email EMAIL --database %s` for automation)\n\n", base, token, cfg.Database)
+				// The database is not repeated here: its URL may hold a
+				// password, and stderr is often the log.
+				fmt.Fprintf(cmd.ErrOrStderr(), "\nkeyward has no organization yet. Open this one-time link within an hour to create the first owner:\n\n    %s/setup?token=%s\n\n(or, for automation, run `keyward bootstrap --org NAME --email EMAIL` with the same --database or KEYWARD_DATABASE as serve)\n\n", base, token)
 			}
 			if cfg.Pepper == "" {
 				log.Warn("KEYWARD_KEY_PEPPER is not set: key digests are plain SHA-256; set a pepper before issuing production keys")

@@ -31,6 +31,9 @@ type Server struct {
 	Watcher *verify.Watcher
 	api     *httpapi.API
 	log     *slog.Logger
+	// store and feed name the store ("sqlite", "postgres") and the
+	// invalidation feed ("local", "postgres", "redis") for the start line.
+	store, feed string
 	closers []func() error
 }
 
@@ -40,11 +43,12 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	srv := &Server{Store: st, log: log}
+	srv := &Server{Store: st, log: log, store: "sqlite", feed: "local"}
 	scfg := service.Config{Store: st, Pepper: []byte(cfg.Pepper), Logger: log}
 	var feed verify.Feed
 	if isPostgres(cfg.Database) {
 		feed = &verify.PGFeed{URL: cfg.Database, Logger: log}
+		srv.store, srv.feed = "postgres", "postgres"
 		if cfg.Redis != "" {
 			opts, err := redis.ParseURL(cfg.Redis)
 			if err != nil {
@@ -53,6 +57,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 			}
 			rf := &verify.RedisFeed{Client: redis.NewClient(opts), Logger: log}
 			feed, scfg.Announce = rf, rf.Announce
+			srv.feed = "redis"
 			srv.closers = append(srv.closers, rf.Client.Close)
 			rl := redis.NewClient(limiterOptions(opts))
 			scfg.Limiter = ratelimit.NewRedis(rl, "")
@@ -119,7 +124,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
-	s.log.Info("keyward listening", "addr", ln.Addr().String())
+	s.log.Info("keyward listening", "addr", ln.Addr().String(), "store", s.store, "feed", s.feed)
 
 	var serveErr error
 	select {
