@@ -34,7 +34,7 @@ type Server struct {
 	// store and feed name the store ("sqlite", "postgres") and the
 	// invalidation feed ("local", "postgres", "redis") for the start line.
 	store, feed string
-	closers []func() error
+	closers     []func() error
 }
 
 // New opens the store and builds the service and API.
