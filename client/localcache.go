@@ -55,7 +55,9 @@ type LocalCacheOptions struct {
 // memory (their budget is counted by keyward). Unknown keys are not
 // remembered: every unknown key is a call to keyward.
 //
-// Answers from memory do not update a key's last_used_at in keyward.
+// Answers from memory are not reported to keyward one by one, but a key in
+// use is asked about again once per TTL, and that answer records the use:
+// a key's last_used_at in keyward lags by at most the TTL.
 //
 //	lc := client.NewLocalCache(c, client.LocalCacheOptions{})
 //	go lc.Run(ctx)

@@ -321,3 +321,29 @@ func BenchmarkLocalCacheHit(b *testing.B) {
 		b.Fatalf("%d calls to keyward during the benchmark", n)
 	}
 }
+
+// A key in use is asked about again once per TTL, however often the stream
+// stays quiet: that answer is what records the use in keyward, so the key's
+// last_used_at lags by at most the TTL.
+func TestLocalCacheAsksAgainAfterTTL(t *testing.T) {
+	s := newLocalSetup(t)
+	k := s.srv.MustKey(t, nil, s.pid, keyward.CreateKeyInput{Name: "customer"})
+	s.waitFor(t, k.ID)
+	in := keyward.VerifyInput{Key: k.Secret}
+	start := time.Now()
+	s.lc.now = func() time.Time { return start } // only Verify reads it, on this goroutine
+
+	s.verify(t, in) // asks keyward, kept
+	before := s.proxy.verifies.Load()
+	s.verify(t, in)
+	if n := s.proxy.verifies.Load() - before; n != 0 {
+		t.Fatalf("a cached key within its TTL made %d calls to keyward, want 0", n)
+	}
+	s.lc.now = func() time.Time { return start.Add(s.lc.opts.TTL) }
+	if r := s.verify(t, in); !r.Valid {
+		t.Fatalf("Verify after the TTL = %+v", r)
+	}
+	if n := s.proxy.verifies.Load() - before; n != 1 {
+		t.Fatalf("a key used after its TTL made %d calls to keyward, want 1", n)
+	}
+}
