@@ -7,26 +7,28 @@ import (
 	"github.com/keyward/keyward"
 )
 
-// changeableKey locks the org and loads key id for a change by a. Anyone
-// with write access may change their own keys; someone else's project key
-// needs a project admin. With selfOK a
-// key may act on itself whatever its scopes (revoking itself).
-func (s *Service) changeableKey(ctx context.Context, q keyward.Queries, a *Actor, w Where, id, auditAction string, selfOK bool) (*keyward.Key, error) {
-	if _, err := q.LockOrg(ctx, a.OrgID); err != nil {
-		return nil, err
+// changeableKey locks the org and loads key id for a change by a; it also
+// returns the org as locked (for its settings). Anyone with write access
+// may change their own keys; someone else's project key needs a project
+// admin. With selfOK a key may act on itself whatever its scopes (revoking
+// itself).
+func (s *Service) changeableKey(ctx context.Context, q keyward.Queries, a *Actor, w Where, id, auditAction string, selfOK bool) (*keyward.Key, *keyward.Org, error) {
+	org, err := q.LockOrg(ctx, a.OrgID)
+	if err != nil {
+		return nil, nil, err
 	}
 	self := selfOK && a.Key != nil && a.Key.ID == id
 	if !self {
 		if _, err := s.access(ctx, q, a, w, actKeysWrite, auditAction); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	}
 	k, err := loadKey(ctx, q, a, w, id)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if self || w.ProjectID == "" || ownsKey(a, k) {
-		return k, nil
+		return k, org, nil
 	}
 	// Org keys, and project keys that belong to no user (automation made by
 	// an org key), administer the project's keys with keys:write. A project
@@ -35,18 +37,18 @@ func (s *Service) changeableKey(ctx context.Context, q keyward.Queries, a *Actor
 	holder := a
 	if a.Key != nil {
 		if a.Key.Kind == keyward.KindOrg || a.Key.OwnerUserID == nil {
-			return k, nil
+			return k, org, nil
 		}
 		holder = UserActor(*a.Key.OwnerUserID, a.OrgID, a.Origin)
 	}
 	role, err := s.projectRole(ctx, q, holder, w.ProjectID)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if projectRank(role) < projectRank(keyward.ProjectAdmin) {
-		return nil, s.denied(a, auditAction, w.ProjectID, keyRef(k), "Only project admins may change keys that other members own")
+		return nil, nil, s.denied(a, auditAction, w.ProjectID, keyRef(k), "Only project admins may change keys that other members own")
 	}
-	return k, nil
+	return k, org, nil
 }
 
 // UpdateKey renames a key or changes its metadata, IP allowlist or scopes
@@ -54,7 +56,7 @@ func (s *Service) changeableKey(ctx context.Context, q keyward.Queries, a *Actor
 func (s *Service) UpdateKey(ctx context.Context, a *Actor, w Where, id string, in keyward.KeyPatch) (*keyward.Key, error) {
 	var out *keyward.Key
 	err := s.inTx(ctx, func(q keyward.Queries) error {
-		k, err := s.changeableKey(ctx, q, a, w, id, AuditKeyUpdate, false)
+		k, _, err := s.changeableKey(ctx, q, a, w, id, AuditKeyUpdate, false)
 		if err != nil {
 			return err
 		}
@@ -141,7 +143,7 @@ func (s *Service) RevokeKey(ctx context.Context, a *Actor, w Where, id string, i
 	}
 	var out *keyward.Key
 	err := s.inTx(ctx, func(q keyward.Queries) error {
-		k, err := s.changeableKey(ctx, q, a, w, id, AuditKeyRevoke, true)
+		k, _, err := s.changeableKey(ctx, q, a, w, id, AuditKeyRevoke, true)
 		if err != nil {
 			return err
 		}
@@ -190,15 +192,11 @@ func (s *Service) RotateKey(ctx context.Context, a *Actor, w Where, id string, i
 	}
 	var out *keyward.Key
 	err := s.inTx(ctx, func(q keyward.Queries) error {
-		old, err := s.changeableKey(ctx, q, a, w, id, AuditKeyRotate, false)
+		old, org, err := s.changeableKey(ctx, q, a, w, id, AuditKeyRotate, false)
 		if err != nil {
 			return err
 		}
 		if err := s.checkNoWidening(a, w, old.Scopes, old.RateLimit, AuditKeyRotate, keyRef(old)); err != nil {
-			return err
-		}
-		org, err := q.GetOrg(ctx, a.OrgID)
-		if err != nil {
 			return err
 		}
 		maxGrace := min(MaxGrace, org.Settings.RotationMaxGrace.Std())
