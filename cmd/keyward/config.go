@@ -20,12 +20,17 @@ func bindEnv(cmd *cobra.Command) error {
 		if f.Changed || err != nil {
 			return
 		}
-		name := "KEYWARD_" + strings.ToUpper(strings.ReplaceAll(f.Name, "-", "_"))
-		if v, ok := os.LookupEnv(name); ok {
+		if v, ok := os.LookupEnv(envName(f.Name)); ok {
 			err = cmd.Flags().Set(f.Name, v)
 		}
 	})
 	return err
+}
+
+// envName is the variable that sets flag: KEYWARD_<FLAG>, dashes as
+// underscores.
+func envName(flag string) string {
+	return "KEYWARD_" + strings.ToUpper(strings.ReplaceAll(flag, "-", "_"))
 }
 
 // newLogger logs JSON, or text when format is "text" or stderr is a

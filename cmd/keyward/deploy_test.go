@@ -8,6 +8,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/spf13/pflag"
 )
 
 // TestDeployComposeExample runs what deploy/docker-compose.yml runs, without
@@ -36,10 +38,11 @@ func TestDeployComposeExample(t *testing.T) {
 		if err != nil || sub.Name() != c.name {
 			t.Fatalf("the compose file runs %q, which keyward does not know", c.name)
 		}
+		read := map[string]bool{}
+		sub.Flags().VisitAll(func(f *pflag.Flag) { read[envName(f.Name)] = true })
 		for _, name := range c.vars {
-			flag := strings.ToLower(strings.ReplaceAll(strings.TrimPrefix(name, "KEYWARD_"), "_", "-"))
-			if name != pepperEnv && sub.Flags().Lookup(flag) == nil {
-				t.Errorf("%s (given to %q) names no flag --%s", name, c.name, flag)
+			if name != pepperEnv && !read[name] {
+				t.Errorf("%s (given to %q) sets no flag of it", name, c.name)
 			}
 		}
 	}
