@@ -4,6 +4,7 @@ import (
 	"math/rand/v2"
 	"strings"
 	"testing"
+	"time"
 )
 
 // base32Bitwise is the definition base32 must match: 130 bits, two leading
@@ -57,7 +58,37 @@ func TestNewID(t *testing.T) {
 
 func BenchmarkNewID(b *testing.B) {
 	b.ReportAllocs()
-	for b.Loop() {
-		_ = NewID(PrefixRequest)
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			_ = NewID(PrefixRequest)
+		}
+	})
+}
+
+func TestNewSequentialID(t *testing.T) {
+	prev := ""
+	for range 10000 {
+		before := NewID(PrefixRequest)
+		id := NewSequentialID(PrefixRequest, time.Now())
+		if !ValidID(PrefixRequest, id) {
+			t.Fatalf("NewSequentialID = %q, not a valid id", id)
+		}
+		// The first 10 digits are the millisecond: not before NewID's.
+		if id[:4+10] < before[:4+10] {
+			t.Fatalf("NewSequentialID = %q made after %q carries an earlier time", id, before)
+		}
+		if strings.Compare(id, prev) <= 0 {
+			t.Fatalf("NewSequentialID = %q after %q: ids must increase", id, prev)
+		}
+		prev = id
 	}
+}
+
+func BenchmarkNewSequentialID(b *testing.B) {
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			_ = NewSequentialID(PrefixRequest, time.Now())
+		}
+	})
 }

@@ -15,6 +15,7 @@ import (
 	"hash"
 	"hash/crc32"
 	"sync"
+	"unsafe"
 )
 
 // Prefixes of the two kinds of key.
@@ -81,16 +82,11 @@ func Parse(s string) (prefix string, err error) {
 	return prefix, nil
 }
 
-var ieeeTable = crc32.MakeTable(crc32.IEEE)
-
-// crcString is crc32.ChecksumIEEE of a string, without converting it to a
-// byte slice (which would allocate on the verification hot path).
+// crcString is crc32.ChecksumIEEE of a string, without copying it into a
+// byte slice (which would allocate on the verification hot path): crc32
+// only reads its input, so it reads the string's bytes in place.
 func crcString(s string) uint32 {
-	crc := ^uint32(0)
-	for i := 0; i < len(s); i++ {
-		crc = ieeeTable[byte(crc)^s[i]] ^ (crc >> 8)
-	}
-	return ^crc
+	return crc32.ChecksumIEEE(unsafe.Slice(unsafe.StringData(s), len(s)))
 }
 
 // appendChecksum appends the 6-char base62 CRC32 of body to dst.

@@ -48,9 +48,10 @@ func New(cfg Config) *API {
 	a := &API{svc: cfg.Service, log: cfg.Logger, metrics: newMetrics(cfg.Registry), closing: make(chan struct{})}
 	registerCacheMetrics(cfg.Registry, cfg.Service.Cache())
 	mux := http.NewServeMux()
+	router := newRouter(mux)
 	methods := map[string][]string{}
 	for _, rt := range a.routes() {
-		mux.Handle(rt.Method+" "+rt.Path, a.adapt(rt))
+		router.handle(rt.Method, rt.Path, a.adapt(rt))
 		methods[rt.Path] = append(methods[rt.Path], rt.Method)
 	}
 	// The same paths with any other method: 405 in the error contract.
@@ -71,7 +72,7 @@ func New(cfg Config) *API {
 	} else {
 		mux.HandleFunc("/", notFound)
 	}
-	a.handler = a.observe(mux)
+	a.handler = a.observe(router)
 	return a
 }
 

@@ -33,7 +33,7 @@ func credential(h http.Header) (string, error) {
 		return nil
 	}
 	for _, name := range []string{headerAPIKey, headerOrgAPIKey} {
-		vals := h.Values(name)
+		vals := h[name] // the names are canonical, as net/http stores them
 		if len(vals) > 1 {
 			return "", keyward.Errorf(keyward.CodeAmbiguousCredentials, "The %s header appears more than once", strings.ToLower(name))
 		}
@@ -43,7 +43,7 @@ func credential(h http.Header) (string, error) {
 			}
 		}
 	}
-	if auth := h.Values("Authorization"); len(auth) > 0 {
+	if auth := h["Authorization"]; len(auth) > 0 {
 		if len(auth) > 1 {
 			return "", keyward.Errorf(keyward.CodeAmbiguousCredentials, "The Authorization header appears more than once")
 		}

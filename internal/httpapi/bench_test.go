@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -134,6 +135,77 @@ func BenchmarkVerifyInProcess(b *testing.B) {
 		srv.API.ServeHTTP(w, req)
 		if w.Code != 200 {
 			b.Fatalf("status %d: %s", w.Code, w.Body)
+		}
+	}
+}
+
+// BenchmarkServerRaw sends requests one after another on one keep-alive
+// loopback connection to a real net/http server, from a client that
+// allocates nothing: its allocs/op are the server's per request, as a
+// load tool would see them.
+func BenchmarkServerRaw(b *testing.B) {
+	srv := kwtest.NewServer(b)
+	p := srv.MustProject(b, "bench")
+	caller := srv.MustKey(b, nil, p.ID, keyward.CreateKeyInput{Name: "backend"})
+	k := srv.MustKey(b, nil, p.ID, keyward.CreateKeyInput{Name: "customer", Metadata: map[string]string{"plan": "pro"}})
+	host := strings.TrimPrefix(srv.URL, "http://")
+	body := `{"key":"` + k.Secret + `"}`
+	for _, c := range []struct{ name, req string }{
+		{"whoami", "GET /v1/whoami HTTP/1.1\r\nHost: " + host + "\r\nX-Api-Key: " + caller.Secret + "\r\n\r\n"},
+		{"verify", "POST /v1/verify HTTP/1.1\r\nHost: " + host + "\r\nX-Api-Key: " + caller.Secret +
+			"\r\nContent-Type: application/json\r\nContent-Length: " + fmt.Sprint(len(body)) + "\r\n\r\n" + body},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			conn, err := net.Dial("tcp", host)
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer conn.Close()
+			req := []byte(c.req)
+			buf := make([]byte, 8192)
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := conn.Write(req); err != nil {
+					b.Fatal(err)
+				}
+				if err := readResponse(conn, buf); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// readResponse reads one HTTP/1.1 response with a Content-Length into buf
+// and checks its status is 200.
+func readResponse(conn net.Conn, buf []byte) error {
+	n := 0
+	for {
+		m, err := conn.Read(buf[n:])
+		if err != nil {
+			return err
+		}
+		n += m
+		head, rest, ok := bytes.Cut(buf[:n], []byte("\r\n\r\n"))
+		if !ok {
+			continue
+		}
+		if !bytes.HasPrefix(head, []byte("HTTP/1.1 200 ")) {
+			return fmt.Errorf("response %q", head)
+		}
+		i := bytes.Index(head, []byte("Content-Length: "))
+		if i < 0 {
+			return fmt.Errorf("no Content-Length in %q", head)
+		}
+		cl := 0
+		for _, c := range head[i+len("Content-Length: "):] {
+			if c < '0' || c > '9' {
+				break
+			}
+			cl = cl*10 + int(c-'0')
+		}
+		if len(rest) >= cl {
+			return nil
 		}
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/keyward/keyward"
+	"github.com/keyward/keyward/internal/jsonlog"
 )
 
 // reqInfo is what one request carries through the middleware: its id, the
@@ -101,7 +102,7 @@ func (a *API) observe(next http.Handler) http.Handler {
 		start := time.Now()
 		id := r.Header.Get("X-Request-Id")
 		if !keyward.ValidID(keyward.PrefixRequest, id) {
-			id = keyward.NewID(keyward.PrefixRequest)
+			id = keyward.NewSequentialID(keyward.PrefixRequest, start)
 		}
 		st := &reqState{info: reqInfo{id: id, client: ClientAddr(r)}, sw: statusWriter{ResponseWriter: w}}
 		info, sw := &st.info, &st.sw
@@ -130,9 +131,10 @@ func (a *API) observe(next http.Handler) http.Handler {
 	})
 }
 
-// logRequest writes the request's one log line. The record is built by
-// hand rather than through Logger.LogAttrs: the line is written for every
-// request, and this way its attributes need no slice of their own.
+// logRequest writes the request's one log line. The line is written for
+// every request, so its attributes live on the stack, and keyward's own
+// handler takes them without a slog.Record (whose attributes past the
+// fifth need a slice of their own).
 func (a *API) logRequest(r *http.Request, info *reqInfo, route string, status int, start time.Time, dur time.Duration) {
 	level := slog.LevelInfo
 	if info.err != nil && info.err.Err != nil && status >= 500 {
@@ -157,6 +159,10 @@ func (a *API) logRequest(r *http.Request, info *reqInfo, route string, status in
 		if level == slog.LevelError {
 			attrs = append(attrs, slog.String("cause", info.err.Err.Error()))
 		}
+	}
+	if jh, ok := h.(*jsonlog.Handler); ok { // keyward serve's handler: no record to build
+		_ = jh.HandleAttrs(ctx, start.Add(dur), level, "request", attrs)
+		return
 	}
 	rec := slog.NewRecord(start.Add(dur), level, "request", 0)
 	rec.AddAttrs(attrs...)

@@ -63,6 +63,31 @@ func (h *Handler) Handle(ctx context.Context, r slog.Record) error {
 		bufs.Put(bp)
 		return h.slow.Handle(ctx, r)
 	}
+	return h.write(bp, b)
+}
+
+// HandleAttrs writes the line Handle would write for the record made by
+// slog.NewRecord(t, level, msg, 0) and AddAttrs(attrs...), without making
+// the record: for the line the API writes on every request. It keeps no
+// reference to attrs.
+func (h *Handler) HandleAttrs(ctx context.Context, t time.Time, level slog.Level, msg string, attrs []slog.Attr) error {
+	bp := bufs.Get().(*[]byte)
+	b, ok := appendHead((*bp)[:0], t, level, msg)
+	for i := 0; ok && i < len(attrs); i++ {
+		b, ok = appendAttr(b, attrs[i])
+	}
+	if !ok {
+		bufs.Put(bp)
+		r := slog.NewRecord(t, level, msg, 0)
+		r.AddAttrs(attrs...)
+		return h.slow.Handle(ctx, r)
+	}
+	return h.write(bp, append(b, '}', '\n'))
+}
+
+// write writes the line b, built in the pooled buffer bp, and returns the
+// buffer to the pool.
+func (h *Handler) write(bp *[]byte, b []byte) error {
 	_, err := h.w.Write(b)
 	if cap(b) <= 64<<10 { // keep the pool from holding on to huge lines
 		*bp = b
@@ -74,9 +99,26 @@ func (h *Handler) Handle(ctx context.Context, r slog.Record) error {
 // appendRecord appends r as slog's JSON handler writes it, or reports false
 // if r needs the general path.
 func appendRecord(b []byte, r slog.Record) ([]byte, bool) {
+	b, ok := appendHead(b, r.Time, r.Level, r.Message)
+	if !ok {
+		return b, false
+	}
+	r.Attrs(func(a slog.Attr) bool {
+		b, ok = appendAttr(b, a)
+		return ok
+	})
+	if !ok {
+		return b, false
+	}
+	return append(b, '}', '\n'), true
+}
+
+// appendHead appends the line's opening brace, time, level and message, or
+// reports false if the time is one slog writes an error for.
+func appendHead(b []byte, t time.Time, level slog.Level, msg string) ([]byte, bool) {
 	b = append(b, '{')
-	if !r.Time.IsZero() {
-		t := r.Time.Round(0)
+	if !t.IsZero() {
+		t = t.Round(0)
 		if y := t.Year(); y < 0 || y >= 10000 {
 			return b, false // slog writes an error here
 		}
@@ -85,49 +127,45 @@ func appendRecord(b []byte, r slog.Record) ([]byte, bool) {
 		b = append(b, `",`...)
 	}
 	b = append(b, `"level":`...)
-	b = appendString(b, r.Level.String())
+	b = appendString(b, level.String())
 	b = append(b, `,"msg":`...)
-	b = appendString(b, r.Message)
-	ok := true
-	r.Attrs(func(a slog.Attr) bool {
-		if a.Key == "" {
-			ok = false // slog drops empty attributes and inlines groups
-			return false
+	b = appendString(b, msg)
+	return b, true
+}
+
+// appendAttr appends ,"key":value for a, or reports false if a needs the
+// general path.
+func appendAttr(b []byte, a slog.Attr) ([]byte, bool) {
+	if a.Key == "" {
+		return b, false // slog drops empty attributes and inlines groups
+	}
+	v := a.Value
+	b = append(b, ',')
+	b = appendString(b, a.Key)
+	b = append(b, ':')
+	switch v.Kind() {
+	case slog.KindString:
+		b = appendString(b, v.String())
+	case slog.KindInt64:
+		b = strconv.AppendInt(b, v.Int64(), 10)
+	case slog.KindUint64:
+		b = strconv.AppendUint(b, v.Uint64(), 10)
+	case slog.KindBool:
+		b = strconv.AppendBool(b, v.Bool())
+	case slog.KindDuration:
+		b = strconv.AppendInt(b, int64(v.Duration()), 10)
+	case slog.KindTime:
+		t := v.Time()
+		if y := t.Year(); y < 0 || y >= 10000 {
+			return b, false
 		}
-		v := a.Value
-		b = append(b, ',')
-		b = appendString(b, a.Key)
-		b = append(b, ':')
-		switch v.Kind() {
-		case slog.KindString:
-			b = appendString(b, v.String())
-		case slog.KindInt64:
-			b = strconv.AppendInt(b, v.Int64(), 10)
-		case slog.KindUint64:
-			b = strconv.AppendUint(b, v.Uint64(), 10)
-		case slog.KindBool:
-			b = strconv.AppendBool(b, v.Bool())
-		case slog.KindDuration:
-			b = strconv.AppendInt(b, int64(v.Duration()), 10)
-		case slog.KindTime:
-			t := v.Time()
-			if y := t.Year(); y < 0 || y >= 10000 {
-				ok = false
-				return false
-			}
-			b = append(b, '"')
-			b = t.AppendFormat(b, time.RFC3339Nano)
-			b = append(b, '"')
-		default: // floats, errors, values, groups, LogValuers
-			ok = false
-			return false
-		}
-		return true
-	})
-	if !ok {
+		b = append(b, '"')
+		b = t.AppendFormat(b, time.RFC3339Nano)
+		b = append(b, '"')
+	default: // floats, errors, values, groups, LogValuers
 		return b, false
 	}
-	return append(b, '}', '\n'), true
+	return b, true
 }
 
 // appendString appends s as a JSON string the way slog does: no HTML

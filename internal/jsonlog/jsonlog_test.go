@@ -75,15 +75,26 @@ func TestSameAsSlog(t *testing.T) {
 		if i%10 != 0 {
 			when = time.Unix(rng.Int64N(1<<33), rng.Int64N(1e9))
 		}
-		r := slog.NewRecord(when, slog.Level(rng.IntN(16)-8), randString(rng), 0)
+		level, msg := slog.Level(rng.IntN(16)-8), randString(rng)
+		var attrs []slog.Attr
 		for range rng.IntN(12) {
-			r.AddAttrs(randAttr(rng))
+			attrs = append(attrs, randAttr(rng))
 		}
+		r := slog.NewRecord(when, level, msg, 0)
+		r.AddAttrs(attrs...)
 		if _, ok := appendRecord(nil, r); ok {
 			fast++
 		}
-		if got, want := line(t, r), slogLine(t, r); got != want {
+		want := slogLine(t, r)
+		if got := line(t, r); got != want {
 			t.Fatalf("record %d:\n got %q\nwant %q", i, got, want)
+		}
+		var buf bytes.Buffer
+		if err := NewHandler(&buf).HandleAttrs(context.Background(), when, level, msg, attrs); err != nil {
+			t.Fatal(err)
+		}
+		if got := buf.String(); got != want {
+			t.Fatalf("record %d by HandleAttrs:\n got %q\nwant %q", i, got, want)
 		}
 	}
 	if fast < 500 {
@@ -149,6 +160,16 @@ func BenchmarkRequestLine(b *testing.B) {
 			}
 		})
 	}
+	b.Run("HandleAttrs", func(b *testing.B) {
+		h := NewHandler(discard{})
+		b.ReportAllocs()
+		for b.Loop() {
+			attrs := [...]slog.Attr{slog.String("method", "GET"), slog.String("route", "GET /v1/whoami"), slog.Int("status", 200),
+				slog.Duration("duration", 12345), slog.String("request_id", "req_01KAW2X4D5E6F7G8H9J0KMNPQR"),
+				slog.String("client", "127.0.0.1"), slog.String("key_id", "key_01KAW2X4D5E6F7G8H9J0KMNPQR")}
+			_ = h.HandleAttrs(context.Background(), time.Now(), slog.LevelInfo, "request", attrs[:])
+		}
+	})
 }
 
 type discard struct{}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/keyward/keyward"
@@ -19,31 +20,62 @@ type usageRecorder struct {
 	store keyward.Store
 	log   *slog.Logger
 
-	mu      sync.Mutex
-	pending map[string]time.Time
+	// pending maps a key id to its latest use, in Unix nanoseconds. A key
+	// already in it is noted under the read lock with an atomic maximum,
+	// so that requests with the same key never wait for each other; the
+	// write lock is for a key's first use in an interval and for flush.
+	mu      sync.RWMutex
+	pending map[string]*atomic.Int64
 }
 
 func newUsageRecorder(st keyward.Store, log *slog.Logger) *usageRecorder {
-	return &usageRecorder{store: st, log: log, pending: map[string]time.Time{}}
+	return &usageRecorder{store: st, log: log, pending: map[string]*atomic.Int64{}}
 }
 
 // note records that key id was used at t.
 func (u *usageRecorder) note(id string, t time.Time) {
-	u.mu.Lock()
-	if t.After(u.pending[id]) {
-		u.pending[id] = t
+	ns := t.UnixNano()
+	u.mu.RLock()
+	last, ok := u.pending[id]
+	if ok {
+		storeMax(last, ns)
 	}
+	u.mu.RUnlock()
+	if ok {
+		return
+	}
+	u.mu.Lock()
+	if last, ok = u.pending[id]; !ok {
+		last = new(atomic.Int64)
+		u.pending[id] = last
+	}
+	storeMax(last, ns)
 	u.mu.Unlock()
+}
+
+// storeMax raises v to ns if ns is later.
+func storeMax(v *atomic.Int64, ns int64) {
+	for {
+		old := v.Load()
+		if ns <= old || v.CompareAndSwap(old, ns) {
+			return
+		}
+	}
 }
 
 // flush writes the pending times. On failure they are kept for the next try.
 func (u *usageRecorder) flush(ctx context.Context) error {
 	u.mu.Lock()
-	batch := u.pending
-	u.pending = map[string]time.Time{}
+	pending := u.pending
+	u.pending = map[string]*atomic.Int64{}
 	u.mu.Unlock()
-	if len(batch) == 0 {
+	if len(pending) == 0 {
 		return nil
+	}
+	// No note holds the read lock on the old map any more: its times are final.
+	batch := make(map[string]time.Time, len(pending))
+	for id, ns := range pending {
+		batch[id] = time.Unix(0, ns.Load()).UTC()
 	}
 	err := u.store.TouchKeys(ctx, batch)
 	if err != nil {

@@ -48,9 +48,11 @@ type Cache struct {
 
 	// pos is the last change of the store's change log that has been
 	// applied here (see Watcher); posChanged is closed and replaced
-	// whenever pos or trust changes, for change streams to wait on.
+	// whenever pos or trust changes, for change streams to wait on. pos
+	// is written under posMu and read without it: every verification
+	// reads it.
 	posMu      sync.Mutex
-	pos        int64
+	pos        atomic.Int64
 	posChanged chan struct{}
 }
 
@@ -230,9 +232,8 @@ func (c *Cache) SetTrusted(ok bool) {
 // applied to this cache, and whether the cache is trusted. While it is
 // trusted, every answer it gives reflects at least every change up to seq.
 func (c *Cache) Position() (seq int64, trusted bool) {
-	c.posMu.Lock()
-	defer c.posMu.Unlock()
-	return c.pos, c.trusted.Load()
+	// pos first: trust read after it vouches for at least that position.
+	return c.pos.Load(), c.trusted.Load()
 }
 
 // Changed returns a channel that is closed the next time the position or
@@ -248,8 +249,8 @@ func (c *Cache) Changed() <-chan struct{} {
 func (c *Cache) Advance(seq int64) {
 	c.posMu.Lock()
 	defer c.posMu.Unlock()
-	if seq > c.pos {
-		c.pos = seq
+	if seq > c.pos.Load() {
+		c.pos.Store(seq)
 		c.signalLocked()
 	}
 }

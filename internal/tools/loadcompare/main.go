@@ -15,8 +15,10 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"runtime"
 	"runtime/pprof"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -33,7 +35,12 @@ func main() {
 	rounds := flag.Int("r", 2, "A/B rounds")
 	profile := flag.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
 	useWrk := flag.Bool("wrk", false, "load with wrk (apt-get install wrk) instead of Go clients in this process")
+	mutexProfile := flag.String("mutexprofile", "", "write a mutex contention profile of the whole run to this file")
 	flag.Parse()
+	if *mutexProfile != "" {
+		runtime.SetMutexProfileFraction(1)
+		defer writeProfile("mutex", *mutexProfile)
+	}
 	if *profile != "" {
 		f, err := os.Create(*profile)
 		if err != nil {
@@ -47,6 +54,19 @@ func main() {
 		fmt.Fprintln(os.Stderr, err)
 		pprof.StopCPUProfile()
 		os.Exit(1)
+	}
+}
+
+// writeProfile writes the named runtime profile to path.
+func writeProfile(name, path string) {
+	f, err := os.Create(path)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return
+	}
+	defer f.Close()
+	if err := pprof.Lookup(name).WriteTo(f, 0); err != nil {
+		fmt.Fprintln(os.Stderr, err)
 	}
 }
 
@@ -125,10 +145,12 @@ func run(dur time.Duration, conc, rounds int, useWrk bool) error {
 			a, b = append(a, ra), append(b, rb)
 		}
 		ka, kb := merge(a), merge(b)
-		fmt.Printf("%s\n  keyward: %8.0f req/s  p50 %v  p99 %v  errors %d\n  bare:    %8.0f req/s  p50 %v  p99 %v\n  keyward/bare throughput %.0f%%, p99 ratio %.2f\n\n",
+		fmt.Printf("%s\n  keyward: %8.0f req/s  p50 %v  p99 %v  errors %d\n  bare:    %8.0f req/s  p50 %v  p99 %v\n  keyward/bare throughput %.0f%%, p99 ratio %.2f\n",
 			c.name, ka.rps, ka.p50, ka.p99, ka.errors, kb.rps, kb.p50, kb.p99, 100*ka.rps/kb.rps, float64(ka.p99)/float64(kb.p99))
+		fmt.Printf("  per round (A then B): %s\n\n", roundRatios(a, b))
 		if useWrk {
-			fmt.Printf("  server CPU per request: keyward %v, bare %v\n\n", ka.cpuPerReq, kb.cpuPerReq)
+			fmt.Printf("  server CPU per request: keyward %v, bare %v\n", ka.cpuPerReq, kb.cpuPerReq)
+			fmt.Printf("  server context switches per request: keyward %.2f, bare %.2f\n\n", ka.switchesPerReq, kb.switchesPerReq)
 		}
 	}
 	return nil
@@ -158,7 +180,8 @@ type result struct {
 	lat      []time.Duration
 	// cpuPerReq is the server process's CPU time per request (wrk only:
 	// otherwise the load generator shares the process).
-	cpuPerReq time.Duration
+	cpuPerReq      time.Duration
+	switchesPerReq float64 // the server process's context switches per request (wrk only)
 }
 
 // load runs conc closed-loop clients for dur and measures every request.
@@ -205,6 +228,26 @@ func load(url, method string, body []byte, key string, conc int, dur time.Durati
 	return summarize(all, errors, dur)
 }
 
+// roundRatios lists keyward/bare throughput of each A/B round and their
+// median: a round's two phases run back to back, so the machine's drift
+// (a virtual machine's neighbours) moves them together, and the median
+// drops the rounds it did not.
+func roundRatios(a, b []result) string {
+	ratios := make([]float64, len(a))
+	var s strings.Builder
+	for i := range a {
+		ratios[i] = 100 * a[i].rps / b[i].rps
+		fmt.Fprintf(&s, "%.0f%% ", ratios[i])
+	}
+	slices.Sort(ratios)
+	m := ratios[len(ratios)/2]
+	if len(ratios)%2 == 0 {
+		m = (ratios[len(ratios)/2-1] + m) / 2
+	}
+	fmt.Fprintf(&s, "(median %.0f%%)", m)
+	return s.String()
+}
+
 func summarize(lat []time.Duration, errors int, dur time.Duration) result {
 	slices.Sort(lat)
 	r := result{rps: float64(len(lat)) / dur.Seconds(), errors: errors, lat: lat}
@@ -231,6 +274,7 @@ func merge(rs []result) result {
 			m.p50 += r.p50 / time.Duration(len(rs))
 			m.p99 += r.p99 / time.Duration(len(rs))
 			m.cpuPerReq += r.cpuPerReq / time.Duration(len(rs))
+			m.switchesPerReq += r.switchesPerReq / float64(len(rs))
 		}
 	}
 	return m

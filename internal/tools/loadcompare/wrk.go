@@ -28,9 +28,10 @@ func loadWrk(url, method string, body []byte, key string, conc int, dur time.Dur
 		script.Close()
 		args = append(args, "-s", script.Name())
 	}
-	cpu0 := processCPU()
+	cpu0, sw0 := processUsage()
 	out, err := exec.Command("wrk", append(args, url)...).CombinedOutput()
-	cpu := processCPU() - cpu0
+	cpu1, sw1 := processUsage()
+	cpu := cpu1 - cpu0
 	if err != nil {
 		return result{}, fmt.Errorf("wrk: %v: %s", err, out)
 	}
@@ -56,15 +57,19 @@ func loadWrk(url, method string, body []byte, key string, conc int, dur time.Dur
 		return result{}, fmt.Errorf("wrk printed no rate: %s", out)
 	}
 	// wrk runs in its own process: this process's CPU is the server's.
-	r.cpuPerReq = cpu / time.Duration(r.rps*dur.Seconds())
+	n := r.rps * dur.Seconds()
+	r.cpuPerReq = cpu / time.Duration(n)
+	r.switchesPerReq = float64(sw1-sw0) / n
 	return r, nil
 }
 
-// processCPU is the user and system CPU time this process has used.
-func processCPU() time.Duration {
+// processUsage is the user and system CPU time this process has used, and
+// how many times its threads gave up the CPU (voluntarily: waiting; or
+// not: preempted).
+func processUsage() (cpu time.Duration, switches int64) {
 	var ru syscall.Rusage
 	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
+		return 0, 0
 	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano()), ru.Nvcsw + ru.Nivcsw
 }
