@@ -47,7 +47,7 @@ func (d *dashboard) loginPage(w http.ResponseWriter, r *http.Request) error {
 
 func (d *dashboard) login(w http.ResponseWriter, r *http.Request) error {
 	f := authForm{Email: r.PostFormValue("email"), Next: r.PostFormValue("next")}
-	token, _, err := d.svc.Login(r.Context(), f.Email, r.PostFormValue("password"), origin(r))
+	token, _, err := d.svc.Login(r.Context(), f.Email, r.PostFormValue("password"), origin(w, r))
 	if err != nil {
 		e := keyward.AsError(err)
 		switch e.Code {
@@ -95,7 +95,7 @@ func (d *dashboard) setup(w http.ResponseWriter, r *http.Request) error {
 	f := authForm{Token: r.PostFormValue("token"), Org: r.PostFormValue("org"), Email: r.PostFormValue("email")}
 	res, session, err := d.svc.Setup(r.Context(), f.Token, service.BootstrapInput{
 		OrgName: f.Org, Email: f.Email, Password: r.PostFormValue("password"),
-	}, origin(r))
+	}, origin(w, r))
 	if err != nil {
 		if keyward.ErrorCode(err) == keyward.CodeInvalidRequest {
 			f.Error, f.Problems = keyward.AsError(err).Message, problems(err)
@@ -129,7 +129,7 @@ func (d *dashboard) accountPage(w http.ResponseWriter, r *http.Request, p *page)
 }
 
 func (d *dashboard) changePassword(w http.ResponseWriter, r *http.Request, p *page) error {
-	token, _, err := d.svc.ChangePassword(r.Context(), p.Session, r.PostFormValue("current_password"), r.PostFormValue("new_password"), origin(r))
+	token, _, err := d.svc.ChangePassword(r.Context(), p.Session, r.PostFormValue("current_password"), r.PostFormValue("new_password"), origin(w, r))
 	if err != nil {
 		if keyward.ErrorCode(err) == keyward.CodeInvalidRequest {
 			f := authForm{Error: keyward.AsError(err).Message, Problems: problems(err)}

@@ -36,8 +36,8 @@ type flash struct {
 	Message string
 }
 
-func origin(r *http.Request) service.Origin {
-	return service.Origin{IP: httpapi.ClientAddr(r).String(), UserAgent: r.UserAgent(), RequestID: httpapi.RequestID(r)}
+func origin(w http.ResponseWriter, r *http.Request) service.Origin {
+	return service.Origin{IP: httpapi.ClientAddr(r).String(), UserAgent: r.UserAgent(), RequestID: httpapi.RequestID(w)}
 }
 
 // public adapts a handler for pages that need no session.
@@ -84,7 +84,7 @@ func (d *dashboard) loadPage(w http.ResponseWriter, r *http.Request) (*page, err
 	if orgID == "" {
 		return p, nil
 	}
-	p.Actor = service.UserActor(u.ID, orgID, origin(r))
+	p.Actor = service.UserActor(u.ID, orgID, origin(w, r))
 	prj := r.PathValue("prj")
 	if p.Ab, err = d.svc.Abilities(ctx, p.Actor, prj); err != nil {
 		return p, err

@@ -83,25 +83,35 @@ func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) { a.handler.Serv
 // need not wait for them (http.Server.RegisterOnShutdown).
 func (a *API) CloseStreams() { a.closeMu.Do(func() { close(a.closing) }) }
 
-// call is one request as a handler sees it.
+// call is one request as a handler sees it. It lives in the request's
+// state (see reqState), and holds the values the two per-request answers
+// need, so that they cost no allocations of their own.
 type call struct {
 	w     http.ResponseWriter
 	r     *http.Request
-	actor *service.Actor
+	actor *service.Actor // the key's actor (keyActor), for routes with a key
+
+	keyActor service.Actor
+	whoami   keyward.Whoami
 }
 
 // adapt turns a route into an http.Handler: authenticate as the route
 // requires, run the handler, render its result or error.
 func (a *API) adapt(rt route) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		c := &call{w: w, r: r}
+		var c *call
+		if st := stateOf(w); st != nil {
+			c = &st.call
+		} else {
+			c = new(call)
+		}
+		*c = call{w: w, r: r}
 		if rt.Auth != authNone {
-			actor, err := a.authenticate(w, r, rt.Auth.kind())
-			if err != nil {
+			if err := a.authenticate(w, r, rt.Auth.kind(), &c.keyActor); err != nil {
 				writeError(w, r, err)
 				return
 			}
-			c.actor = actor
+			c.actor = &c.keyActor
 		}
 		out, err := rt.Handle(c)
 		if err != nil {

@@ -71,31 +71,32 @@ func bearer(v string) (string, bool) {
 	return token, token != ""
 }
 
-// authenticate resolves the request's key into an actor, for routes that
-// need a key of kind want. For a key with a rate limit it sets the
+// authenticate resolves the request's key into the actor *into, for routes
+// that need a key of kind want. For a key with a rate limit it sets the
 // X-RateLimit-* headers, on success and on RATE_LIMITED alike.
-func (a *API) authenticate(w http.ResponseWriter, r *http.Request, want keyward.KeyKind) (*service.Actor, error) {
+func (a *API) authenticate(w http.ResponseWriter, r *http.Request, want keyward.KeyKind, into *service.Actor) error {
 	secret, err := credential(r.Header)
 	if err != nil {
 		a.metrics.authResult(keyward.ErrorCode(err))
-		return nil, err
+		return err
 	}
-	k, d, err := a.svc.AuthenticateLimited(r.Context(), secret, want, clientAddr(r))
+	k, d, err := a.svc.AuthenticateLimited(r.Context(), secret, want, clientAddr(w, r))
 	a.metrics.authResult(keyward.ErrorCode(err))
 	setRateLimitHeaders(w.Header(), d)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	ip := ""
-	if info := infoOf(r); info != nil {
+	if info := infoOf(w); info != nil {
 		info.keyID = k.ID
 		ip = info.clientString()
 	} else {
-		ip = clientAddr(r).String()
+		ip = clientAddr(w, r).String()
 	}
-	return service.KeyActor(k, service.Origin{
-		IP: ip, UserAgent: truncate(r.UserAgent(), 300), RequestID: requestID(r),
-	}), nil
+	*into = *service.KeyActor(k, service.Origin{
+		IP: ip, UserAgent: truncate(r.UserAgent(), 300), RequestID: requestID(w),
+	})
+	return nil
 }
 
 // setRateLimitHeaders describes a key's rate limit window; nothing when no

@@ -93,7 +93,7 @@ func (a *API) keyChanges(c *call, projectID string) error {
 			var err error
 			if ids, own, more, err = st.Next(ctx); err != nil {
 				a.log.WarnContext(ctx, "key change stream: reading the change log failed; closing the stream",
-					"request_id", requestID(c.r), "err", err)
+					"request_id", requestID(c.w), "err", err)
 				return nil
 			}
 			if !send(keyChangesEvent{Seq: st.Position(), KeyIDs: ids, Live: live && !more}) || own {

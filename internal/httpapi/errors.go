@@ -63,11 +63,11 @@ func writeError(w http.ResponseWriter, r *http.Request, err error) {
 		secs := int(math.Ceil(e.RetryAfter.Seconds()))
 		w.Header().Set("Retry-After", strconv.Itoa(max(secs, 1)))
 	}
-	info := infoOf(r)
+	info := infoOf(w)
 	if info != nil {
 		info.err = e
 	}
 	writeJSON(w, status, ErrorBody{Error: ErrorDetail{
-		Code: e.Code, Message: msg, Status: status, RequestID: requestID(r), Details: e.Details,
+		Code: e.Code, Message: msg, Status: status, RequestID: requestID(w), Details: e.Details,
 	}})
 }

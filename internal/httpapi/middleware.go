@@ -1,7 +1,6 @@
 package httpapi
 
 import (
-	"context"
 	"log/slog"
 	"net"
 	"net/http"
@@ -17,12 +16,13 @@ import (
 type reqInfo struct {
 	id        string
 	client    netip.Addr
-	clientStr string // client as text, made on first use
+	clientStr string // client as text: see clientString
 	keyID     string
 	err       *keyward.Error
 }
 
-// clientString is the client's address as text, made once per request.
+// clientString is the client's address as text, made once per request
+// when observe could not take it from RemoteAddr.
 func (info *reqInfo) clientString() string {
 	if info.clientStr == "" {
 		info.clientStr = info.client.String()
@@ -30,42 +30,45 @@ func (info *reqInfo) clientString() string {
 	return info.clientStr
 }
 
-type ctxKey struct{}
-
 // reqState is everything observe keeps for one request, in one allocation:
-// the request's info, the writer that records the status, the context that
-// carries the info (see Value) and the X-Request-Id header value.
+// the request's info, the writer that records the status (and through
+// which handlers find the state: see stateOf), the X-Request-Id header
+// value, and the call an API route runs with.
 type reqState struct {
 	info   reqInfo
 	sw     statusWriter
-	ctx    reqContext
 	idHead [1]string
+	call   call
 }
 
-// reqContext is the request's context with its info attached, as
-// context.WithValue would do, without an allocation of its own.
-type reqContext struct {
-	context.Context
-	info *reqInfo
-}
-
-func (c *reqContext) Value(key any) any {
-	if key == (ctxKey{}) {
-		return c.info
+// stateOf finds the request's state through w, or whatever wraps it; nil
+// outside observe.
+func stateOf(w http.ResponseWriter) *reqState {
+	for {
+		switch v := w.(type) {
+		case *statusWriter:
+			return v.st
+		case interface{ Unwrap() http.ResponseWriter }:
+			w = v.Unwrap()
+		default:
+			return nil
+		}
 	}
-	return c.Context.Value(key)
 }
 
-func infoOf(r *http.Request) *reqInfo {
-	info, _ := r.Context().Value(ctxKey{}).(*reqInfo)
-	return info
+func infoOf(w http.ResponseWriter) *reqInfo {
+	if st := stateOf(w); st != nil {
+		return &st.info
+	}
+	return nil
 }
 
-// RequestID returns the id of the request r (for the dashboard's pages).
-func RequestID(r *http.Request) string { return requestID(r) }
+// RequestID returns the id of the request whose response w writes (for
+// the dashboard's audit events).
+func RequestID(w http.ResponseWriter) string { return requestID(w) }
 
-func requestID(r *http.Request) string {
-	if info := infoOf(r); info != nil {
+func requestID(w http.ResponseWriter) string {
+	if info := infoOf(w); info != nil {
 		return info.id
 	}
 	return ""
@@ -75,6 +78,7 @@ func requestID(r *http.Request) string {
 type statusWriter struct {
 	http.ResponseWriter
 	status int
+	st     *reqState
 }
 
 func (w *statusWriter) WriteHeader(code int) {
@@ -104,10 +108,10 @@ func (a *API) observe(next http.Handler) http.Handler {
 		if !keyward.ValidID(keyward.PrefixRequest, id) {
 			id = keyward.NewSequentialID(keyward.PrefixRequest, start)
 		}
-		st := &reqState{info: reqInfo{id: id, client: ClientAddr(r)}, sw: statusWriter{ResponseWriter: w}}
+		client, clientStr := clientOf(r.RemoteAddr)
+		st := &reqState{info: reqInfo{id: id, client: client, clientStr: clientStr}, sw: statusWriter{ResponseWriter: w}}
 		info, sw := &st.info, &st.sw
-		st.ctx = reqContext{Context: r.Context(), info: info}
-		r = r.WithContext(&st.ctx)
+		sw.st = st
 		st.idHead[0] = id
 		w.Header()["X-Request-Id"] = st.idHead[:]
 		defer func() {
@@ -170,8 +174,8 @@ func (a *API) logRequest(r *http.Request, info *reqInfo, route string, status in
 }
 
 // clientAddr is the peer's address, computed once per request by observe.
-func clientAddr(r *http.Request) netip.Addr {
-	if info := infoOf(r); info != nil {
+func clientAddr(w http.ResponseWriter, r *http.Request) netip.Addr {
+	if info := infoOf(w); info != nil {
 		return info.client
 	}
 	return ClientAddr(r)
@@ -182,10 +186,23 @@ func clientAddr(r *http.Request) netip.Addr {
 // connects from the client's address, or add the proxy's addresses to the
 // allowlists.
 func ClientAddr(r *http.Request) netip.Addr {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	addr, _ := clientOf(r.RemoteAddr)
+	return addr
+}
+
+// clientOf parses a RemoteAddr into the client's address and, when the
+// address's text is a part of remote (as it is for every address net/http
+// writes, except IPv4 in IPv6), that text: no allocation needed.
+func clientOf(remote string) (netip.Addr, string) {
+	host, _, err := net.SplitHostPort(remote)
 	if err != nil {
-		host = r.RemoteAddr
+		host = remote
 	}
 	addr, _ := netip.ParseAddr(host)
-	return addr.Unmap()
+	addr = addr.Unmap()
+	var buf [64]byte
+	if string(addr.AppendTo(buf[:0])) == host {
+		return addr, host
+	}
+	return addr, ""
 }

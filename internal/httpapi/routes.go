@@ -50,7 +50,7 @@ func (a *API) routes() []route {
 			Handle: func(c *call) (any, error) { return a.OpenAPI(), nil }},
 
 		{Method: "GET", Path: "/v1/whoami", Summary: "The calling key", Auth: authProject, Out: keyward.Whoami{}, Status: 200,
-			Handle: func(c *call) (any, error) { return a.svc.Whoami(c.actor), nil }},
+			Handle: a.whoami},
 		{Method: "GET", Path: "/v1/audit-events", Summary: "The project's audit log", Auth: authProject, Query: auditQuery, Out: keyward.Page[keyward.AuditEvent]{}, Status: 200,
 			Handle: func(c *call) (any, error) {
 				q, err := auditQueryOf(c.r)
@@ -67,7 +67,7 @@ func (a *API) routes() []route {
 			Handle: func(c *call) (any, error) { return nil, a.keyChanges(c, c.actor.Key.ProjectID) }},
 
 		{Method: "GET", Path: "/v1/org/whoami", Summary: "The calling org key", Auth: authOrg, Out: keyward.Whoami{}, Status: 200,
-			Handle: func(c *call) (any, error) { return a.svc.Whoami(c.actor), nil }},
+			Handle: a.whoami},
 		{Method: "POST", Path: "/v1/org/verify", Summary: "Verify a project key of any project of the org", Auth: authOrg, In: keyward.VerifyInput{}, Out: keyward.VerifyResult{}, Status: 200,
 			Handle: func(c *call) (any, error) { return a.verify(c, "") }},
 		{Method: "GET", Path: "/v1/org/key-changes", Summary: "Server-sent events naming the org's project keys that changed, for SDKs that cache verifications", Auth: authOrg, Out: keyChangesEvent{}, Status: 200, Stream: true,
@@ -107,6 +107,12 @@ func (a *API) ready(c *call) (any, error) {
 		return nil, keyward.Unavailable(err)
 	}
 	return status{Status: "ready"}, nil
+}
+
+// whoami describes the calling key, in the call's own Whoami.
+func (a *API) whoami(c *call) (any, error) {
+	c.whoami = *a.svc.Whoami(c.actor)
+	return &c.whoami, nil
 }
 
 func (a *API) verify(c *call, projectID string) (any, error) {
