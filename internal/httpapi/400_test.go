@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/keyward/keyward"
+	"github.com/keyward/keyward/internal/httpapi"
 )
 
 func TestBadRequests(t *testing.T) {
@@ -77,7 +78,12 @@ func TestPayloadTooLarge(t *testing.T) {
 	s := newSetup(t)
 	big := `{"name":"` + strings.Repeat("a", 1<<20) + `"}`
 	s.pk(t, "POST", "/v1/keys", big).wantError(t, 413, keyward.CodePayloadTooLarge)
-	assertKeyCount(t, s, 1)
+	// The limit itself is allowed: 1 MiB exactly, one byte more is not.
+	small := `{"name":"edge"}`
+	atLimit := small + strings.Repeat(" ", httpapi.MaxBodyBytes-len(small))
+	s.pk(t, "POST", "/v1/keys", atLimit).want(t, 201)
+	s.pk(t, "POST", "/v1/keys", atLimit+" ").wantError(t, 413, keyward.CodePayloadTooLarge)
+	assertKeyCount(t, s, 2)
 }
 
 func TestUnsupportedMediaType(t *testing.T) {

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/keyward/keyward"
 )
@@ -148,16 +149,27 @@ func appendActor(b []byte, a *keyward.ActorRef) []byte {
 	return append(b, '}')
 }
 
-// appendString appends s as a JSON string. Strings of plain ASCII, which
-// ids, kinds and scopes always are, are copied as they are; anything else
-// goes through encoding/json, for its exact escaping (HTML characters,
-// U+2028/2029, invalid UTF-8).
+// appendString appends s as a JSON string. Strings that need no escaping,
+// which ids, kinds, scopes and key hints (with their "…") always are, are
+// copied as they are; anything else goes through encoding/json, for its
+// exact escaping (controls, quotes, HTML characters, U+2028/2029, invalid
+// UTF-8).
 func appendString(b []byte, s string) []byte {
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c < 0x20 || c > 0x7e || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
-			q, _ := json.Marshal(s)
-			return append(b, q...)
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c >= 0x20 && c < utf8.RuneSelf && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&' {
+			i++
+			continue
 		}
+		if c >= utf8.RuneSelf {
+			r, size := utf8.DecodeRuneInString(s[i:])
+			if (r != utf8.RuneError || size > 1) && r != '\u2028' && r != '\u2029' {
+				i += size
+				continue
+			}
+		}
+		q, _ := json.Marshal(s)
+		return append(b, q...)
 	}
 	b = append(b, '"')
 	b = append(b, s...)

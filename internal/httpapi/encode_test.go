@@ -29,7 +29,7 @@ func TestHandEncodersMatchEncodingJSON(t *testing.T) {
 		}
 	}
 	rng := rand.New(rand.NewPCG(1, 2))
-	strs := []string{"", "key_01J", "a b", `quote " and \ backslash`, "<script>&", "é ü 日本", "line\nbreak\ttab", "\u2028\u2029", "bad \xff utf8", "\x00\x1f"}
+	strs := []string{"", "key_01J", "a b", `quote " and \ backslash`, "<script>&", "é ü 日本", "line\nbreak\ttab", "\u2028\u2029", "bad \xff utf8", "\x00\x1f", "kwp_…x7Qa", "\ufffd valid", "\b\f\x7f", "cut \xe2\x80"}
 	str := func() string { return strs[rng.IntN(len(strs))] }
 	maybe := func() bool { return rng.IntN(2) == 0 }
 	strPtr := func() *string {

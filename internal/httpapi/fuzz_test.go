@@ -94,3 +94,17 @@ func FuzzVerifyFast(f *testing.F) {
 		}
 	})
 }
+
+// FuzzAppendString: the hand encoders' strings are what encoding/json
+// writes, for any bytes.
+func FuzzAppendString(f *testing.F) {
+	for _, s := range []string{"", "key_01J", "kwp_…x7Qa", "<&>", "\u2028", "\xff", "\xe2\x80", "\ufffd", "\b\f\x7f\x00", `"\`} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		want, _ := json.Marshal(s)
+		if got := appendString(nil, s); string(got) != string(want) {
+			t.Fatalf("appendString(%q) = %s, encoding/json writes %s", s, got, want)
+		}
+	})
+}

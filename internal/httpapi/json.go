@@ -28,15 +28,13 @@ func decode(r *http.Request, dst any, optional bool) error {
 			bodyBuffers.Put(buf)
 		}
 	}()
-	_, err := buf.ReadFrom(http.MaxBytesReader(nil, r.Body, MaxBodyBytes))
-	body := buf.Bytes() // decoding copies what it keeps, so the buffer can be reused
-	var tooLarge *http.MaxBytesError
-	if errors.As(err, &tooLarge) {
-		return keyward.Errorf(keyward.CodePayloadTooLarge, "The request body is larger than 1 MiB")
-	}
-	if err != nil {
+	if err := readLimited(buf, r.Body, MaxBodyBytes+1); err != nil {
 		return keyward.Errorf(keyward.CodeInvalidRequest, "The request body could not be read")
 	}
+	if buf.Len() > MaxBodyBytes {
+		return keyward.Errorf(keyward.CodePayloadTooLarge, "The request body is larger than 1 MiB")
+	}
+	body := buf.Bytes() // decoding copies what it keeps, so the buffer can be reused
 	if len(bytes.TrimSpace(body)) == 0 {
 		if optional {
 			return nil
@@ -59,6 +57,25 @@ func decode(r *http.Request, dst any, optional bool) error {
 	}
 	if dec.More() || dec.InputOffset() < int64(len(bytes.TrimRight(body, " \t\r\n"))) {
 		return keyward.Errorf(keyward.CodeInvalidRequest, "The request body has data after the JSON value")
+	}
+	return nil
+}
+
+// readLimited reads body into buf until its end or until buf holds limit
+// bytes, straight into buf's free space: unlike io.LimitReader or
+// http.MaxBytesReader, it allocates no reader of its own on each request.
+func readLimited(buf *bytes.Buffer, body io.Reader, limit int) error {
+	for buf.Len() < limit {
+		buf.Grow(512)
+		space := buf.AvailableBuffer()
+		n, err := body.Read(space[:min(cap(space), limit-buf.Len())])
+		buf.Write(space[:n]) // in place: space is buf's own free space
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
 	}
 	return nil
 }

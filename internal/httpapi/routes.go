@@ -116,8 +116,8 @@ func (a *API) whoami(c *call) (any, error) {
 }
 
 func (a *API) verify(c *call, projectID string) (any, error) {
-	var in keyward.VerifyInput
-	if err := decode(c.r, &in, false); err != nil {
+	in := &c.verifyIn
+	if err := decode(c.r, in, false); err != nil {
 		return nil, err
 	}
 	// An SDK whose change stream has delivered every change up to min asks
@@ -128,12 +128,13 @@ func (a *API) verify(c *call, projectID string) (any, error) {
 			min = n
 		}
 	}
-	res, seq, vouched, err := a.svc.VerifyAtLeast(c.r.Context(), c.actor, projectID, in, min)
+	res, seq, vouched, err := a.svc.VerifyAtLeast(c.r.Context(), c.actor, projectID, *in, min)
 	if err != nil {
 		return nil, err
 	}
 	if vouched {
-		c.w.Header().Set(ChangeSeqHeader, strconv.FormatInt(seq, 10))
+		c.seqHead[0] = strconv.FormatInt(seq, 10)
+		c.w.Header()[ChangeSeqHeader] = c.seqHead[:]
 	}
 	return res, nil
 }
