@@ -150,7 +150,9 @@ func run(dur time.Duration, conc, rounds int, useWrk bool) error {
 		fmt.Printf("  per round (A then B): %s\n\n", roundRatios(a, b))
 		if useWrk {
 			fmt.Printf("  server CPU per request: keyward %v, bare %v\n", ka.cpuPerReq, kb.cpuPerReq)
-			fmt.Printf("  server context switches per request: keyward %.2f, bare %.2f\n\n", ka.switchesPerReq, kb.switchesPerReq)
+			fmt.Printf("  server context switches per request: keyward %.2f, bare %.2f\n", ka.switchesPerReq, kb.switchesPerReq)
+			fmt.Printf("  allocated per request: keyward %.0f B, bare %.0f B; collections per 10k requests: keyward %.2f, bare %.2f\n\n",
+				ka.bytesPerReq, kb.bytesPerReq, ka.gcPer10k, kb.gcPer10k)
 		}
 	}
 	return nil
@@ -182,6 +184,8 @@ type result struct {
 	// otherwise the load generator shares the process).
 	cpuPerReq      time.Duration
 	switchesPerReq float64 // the server process's context switches per request (wrk only)
+	bytesPerReq    float64 // bytes the process allocated per request (wrk only)
+	gcPer10k       float64 // garbage collections per 10,000 requests (wrk only)
 }
 
 // load runs conc closed-loop clients for dur and measures every request.
@@ -275,6 +279,8 @@ func merge(rs []result) result {
 			m.p99 += r.p99 / time.Duration(len(rs))
 			m.cpuPerReq += r.cpuPerReq / time.Duration(len(rs))
 			m.switchesPerReq += r.switchesPerReq / float64(len(rs))
+			m.bytesPerReq += r.bytesPerReq / float64(len(rs))
+			m.gcPer10k += r.gcPer10k / float64(len(rs))
 		}
 	}
 	return m

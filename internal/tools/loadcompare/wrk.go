@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
@@ -28,9 +29,12 @@ func loadWrk(url, method string, body []byte, key string, conc int, dur time.Dur
 		script.Close()
 		args = append(args, "-s", script.Name())
 	}
+	var m0, m1 runtime.MemStats
+	runtime.ReadMemStats(&m0)
 	cpu0, sw0 := processUsage()
 	out, err := exec.Command("wrk", append(args, url)...).CombinedOutput()
 	cpu1, sw1 := processUsage()
+	runtime.ReadMemStats(&m1)
 	cpu := cpu1 - cpu0
 	if err != nil {
 		return result{}, fmt.Errorf("wrk: %v: %s", err, out)
@@ -60,6 +64,8 @@ func loadWrk(url, method string, body []byte, key string, conc int, dur time.Dur
 	n := r.rps * dur.Seconds()
 	r.cpuPerReq = cpu / time.Duration(n)
 	r.switchesPerReq = float64(sw1-sw0) / n
+	r.bytesPerReq = float64(m1.TotalAlloc-m0.TotalAlloc) / n
+	r.gcPer10k = float64(m1.NumGC-m0.NumGC) / n * 1e4
 	return r, nil
 }
 
