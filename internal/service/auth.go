@@ -55,9 +55,16 @@ func (s *Service) lookupFrom(ctx context.Context, secret string, now time.Time, 
 
 var errExpiredKey = keyward.Errorf(keyward.CodeAPIKeyExpired, "This API key has expired")
 
-// loadDigest reads a key from the store on a cache miss.
+// loadDigest reads a key from the store on a cache miss, with its status
+// at the time read (verify answers with the cached key itself while that
+// status holds).
 func (s *Service) loadDigest(ctx context.Context, d verify.Digest) (*keyward.Key, error) {
-	return s.store.GetKeyByDigest(ctx, d[:])
+	k, err := s.store.GetKeyByDigest(ctx, d[:])
+	if err != nil {
+		return nil, err
+	}
+	k.Status = k.StatusAt(s.clock.Now())
+	return k, nil
 }
 
 // AuthFailuresPerMinute is how many invalid or expired keys one client
@@ -140,6 +147,8 @@ func (s *Service) mayVerify(ctx context.Context, a *Actor, projectID string) err
 // project key may verify only keys of its own project; an org key (or user)
 // verifies keys of any project of the org (projectID "" then). Unknown,
 // revoked and other projects' keys are all INVALID.
+//
+// The result's key may be the verification cache's own: never modify it.
 func (s *Service) Verify(ctx context.Context, a *Actor, projectID string, in keyward.VerifyInput) (*keyward.VerifyResult, error) {
 	return s.verify(ctx, a, projectID, in, false)
 }
@@ -205,13 +214,13 @@ func (s *Service) verify(ctx context.Context, a *Actor, projectID string, in key
 		return &keyward.VerifyResult{Code: keyward.VerifyRateLimited}, nil
 	}
 	s.usage.note(k.ID, now)
-	// The cached key is shared: answer with a copy, made in the same
-	// allocation as the result (this is every valid verification).
-	v := &struct {
-		res   keyward.VerifyResult
-		shown keyward.Key
-	}{shown: *k}
-	v.shown.Status = v.shown.StatusAt(now)
-	v.res = keyward.VerifyResult{Valid: true, Code: keyward.VerifyValid, Key: &v.shown}
-	return &v.res, nil
+	// The cached key is shared. It is answered as it is while its stored
+	// status still holds (nearly always), and otherwise as a copy with the
+	// status at now: a copy per verification would be most of its garbage.
+	if status := k.StatusAt(now); status != k.Status {
+		shown := *k
+		shown.Status = status
+		k = &shown
+	}
+	return &keyward.VerifyResult{Valid: true, Code: keyward.VerifyValid, Key: k}, nil
 }
