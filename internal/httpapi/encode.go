@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 	"unicode/utf8"
@@ -157,7 +158,7 @@ func appendActor(b []byte, a *keyward.ActorRef) []byte {
 func appendString(b []byte, s string) []byte {
 	for i := 0; i < len(s); {
 		c := s[i]
-		if c >= 0x20 && c < utf8.RuneSelf && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&' {
+		if plainASCII[c] {
 			i++
 			continue
 		}
@@ -175,6 +176,15 @@ func appendString(b []byte, s string) []byte {
 	b = append(b, s...)
 	return append(b, '"')
 }
+
+// plainASCII marks the bytes encoding/json writes as they are: printable
+// ASCII except the quote, the backslash and the HTML characters.
+var plainASCII = func() (t [256]bool) {
+	for c := 0x20; c < utf8.RuneSelf; c++ {
+		t[c] = !strings.ContainsRune(`"\<>&`, rune(c))
+	}
+	return t
+}()
 
 func appendStringPtr(b []byte, s *string) []byte {
 	if s == nil {
