@@ -42,53 +42,52 @@ func TestBase32(t *testing.T) {
 	}
 }
 
-func TestNewID(t *testing.T) {
+// checkIncreasing makes 10,000 ids with next: each must be a valid id
+// and sort after the one before.
+func checkIncreasing(t *testing.T, name string, next func() string) {
+	t.Helper()
 	prev := ""
 	for range 10000 {
-		id := NewID(PrefixRequest)
+		id := next()
 		if !ValidID(PrefixRequest, id) {
-			t.Fatalf("NewID = %q, not a valid id", id)
+			t.Fatalf("%s = %q, not a valid id", name, id)
 		}
 		if strings.Compare(id, prev) <= 0 {
-			t.Fatalf("NewID = %q after %q: ids must increase", id, prev)
+			t.Fatalf("%s = %q after %q: ids must increase", name, id, prev)
 		}
 		prev = id
 	}
 }
 
-func BenchmarkNewID(b *testing.B) {
-	b.ReportAllocs()
-	b.RunParallel(func(pb *testing.PB) {
-		for pb.Next() {
-			_ = NewID(PrefixRequest)
-		}
-	})
+func TestNewID(t *testing.T) {
+	checkIncreasing(t, "NewID", func() string { return NewID(PrefixRequest) })
 }
 
 func TestNewSequentialID(t *testing.T) {
-	prev := ""
-	for range 10000 {
+	checkIncreasing(t, "NewSequentialID", func() string {
 		before := NewID(PrefixRequest)
 		id := NewSequentialID(PrefixRequest, time.Now())
-		if !ValidID(PrefixRequest, id) {
-			t.Fatalf("NewSequentialID = %q, not a valid id", id)
-		}
 		// The first 10 digits are the millisecond: not before NewID's.
 		if id[:4+10] < before[:4+10] {
 			t.Fatalf("NewSequentialID = %q made after %q carries an earlier time", id, before)
 		}
-		if strings.Compare(id, prev) <= 0 {
-			t.Fatalf("NewSequentialID = %q after %q: ids must increase", id, prev)
-		}
-		prev = id
-	}
+		return id
+	})
 }
 
-func BenchmarkNewSequentialID(b *testing.B) {
-	b.ReportAllocs()
-	b.RunParallel(func(pb *testing.PB) {
-		for pb.Next() {
-			_ = NewSequentialID(PrefixRequest, time.Now())
-		}
-	})
+// BenchmarkIDs makes ids from two goroutines at once, as requests do.
+func BenchmarkIDs(b *testing.B) {
+	for name, next := range map[string]func() string{
+		"NewID":           func() string { return NewID(PrefixRequest) },
+		"NewSequentialID": func() string { return NewSequentialID(PrefixRequest, time.Now()) },
+	} {
+		b.Run(name, func(b *testing.B) {
+			b.ReportAllocs()
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					_ = next()
+				}
+			})
+		})
+	}
 }
