@@ -75,6 +75,18 @@ func TestNewSequentialID(t *testing.T) {
 	})
 }
 
+// TestNewSequentialIDClockBack: a request started before the last id was
+// made (its start read earlier, or the wall clock stepped back) still gets
+// an id that sorts after it.
+func TestNewSequentialIDClockBack(t *testing.T) {
+	now := time.Now()
+	a := NewSequentialID(PrefixRequest, now)
+	b := NewSequentialID(PrefixRequest, now.Add(-time.Hour))
+	if b <= a {
+		t.Fatalf("NewSequentialID = %q after %q, with the clock an hour back: ids must increase", b, a)
+	}
+}
+
 // BenchmarkIDs makes ids from two goroutines at once, as requests do.
 func BenchmarkIDs(b *testing.B) {
 	for name, next := range map[string]func() string{

@@ -70,14 +70,26 @@ func NewID(prefix string) string {
 // are predictable: use them for nothing a client could guess to its
 // advantage.
 func NewSequentialID(prefix string, t time.Time) string {
-	return formatID(prefix, uint64(t.UnixMilli()), seqIDs.tag, seqIDs.next.Add(1))
+	ms := uint64(t.UnixMilli())
+	for { // never back in time, as NewID: the wall clock can step back
+		last := seqIDs.lastMS.Load()
+		if ms <= last {
+			ms = last
+			break
+		}
+		if seqIDs.lastMS.CompareAndSwap(last, ms) {
+			break
+		}
+	}
+	return formatID(prefix, ms, seqIDs.tag, seqIDs.next.Add(1))
 }
 
 // seqIDs is NewSequentialID's state. The counter starts below 2^63: it
 // cannot wrap around.
 var seqIDs struct {
-	tag  uint16
-	next atomic.Uint64
+	tag    uint16
+	next   atomic.Uint64
+	lastMS atomic.Uint64
 }
 
 func init() {

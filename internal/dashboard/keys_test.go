@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/keyward/keyward"
+	"github.com/keyward/keyward/internal/service"
 )
 
 var countdownRE = regexp.MustCompile(`data-countdown="[^"]+"[^>]*>((\d+d )?\d+h \d+m \d+s|0s)<`)
@@ -167,5 +168,25 @@ func TestKeyNamesAreEscaped(t *testing.T) {
 	}
 	if !strings.Contains(body, html.EscapeString(name)) && !strings.Contains(body, "&lt;script&gt;alert(1)&lt;/script&gt;") {
 		t.Error("the escaped key name is missing")
+	}
+}
+
+// TestAuditNamesDashboardRequest: an audit event made through the
+// dashboard carries the id of the request that made it, the one its
+// response's X-Request-Id names.
+func TestAuditNamesDashboardRequest(t *testing.T) {
+	srv, b := signedInOwner(t)
+	p := srv.MustProject(t, "Shop")
+	r := b.post(keysPath(srv, p.ID), url.Values{"name": {"audited"}, "access": {"read-only"}, "expiry": {"30"}})
+	if r.StatusCode != http.StatusOK {
+		t.Fatalf("create: status %d\n%s", r.StatusCode, r.Body)
+	}
+	page, err := srv.Service.ListProjectAudit(t.Context(), srv.Owner(), service.AuditQuery{ProjectID: p.ID, Action: service.AuditKeyCreate})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := r.Header.Get("X-Request-Id")
+	if len(page.Data) != 1 || id == "" || page.Data[0].RequestID != id {
+		t.Fatalf("audit events %+v; want one key.create with request id %q", page.Data, id)
 	}
 }

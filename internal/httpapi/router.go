@@ -8,8 +8,8 @@ import (
 // router finds the handler of a request. A route without wildcards (every
 // route an API behind keyward calls per request: GET /v1/whoami, POST
 // /v1/verify) is found with one map lookup of the path; everything else
-// goes to the ServeMux, which also handles HEAD, unclean paths, 405s and
-// the fallback. Both set r.Pattern, which logs and metrics name routes by.
+// goes to the ServeMux, which also handles HEAD, unclean or escaped paths,
+// 405s and the fallback. Both set r.Pattern, which logs and metrics name routes by.
 type router struct {
 	exact map[string][]exactRoute // by path
 	mux   *http.ServeMux
@@ -36,6 +36,10 @@ func (rt *router) handle(method, path string, h http.Handler) {
 }
 
 func (rt *router) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.URL.RawPath != "" { // escapes: ServeMux decides (a %2F is not a slash)
+		rt.mux.ServeHTTP(w, r)
+		return
+	}
 	for _, e := range rt.exact[r.URL.Path] {
 		if e.method == r.Method {
 			r.Pattern = e.pattern

@@ -35,7 +35,7 @@ func TestRouterSameAsMux(t *testing.T) {
 
 	for _, c := range [][2]string{
 		{"GET", "/v1/whoami"}, {"HEAD", "/v1/whoami"}, {"POST", "/v1/whoami"}, {"get", "/v1/whoami"},
-		{"GET", "/v1/who%61mi"}, {"GET", "/v1//whoami"}, {"GET", "/v1/whoami/"}, {"GET", "/v1/./whoami"},
+		{"GET", "/v1/who%61mi"}, {"GET", "/v1%2Fwhoami"}, {"POST", "/v1%2Fverify"}, {"GET", "/v1//whoami"}, {"GET", "/v1/whoami/"}, {"GET", "/v1/./whoami"},
 		{"POST", "/v1/verify"}, {"GET", "/v1/verify"}, {"GET", "/v1/keys"}, {"POST", "/v1/keys"},
 		{"DELETE", "/v1/keys"}, {"GET", "/v1/keys/key_1"}, {"POST", "/v1/keys/key_1/revoke"}, {"GET", "/nope"},
 	} {

@@ -13,8 +13,9 @@ import (
 
 // TestVerifyStatusAtNow: verify answers with the key's status at the time
 // of the answer, from the cache as from the store: active, then expiring
-// once rotated (the rotation reaches the cache), then invalid after the
-// grace period, with no change to the cache in between.
+// once rotated (the rotation invalidates the cached key, and the key read
+// again carries its new status), then expired after the grace period,
+// which only the clock changes.
 func TestVerifyStatusAtNow(t *testing.T) {
 	env := kwtest.NewEnv(t)
 	ctx := context.Background()
