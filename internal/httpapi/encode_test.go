@@ -3,9 +3,12 @@ package httpapi
 import (
 	"bytes"
 	"encoding/json"
+	"hash/maphash"
 	"math/rand/v2"
+	"net/http"
 	"net/http/httptest"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -98,3 +101,62 @@ func TestHandEncodersMatchEncodingJSON(t *testing.T) {
 		}
 	}
 }
+
+// TestVerifyAnswersFollowTheKey: a cached verify answer is reused only for
+// the very key value it was encoded from, and reusing it allocates nothing.
+func TestVerifyAnswersFollowTheKey(t *testing.T) {
+	k := &keyward.Key{ID: "key_answers", Kind: keyward.KindProject, Name: "first", Status: keyward.StatusActive, Metadata: map[string]string{"plan": "pro"}}
+	encode := func(k *keyward.Key) string {
+		var b bytes.Buffer
+		if err := json.NewEncoder(&b).Encode(&keyward.VerifyResult{Valid: true, Code: keyward.VerifyValid, Key: k}); err != nil {
+			t.Fatal(err)
+		}
+		return b.String()
+	}
+	w := &bufferWriter{}
+	answer := func(k *keyward.Key) string {
+		w.body.Reset()
+		verifyAnswers.write(w, &keyward.VerifyResult{Valid: true, Code: keyward.VerifyValid, Key: k})
+		return w.body.String()
+	}
+	if got, want := answer(k), encode(k); got != want {
+		t.Fatalf("first answer:\n got %s\nwant %s", got, want)
+	}
+	res := &keyward.VerifyResult{Valid: true, Code: keyward.VerifyValid, Key: k}
+	w.body.Grow(4096)
+	if n := testing.AllocsPerRun(100, func() { w.body.Reset(); verifyAnswers.write(w, res) }); n != 0 {
+		t.Errorf("a cached answer cost %v allocations, want 0", n)
+	}
+	renamed := *k // the service hands out a new value when a key changes
+	renamed.Name = "second"
+	if got, want := answer(&renamed), encode(&renamed); got != want {
+		t.Fatalf("answer after a change:\n got %s\nwant %s", got, want)
+	}
+	if got, want := answer(k), encode(k); got != want {
+		t.Fatalf("answer for the first value again:\n got %s\nwant %s", got, want)
+	}
+	big := *k
+	big.Metadata = map[string]string{"blob": strings.Repeat("x", maxAnswer)}
+	if got, want := answer(&big), encode(&big); got != want {
+		t.Fatalf("large answer differs")
+	}
+	if a := verifyAnswers.slots[maphash.String(verifyAnswers.seed, big.ID)%answerSlots].Load(); a != nil && a.key == &big {
+		t.Errorf("an answer of over %d bytes was kept", maxAnswer)
+	}
+}
+
+// bufferWriter is a ResponseWriter that keeps the body and allocates
+// nothing once its buffer has grown.
+type bufferWriter struct {
+	h    http.Header
+	body bytes.Buffer
+}
+
+func (w *bufferWriter) Header() http.Header {
+	if w.h == nil {
+		w.h = http.Header{}
+	}
+	return w.h
+}
+func (w *bufferWriter) Write(b []byte) (int, error) { return w.body.Write(b) }
+func (w *bufferWriter) WriteHeader(int)             {}

@@ -41,7 +41,7 @@ func decode(r *http.Request, dst any, optional bool) error {
 		}
 		return keyward.Errorf(keyward.CodeInvalidRequest, "A JSON request body is required")
 	}
-	if !isJSON(r.Header.Get("Content-Type")) {
+	if !isJSON(header(r.Header, "Content-Type")) {
 		return keyward.Errorf(keyward.CodeUnsupportedMediaType, "Send the request body as JSON with Content-Type: application/json")
 	}
 	if !utf8.Valid(body) {

@@ -104,7 +104,7 @@ func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 func (a *API) observe(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
-		id := r.Header.Get("X-Request-Id")
+		id := header(r.Header, "X-Request-Id")
 		if !keyward.ValidID(keyward.PrefixRequest, id) {
 			id = keyward.NewSequentialID(keyward.PrefixRequest, start)
 		}

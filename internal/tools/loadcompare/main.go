@@ -36,6 +36,7 @@ func main() {
 	profile := flag.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
 	useWrk := flag.Bool("wrk", false, "load with wrk (apt-get install wrk) instead of Go clients in this process")
 	mutexProfile := flag.String("mutexprofile", "", "write a mutex contention profile of the whole run to this file")
+	only := flag.String("only", "", "run only the endpoints whose name contains this text (e.g. verify)")
 	flag.Parse()
 	if *mutexProfile != "" {
 		runtime.SetMutexProfileFraction(1)
@@ -50,7 +51,7 @@ func main() {
 		pprof.StartCPUProfile(f)
 		defer pprof.StopCPUProfile()
 	}
-	if err := run(*dur, *conc, *rounds, *useWrk); err != nil {
+	if err := run(*dur, *conc, *rounds, *useWrk, *only); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		pprof.StopCPUProfile()
 		os.Exit(1)
@@ -70,7 +71,7 @@ func writeProfile(name, path string) {
 	}
 }
 
-func run(dur time.Duration, conc, rounds int, useWrk bool) error {
+func run(dur time.Duration, conc, rounds int, useWrk bool, only string) error {
 	ctx := context.Background()
 	dir, err := os.MkdirTemp("", "loadcompare")
 	if err != nil {
@@ -132,6 +133,9 @@ func run(dur time.Duration, conc, rounds int, useWrk bool) error {
 		return load(url, method, body, k.Secret, conc, dur), nil
 	}
 	for _, c := range cases {
+		if !strings.Contains(c.name, only) {
+			continue
+		}
 		var a, b []result
 		for r := 0; r < rounds; r++ {
 			ra, err := loadOne(kw+c.path, c.method, c.body)
@@ -150,7 +154,8 @@ func run(dur time.Duration, conc, rounds int, useWrk bool) error {
 		fmt.Printf("  per round (A then B): %s\n\n", roundRatios(a, b))
 		if useWrk {
 			fmt.Printf("  server CPU per request: keyward %v, bare %v\n", ka.cpuPerReq, kb.cpuPerReq)
-			fmt.Printf("  server context switches per request: keyward %.2f, bare %.2f\n", ka.switchesPerReq, kb.switchesPerReq)
+			fmt.Printf("  server context switches per request (waiting + preempted): keyward %.2f + %.2f, bare %.2f + %.2f\n",
+				ka.waitsPerReq, ka.preemptsPerReq, kb.waitsPerReq, kb.preemptsPerReq)
 			fmt.Printf("  allocated per request: keyward %.0f B, bare %.0f B; collections per 10k requests: keyward %.2f, bare %.2f\n\n",
 				ka.bytesPerReq, kb.bytesPerReq, ka.gcPer10k, kb.gcPer10k)
 		}
@@ -182,10 +187,12 @@ type result struct {
 	lat      []time.Duration
 	// cpuPerReq is the server process's CPU time per request (wrk only:
 	// otherwise the load generator shares the process).
-	cpuPerReq      time.Duration
-	switchesPerReq float64 // the server process's context switches per request (wrk only)
-	bytesPerReq    float64 // bytes the process allocated per request (wrk only)
-	gcPer10k       float64 // garbage collections per 10,000 requests (wrk only)
+	cpuPerReq time.Duration
+	// The server process's context switches per request (wrk only):
+	// its threads waiting for work, and preempted by the kernel.
+	waitsPerReq, preemptsPerReq float64
+	bytesPerReq                 float64 // bytes the process allocated per request (wrk only)
+	gcPer10k                    float64 // garbage collections per 10,000 requests (wrk only)
 }
 
 // load runs conc closed-loop clients for dur and measures every request.
@@ -278,7 +285,8 @@ func merge(rs []result) result {
 			m.p50 += r.p50 / time.Duration(len(rs))
 			m.p99 += r.p99 / time.Duration(len(rs))
 			m.cpuPerReq += r.cpuPerReq / time.Duration(len(rs))
-			m.switchesPerReq += r.switchesPerReq / float64(len(rs))
+			m.waitsPerReq += r.waitsPerReq / float64(len(rs))
+			m.preemptsPerReq += r.preemptsPerReq / float64(len(rs))
 			m.bytesPerReq += r.bytesPerReq / float64(len(rs))
 			m.gcPer10k += r.gcPer10k / float64(len(rs))
 		}

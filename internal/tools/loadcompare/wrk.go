@@ -31,9 +31,9 @@ func loadWrk(url, method string, body []byte, key string, conc int, dur time.Dur
 	}
 	var m0, m1 runtime.MemStats
 	runtime.ReadMemStats(&m0)
-	cpu0, sw0 := processUsage()
+	cpu0, wait0, pre0 := processUsage()
 	out, err := exec.Command("wrk", append(args, url)...).CombinedOutput()
-	cpu1, sw1 := processUsage()
+	cpu1, wait1, pre1 := processUsage()
 	runtime.ReadMemStats(&m1)
 	cpu := cpu1 - cpu0
 	if err != nil {
@@ -63,19 +63,20 @@ func loadWrk(url, method string, body []byte, key string, conc int, dur time.Dur
 	// wrk runs in its own process: this process's CPU is the server's.
 	n := r.rps * dur.Seconds()
 	r.cpuPerReq = cpu / time.Duration(n)
-	r.switchesPerReq = float64(sw1-sw0) / n
+	r.waitsPerReq = float64(wait1-wait0) / n
+	r.preemptsPerReq = float64(pre1-pre0) / n
 	r.bytesPerReq = float64(m1.TotalAlloc-m0.TotalAlloc) / n
 	r.gcPer10k = float64(m1.NumGC-m0.NumGC) / n * 1e4
 	return r, nil
 }
 
 // processUsage is the user and system CPU time this process has used, and
-// how many times its threads gave up the CPU (voluntarily: waiting; or
-// not: preempted).
-func processUsage() (cpu time.Duration, switches int64) {
+// how many times its threads gave up the CPU: voluntarily (waiting) and
+// not (preempted).
+func processUsage() (cpu time.Duration, waits, preempts int64) {
 	var ru syscall.Rusage
 	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0, 0
+		return 0, 0, 0
 	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano()), ru.Nvcsw + ru.Nivcsw
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano()), ru.Nvcsw, ru.Nivcsw
 }
