@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"bytes"
 	"hash/maphash"
 	"net/http"
 	"sync/atomic"
@@ -15,7 +16,9 @@ import (
 // with the verification cache's own *keyward.Key, a value nobody modifies,
 // for as long as its status holds. A key that is changed, revoked, expires
 // or is loaded again comes back as another value, so an answer is reused
-// only for the very value it was encoded from.
+// only for the very value it was encoded from. (A key whose status changed
+// since it was loaded is answered as a fresh copy each time, and so is
+// every key while the cache is not trusted: those are encoded each time.)
 var verifyAnswers answerCache
 
 // answerSlots bounds the cache: each slot holds one answer, of at most
@@ -50,9 +53,11 @@ func (c *answerCache) write(w http.ResponseWriter, r *keyward.VerifyResult) {
 		_, _ = w.Write(a.body)
 		return
 	}
-	body := append(appendVerifyResult(make([]byte, 0, 1024), r), '\n')
-	if len(body) <= maxAnswer {
-		slot.Store(&answer{key: r.Key, body: body})
+	bp := encodeBuffers.Get().(*[]byte)
+	b := append(appendVerifyResult((*bp)[:0], r), '\n')
+	if len(b) <= maxAnswer {
+		slot.Store(&answer{key: r.Key, body: bytes.Clone(b)})
 	}
-	_, _ = w.Write(body)
+	_, _ = w.Write(b)
+	putEncodeBuffer(bp, b)
 }

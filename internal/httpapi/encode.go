@@ -42,6 +42,12 @@ func writeAppended[T any](w http.ResponseWriter, appendTo func([]byte, T) []byte
 	bp := encodeBuffers.Get().(*[]byte)
 	b := append(appendTo((*bp)[:0], v), '\n')
 	_, _ = w.Write(b)
+	putEncodeBuffer(bp, b)
+}
+
+// putEncodeBuffer returns bp, which now holds b, to the pool, unless b has
+// grown too large to keep.
+func putEncodeBuffer(bp *[]byte, b []byte) {
 	if cap(b) <= 64<<10 {
 		*bp = b
 		encodeBuffers.Put(bp)
