@@ -183,6 +183,41 @@ func TestVerify(t *testing.T) {
 	}
 }
 
+// TestVerifyAnswerFollowsChanges: verify answers, which keyward keeps
+// encoded for keys verified again and again, show every change to the key
+// on the next verification: a rename and new metadata, a rotation (the old
+// key expiring), a revocation.
+func TestVerifyAnswerFollowsChanges(t *testing.T) {
+	s := newSetup(t)
+	target := s.srv.MustKey(t, nil, s.project.ID, keyward.CreateKeyInput{Name: "customer", Metadata: map[string]string{"plan": "pro"}})
+	verify := func(secret string) keyward.VerifyResult {
+		t.Helper()
+		var res keyward.VerifyResult
+		s.pk(t, "POST", "/v1/verify", map[string]any{"key": secret}).want(t, 200).decode(t, &res)
+		return res
+	}
+	check := func(step, secret, name, plan string, status keyward.KeyStatus) {
+		t.Helper()
+		for i := range 3 { // the second answer is kept, the third reuses it
+			res := verify(secret)
+			if !res.Valid || res.Key == nil || res.Key.Name != name || res.Key.Metadata["plan"] != plan || res.Key.Status != status {
+				t.Fatalf("%s, verification %d: %+v, want %s/%s/%s", step, i, res, name, plan, status)
+			}
+		}
+	}
+	check("created", target.Secret, "customer", "pro", keyward.StatusActive)
+	s.pk(t, "PATCH", "/v1/keys/"+target.ID, map[string]any{"name": "customer 2", "metadata": map[string]string{"plan": "enterprise"}}).want(t, 200)
+	check("changed", target.Secret, "customer 2", "enterprise", keyward.StatusActive)
+	var next keyward.Key
+	s.pk(t, "POST", "/v1/keys/"+target.ID+"/rotate", map[string]any{"grace_period": "1h"}).want(t, 201).decode(t, &next)
+	check("rotated", target.Secret, "customer 2", "enterprise", keyward.StatusExpiring)
+	check("successor", next.Secret, "customer 2", "enterprise", keyward.StatusActive)
+	s.pk(t, "POST", "/v1/keys/"+target.ID+"/revoke", nil).want(t, 200)
+	if res := verify(target.Secret); res.Valid || res.Key != nil || res.Code != keyward.VerifyInvalid {
+		t.Fatalf("after revocation: %+v", res)
+	}
+}
+
 func TestOrgRoutes(t *testing.T) {
 	s := newSetup(t)
 	var p keyward.Project

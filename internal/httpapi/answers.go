@@ -5,20 +5,26 @@ import (
 	"hash/maphash"
 	"net/http"
 	"sync/atomic"
+	"unsafe"
 
 	"github.com/keyward/keyward"
 )
 
-// verifyAnswers keeps the encoded answers of the keys verified last, so
-// that a key verified again is answered without encoding it again.
+// verifyAnswers keeps the encoded answers of keys verified again and
+// again, so that they are not encoded on every verification.
 //
 // It is right because of how the service answers: a valid key is answered
 // with the verification cache's own *keyward.Key, a value nobody modifies,
 // for as long as its status holds. A key that is changed, revoked, expires
 // or is loaded again comes back as another value, so an answer is reused
-// only for the very value it was encoded from. (A key whose status changed
-// since it was loaded is answered as a fresh copy each time, and so is
-// every key while the cache is not trusted: those are encoded each time.)
+// only for the very value it was encoded from.
+//
+// An answer is kept the second time in a row its slot sees the same value.
+// Values answered once (a key whose status changed since it was loaded is
+// answered as a fresh copy each time, and so is every key while the cache
+// is not trusted), and keys too many to fit, are encoded each time in a
+// pooled buffer, as without this cache, instead of being copied into it
+// only to be pushed out.
 var verifyAnswers answerCache
 
 // answerSlots bounds the cache: each slot holds one answer, of at most
@@ -30,7 +36,16 @@ const (
 
 type answerCache struct {
 	seed  maphash.Seed
-	slots [answerSlots]atomic.Pointer[answer]
+	slots [answerSlots]answerSlot
+}
+
+type answerSlot struct {
+	kept atomic.Pointer[answer]
+	// seen is the address of the key the slot last encoded without keeping
+	// it: a number, never turned back into a pointer. An address reused by
+	// a new key makes the slot keep that key's answer one sighting early,
+	// which is still its right answer.
+	seen atomic.Uintptr
 }
 
 type answer struct {
@@ -48,15 +63,15 @@ func (c *answerCache) write(w http.ResponseWriter, r *keyward.VerifyResult) {
 		writeAppended(w, appendVerifyResult, r)
 		return
 	}
-	slot := &c.slots[maphash.String(c.seed, r.Key.ID)%answerSlots]
-	if a := slot.Load(); a != nil && a.key == r.Key {
+	s := &c.slots[maphash.String(c.seed, r.Key.ID)%answerSlots]
+	if a := s.kept.Load(); a != nil && a.key == r.Key {
 		_, _ = w.Write(a.body)
 		return
 	}
 	bp := encodeBuffers.Get().(*[]byte)
 	b := append(appendVerifyResult((*bp)[:0], r), '\n')
-	if len(b) <= maxAnswer {
-		slot.Store(&answer{key: r.Key, body: bytes.Clone(b)})
+	if addr := uintptr(unsafe.Pointer(r.Key)); s.seen.Swap(addr) == addr && len(b) <= maxAnswer {
+		s.kept.Store(&answer{key: r.Key, body: bytes.Clone(b)})
 	}
 	_, _ = w.Write(b)
 	putEncodeBuffer(bp, b)

@@ -102,10 +102,15 @@ func TestHandEncodersMatchEncodingJSON(t *testing.T) {
 	}
 }
 
-// TestVerifyAnswersFollowTheKey: a cached verify answer is reused only for
-// the very key value it was encoded from, and reusing it allocates nothing.
+// TestVerifyAnswersFollowTheKey: an answer is kept the second time in a
+// row its slot sees a key value, is reused only for that very value, costs
+// no allocation when reused, and values seen once (fresh copies) or too
+// large are never kept, nor copied.
 func TestVerifyAnswersFollowTheKey(t *testing.T) {
+	c := &answerCache{seed: maphash.MakeSeed()}
 	k := &keyward.Key{ID: "key_answers", Kind: keyward.KindProject, Name: "first", Status: keyward.StatusActive, Metadata: map[string]string{"plan": "pro"}}
+	slot := &c.slots[maphash.String(c.seed, k.ID)%answerSlots]
+	kept := func(k *keyward.Key) bool { a := slot.kept.Load(); return a != nil && a.key == k }
 	encode := func(k *keyward.Key) string {
 		var b bytes.Buffer
 		if err := json.NewEncoder(&b).Encode(&keyward.VerifyResult{Valid: true, Code: keyward.VerifyValid, Key: k}); err != nil {
@@ -114,33 +119,60 @@ func TestVerifyAnswersFollowTheKey(t *testing.T) {
 		return b.String()
 	}
 	w := &bufferWriter{}
+	w.body.Grow(8 << 10)
 	answer := func(k *keyward.Key) string {
 		w.body.Reset()
-		verifyAnswers.write(w, &keyward.VerifyResult{Valid: true, Code: keyward.VerifyValid, Key: k})
+		c.write(w, &keyward.VerifyResult{Valid: true, Code: keyward.VerifyValid, Key: k})
 		return w.body.String()
 	}
-	if got, want := answer(k), encode(k); got != want {
-		t.Fatalf("first answer:\n got %s\nwant %s", got, want)
+	for i, wantKept := range []bool{false, true, true} {
+		if got, want := answer(k), encode(k); got != want {
+			t.Fatalf("answer %d:\n got %s\nwant %s", i, got, want)
+		}
+		if kept(k) != wantKept {
+			t.Fatalf("after answer %d kept = %v, want %v", i, kept(k), wantKept)
+		}
 	}
 	res := &keyward.VerifyResult{Valid: true, Code: keyward.VerifyValid, Key: k}
-	w.body.Grow(4096)
-	if n := testing.AllocsPerRun(100, func() { w.body.Reset(); verifyAnswers.write(w, res) }); n != 0 {
-		t.Errorf("a cached answer cost %v allocations, want 0", n)
+	if n := testing.AllocsPerRun(100, func() { w.body.Reset(); c.write(w, res) }); n != 0 {
+		t.Errorf("a kept answer cost %v allocations, want 0", n)
 	}
+
 	renamed := *k // the service hands out a new value when a key changes
 	renamed.Name = "second"
-	if got, want := answer(&renamed), encode(&renamed); got != want {
-		t.Fatalf("answer after a change:\n got %s\nwant %s", got, want)
+	for i := range 3 {
+		if got, want := answer(&renamed), encode(&renamed); got != want {
+			t.Fatalf("answer %d after a change:\n got %s\nwant %s", i, got, want)
+		}
 	}
 	if got, want := answer(k), encode(k); got != want {
 		t.Fatalf("answer for the first value again:\n got %s\nwant %s", got, want)
 	}
+
+	copies := make([]keyward.VerifyResult, 101) // a fresh value per verification
+	for i := range copies {
+		v := *k
+		v.Status = keyward.StatusExpiring
+		copies[i] = keyward.VerifyResult{Valid: true, Code: keyward.VerifyValid, Key: &v}
+	}
+	i := 0
+	if n := testing.AllocsPerRun(100, func() { w.body.Reset(); c.write(w, &copies[i]); i++ }); n != 0 {
+		t.Errorf("answers for values seen once cost %v allocations, want 0", n)
+	}
+	for i := range copies {
+		if kept(copies[i].Key) {
+			t.Fatalf("the answer for a value seen once (copy %d) was kept", i)
+		}
+	}
+
 	big := *k
 	big.Metadata = map[string]string{"blob": strings.Repeat("x", maxAnswer)}
-	if got, want := answer(&big), encode(&big); got != want {
-		t.Fatalf("large answer differs")
+	for range 3 {
+		if got, want := answer(&big), encode(&big); got != want {
+			t.Fatalf("large answer differs")
+		}
 	}
-	if a := verifyAnswers.slots[maphash.String(verifyAnswers.seed, big.ID)%answerSlots].Load(); a != nil && a.key == &big {
+	if kept(&big) {
 		t.Errorf("an answer of over %d bytes was kept", maxAnswer)
 	}
 }
