@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -33,9 +34,14 @@ func envName(flag string) string {
 	return "KEYWARD_" + strings.ToUpper(strings.ReplaceAll(flag, "-", "_"))
 }
 
+// requestLogEvery is how long a request's log line may wait to be written
+// with others (see jsonlog.NewBatchingHandler).
+const requestLogEvery = 100 * time.Millisecond
+
 // newLogger logs JSON, or text when format is "text" or stderr is a
-// terminal and no format was chosen.
-func newLogger(w io.Writer, format string) *slog.Logger {
+// terminal and no format was chosen. JSON request lines are written in
+// batches; close writes those still held back.
+func newLogger(w io.Writer, format string) (log *slog.Logger, close func()) {
 	if format == "" {
 		format = "json"
 		if f, ok := w.(*os.File); ok {
@@ -45,7 +51,8 @@ func newLogger(w io.Writer, format string) *slog.Logger {
 		}
 	}
 	if format == "text" {
-		return slog.New(slog.NewTextHandler(w, nil))
+		return slog.New(slog.NewTextHandler(w, nil)), func() {}
 	}
-	return slog.New(jsonlog.NewHandler(w))
+	h := jsonlog.NewBatchingHandler(w, requestLogEvery)
+	return slog.New(h), func() { _ = h.Close() }
 }

@@ -27,7 +27,8 @@ KEYWARD_KEY_PEPPER only, never from a flag, so it stays out of process lists.`,
 				return err
 			}
 			cfg.Pepper = os.Getenv(pepperEnv)
-			log := newLogger(cmd.ErrOrStderr(), cfg.LogFormat)
+			log, closeLog := newLogger(cmd.ErrOrStderr(), cfg.LogFormat)
+			defer closeLog()
 			ctx := cmd.Context()
 			srv, err := server.New(ctx, cfg, log)
 			if err != nil {

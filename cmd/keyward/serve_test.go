@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"io"
 	"net/http"
 	"net/url"
@@ -12,9 +13,12 @@ import (
 	"time"
 )
 
-// On an empty store, serve prints a one-time setup link; the link opens the
-// setup page, creates the first owner and org once, and then stops working.
-func TestServePrintsAWorkingSetupLink(t *testing.T) {
+// startServe runs `keyward serve` on an empty SQLite store and a loopback
+// port, and returns its stderr, line by line, once it printed the setup
+// link, with the link's base and token; stop ends serve and waits for it.
+// The caller must keep reading lines: serve stalls on a full pipe.
+func startServe(t *testing.T) (lines *bufio.Scanner, base, token string, stop func()) {
+	t.Helper()
 	t.Setenv("KEYWARD_DATABASE", "sqlite:"+t.TempDir()+"/k.db")
 	t.Setenv("KEYWARD_ADDR", "127.0.0.1:0")
 	t.Setenv("KEYWARD_LOG_FORMAT", "json")
@@ -29,26 +33,37 @@ func TestServePrintsAWorkingSetupLink(t *testing.T) {
 		done <- root.ExecuteContext(ctx)
 		pw.Close()
 	}()
-	defer func() {
+	stopped := false
+	stop = func() {
+		if stopped {
+			return
+		}
+		stopped = true
 		cancel()
 		if err := <-done; err != nil {
 			t.Errorf("serve: %v", err)
 		}
-	}()
-
+	}
+	t.Cleanup(stop)
 	linkRE := regexp.MustCompile(`(http://127\.0\.0\.1:\d+)/setup\?token=([A-Za-z0-9_-]+)`)
-	lines := bufio.NewScanner(pr)
-	var base, token string
+	lines = bufio.NewScanner(pr)
 	for lines.Scan() { // the link is printed once the server listens
 		if m := linkRE.FindStringSubmatch(lines.Text()); m != nil {
-			base, token = m[1], m[2]
-			break
+			return lines, m[1], m[2], stop
 		}
 	}
-	if token == "" {
-		t.Fatal("serve printed no setup link")
-	}
-	go io.Copy(io.Discard, pr) // keep draining the logs
+	t.Fatal("serve printed no setup link")
+	return nil, "", "", nil
+}
+
+// On an empty store, serve prints a one-time setup link; the link opens the
+// setup page, creates the first owner and org once, and then stops working.
+func TestServePrintsAWorkingSetupLink(t *testing.T) {
+	lines, base, token, _ := startServe(t)
+	go func() { // keep draining the logs
+		for lines.Scan() {
+		}
+	}()
 
 	client := &http.Client{Timeout: 10 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	res, err := client.Get(base + "/setup?token=" + token)
@@ -78,4 +93,50 @@ func TestServePrintsAWorkingSetupLink(t *testing.T) {
 	if res := post(); res.StatusCode != http.StatusNotFound {
 		t.Fatalf("second use of the setup link: %d, want 404", res.StatusCode)
 	}
+}
+
+// serve writes a log line for every request (SPEC §12), in batches: while
+// it runs, within its batching interval, and what is still held back when
+// it shuts down (with its shutdown line, or when it closes the log).
+func TestServeWritesRequestLines(t *testing.T) {
+	lines, base, _, stop := startServe(t)
+	request := func() string {
+		t.Helper()
+		res, err := http.Get(base + "/v1/whoami") // no key: 401, logged all the same
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if res.StatusCode != http.StatusUnauthorized {
+			t.Fatalf("whoami without a key: %d", res.StatusCode)
+		}
+		return res.Header.Get("X-Request-Id")
+	}
+	logged := make(chan string, 10_000) // serve's lines, read all the time
+	go func() {
+		for lines.Scan() {
+			logged <- lines.Text()
+		}
+		close(logged)
+	}()
+	waitFor := func(id string) {
+		t.Helper()
+		for text := range logged {
+			var l struct {
+				Route     string `json:"route"`
+				RequestID string `json:"request_id"`
+			}
+			if json.Unmarshal([]byte(text), &l) == nil && l.RequestID == id {
+				if l.Route != "GET /v1/whoami" {
+					t.Errorf("request line %s", text)
+				}
+				return
+			}
+		}
+		t.Fatalf("no log line for request %s before serve's output ended", id)
+	}
+	waitFor(request()) // written by the batching timer, serve still running
+	last := request()
+	stop() // written on shutdown, if the timer has not come first
+	waitFor(last)
 }

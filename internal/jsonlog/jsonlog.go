@@ -25,21 +25,26 @@ type Handler struct {
 // NewHandler returns a handler writing JSON lines to w at level INFO and
 // above, like slog.NewJSONHandler(w, nil).
 func NewHandler(w io.Writer) *Handler {
-	lw := &lockedWriter{w: w}
+	return newHandler(&lockedWriter{w: w})
+}
+
+// NewBatchingHandler is NewHandler, except that request lines below WARN
+// (those written by HandleAttrs) are held back and written many at a time:
+// when 64 KiB are waiting, when every has passed since the first of them,
+// when any other line is written (they go first), and on Close. A crash
+// loses at most that much of the request log; every other line is written
+// at once.
+func NewBatchingHandler(w io.Writer, every time.Duration) *Handler {
+	return newHandler(&lockedWriter{w: w, every: every})
+}
+
+func newHandler(lw *lockedWriter) *Handler {
 	return &Handler{w: lw, slow: slog.NewJSONHandler(lw, nil)}
 }
 
-// lockedWriter serializes the writes of both paths.
-type lockedWriter struct {
-	mu sync.Mutex
-	w  io.Writer
-}
-
-func (lw *lockedWriter) Write(b []byte) (int, error) {
-	lw.mu.Lock()
-	defer lw.mu.Unlock()
-	return lw.w.Write(b)
-}
+// Close writes the request lines held back; those logged after it are
+// written at once.
+func (h *Handler) Close() error { return h.w.close() }
 
 // Enabled reports whether level is INFO or above.
 func (h *Handler) Enabled(ctx context.Context, level slog.Level) bool {
@@ -82,18 +87,31 @@ func (h *Handler) HandleAttrs(ctx context.Context, t time.Time, level slog.Level
 		r.AddAttrs(attrs...)
 		return h.slow.Handle(ctx, r)
 	}
-	return h.write(bp, append(b, '}', '\n'))
+	b = append(b, '}', '\n')
+	var err error
+	if level < slog.LevelWarn {
+		err = h.w.writeBatched(b)
+	} else {
+		_, err = h.w.Write(b)
+	}
+	h.putBuffer(bp, b)
+	return err
 }
 
 // write writes the line b, built in the pooled buffer bp, and returns the
 // buffer to the pool.
 func (h *Handler) write(bp *[]byte, b []byte) error {
 	_, err := h.w.Write(b)
+	h.putBuffer(bp, b)
+	return err
+}
+
+// putBuffer returns bp, which now holds b, to the pool.
+func (h *Handler) putBuffer(bp *[]byte, b []byte) {
 	if cap(b) <= 64<<10 { // keep the pool from holding on to huge lines
 		*bp = b
 		bufs.Put(bp)
 	}
-	return err
 }
 
 // appendRecord appends r as slog's JSON handler writes it, or reports false

@@ -37,6 +37,7 @@ func main() {
 	useWrk := flag.Bool("wrk", false, "load with wrk (apt-get install wrk) instead of Go clients in this process")
 	mutexProfile := flag.String("mutexprofile", "", "write a mutex contention profile of the whole run to this file")
 	only := flag.String("only", "", "run only the endpoints whose name contains this text (e.g. verify)")
+	logTo := flag.String("logs", "file", "where keyward's request lines go: file (a real file, in batches, as keyward serve writes them) or discard (formatted, then dropped)")
 	flag.Parse()
 	if *mutexProfile != "" {
 		runtime.SetMutexProfileFraction(1)
@@ -51,7 +52,7 @@ func main() {
 		pprof.StartCPUProfile(f)
 		defer pprof.StopCPUProfile()
 	}
-	if err := run(*dur, *conc, *rounds, *useWrk, *only); err != nil {
+	if err := run(*dur, *conc, *rounds, *useWrk, *only, *logTo); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		pprof.StopCPUProfile()
 		os.Exit(1)
@@ -71,7 +72,7 @@ func writeProfile(name, path string) {
 	}
 }
 
-func run(dur time.Duration, conc, rounds int, useWrk bool, only string) error {
+func run(dur time.Duration, conc, rounds int, useWrk bool, only, logTo string) error {
 	ctx := context.Background()
 	dir, err := os.MkdirTemp("", "loadcompare")
 	if err != nil {
@@ -82,7 +83,23 @@ func run(dur time.Duration, conc, rounds int, useWrk bool, only string) error {
 	if err != nil {
 		return err
 	}
-	log := slog.New(jsonlog.NewHandler(io.Discard)) // logs are formatted as keyward serve does, then dropped
+	// Request lines are written as keyward serve writes them, in batches,
+	// to a real file (production's is a pipe, a file or a terminal).
+	if logTo != "file" && logTo != "discard" {
+		return fmt.Errorf("-logs %q: want file or discard", logTo)
+	}
+	var logw io.Writer = io.Discard
+	if logTo == "file" {
+		f, err := os.Create(dir + "/keyward.log")
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		logw = f
+	}
+	logs := jsonlog.NewBatchingHandler(logw, 100*time.Millisecond)
+	defer logs.Close()
+	log := slog.New(logs)
 	svc, err := service.New(service.Config{Store: st, Pepper: []byte("pepper"), Logger: log})
 	if err != nil {
 		return err
@@ -125,7 +142,7 @@ func run(dur time.Duration, conc, rounds int, useWrk bool, only string) error {
 	if useWrk {
 		gen = "wrk"
 	}
-	fmt.Printf("%d connections, %v per phase, %d A/B rounds, GOMAXPROCS=%d, load from %s\n\n", conc, dur, rounds, 0+runtimeProcs(), gen)
+	fmt.Printf("%d connections, %v per phase, %d A/B rounds, GOMAXPROCS=%d, load from %s, keyward's request lines to %s\n\n", conc, dur, rounds, 0+runtimeProcs(), gen, logTo)
 	loadOne := func(url, method string, body []byte) (result, error) {
 		if useWrk {
 			return loadWrk(url, method, body, k.Secret, conc, dur)

@@ -1,0 +1,201 @@
+package jsonlog
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// recorder is the writer under a handler: it keeps every write separately
+// and signals each one.
+type recorder struct {
+	mu     sync.Mutex
+	writes []string
+	wrote  chan struct{}
+}
+
+func newRecorder() *recorder { return &recorder{wrote: make(chan struct{}, 1<<16)} }
+
+func (r *recorder) Write(b []byte) (int, error) {
+	r.mu.Lock()
+	r.writes = append(r.writes, string(b))
+	r.mu.Unlock()
+	r.wrote <- struct{}{}
+	return len(b), nil
+}
+
+func (r *recorder) all() (writes int, text string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.writes), strings.Join(r.writes, "")
+}
+
+// requestLine writes the request line number i the way the API does.
+func requestLine(t testing.TB, h *Handler, level slog.Level, i int) {
+	t.Helper()
+	attrs := []slog.Attr{slog.String("method", "GET"), slog.String("route", "GET /v1/whoami"), slog.Int("status", 200), slog.Int("i", i)}
+	if err := h.HandleAttrs(context.Background(), time.Unix(1, 0), level, "request", attrs); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestBatchingKeepsOrder: request lines wait until another line is
+// written, then go out with it, first, in one write; the text is what the
+// unbatched handler writes for the same calls.
+func TestBatchingKeepsOrder(t *testing.T) {
+	rec := newRecorder()
+	var plain bytes.Buffer
+	batching, unbatched := NewBatchingHandler(rec, time.Hour), NewHandler(&plain)
+	for _, h := range []*Handler{batching, unbatched} {
+		for i := range 3 {
+			requestLine(t, h, slog.LevelInfo, i)
+		}
+	}
+	if n, _ := rec.all(); n != 0 {
+		t.Fatalf("%d writes before any other line, want 0", n)
+	}
+	ctx := context.Background()
+	started := slog.NewRecord(time.Unix(2, 0), slog.LevelInfo, "started", 0)
+	started.AddAttrs(slog.String("addr", "127.0.0.1:8080"))
+	slow := slog.NewRecord(time.Unix(3, 0), slog.LevelWarn, "slow path", 0)
+	for _, h := range []*Handler{batching, unbatched} {
+		if err := h.Handle(ctx, started); err != nil { // this package's path: written at once
+			t.Fatal(err)
+		}
+		if err := h.WithAttrs([]slog.Attr{slog.Int("node", 1)}).Handle(ctx, slow); err != nil { // slog's: at once
+			t.Fatal(err)
+		}
+		requestLine(t, h, slog.LevelError, 3) // a request that failed: written at once
+	}
+	n, got := rec.all()
+	if n != 3 {
+		t.Errorf("%d writes, want 3 (request lines with the first other line, then one each)", n)
+	}
+	if got != plain.String() {
+		t.Fatalf("batched:\n%s\nunbatched:\n%s", got, plain.String())
+	}
+}
+
+// TestBatchingWritesWhenFull: a batching writer writes once it holds 64 KiB,
+// without waiting for its timer.
+func TestBatchingWritesWhenFull(t *testing.T) {
+	rec := newRecorder()
+	h := NewBatchingHandler(rec, time.Hour)
+	var i int
+	for ; i < 10_000; i++ {
+		requestLine(t, h, slog.LevelInfo, i)
+		if n, _ := rec.all(); n > 0 {
+			break
+		}
+	}
+	_, text := rec.all()
+	if len(text) < batchBytes || len(text) > batchBytes+200 {
+		t.Fatalf("first write after %d lines: %d bytes, want 64 KiB and one line at most", i+1, len(text))
+	}
+	if err := h.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, text = rec.all(); strings.Count(text, "\n") != i+1 {
+		t.Fatalf("%d lines written after Close, want %d", strings.Count(text, "\n"), i+1)
+	}
+	requestLine(t, h, slog.LevelInfo, i+1)
+	if _, after := rec.all(); strings.Count(after, "\n") != i+2 {
+		t.Fatalf("a request line after Close was held back")
+	}
+}
+
+// TestBatchingWritesInTime: a request line held back is written when the
+// interval has passed, with nothing else logged.
+func TestBatchingWritesInTime(t *testing.T) {
+	rec := newRecorder()
+	h := NewBatchingHandler(rec, 20*time.Millisecond)
+	for round := range 2 { // the timer works again after a write
+		start := time.Now()
+		requestLine(t, h, slog.LevelInfo, round)
+		select {
+		case <-rec.wrote:
+		case <-time.After(10 * time.Second):
+			t.Fatalf("round %d: the line was not written within 10 s", round)
+		}
+		if waited := time.Since(start); waited < 20*time.Millisecond {
+			t.Errorf("round %d: written after %v, before the interval", round, waited)
+		}
+	}
+	if _, text := rec.all(); strings.Count(text, "\n") != 2 {
+		t.Fatalf("written: %q", text)
+	}
+}
+
+// TestBatchingConcurrent: lines logged from many goroutines through every
+// path, with writes on size, on time and on other lines, all come out
+// whole, and none is lost.
+func TestBatchingConcurrent(t *testing.T) {
+	rec := newRecorder()
+	h := NewBatchingHandler(rec, time.Millisecond)
+	log := slog.New(h).With("node", 1)
+	var wg sync.WaitGroup
+	for g := range 8 {
+		wg.Go(func() {
+			for i := range 1000 {
+				requestLine(t, h, slog.LevelInfo, g*1000+i)
+				if i%100 == 0 {
+					log.Info("other", "g", g)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if err := h.Close(); err != nil {
+		t.Fatal(err)
+	}
+	_, text := rec.all()
+	seen := map[float64]bool{}
+	for _, l := range strings.Split(strings.TrimSuffix(text, "\n"), "\n") {
+		var v map[string]any
+		if err := json.Unmarshal([]byte(l), &v); err != nil {
+			t.Fatalf("line %q: %v", l, err)
+		}
+		if v["msg"] == "request" {
+			seen[v["i"].(float64)] = true
+		}
+	}
+	if len(seen) != 8000 {
+		t.Fatalf("%d distinct request lines, want 8000", len(seen))
+	}
+}
+
+// BenchmarkBatching writes request lines to a real file, one write per
+// line or in batches.
+func BenchmarkBatching(b *testing.B) {
+	for _, batched := range []bool{false, true} {
+		b.Run(fmt.Sprintf("batched=%v", batched), func(b *testing.B) {
+			f, err := os.Create(filepath.Join(b.TempDir(), "log"))
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer f.Close()
+			h := NewHandler(f)
+			if batched {
+				h = NewBatchingHandler(f, 100*time.Millisecond)
+			}
+			b.ReportAllocs()
+			b.RunParallel(func(pb *testing.PB) {
+				for i := 0; pb.Next(); i++ {
+					requestLine(b, h, slog.LevelInfo, i)
+				}
+			})
+			b.StopTimer()
+			if err := h.Close(); err != nil {
+				b.Fatal(err)
+			}
+		})
+	}
+}
