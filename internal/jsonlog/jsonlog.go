@@ -4,6 +4,7 @@
 // attributes, such as the request line the API writes for every request.
 // Anything else (groups, WithAttrs, other kinds) goes to slog's own JSON
 // handler, which shares the writer's lock, so lines never interleave.
+// NewBatchingHandler also writes request lines many at a time (writer.go).
 package jsonlog
 
 import (
