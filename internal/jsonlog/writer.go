@@ -107,9 +107,13 @@ func (lw *lockedWriter) flushLocked() error {
 	return err
 }
 
-// close writes what is held back; later request lines are written at once.
+// close writes what is held back, and waits for a write already under way
+// (the timer's); later request lines are written at once.
 func (lw *lockedWriter) close() error {
 	lw.mu.Lock()
 	lw.closed = true
-	return lw.flushLocked()
+	err := lw.flushLocked()
+	lw.wmu.Lock() // every write took wmu before close took mu: it is done now
+	lw.wmu.Unlock()
+	return err
 }

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -135,11 +136,15 @@ func TestBatchingWritesInTime(t *testing.T) {
 }
 
 // TestBatchingConcurrent: lines logged from many goroutines through every
-// path, with writes on size, on time and on other lines, all come out
-// whole, and none is lost.
+// path, to a slow writer, with writes on size, on time and on other lines
+// overlapping, all come out whole, once each, and in each goroutine's order.
 func TestBatchingConcurrent(t *testing.T) {
 	rec := newRecorder()
-	h := NewBatchingHandler(rec, time.Millisecond)
+	slow := writerFunc(func(b []byte) (int, error) {
+		time.Sleep(50 * time.Microsecond) // a slow disk: writes overlap new lines and timer flushes
+		return rec.Write(b)
+	})
+	h := NewBatchingHandler(slow, time.Millisecond)
 	log := slog.New(h).With("node", 1)
 	var wg sync.WaitGroup
 	for g := range 8 {
@@ -147,7 +152,7 @@ func TestBatchingConcurrent(t *testing.T) {
 			for i := range 1000 {
 				requestLine(t, h, slog.LevelInfo, g*1000+i)
 				if i%100 == 0 {
-					log.Info("other", "g", g)
+					log.Info("other", "g", g, "after", g*1000+i)
 				}
 			}
 		})
@@ -157,20 +162,69 @@ func TestBatchingConcurrent(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, text := rec.all()
-	seen := map[float64]bool{}
+	last := map[int]int{} // per goroutine, the last request line seen
+	requests := 0
 	for _, l := range strings.Split(strings.TrimSuffix(text, "\n"), "\n") {
-		var v map[string]any
+		var v struct {
+			Msg      string
+			I, After *int
+			G        int
+		}
 		if err := json.Unmarshal([]byte(l), &v); err != nil {
 			t.Fatalf("line %q: %v", l, err)
 		}
-		if v["msg"] == "request" {
-			seen[v["i"].(float64)] = true
+		switch v.Msg {
+		case "request":
+			requests++
+			g := *v.I / 1000
+			if prev, ok := last[g]; ok && *v.I != prev+1 {
+				t.Fatalf("request line %d follows %d", *v.I, prev)
+			}
+			last[g] = *v.I
+		case "other":
+			if last[v.G] != *v.After {
+				t.Fatalf("goroutine %d's other line after request %d, but the last of its request lines written is %d", v.G, *v.After, last[v.G])
+			}
 		}
 	}
-	if len(seen) != 8000 {
-		t.Fatalf("%d distinct request lines, want 8000", len(seen))
+	if requests != 8000 {
+		t.Fatalf("%d request lines, want 8000", requests)
 	}
 }
+
+// TestBatchingCloseWaits: Close returns only once a write the timer
+// started has finished, so serve's last lines are out when it exits.
+func TestBatchingCloseWaits(t *testing.T) {
+	entered, release := make(chan struct{}), make(chan struct{})
+	var done atomic.Int32
+	blocking := writerFunc(func(b []byte) (int, error) {
+		close(entered)
+		<-release
+		done.Add(1)
+		return len(b), nil
+	})
+	h := NewBatchingHandler(blocking, time.Millisecond)
+	requestLine(t, h, slog.LevelInfo, 0)
+	<-entered // the timer's write is under way, and blocked
+	closed := make(chan int32)
+	go func() {
+		_ = h.Close()
+		closed <- done.Load()
+	}()
+	select {
+	case n := <-closed: // a Close that does not wait returns at once
+		t.Fatalf("Close returned before the write under way finished (%d writes done)", n)
+	case <-time.After(100 * time.Millisecond): // then let the write finish
+	}
+	close(release)
+	if n := <-closed; n != 1 {
+		t.Fatalf("%d writes done when Close returned, want 1", n)
+	}
+}
+
+type writerFunc func([]byte) (int, error)
+
+func (f writerFunc) Write(b []byte) (int, error) { return f(b) }
 
 // BenchmarkBatching writes request lines to a real file, one write per
 // line or in batches.
