@@ -5,7 +5,6 @@ import (
 	"log/slog"
 	"os"
 	"strings"
-	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -34,10 +33,6 @@ func envName(flag string) string {
 	return "KEYWARD_" + strings.ToUpper(strings.ReplaceAll(flag, "-", "_"))
 }
 
-// requestLogEvery is how long a request's log line may wait to be written
-// with others (see jsonlog.NewBatchingHandler).
-const requestLogEvery = 100 * time.Millisecond
-
 // newLogger logs JSON, or text when format is "text" or stderr is a
 // terminal and no format was chosen. JSON request lines are written in
 // batches; close writes those still held back.
@@ -53,6 +48,6 @@ func newLogger(w io.Writer, format string) (log *slog.Logger, close func()) {
 	if format == "text" {
 		return slog.New(slog.NewTextHandler(w, nil)), func() {}
 	}
-	h := jsonlog.NewBatchingHandler(w, requestLogEvery)
+	h := jsonlog.NewBatchingHandler(w, jsonlog.BatchEvery)
 	return slog.New(h), func() { _ = h.Close() }
 }

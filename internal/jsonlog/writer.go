@@ -28,6 +28,10 @@ type lockedWriter struct {
 	closed  bool
 }
 
+// BatchEvery is how long keyward serve lets a request line wait to be
+// written with others (the every of NewBatchingHandler).
+const BatchEvery = 100 * time.Millisecond
+
 // batchBytes is how much a batching writer holds before it writes.
 const batchBytes = 64 << 10
 

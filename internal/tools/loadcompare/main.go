@@ -97,7 +97,7 @@ func run(dur time.Duration, conc, rounds int, useWrk bool, only, logTo string) e
 		defer f.Close()
 		logw = f
 	}
-	logs := jsonlog.NewBatchingHandler(logw, 100*time.Millisecond)
+	logs := jsonlog.NewBatchingHandler(logw, jsonlog.BatchEvery)
 	defer logs.Close()
 	log := slog.New(logs)
 	svc, err := service.New(service.Config{Store: st, Pepper: []byte("pepper"), Logger: log})
