@@ -5,6 +5,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"sync"
 	"time"
 
 	"github.com/keyward/keyward"
@@ -30,16 +31,25 @@ func (info *reqInfo) clientString() string {
 	return info.clientStr
 }
 
-// reqState is everything observe keeps for one request, in one allocation:
-// the request's info, the writer that records the status (and through
-// which handlers find the state: see stateOf), the X-Request-Id header
-// value, and the call an API route runs with.
+// reqState is everything observe keeps for one request, in one allocation
+// that later requests reuse (see statePool): the request's info, the
+// writer that records the status (and through which handlers find the
+// state: see stateOf), the X-Request-Id header value, and the call an API
+// route runs with.
 type reqState struct {
 	info   reqInfo
 	sw     statusWriter
 	idHead [1]string
 	call   call
 }
+
+// statePool keeps request states for reuse: they are the largest part of
+// what a request allocates. A state goes back once observe is done with
+// the request, after its header was written: the header map of the
+// response aliases the state's idHead (and call.seqHead), and net/http
+// copies it when the header is written. Nothing else keeps a state past
+// its request.
+var statePool = sync.Pool{New: func() any { return new(reqState) }}
 
 // stateOf finds the request's state through w, or whatever wraps it; nil
 // outside observe.
@@ -109,7 +119,8 @@ func (a *API) observe(next http.Handler) http.Handler {
 			id = keyward.NewSequentialID(keyward.PrefixRequest, start)
 		}
 		client, clientStr := clientOf(r.RemoteAddr)
-		st := &reqState{info: reqInfo{id: id, client: client, clientStr: clientStr}, sw: statusWriter{ResponseWriter: w}}
+		st := statePool.Get().(*reqState)
+		*st = reqState{info: reqInfo{id: id, client: client, clientStr: clientStr}, sw: statusWriter{ResponseWriter: w}}
 		info, sw := &st.info, &st.sw
 		sw.st = st
 		st.idHead[0] = id
@@ -123,13 +134,14 @@ func (a *API) observe(next http.Handler) http.Handler {
 			if route == "" {
 				route = "unmatched"
 			}
-			status := sw.status
-			if status == 0 {
-				status = http.StatusOK
+			if sw.status == 0 { // as net/http would, but now: see statePool
+				sw.WriteHeader(http.StatusOK)
 			}
 			dur := time.Since(start)
-			a.metrics.observe(route, status, dur)
-			a.logRequest(r, info, route, status, start, dur)
+			a.metrics.observe(route, sw.status, dur)
+			a.logRequest(r, info, route, sw.status, start, dur)
+			*st = reqState{}
+			statePool.Put(st)
 		}()
 		next.ServeHTTP(sw, r)
 	})

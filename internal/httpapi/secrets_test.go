@@ -3,12 +3,16 @@ package httpapi_test
 import (
 	"bytes"
 	"encoding/json"
+	"io"
+	"net/http"
 	"regexp"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/keyward/keyward"
+	"github.com/keyward/keyward/internal/httpapi"
 	"github.com/keyward/keyward/internal/kwtest"
 )
 
@@ -100,4 +104,55 @@ func TestRequestIDs(t *testing.T) {
 	if a == b || a >= b {
 		t.Fatalf("request ids %q, %q: want unique and sortable", a, b)
 	}
+}
+
+// TestRequestStatesAreNotShared runs requests of several callers at once:
+// each answer must carry its own request's id, key and change sequence,
+// though the middleware reuses request states (run it with -race).
+func TestRequestStatesAreNotShared(t *testing.T) {
+	s := newSetup(t)
+	const each = 50
+	keys := []*keyward.Key{ // the project allows three keys per user
+		s.srv.MustKey(t, nil, s.project.ID, keyward.CreateKeyInput{Name: "customer 1"}),
+		s.srv.MustKey(t, nil, s.project.ID, keyward.CreateKeyInput{Name: "customer 2"}),
+	}
+	var wg sync.WaitGroup
+	for i := range 2 * len(keys) {
+		k := keys[i/2]
+		wg.Go(func() {
+			body := []byte(`{"key":"` + k.Secret + `"}`)
+			for range each {
+				id := keyward.NewSequentialID(keyward.PrefixRequest, time.Now())
+				path, want := "/v1/verify", `"id":"`+k.ID+`"`
+				if i%2 == 1 { // whoami answers with the caller's own key
+					path, want = "/v1/whoami", `"key_id":"`+s.key.ID+`"`
+				}
+				req, _ := http.NewRequest("POST", s.srv.URL+path, bytes.NewReader(body))
+				if path == "/v1/whoami" {
+					req, _ = http.NewRequest("GET", s.srv.URL+path, nil)
+				}
+				req.Header.Set("x-api-key", s.key.Secret)
+				req.Header.Set("Content-Type", "application/json")
+				req.Header.Set("X-Request-Id", id)
+				req.Header.Set(httpapi.MinChangeSeqHeader, "0") // verify answers vouch for a change sequence
+				res, err := http.DefaultClient.Do(req)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				raw, _ := io.ReadAll(res.Body)
+				res.Body.Close()
+				if res.StatusCode != 200 || res.Header.Get("X-Request-Id") != id || !bytes.Contains(raw, []byte(want)) {
+					t.Errorf("%s with request id %s: status %d, X-Request-Id %q, body %s; want %s in it",
+						path, id, res.StatusCode, res.Header.Get("X-Request-Id"), raw, want)
+					return
+				}
+				if seq := res.Header.Get(httpapi.ChangeSeqHeader); path == "/v1/verify" && !regexp.MustCompile(`^[0-9]+$`).MatchString(seq) {
+					t.Errorf("verify answer with %s %q", httpapi.ChangeSeqHeader, seq)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
 }
