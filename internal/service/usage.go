@@ -13,6 +13,10 @@ import (
 // usageFlushEvery is how often last-used times are written.
 const usageFlushEvery = time.Second
 
+// usagePrecision is what last-used times are truncated to: a key in use
+// on every core moves its time once per millisecond, not on every request.
+const usagePrecision = int64(time.Millisecond)
+
 // usageRecorder batches last_used_at writes: a verification only notes the
 // time in memory, and run writes all pending times in one transaction per
 // interval, never one write per request.
@@ -20,37 +24,45 @@ type usageRecorder struct {
 	store keyward.Store
 	log   *slog.Logger
 
-	// pending maps a key id to its latest use, in Unix nanoseconds. A key
-	// already in it is noted under the read lock with an atomic maximum,
-	// so that requests with the same key never wait for each other; the
-	// write lock is for a key's first use in an interval and for flush.
-	mu      sync.RWMutex
-	pending map[string]*atomic.Int64
+	// cur holds the uses noted since the last flush. Noting a key already
+	// in it only reads shared memory (and once a millisecond raises the
+	// key's time), so requests with the same key on several cores do not
+	// take turns with a lock or a cache line. flush swaps in a new
+	// generation; see note for why no use is lost.
+	cur atomic.Pointer[usageGen]
 }
 
+// usageGen maps a key id to its latest use in the generation, in Unix
+// nanoseconds (*atomic.Int64).
+type usageGen struct{ uses sync.Map }
+
 func newUsageRecorder(st keyward.Store, log *slog.Logger) *usageRecorder {
-	return &usageRecorder{store: st, log: log, pending: map[string]*atomic.Int64{}}
+	u := &usageRecorder{store: st, log: log}
+	u.cur.Store(new(usageGen))
+	return u
 }
 
 // note records that key id was used at t.
+//
+// A note that races a flush is never lost: it raises the time in the
+// generation it loaded, then loads the current generation again. If flush
+// swapped generations before that second load, the note is made again in
+// the new one; if after, the swap (and so flush's reading of the old
+// generation) comes after the raise, which flush then sees.
 func (u *usageRecorder) note(id string, t time.Time) {
 	ns := t.UnixNano()
-	u.mu.RLock()
-	last, ok := u.pending[id]
-	if ok {
-		storeMax(last, ns)
+	ns -= ns % usagePrecision
+	for {
+		g := u.cur.Load()
+		v, ok := g.uses.Load(id)
+		if !ok {
+			v, _ = g.uses.LoadOrStore(id, new(atomic.Int64))
+		}
+		storeMax(v.(*atomic.Int64), ns)
+		if u.cur.Load() == g {
+			return
+		}
 	}
-	u.mu.RUnlock()
-	if ok {
-		return
-	}
-	u.mu.Lock()
-	if last, ok = u.pending[id]; !ok {
-		last = new(atomic.Int64)
-		u.pending[id] = last
-	}
-	storeMax(last, ns)
-	u.mu.Unlock()
 }
 
 // storeMax raises v to ns if ns is later.
@@ -65,17 +77,14 @@ func storeMax(v *atomic.Int64, ns int64) {
 
 // flush writes the pending times. On failure they are kept for the next try.
 func (u *usageRecorder) flush(ctx context.Context) error {
-	u.mu.Lock()
-	pending := u.pending
-	u.pending = map[string]*atomic.Int64{}
-	u.mu.Unlock()
-	if len(pending) == 0 {
+	old := u.cur.Swap(new(usageGen))
+	batch := map[string]time.Time{}
+	old.uses.Range(func(id, ns any) bool {
+		batch[id.(string)] = time.Unix(0, ns.(*atomic.Int64).Load()).UTC()
+		return true
+	})
+	if len(batch) == 0 {
 		return nil
-	}
-	// No note holds the read lock on the old map any more: its times are final.
-	batch := make(map[string]time.Time, len(pending))
-	for id, ns := range pending {
-		batch[id] = time.Unix(0, ns.Load()).UTC()
 	}
 	err := u.store.TouchKeys(ctx, batch)
 	if err != nil {
