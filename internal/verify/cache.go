@@ -7,6 +7,7 @@ package verify
 import (
 	"context"
 	"errors"
+	"math/rand/v2"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -36,9 +37,13 @@ type Options struct {
 type Cache struct {
 	opts Options
 
-	mu      sync.RWMutex
-	entries map[Digest]entry
+	// entries (Digest -> entry) is read without a lock: every verification
+	// reads it, and a read lock is a shared word that every core writes.
+	// mu serializes the writers, which keep byID and n with it.
+	entries sync.Map
+	mu      sync.Mutex
 	byID    map[string]Digest
+	n       int // entries held
 
 	epoch   atomic.Uint64
 	trusted atomic.Bool
@@ -72,7 +77,7 @@ func New(opts Options) *Cache {
 	if opts.NegativeTTL <= 0 {
 		opts.NegativeTTL = 10 * time.Second
 	}
-	c := &Cache{opts: opts, entries: map[Digest]entry{}, byID: map[string]Digest{}, posChanged: make(chan struct{})}
+	c := &Cache{opts: opts, byID: map[string]Digest{}, posChanged: make(chan struct{})}
 	c.trusted.Store(true)
 	return c
 }
@@ -95,10 +100,8 @@ func (*Unkept) Error() string { return "verify: a loaded key not to be kept" }
 // loads.
 func (c *Cache) Get(ctx context.Context, d Digest, now time.Time, load Loader) (*keyward.Key, error) {
 	if c.trusted.Load() {
-		c.mu.RLock()
-		e, ok := c.entries[d]
-		c.mu.RUnlock()
-		if ok && now.Before(e.expires) {
+		v, ok := c.entries.Load(d)
+		if e, _ := v.(entry); ok && now.Before(e.expires) {
 			c.hits.Add(1)
 			if e.key == nil {
 				return nil, errNotFound
@@ -148,27 +151,40 @@ func (c *Cache) put(d Digest, k *keyward.Key, expires time.Time, epoch uint64) {
 	if c.epoch.Load() != epoch || !c.trusted.Load() {
 		return
 	}
-	if len(c.entries) >= c.opts.MaxEntries {
-		c.evictLocked(c.opts.MaxEntries / 100)
+	if c.n >= c.opts.MaxEntries {
+		c.evictLocked(max(c.opts.MaxEntries/100, 1))
 	}
-	c.entries[d] = entry{key: k, expires: expires}
+	if _, had := c.entries.Swap(d, entry{key: k, expires: expires}); !had {
+		c.n++
+	}
 	if k != nil {
 		c.byID[k.ID] = d
 	}
 }
 
-// evictLocked drops about n entries; map order is random, so this is random
-// eviction, which needs no bookkeeping on the read path.
+// evictLocked drops about n entries, each with the same chance: random
+// eviction, which needs no bookkeeping on the read path. (Range visits
+// entries in the same order every time: the first n would always go.)
 func (c *Cache) evictLocked(n int) {
-	for d, e := range c.entries {
-		if n <= 0 {
-			return
+	p := float64(n) / float64(max(c.n, 1))
+	c.entries.Range(func(d, _ any) bool {
+		if rand.Float64() < p {
+			c.deleteLocked(d.(Digest))
+			n--
 		}
-		delete(c.entries, d)
-		if e.key != nil {
-			delete(c.byID, e.key.ID)
-		}
-		n--
+		return n > 0
+	})
+}
+
+// deleteLocked forgets the entry for d.
+func (c *Cache) deleteLocked(d Digest) {
+	v, ok := c.entries.LoadAndDelete(d)
+	if !ok {
+		return
+	}
+	c.n--
+	if e := v.(entry); e.key != nil && c.byID[e.key.ID] == d {
+		delete(c.byID, e.key.ID)
 	}
 }
 
@@ -179,13 +195,13 @@ func (c *Cache) Invalidate(ids []string, digests [][]byte) {
 	c.epoch.Add(1)
 	for _, id := range ids {
 		if d, ok := c.byID[id]; ok {
-			delete(c.entries, d)
+			c.deleteLocked(d)
 			delete(c.byID, id)
 		}
 	}
 	for _, raw := range digests {
 		if len(raw) == len(Digest{}) {
-			delete(c.entries, Digest(raw))
+			c.deleteLocked(Digest(raw))
 		}
 	}
 	c.mu.Unlock()
@@ -195,8 +211,9 @@ func (c *Cache) Invalidate(ids []string, digests [][]byte) {
 func (c *Cache) InvalidateAll() {
 	c.mu.Lock()
 	c.epoch.Add(1)
-	clear(c.entries)
+	c.entries.Clear()
 	clear(c.byID)
+	c.n = 0
 	c.mu.Unlock()
 }
 
@@ -271,8 +288,8 @@ type Stats struct {
 
 // Stats returns the current counters.
 func (c *Cache) Stats() Stats {
-	c.mu.RLock()
-	n := len(c.entries)
-	c.mu.RUnlock()
+	c.mu.Lock()
+	n := c.n
+	c.mu.Unlock()
 	return Stats{Entries: n, Hits: c.hits.Load(), Misses: c.misses.Load()}
 }

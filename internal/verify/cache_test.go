@@ -2,6 +2,7 @@ package verify
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -143,14 +144,27 @@ func TestSingleFlight(t *testing.T) {
 
 func TestBounded(t *testing.T) {
 	c := New(Options{MaxEntries: 1000})
-	load := func(ctx context.Context, d Digest) (*keyward.Key, error) { return nil, keyward.NotFound("key") }
+	load := func(ctx context.Context, d Digest) (*keyward.Key, error) {
+		if d[0]%2 == 0 {
+			return nil, keyward.NotFound("key")
+		}
+		return &keyward.Key{ID: fmt.Sprintf("key_%x", d[:2])}, nil
+	}
 	for i := 0; i < 5000; i++ {
 		var d Digest
 		d[0], d[1] = byte(i), byte(i>>8)
 		c.Get(context.Background(), d, now, load)
 	}
-	if n := c.Stats().Entries; n > 1000 {
-		t.Fatalf("%d entries, bound is 1000", n)
+	held, found := 0, 0
+	c.entries.Range(func(_, v any) bool {
+		held++
+		if v.(entry).key != nil {
+			found++
+		}
+		return true
+	})
+	if n := c.Stats().Entries; n > 1000 || n != held || len(c.byID) != found {
+		t.Fatalf("Stats says %d entries, the map holds %d (%d keys, %d ids); bound is 1000", n, held, found, len(c.byID))
 	}
 }
 
