@@ -28,7 +28,13 @@ func decode(r *http.Request, dst any, optional bool) error {
 			bodyBuffers.Put(buf)
 		}
 	}()
-	if err := readLimited(buf, r.Body, MaxBodyBytes+1); err != nil {
+	err := readLimited(buf, r.Body, MaxBodyBytes+1)
+	if err == nil && buf.Len() <= MaxBodyBytes {
+		// Read to its end: closed, net/http has nothing left to discard
+		// (it would allocate a reader per request to find that out).
+		_ = r.Body.Close()
+	}
+	if err != nil {
 		return keyward.Errorf(keyward.CodeInvalidRequest, "The request body could not be read")
 	}
 	if buf.Len() > MaxBodyBytes {

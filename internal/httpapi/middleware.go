@@ -211,6 +211,9 @@ func clientOf(remote string) (netip.Addr, string) {
 		host = remote
 	}
 	addr, _ := netip.ParseAddr(host)
+	if addr.Is4() { // dotted quads parse only from their one spelling
+		return addr, host
+	}
 	addr = addr.Unmap()
 	var buf [64]byte
 	if string(addr.AppendTo(buf[:0])) == host {
