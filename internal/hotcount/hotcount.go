@@ -35,7 +35,7 @@ type Histogram struct {
 // durations above every bound) and the sum, on cache lines of their own.
 type row struct {
 	counts [MaxBounds + 1]atomic.Uint64
-	sum    atomic.Int64 // nanoseconds
+	sum    atomic.Int64 // microseconds, rounded: nanoseconds would wrap after 292 years of observed time, which hours-long streams reach
 	_      [56]byte
 }
 
@@ -61,11 +61,12 @@ func (h *Histogram) Observe(d time.Duration) {
 	}
 	r := &h.rows[stripe()]
 	r.counts[i].Add(1)
-	r.sum.Add(int64(d))
+	r.sum.Add(int64((d + time.Microsecond/2) / time.Microsecond))
 }
 
 // Snapshot is a histogram's state: Cumulative[i] counts the durations at
-// most Bounds[i]; Count counts them all.
+// most Bounds[i]; Count counts them all; Sum adds them up, each rounded to
+// the microsecond.
 type Snapshot struct {
 	Bounds     []time.Duration
 	Cumulative []uint64
@@ -84,7 +85,7 @@ func (h *Histogram) Snapshot() Snapshot {
 		}
 		sum += r.sum.Load()
 	}
-	snap := Snapshot{Bounds: h.bounds, Cumulative: make([]uint64, len(h.bounds)), Sum: time.Duration(sum)}
+	snap := Snapshot{Bounds: h.bounds, Cumulative: make([]uint64, len(h.bounds)), Sum: time.Duration(sum) * time.Microsecond}
 	var run uint64
 	for i := range h.bounds {
 		run += counts[i]

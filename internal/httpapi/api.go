@@ -94,7 +94,6 @@ type call struct {
 	keyActor service.Actor
 	whoami   keyward.Whoami
 	verifyIn keyward.VerifyInput
-	seqHead  [1]string // the Keyward-Change-Seq header's value
 }
 
 // adapt turns a route into an http.Handler: authenticate as the route

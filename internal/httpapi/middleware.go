@@ -34,21 +34,18 @@ func (info *reqInfo) clientString() string {
 // reqState is everything observe keeps for one request, in one allocation
 // that later requests reuse (see statePool): the request's info, the
 // writer that records the status (and through which handlers find the
-// state: see stateOf), the X-Request-Id header value, and the call an API
-// route runs with.
+// state: see stateOf), and the call an API route runs with.
 type reqState struct {
-	info   reqInfo
-	sw     statusWriter
-	idHead [1]string
-	call   call
+	info reqInfo
+	sw   statusWriter
+	call call
 }
 
 // statePool keeps request states for reuse: they are the largest part of
-// what a request allocates. A state goes back once observe is done with
-// the request, after its header was written: the header map of the
-// response aliases the state's idHead (and call.seqHead), and net/http
-// copies it when the header is written. Nothing else keeps a state past
-// its request.
+// what a request allocates. A state goes back when observe is done with
+// its request, so nothing may keep a pointer into it past that: not a
+// goroutine, not the response's header map (its values are slices of
+// their own), not a handler's result.
 var statePool = sync.Pool{New: func() any { return new(reqState) }}
 
 // stateOf finds the request's state through w, or whatever wraps it; nil
@@ -92,7 +89,7 @@ type statusWriter struct {
 }
 
 func (w *statusWriter) WriteHeader(code int) {
-	if w.status == 0 {
+	if w.status == 0 && code >= 200 { // 1xx answers come before the final one
 		w.status = code
 	}
 	w.ResponseWriter.WriteHeader(code)
@@ -123,8 +120,7 @@ func (a *API) observe(next http.Handler) http.Handler {
 		*st = reqState{info: reqInfo{id: id, client: client, clientStr: clientStr}, sw: statusWriter{ResponseWriter: w}}
 		info, sw := &st.info, &st.sw
 		sw.st = st
-		st.idHead[0] = id
-		w.Header()["X-Request-Id"] = st.idHead[:]
+		w.Header()["X-Request-Id"] = []string{id}
 		defer func() {
 			if p := recover(); p != nil {
 				a.log.ErrorContext(r.Context(), "panic", "request_id", id, "panic", p)
@@ -134,12 +130,13 @@ func (a *API) observe(next http.Handler) http.Handler {
 			if route == "" {
 				route = "unmatched"
 			}
-			if sw.status == 0 { // as net/http would, but now: see statePool
-				sw.WriteHeader(http.StatusOK)
+			status := sw.status
+			if status == 0 {
+				status = http.StatusOK
 			}
 			dur := time.Since(start)
-			a.metrics.observe(route, sw.status, dur)
-			a.logRequest(r, info, route, sw.status, start, dur)
+			a.metrics.observe(route, status, dur)
+			a.logRequest(r, info, route, status, start, dur)
 			*st = reqState{}
 			statePool.Put(st)
 		}()

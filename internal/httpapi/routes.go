@@ -133,8 +133,7 @@ func (a *API) verify(c *call, projectID string) (any, error) {
 		return nil, err
 	}
 	if vouched {
-		c.seqHead[0] = strconv.FormatInt(seq, 10)
-		c.w.Header()[ChangeSeqHeader] = c.seqHead[:]
+		c.w.Header()[ChangeSeqHeader] = []string{strconv.FormatInt(seq, 10)}
 	}
 	return res, nil
 }

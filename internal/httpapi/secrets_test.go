@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"regexp"
 	"strings"
 	"sync"
@@ -155,4 +156,31 @@ func TestRequestStatesAreNotShared(t *testing.T) {
 		})
 	}
 	wg.Wait()
+}
+
+// TestHeadersOutliveRequestState reads answers' headers after the handler
+// has returned and later requests have reused its state, as a wrapping
+// middleware or a test recorder does.
+func TestHeadersOutliveRequestState(t *testing.T) {
+	s := newSetup(t)
+	body := `{"key":"` + s.key.Secret + `"}`
+	var recs []*httptest.ResponseRecorder
+	var ids []string
+	for range 4 {
+		id := keyward.NewSequentialID(keyward.PrefixRequest, time.Now())
+		req := httptest.NewRequest("POST", "/v1/verify", strings.NewReader(body))
+		req.Header.Set("x-api-key", s.key.Secret)
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("X-Request-Id", id)
+		req.Header.Set(httpapi.MinChangeSeqHeader, "0")
+		rec := httptest.NewRecorder()
+		s.srv.API.ServeHTTP(rec, req)
+		recs, ids = append(recs, rec), append(ids, id)
+	}
+	for i, rec := range recs {
+		if rec.Code != 200 || rec.Header().Get("X-Request-Id") != ids[i] || rec.Header().Get(httpapi.ChangeSeqHeader) == "" {
+			t.Errorf("answer %d: status %d, X-Request-Id %q (want %q), %s %q", i, rec.Code,
+				rec.Header().Get("X-Request-Id"), ids[i], httpapi.ChangeSeqHeader, rec.Header().Get(httpapi.ChangeSeqHeader))
+		}
+	}
 }

@@ -13,8 +13,10 @@ import (
 // usageFlushEvery is how often last-used times are written.
 const usageFlushEvery = time.Second
 
-// usagePrecision is what last-used times are truncated to: a key in use
-// on every core moves its time once per millisecond, not on every request.
+// usagePrecision is how far a key's noted time may lag its last use: a
+// note less than this after the time already noted changes nothing, so a
+// key in use on every core moves its time once a millisecond, not on every
+// request. The time kept is always one at which the key was used.
 const usagePrecision = int64(time.Millisecond)
 
 // usageRecorder batches last_used_at writes: a verification only notes the
@@ -51,25 +53,25 @@ func newUsageRecorder(st keyward.Store, log *slog.Logger) *usageRecorder {
 // generation) comes after the raise, which flush then sees.
 func (u *usageRecorder) note(id string, t time.Time) {
 	ns := t.UnixNano()
-	ns -= ns % usagePrecision
 	for {
 		g := u.cur.Load()
 		v, ok := g.uses.Load(id)
 		if !ok {
 			v, _ = g.uses.LoadOrStore(id, new(atomic.Int64))
 		}
-		storeMax(v.(*atomic.Int64), ns)
+		raise(v.(*atomic.Int64), ns)
 		if u.cur.Load() == g {
 			return
 		}
 	}
 }
 
-// storeMax raises v to ns if ns is later.
-func storeMax(v *atomic.Int64, ns int64) {
+// raise sets v to ns if ns is at least usagePrecision later (v starts at
+// zero: the first note sets it).
+func raise(v *atomic.Int64, ns int64) {
 	for {
 		old := v.Load()
-		if ns <= old || v.CompareAndSwap(old, ns) {
+		if ns-old < usagePrecision || v.CompareAndSwap(old, ns) {
 			return
 		}
 	}

@@ -99,15 +99,12 @@ func (*Unkept) Error() string { return "verify: a loaded key not to be kept" }
 // one digest share one load. When the cache is not trusted every call
 // loads.
 func (c *Cache) Get(ctx context.Context, d Digest, now time.Time, load Loader) (*keyward.Key, error) {
-	if c.trusted.Load() {
-		v, ok := c.entries.Load(d)
-		if e, _ := v.(entry); ok && now.Before(e.expires) {
-			c.hits.Add(1)
-			if e.key == nil {
-				return nil, errNotFound
-			}
-			return e.key, nil
+	if e, ok := c.held(d, now); ok {
+		c.hits.Add(1)
+		if e.key == nil {
+			return nil, errNotFound
 		}
+		return e.key, nil
 	}
 	c.misses.Add(1)
 	epoch := c.epoch.Load()
@@ -116,6 +113,14 @@ func (c *Cache) Get(ctx context.Context, d Digest, now time.Time, load Loader) (
 	// return the key as it was before a revoke).
 	flight := string(d[:]) + strconv.FormatUint(epoch, 10)
 	v, err, _ := c.group.Do(flight, func() (any, error) {
+		// A load for d may have ended between this caller's miss and its
+		// flight: then what it loaded is here.
+		if e, ok := c.held(d, now); ok {
+			if e.key == nil {
+				return (*keyward.Key)(nil), errNotFound
+			}
+			return e.key, nil
+		}
 		// The load is shared: one caller going away must not fail the rest.
 		lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), loadTimeout)
 		defer cancel()
@@ -135,6 +140,16 @@ func (c *Cache) Get(ctx context.Context, d Digest, now time.Time, load Loader) (
 		return nil, err
 	}
 	return v.(*keyward.Key), nil
+}
+
+// held returns d's entry if the cache is trusted and holds it unexpired.
+func (c *Cache) held(d Digest, now time.Time) (entry, bool) {
+	if !c.trusted.Load() {
+		return entry{}, false
+	}
+	v, ok := c.entries.Load(d)
+	e, _ := v.(entry)
+	return e, ok && now.Before(e.expires)
 }
 
 var errNotFound = keyward.NotFound("key")
@@ -162,18 +177,22 @@ func (c *Cache) put(d Digest, k *keyward.Key, expires time.Time, epoch uint64) {
 	}
 }
 
-// evictLocked drops about n entries, each with the same chance: random
-// eviction, which needs no bookkeeping on the read path. (Range visits
-// entries in the same order every time: the first n would always go.)
+// evictLocked drops n entries (or all there are), each about as likely as
+// any other: random eviction, which needs no bookkeeping on the read path.
+// Range visits entries in the same order every time, so the first pass
+// picks each with the chance that takes about n, and a second pass takes
+// what the dice left short.
 func (c *Cache) evictLocked(n int) {
 	p := float64(n) / float64(max(c.n, 1))
-	c.entries.Range(func(d, _ any) bool {
-		if rand.Float64() < p {
-			c.deleteLocked(d.(Digest))
-			n--
-		}
-		return n > 0
-	})
+	for pass := 0; n > 0 && c.n > 0; pass++ {
+		c.entries.Range(func(d, _ any) bool {
+			if pass > 0 || rand.Float64() < p {
+				c.deleteLocked(d.(Digest))
+				n--
+			}
+			return n > 0
+		})
+	}
 }
 
 // deleteLocked forgets the entry for d.
