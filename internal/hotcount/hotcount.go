@@ -33,9 +33,13 @@ type Histogram struct {
 
 // row is one stripe of a histogram: a count per bucket (the last one for
 // durations above every bound) and the sum, on cache lines of their own.
+//
+// The sum is in microseconds, each duration rounded: in nanoseconds it
+// would wrap after 292 years of observed time, which thousands of
+// hours-long streams reach within days.
 type row struct {
 	counts [MaxBounds + 1]atomic.Uint64
-	sum    atomic.Int64 // microseconds, rounded: nanoseconds would wrap after 292 years of observed time, which hours-long streams reach
+	sum    atomic.Int64
 	_      [56]byte
 }
 
