@@ -28,18 +28,15 @@ func decode(r *http.Request, dst any, optional bool) error {
 			bodyBuffers.Put(buf)
 		}
 	}()
-	err := readLimited(buf, r.Body, MaxBodyBytes+1)
-	if err == nil && buf.Len() <= MaxBodyBytes {
-		// Read to its end: closed, net/http has nothing left to discard
-		// (it would allocate a reader per request to find that out).
-		_ = r.Body.Close()
-	}
-	if err != nil {
+	if err := readLimited(buf, r.Body, MaxBodyBytes+1); err != nil {
 		return keyward.Errorf(keyward.CodeInvalidRequest, "The request body could not be read")
 	}
 	if buf.Len() > MaxBodyBytes {
 		return keyward.Errorf(keyward.CodePayloadTooLarge, "The request body is larger than 1 MiB")
 	}
+	// Read to its end: closed, net/http has nothing left to discard (it
+	// would allocate a reader per request to find that out).
+	_ = r.Body.Close()
 	body := buf.Bytes() // decoding copies what it keeps, so the buffer can be reused
 	if len(bytes.TrimSpace(body)) == 0 {
 		if optional {

@@ -124,13 +124,11 @@ func TestRequestStatesAreNotShared(t *testing.T) {
 			body := []byte(`{"key":"` + k.Secret + `"}`)
 			for range each {
 				id := keyward.NewSequentialID(keyward.PrefixRequest, time.Now())
+				req, _ := http.NewRequest("POST", s.srv.URL+"/v1/verify", bytes.NewReader(body))
 				path, want := "/v1/verify", `"id":"`+k.ID+`"`
 				if i%2 == 1 { // whoami answers with the caller's own key
+					req, _ = http.NewRequest("GET", s.srv.URL+"/v1/whoami", nil)
 					path, want = "/v1/whoami", `"key_id":"`+s.key.ID+`"`
-				}
-				req, _ := http.NewRequest("POST", s.srv.URL+path, bytes.NewReader(body))
-				if path == "/v1/whoami" {
-					req, _ = http.NewRequest("GET", s.srv.URL+path, nil)
 				}
 				req.Header.Set("x-api-key", s.key.Secret)
 				req.Header.Set("Content-Type", "application/json")
