@@ -173,8 +173,9 @@ func run(dur time.Duration, conc, rounds int, useWrk bool, only, logTo string) e
 			fmt.Printf("  server CPU per request: keyward %v, bare %v\n", ka.cpuPerReq, kb.cpuPerReq)
 			fmt.Printf("  server context switches per request (waiting + preempted): keyward %.2f + %.2f, bare %.2f + %.2f\n",
 				ka.waitsPerReq, ka.preemptsPerReq, kb.waitsPerReq, kb.preemptsPerReq)
-			fmt.Printf("  allocated per request: keyward %.0f B, bare %.0f B; collections per 10k requests: keyward %.2f, bare %.2f\n\n",
+			fmt.Printf("  allocated per request: keyward %.0f B, bare %.0f B; collections per 10k requests: keyward %.2f, bare %.2f\n",
 				ka.bytesPerReq, kb.bytesPerReq, ka.gcPer10k, kb.gcPer10k)
+			fmt.Printf("  machine CPU left idle: keyward %.1f%%, bare %.1f%%\n\n", 100*ka.idle, 100*kb.idle)
 		}
 	}
 	return nil
@@ -210,6 +211,7 @@ type result struct {
 	waitsPerReq, preemptsPerReq float64
 	bytesPerReq                 float64 // bytes the process allocated per request (wrk only)
 	gcPer10k                    float64 // garbage collections per 10,000 requests (wrk only)
+	idle                        float64 // the share of the machine's CPU time left idle (wrk only)
 }
 
 // load runs conc closed-loop clients for dur and measures every request.
@@ -306,6 +308,7 @@ func merge(rs []result) result {
 			m.preemptsPerReq += r.preemptsPerReq / float64(len(rs))
 			m.bytesPerReq += r.bytesPerReq / float64(len(rs))
 			m.gcPer10k += r.gcPer10k / float64(len(rs))
+			m.idle += r.idle / float64(len(rs))
 		}
 	}
 	return m

@@ -32,7 +32,9 @@ func loadWrk(url, method string, body []byte, key string, conc int, dur time.Dur
 	var m0, m1 runtime.MemStats
 	runtime.ReadMemStats(&m0)
 	cpu0, wait0, pre0 := processUsage()
+	busy0, idle0 := machineTicks()
 	out, err := exec.Command("wrk", append(args, url)...).CombinedOutput()
+	busy1, idle1 := machineTicks()
 	cpu1, wait1, pre1 := processUsage()
 	runtime.ReadMemStats(&m1)
 	cpu := cpu1 - cpu0
@@ -67,6 +69,9 @@ func loadWrk(url, method string, body []byte, key string, conc int, dur time.Dur
 	r.preemptsPerReq = float64(pre1-pre0) / n
 	r.bytesPerReq = float64(m1.TotalAlloc-m0.TotalAlloc) / n
 	r.gcPer10k = float64(m1.NumGC-m0.NumGC) / n * 1e4
+	if t := (busy1 - busy0) + (idle1 - idle0); t > 0 {
+		r.idle = float64(idle1-idle0) / float64(t)
+	}
 	return r, nil
 }
 
@@ -79,4 +84,27 @@ func processUsage() (cpu time.Duration, waits, preempts int64) {
 		return 0, 0, 0
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano()), ru.Nvcsw, ru.Nivcsw
+}
+
+// machineTicks reads the machine's CPU time from /proc/stat, in clock
+// ticks: busy, and idle (idle and iowait). Zeros where it cannot be read.
+func machineTicks() (busy, idle int64) {
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return 0, 0
+	}
+	line, _, _ := strings.Cut(string(b), "\n")
+	f := strings.Fields(line) // cpu user nice system idle iowait irq softirq steal …
+	if len(f) < 9 || f[0] != "cpu" {
+		return 0, 0
+	}
+	for i, v := range f[1:9] {
+		n, _ := strconv.ParseInt(v, 10, 64)
+		if i == 3 || i == 4 {
+			idle += n
+		} else {
+			busy += n
+		}
+	}
+	return busy, idle
 }
