@@ -7,6 +7,7 @@ package verify
 import (
 	"context"
 	"errors"
+	"hash/maphash"
 	"math/rand/v2"
 	"strconv"
 	"sync"
@@ -37,13 +38,13 @@ type Options struct {
 type Cache struct {
 	opts Options
 
-	// entries (Digest -> entry) is read without a lock: every verification
+	// tab (Digest -> entry) is read without a lock: every verification
 	// reads it, and a read lock is a shared word that every core writes.
-	// mu serializes the writers, which keep byID and n with it.
-	entries sync.Map
-	mu      sync.Mutex
-	byID    map[string]Digest
-	n       int // entries held
+	// mu serializes the writers, which keep byID with it.
+	tab  atomic.Pointer[table]
+	seed maphash.Seed
+	mu   sync.Mutex
+	byID map[string]Digest
 
 	epoch   atomic.Uint64
 	trusted atomic.Bool
@@ -77,7 +78,8 @@ func New(opts Options) *Cache {
 	if opts.NegativeTTL <= 0 {
 		opts.NegativeTTL = 10 * time.Second
 	}
-	c := &Cache{opts: opts, byID: map[string]Digest{}, posChanged: make(chan struct{})}
+	c := &Cache{opts: opts, seed: maphash.MakeSeed(), byID: map[string]Digest{}, posChanged: make(chan struct{})}
+	c.tab.Store(newTable(c.seed, 0))
 	c.trusted.Store(true)
 	return c
 }
@@ -147,9 +149,11 @@ func (c *Cache) held(d Digest, now time.Time) (entry, bool) {
 	if !c.trusted.Load() {
 		return entry{}, false
 	}
-	v, ok := c.entries.Load(d)
-	e, _ := v.(entry)
-	return e, ok && now.Before(e.expires)
+	s := c.tab.Load().get(&d)
+	if s == nil {
+		return entry{}, false
+	}
+	return s.entry, now.Before(s.expires)
 }
 
 var errNotFound = keyward.NotFound("key")
@@ -166,44 +170,47 @@ func (c *Cache) put(d Digest, k *keyward.Key, expires time.Time, epoch uint64) {
 	if c.epoch.Load() != epoch || !c.trusted.Load() {
 		return
 	}
-	if c.n >= c.opts.MaxEntries {
+	if c.tab.Load().live >= c.opts.MaxEntries {
 		c.evictLocked(max(c.opts.MaxEntries/100, 1))
 	}
-	if _, had := c.entries.Swap(d, entry{key: k, expires: expires}); !had {
-		c.n++
+	t := c.tab.Load()
+	if old := t.put(&slot{d: d, entry: entry{key: k, expires: expires}}); old != nil && k == nil {
+		c.forgetID(old)
 	}
 	if k != nil {
 		c.byID[k.ID] = d
+	}
+	if t.full() {
+		c.tab.Store(t.rebuilt())
 	}
 }
 
 // evictLocked drops n entries (or all there are), each about as likely as
 // any other: random eviction, which needs no bookkeeping on the read path.
-// Range visits entries in the same order every time, so the first pass
-// picks each with the chance that takes about n, and a second pass takes
-// what the dice left short.
+// It takes the entries that follow a random place in the table, whose
+// places are random.
 func (c *Cache) evictLocked(n int) {
-	p := float64(n) / float64(max(c.n, 1))
-	for pass := 0; n > 0 && c.n > 0; pass++ {
-		c.entries.Range(func(d, _ any) bool {
-			if pass > 0 || rand.Float64() < p {
-				c.deleteLocked(d.(Digest))
-				n--
-			}
-			return n > 0
-		})
+	t := c.tab.Load()
+	for i := rand.Uint64() & t.mask; n > 0 && t.live > 0; i = (i + 1) & t.mask {
+		if s := t.remove(i); s != nil {
+			c.forgetID(s)
+			n--
+		}
 	}
 }
 
 // deleteLocked forgets the entry for d.
 func (c *Cache) deleteLocked(d Digest) {
-	v, ok := c.entries.LoadAndDelete(d)
-	if !ok {
-		return
+	t := c.tab.Load()
+	if i, ok := t.index(&d); ok {
+		c.forgetID(t.remove(i))
 	}
-	c.n--
-	if e := v.(entry); e.key != nil && c.byID[e.key.ID] == d {
-		delete(c.byID, e.key.ID)
+}
+
+// forgetID drops the id index's pointer to a removed slot.
+func (c *Cache) forgetID(s *slot) {
+	if s.key != nil && c.byID[s.key.ID] == s.d {
+		delete(c.byID, s.key.ID)
 	}
 }
 
@@ -230,9 +237,8 @@ func (c *Cache) Invalidate(ids []string, digests [][]byte) {
 func (c *Cache) InvalidateAll() {
 	c.mu.Lock()
 	c.epoch.Add(1)
-	c.entries.Clear()
+	c.tab.Swap(newTable(c.seed, 0)).clear()
 	clear(c.byID)
-	c.n = 0
 	c.mu.Unlock()
 }
 
@@ -308,7 +314,7 @@ type Stats struct {
 // Stats returns the current counters.
 func (c *Cache) Stats() Stats {
 	c.mu.Lock()
-	n := c.n
+	n := c.tab.Load().live
 	c.mu.Unlock()
 	return Stats{Entries: n, Hits: c.hits.Load(), Misses: c.misses.Load()}
 }

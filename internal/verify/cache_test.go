@@ -2,7 +2,10 @@ package verify
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/binary"
 	"fmt"
+	"math/rand/v2"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -159,15 +162,19 @@ func TestBounded(t *testing.T) {
 			c.Get(context.Background(), d, now, load)
 		}
 		held, found := 0, 0
-		c.entries.Range(func(_, v any) bool {
-			held++
-			if v.(entry).key != nil {
-				found++
+		c.mu.Lock()
+		tab := c.tab.Load()
+		for i := range tab.slots {
+			if s := tab.slots[i].Load(); s != nil && s != tombstone {
+				held++
+				if s.key != nil {
+					found++
+				}
 			}
-			return true
-		})
+		}
+		c.mu.Unlock()
 		if n := c.Stats().Entries; n > max || n != held || len(c.byID) != found {
-			t.Fatalf("bound %d: Stats says %d entries, the map holds %d (%d keys, %d ids)", max, n, held, found, len(c.byID))
+			t.Fatalf("bound %d: Stats says %d entries, the table holds %d (%d keys, %d ids)", max, n, held, found, len(c.byID))
 		}
 	}
 }
@@ -309,4 +316,101 @@ func TestUnkeptAndTrustResumed(t *testing.T) {
 	if loads.Load() != before+1 {
 		t.Fatal("a load that began while the cache was off was kept")
 	}
+}
+
+// BenchmarkCachedGetRandom looks up random keys among 100,000 cached ones
+// from every core: the CPU cache misses of a large cache, not one hot key.
+func BenchmarkCachedGetRandom(b *testing.B) {
+	const n = 100_000
+	c := New(Options{MaxEntries: n})
+	ctx := context.Background()
+	keys := make([]*keyward.Key, n)
+	digests := make([]Digest, n)
+	for i := range keys {
+		keys[i] = &keyward.Key{ID: fmt.Sprintf("key_%d", i)}
+		digests[i] = sha256.Sum256(binary.LittleEndian.AppendUint64(nil, uint64(i))) // spread as real digests are
+		k := keys[i]
+		c.Get(ctx, digests[i], now, func(context.Context, Digest) (*keyward.Key, error) { return k, nil })
+	}
+	miss := func(context.Context, Digest) (*keyward.Key, error) { panic("a cached key was loaded") }
+	b.ReportAllocs()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		r := rand.New(rand.NewPCG(rand.Uint64(), 0))
+		for pb.Next() {
+			i := r.IntN(n)
+			if k, _ := c.Get(ctx, digests[i], now, miss); k != keys[i] {
+				b.Fatal("wrong key")
+			}
+		}
+	})
+}
+
+// Readers on every core, a small bound (so puts evict and the table is
+// rebuilt again and again) and revokes one after another: a Get that
+// starts after Invalidate returned never answers with the revoked key,
+// whichever table it reads.
+func TestNoRevokedKeyThroughRebuildsAndEvictions(t *testing.T) {
+	const n = 2000
+	c := New(Options{MaxEntries: 256})
+	keys := make([]*keyward.Key, n)
+	digests := make([]Digest, n)
+	index := map[Digest]int{}
+	var revoked, invalidated [n]atomic.Bool
+	for i := range keys {
+		keys[i] = &keyward.Key{ID: fmt.Sprintf("key_%d", i)}
+		digests[i] = sha256.Sum256(binary.LittleEndian.AppendUint64(nil, uint64(i)))
+		index[digests[i]] = i
+	}
+	load := func(_ context.Context, d Digest) (*keyward.Key, error) {
+		i := index[d]
+		if revoked[i].Load() {
+			return nil, keyward.NotFound("key")
+		}
+		return keys[i], nil
+	}
+	ctx := context.Background()
+	stop := make(chan struct{})
+	var wrong atomic.Int64
+	var readers sync.WaitGroup
+	for w := 0; w < 4; w++ {
+		readers.Go(func() {
+			r := rand.New(rand.NewPCG(uint64(w), 7))
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				i := r.IntN(n)
+				after := invalidated[i].Load()
+				if k, _ := c.Get(ctx, digests[i], now, load); after && k != nil {
+					wrong.Add(1)
+				}
+			}
+		})
+	}
+	rebuilt := 0
+	last := c.tab.Load()
+	r := rand.New(rand.NewPCG(9, 9))
+	for i := range n {
+		revoked[i].Store(true)
+		c.Invalidate([]string{keys[i].ID}, [][]byte{digests[i][:]})
+		invalidated[i].Store(true)
+		for range 4 { // puts of its own, so that the table fills however fast the readers run
+			c.Get(ctx, digests[r.IntN(n)], now, load)
+		}
+		if tab := c.tab.Load(); tab != last {
+			rebuilt, last = rebuilt+1, tab
+		}
+	}
+	close(stop)
+	readers.Wait()
+	if w := wrong.Load(); w > 0 {
+		t.Fatalf("%d lookups after a revoke returned the revoked key", w)
+	}
+	if rebuilt == 0 {
+		t.Fatal("the table was never rebuilt during the run: the test did not test that")
+	}
+	t.Logf("%d tables swapped in while %d keys were revoked", rebuilt, n)
 }
