@@ -185,14 +185,18 @@ func (c *Cache) put(d Digest, k *keyward.Key, expires time.Time, epoch uint64) {
 	}
 }
 
-// evictLocked drops n entries (or all there are), each about as likely as
-// any other: random eviction, which needs no bookkeeping on the read path.
-// It takes the entries that follow a random place in the table, whose
-// places are random.
+// evictLocked drops n entries (or all there are), each as likely as any
+// other: random eviction, which needs no bookkeeping on the read path. It
+// draws places in the table until it hits n live slots. (Taking the live
+// slots that follow one random place would favour the slots after a gap,
+// and fresh entries fill gaps.) It is called at the bound, where a
+// quarter of the table or more is live unless the table is the smallest (a
+// table is built with fewer than four slots per entry, for entries that
+// never exceed the bound), so a draw hits one time in four or better.
 func (c *Cache) evictLocked(n int) {
 	t := c.tab.Load()
-	for i := rand.Uint64() & t.mask; n > 0 && t.live > 0; i = (i + 1) & t.mask {
-		if s := t.remove(i); s != nil {
+	for n > 0 && t.live > 0 {
+		if s := t.remove(rand.Uint64() & t.mask); s != nil {
 			c.forgetID(s)
 			n--
 		}
