@@ -495,7 +495,7 @@ func TestNoRevokedKeyThroughRebuildsAndEvictions(t *testing.T) {
 	r := rand.New(rand.NewPCG(9, 9))
 	for i := range n {
 		revoked[i].Store(true)
-		switch i % 3 { // the server's path names ids alone; the SDK's may name digests
+		switch i % 3 { // the change feeds and the SDK name ids alone; a node's own writes name both
 		case 0:
 			c.Invalidate([]string{keys[i].ID}, nil)
 		case 1:
