@@ -70,7 +70,7 @@ func Parse(s string) (prefix string, err error) {
 		return "", ErrMalformed
 	}
 	for i := 4; i < Len; i++ {
-		if !isBase62(s[i]) {
+		if !base62[s[i]] {
 			return "", ErrMalformed
 		}
 	}
@@ -104,9 +104,13 @@ func encodeChecksum(out *[checksumLen]byte, sum uint32) {
 	}
 }
 
-func isBase62(c byte) bool {
-	return ('0' <= c && c <= '9') || ('A' <= c && c <= 'Z') || ('a' <= c && c <= 'z')
-}
+// base62 marks the bytes of the alphabet.
+var base62 = func() (t [256]bool) {
+	for i := range len(alphabet) {
+		t[alphabet[i]] = true
+	}
+	return t
+}()
 
 // Digester computes the stored digest of a key: HMAC-SHA256 with the
 // server's pepper when one is set, else SHA-256.

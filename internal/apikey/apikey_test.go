@@ -93,6 +93,21 @@ func TestHint(t *testing.T) {
 	}
 }
 
+// TestParseChecksAlphabet puts every byte into the random part under a
+// checksum that matches: only the base62 digits may pass.
+func TestParseChecksAlphabet(t *testing.T) {
+	valid := Generate(PrefixProject)
+	for c := range 256 {
+		body := []byte(valid[:Len-checksumLen])
+		body[10] = byte(c)
+		s := string(appendChecksum(body, body))
+		_, err := Parse(s)
+		if want := strings.IndexByte(alphabet, byte(c)) >= 0; (err == nil) != want {
+			t.Errorf("Parse with byte %#x in the random part: error %v, want accepted=%v", c, err, want)
+		}
+	}
+}
+
 func FuzzParse(f *testing.F) {
 	f.Add(Generate(PrefixProject))
 	f.Add(Generate(PrefixOrg))
@@ -103,8 +118,13 @@ func FuzzParse(f *testing.F) {
 		if err != nil {
 			return
 		}
-		if len(s) != Len || (p != PrefixProject && p != PrefixOrg) || s[:3] != p {
+		if len(s) != Len || (p != PrefixProject && p != PrefixOrg) || s[:3] != p || s[3] != '_' {
 			t.Fatalf("Parse(%q) accepted a key of the wrong shape", s)
+		}
+		for _, c := range []byte(s[4:]) {
+			if strings.IndexByte(alphabet, c) < 0 {
+				t.Fatalf("Parse(%q) accepted %q, outside base62", s, c)
+			}
 		}
 		// An accepted key's checksum must be the one we would compute.
 		if got := string(appendChecksum(nil, []byte(s[:34]))); got != s[34:] {

@@ -142,7 +142,7 @@ func appendHead(b []byte, t time.Time, level slog.Level, msg string) ([]byte, bo
 			return b, false // slog writes an error here
 		}
 		b = append(b, `"time":"`...)
-		b = t.AppendFormat(b, time.RFC3339Nano)
+		b = appendTime(b, t)
 		b = append(b, `",`...)
 	}
 	b = append(b, `"level":`...)
@@ -179,7 +179,7 @@ func appendAttr(b []byte, a slog.Attr) ([]byte, bool) {
 			return b, false
 		}
 		b = append(b, '"')
-		b = t.AppendFormat(b, time.RFC3339Nano)
+		b = appendTime(b, t)
 		b = append(b, '"')
 	default: // floats, errors, values, groups, LogValuers
 		return b, false
