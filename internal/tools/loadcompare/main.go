@@ -171,11 +171,13 @@ func run(dur time.Duration, conc, rounds int, useWrk bool, only, logTo string) e
 		fmt.Printf("  per round (A then B): %s\n\n", roundRatios(a, b))
 		if useWrk {
 			fmt.Printf("  server CPU per request: keyward %v, bare %v\n", ka.cpuPerReq, kb.cpuPerReq)
+			fmt.Printf("  wrk's CPU per request: keyward %v, bare %v\n", ka.loadCPUPerReq, kb.loadCPUPerReq)
 			fmt.Printf("  server context switches per request (waiting + preempted): keyward %.2f + %.2f, bare %.2f + %.2f\n",
 				ka.waitsPerReq, ka.preemptsPerReq, kb.waitsPerReq, kb.preemptsPerReq)
 			fmt.Printf("  allocated per request: keyward %.0f B, bare %.0f B; collections per 10k requests: keyward %.2f, bare %.2f\n",
 				ka.bytesPerReq, kb.bytesPerReq, ka.gcPer10k, kb.gcPer10k)
-			fmt.Printf("  machine CPU left idle: keyward %.1f%%, bare %.1f%%\n\n", 100*ka.idle, 100*kb.idle)
+			fmt.Printf("  machine CPU left idle: keyward %.1f%%, bare %.1f%%; taken by the hypervisor (steal): keyward %.1f%%, bare %.1f%%\n\n",
+				100*ka.idle, 100*kb.idle, 100*ka.steal, 100*kb.steal)
 		}
 	}
 	return nil
@@ -209,9 +211,11 @@ type result struct {
 	// The server process's context switches per request (wrk only):
 	// its threads waiting for work, and preempted by the kernel.
 	waitsPerReq, preemptsPerReq float64
-	bytesPerReq                 float64 // bytes the process allocated per request (wrk only)
-	gcPer10k                    float64 // garbage collections per 10,000 requests (wrk only)
-	idle                        float64 // the share of the machine's CPU time left idle (wrk only)
+	bytesPerReq                 float64       // bytes the process allocated per request (wrk only)
+	gcPer10k                    float64       // garbage collections per 10,000 requests (wrk only)
+	idle                        float64       // the share of the machine's CPU time left idle (wrk only)
+	steal                       float64       // the share the hypervisor gave to other machines (wrk only)
+	loadCPUPerReq               time.Duration // wrk's own CPU time per request (wrk only)
 }
 
 // load runs conc closed-loop clients for dur and measures every request.
@@ -309,6 +313,8 @@ func merge(rs []result) result {
 			m.bytesPerReq += r.bytesPerReq / float64(len(rs))
 			m.gcPer10k += r.gcPer10k / float64(len(rs))
 			m.idle += r.idle / float64(len(rs))
+			m.steal += r.steal / float64(len(rs))
+			m.loadCPUPerReq += r.loadCPUPerReq / time.Duration(len(rs))
 		}
 	}
 	return m

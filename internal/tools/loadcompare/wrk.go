@@ -32,9 +32,11 @@ func loadWrk(url, method string, body []byte, key string, conc int, dur time.Dur
 	var m0, m1 runtime.MemStats
 	runtime.ReadMemStats(&m0)
 	cpu0, wait0, pre0 := processUsage()
-	busy0, idle0 := machineTicks()
+	busy0, idle0, steal0 := machineTicks()
+	load0 := childrenCPU()
 	out, err := exec.Command("wrk", append(args, url)...).CombinedOutput()
-	busy1, idle1 := machineTicks()
+	load1 := childrenCPU()
+	busy1, idle1, steal1 := machineTicks()
 	cpu1, wait1, pre1 := processUsage()
 	runtime.ReadMemStats(&m1)
 	cpu := cpu1 - cpu0
@@ -65,12 +67,14 @@ func loadWrk(url, method string, body []byte, key string, conc int, dur time.Dur
 	// wrk runs in its own process: this process's CPU is the server's.
 	n := r.rps * dur.Seconds()
 	r.cpuPerReq = cpu / time.Duration(n)
+	r.loadCPUPerReq = (load1 - load0) / time.Duration(n)
 	r.waitsPerReq = float64(wait1-wait0) / n
 	r.preemptsPerReq = float64(pre1-pre0) / n
 	r.bytesPerReq = float64(m1.TotalAlloc-m0.TotalAlloc) / n
 	r.gcPer10k = float64(m1.NumGC-m0.NumGC) / n * 1e4
 	if t := (busy1 - busy0) + (idle1 - idle0); t > 0 {
 		r.idle = float64(idle1-idle0) / float64(t)
+		r.steal = float64(steal1-steal0) / float64(t)
 	}
 	return r, nil
 }
@@ -86,25 +90,41 @@ func processUsage() (cpu time.Duration, waits, preempts int64) {
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano()), ru.Nvcsw, ru.Nivcsw
 }
 
+// childrenCPU is the user and system CPU time of this process's children
+// that have exited and been waited for: wrk's, once it is done.
+func childrenCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_CHILDREN, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
 // machineTicks reads the machine's CPU time from /proc/stat, in clock
-// ticks: busy, and idle (idle and iowait). Zeros where it cannot be read.
-func machineTicks() (busy, idle int64) {
+// ticks: busy (steal included), idle (idle and iowait), and steal (time
+// the hypervisor gave this machine's CPUs to others). Zeros where it
+// cannot be read.
+func machineTicks() (busy, idle, steal int64) {
 	b, err := os.ReadFile("/proc/stat")
 	if err != nil {
-		return 0, 0
+		return 0, 0, 0
 	}
 	line, _, _ := strings.Cut(string(b), "\n")
 	f := strings.Fields(line) // cpu user nice system idle iowait irq softirq steal …
 	if len(f) < 9 || f[0] != "cpu" {
-		return 0, 0
+		return 0, 0, 0
 	}
 	for i, v := range f[1:9] {
 		n, _ := strconv.ParseInt(v, 10, 64)
-		if i == 3 || i == 4 {
+		switch i {
+		case 3, 4:
 			idle += n
-		} else {
+		case 7:
+			steal = n
+			busy += n
+		default:
 			busy += n
 		}
 	}
-	return busy, idle
+	return busy, idle, steal
 }
