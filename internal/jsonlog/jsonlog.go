@@ -179,7 +179,7 @@ func appendAttr(b []byte, a slog.Attr) ([]byte, bool) {
 			return b, false
 		}
 		b = append(b, '"')
-		b = appendTime(b, t)
+		b = t.AppendFormat(b, time.RFC3339Nano) // not appendTime: its one stamp is for the lines' own times
 		b = append(b, '"')
 	default: // floats, errors, values, groups, LogValuers
 		return b, false

@@ -5,10 +5,12 @@ import (
 	"time"
 )
 
-// appendTime appends t as t.AppendFormat(b, time.RFC3339Nano) does. Every
-// line starts with its time, and most lines of a busy server share their
-// second with the line before: the date, the clock and the zone of that
-// second are formatted once (in stamp) and only the fraction per line.
+// appendTime appends t as t.AppendFormat(b, time.RFC3339Nano) does, for a
+// line's own time (appendHead; time attributes, which may be of any
+// second, do not replace its stamp). Most lines of a busy server share
+// their second with the line before: the date, the clock and the zone of
+// that second are formatted once (in stamp) and only the fraction per
+// line.
 func appendTime(b []byte, t time.Time) []byte {
 	sec, loc := t.Unix(), t.Location()
 	s := lastStamp.Load()
