@@ -31,13 +31,13 @@ func loadWrk(url, method string, body []byte, key string, conc int, dur time.Dur
 	}
 	var m0, m1 runtime.MemStats
 	runtime.ReadMemStats(&m0)
-	cpu0, wait0, pre0 := processUsage()
+	cpu0, wait0, pre0 := usage(syscall.RUSAGE_SELF)
 	busy0, idle0, steal0 := machineTicks()
-	load0 := childrenCPU()
+	load0, _, _ := usage(syscall.RUSAGE_CHILDREN)
 	out, err := exec.Command("wrk", append(args, url)...).CombinedOutput()
-	load1 := childrenCPU()
+	load1, _, _ := usage(syscall.RUSAGE_CHILDREN)
 	busy1, idle1, steal1 := machineTicks()
-	cpu1, wait1, pre1 := processUsage()
+	cpu1, wait1, pre1 := usage(syscall.RUSAGE_SELF)
 	runtime.ReadMemStats(&m1)
 	cpu := cpu1 - cpu0
 	if err != nil {
@@ -79,25 +79,16 @@ func loadWrk(url, method string, body []byte, key string, conc int, dur time.Dur
 	return r, nil
 }
 
-// processUsage is the user and system CPU time this process has used, and
-// how many times its threads gave up the CPU: voluntarily (waiting) and
-// not (preempted).
-func processUsage() (cpu time.Duration, waits, preempts int64) {
+// usage is the user and system CPU time of who (syscall.RUSAGE_SELF: this
+// process; RUSAGE_CHILDREN: its children that have exited and been waited
+// for, here wrk once it is done), and how many times its threads gave up
+// the CPU: voluntarily (waiting) and not (preempted).
+func usage(who int) (cpu time.Duration, waits, preempts int64) {
 	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+	if err := syscall.Getrusage(who, &ru); err != nil {
 		return 0, 0, 0
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano()), ru.Nvcsw, ru.Nivcsw
-}
-
-// childrenCPU is the user and system CPU time of this process's children
-// that have exited and been waited for: wrk's, once it is done.
-func childrenCPU() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_CHILDREN, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // machineTicks reads the machine's CPU time from /proc/stat, in clock
