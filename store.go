@@ -103,6 +103,10 @@ type Queries interface {
 	// also sends NOTIFY keyward_key_changes. Nodes use this log to keep their
 	// caches in step with the store whatever happens to the feed.
 	KeyChanges(ctx context.Context, since int64, limit int) ([]KeyChange, error)
+	// RecordKeyChanges records one change for each existing key of ids
+	// without changing it: what the key may do changed elsewhere (its
+	// owner's role), so caches must read it again.
+	RecordKeyChanges(ctx context.Context, ids []string) error
 	// LatestKeyChange returns the highest change number (0 when none).
 	LatestKeyChange(ctx context.Context) (int64, error)
 	// PruneKeyChanges deletes changes recorded before t.

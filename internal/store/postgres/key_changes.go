@@ -140,3 +140,16 @@ func (q queries) PruneKeyChanges(ctx context.Context, before time.Time) error {
 	_, err := q.db.Exec(ctx, `DELETE FROM key_changes WHERE at < $1`, before)
 	return dbError(err, "postgres: pruneKeyChanges")
 }
+
+// RecordKeyChanges records one change for each of the keys ids that exists,
+// without changing the keys, in one transaction (see writeKeys).
+func (q queries) RecordKeyChanges(ctx context.Context, ids []string) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	return q.atomic(ctx, "recordKeyChanges", func(db dbtx) error {
+		_, err := writeKeys(ctx, db, `SELECT id, org_id, COALESCE(project_id, '') AS project_id
+			FROM keys WHERE id = ANY($1)`, ids)
+		return dbError(err, "postgres: record key changes(%d keys)", len(ids))
+	})
+}

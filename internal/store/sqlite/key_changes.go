@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"context"
+	"strings"
 	"time"
 
 	"github.com/keyward/keyward"
@@ -63,4 +64,22 @@ func (q queries) LatestKeyChange(ctx context.Context) (int64, error) {
 func (q queries) PruneKeyChanges(ctx context.Context, before time.Time) error {
 	_, err := q.w.ExecContext(ctx, `DELETE FROM key_changes WHERE at < ?`, micros(before))
 	return dbError(err, "sqlite: pruneKeyChanges")
+}
+
+// RecordKeyChanges records one change for each of the keys ids that exists,
+// without changing the keys, in one transaction.
+func (q queries) RecordKeyChanges(ctx context.Context, ids []string) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	marks := strings.Repeat(",?", len(ids))[1:]
+	args := []any{micros(keyward.SystemClock{}.Now())}
+	for _, id := range ids {
+		args = append(args, id)
+	}
+	return q.atomic(ctx, "recordKeyChanges", func(w dbtx) error {
+		_, err := w.ExecContext(ctx, `INSERT INTO key_changes (key_id, org_id, project_id, at)
+			SELECT id, org_id, COALESCE(project_id, ''), ? FROM keys WHERE id IN (`+marks+`) ORDER BY id`, args...)
+		return dbError(err, "sqlite: record key changes(%d keys)", len(ids))
+	})
 }

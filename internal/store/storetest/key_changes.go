@@ -86,6 +86,43 @@ var keyChangeTests = []test{
 			diff(t, "owner of change "+c.KeyID, owner[c.KeyID], [2]string{c.OrgID, c.ProjectID})
 		}
 	}},
+	{"RecordKeyChangesNamesKeysUnchanged", func(t *testing.T, e *env) {
+		o := e.org()
+		p := e.project(o)
+		orgKey, k1, k2 := e.key(o, nil), e.key(o, p), e.key(o, p)
+		since := e.latest()
+
+		mustNil(t, "RecordKeyChanges(none)", e.s.RecordKeyChanges(e.ctx, nil))
+		diff(t, "changes after RecordKeyChanges(none)", []keyward.KeyChange{}, e.changes(since))
+		missing := keyward.NewID(keyward.PrefixKey)
+		mustNil(t, "RecordKeyChanges", e.s.RecordKeyChanges(e.ctx, []string{k2.ID, orgKey.ID, missing}))
+		err := e.s.InTx(e.ctx, func(q keyward.Queries) error {
+			return q.RecordKeyChanges(e.ctx, []string{k1.ID})
+		})
+		mustNil(t, "RecordKeyChanges in InTx", err)
+		// A transaction that fails records nothing.
+		boom := errors.New("boom")
+		err = e.s.InTx(e.ctx, func(q keyward.Queries) error {
+			mustNil(t, "RecordKeyChanges in a failing InTx", q.RecordKeyChanges(e.ctx, []string{k2.ID}))
+			return boom
+		})
+		if !errors.Is(err, boom) {
+			t.Fatalf("InTx = %v, want %v", err, boom)
+		}
+
+		cs := e.changes(since)
+		checkChanges(t, since, cs)
+		got := ids(cs, changeKeyID)
+		diff(t, "keys named", slices.Sorted(slices.Values([]string{k2.ID, orgKey.ID})), slices.Sorted(slices.Values(got[:2])))
+		diff(t, "key named in InTx", []string{k1.ID}, got[2:])
+		owner := map[string][2]string{orgKey.ID: {o.ID, ""}, k1.ID: {o.ID, p.ID}, k2.ID: {o.ID, p.ID}}
+		for _, c := range cs {
+			diff(t, "owner of change "+c.KeyID, owner[c.KeyID], [2]string{c.OrgID, c.ProjectID})
+		}
+		got1, err := e.s.GetKey(e.ctx, k1.ID)
+		mustNil(t, "GetKey", err)
+		diff(t, "key after RecordKeyChanges", k1.Name, got1.Name)
+	}},
 	{"FailedWritesRecordNothing", func(t *testing.T, e *env) {
 		o := e.org()
 		p, empty := e.project(o), e.project(o)
