@@ -79,6 +79,12 @@ type Key struct {
 	Secret string `json:"secret,omitempty"`
 	// Digest is the stored digest of the secret; nil once revoked.
 	Digest []byte `json:"-"`
+	// NoAccess is set on the verification path when the key's owner no
+	// longer holds a role that allows a key of its kind: such a key
+	// authenticates nothing until the owner has that role again. Scopes is
+	// then what the owner's role allows of the key's scopes (see
+	// docs/authority.md).
+	NoAccess bool `json:"-"`
 }
 
 // StatusAt returns the key's status at time now.

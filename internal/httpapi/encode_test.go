@@ -21,7 +21,7 @@ import (
 func TestHandEncodersMatchEncodingJSON(t *testing.T) {
 	// A field added to these types must be added to encode.go too.
 	for typ, fields := range map[reflect.Type]int{
-		reflect.TypeFor[keyward.Key]():          22, // Digest is never encoded
+		reflect.TypeFor[keyward.Key]():          23, // Digest and NoAccess are never encoded
 		reflect.TypeFor[keyward.Whoami]():       6,
 		reflect.TypeFor[keyward.VerifyResult](): 3,
 		reflect.TypeFor[keyward.ActorRef]():     2,

@@ -50,6 +50,9 @@ func (s *Service) lookupFrom(ctx context.Context, secret string, now time.Time, 
 	case keyward.StatusExpired:
 		return nil, errExpiredKey
 	}
+	if k.NoAccess {
+		return nil, errOwnerNoAccess
+	}
 	return k, nil
 }
 
@@ -61,6 +64,11 @@ var errExpiredKey = keyward.Errorf(keyward.CodeAPIKeyExpired, "This API key has 
 func (s *Service) loadDigest(ctx context.Context, d verify.Digest) (*keyward.Key, error) {
 	k, err := s.store.GetKeyByDigest(ctx, d[:])
 	if err != nil {
+		return nil, err
+	}
+	// What the key may do now: the cache keeps the narrowed key, and any
+	// change of its owner's roles records a key change that drops it.
+	if err := s.narrowToOwner(ctx, s.store, k); err != nil {
 		return nil, err
 	}
 	k.Status = k.StatusAt(s.clock.Now())
@@ -194,6 +202,8 @@ func (s *Service) verify(ctx context.Context, a *Actor, projectID string, in key
 		return &keyward.VerifyResult{Code: keyward.VerifyInvalid}, nil
 	case keyward.CodeAPIKeyExpired:
 		return &keyward.VerifyResult{Code: keyward.VerifyExpired}, nil
+	case keyward.CodePermissionDenied: // the owner's role allows no such key
+		return &keyward.VerifyResult{Code: keyward.VerifyInvalid}, nil
 	default:
 		return nil, err
 	}

@@ -12,21 +12,22 @@ import (
 type action int
 
 const (
-	actKeysRead      action = iota // see a project's keys
-	actKeysWrite                   // create keys; rotate, revoke, edit one's own
-	actKeysAdmin                   // rotate, revoke, edit anyone's key in the project
-	actKeysVerify                  // verify keys presented to the caller's API
-	actAuditRead                   // read a project's audit log
-	actProjectAdmin                // manage a project's members and settings
-	actProjectsRead                // list and see projects
-	actProjectsWrite               // create, rename, delete projects
-	actOrgKeysRead                 // see org keys
-	actOrgKeysWrite                // create, rotate, revoke org keys
-	actMembersRead                 // see org members
-	actMembersWrite                // add, change, remove org members
-	actSettingsRead                // see org settings
-	actSettingsWrite               // change org settings
-	actOrgAuditRead                // read the whole org's audit log
+	actKeysRead       action = iota // see a project's keys
+	actKeysWrite                    // create keys; rotate, revoke, edit one's own
+	actKeysAdmin                    // rotate, revoke, edit anyone's key in the project
+	actKeysVerify                   // verify keys presented to the caller's API
+	actAuditRead                    // read a project's audit log
+	actProjectAdmin                 // manage a project's settings (custom scopes)
+	actProjectMembers               // manage a project's members (and the keys a change of role costs)
+	actProjectsRead                 // list and see projects
+	actProjectsWrite                // create, rename, delete projects
+	actOrgKeysRead                  // see org keys
+	actOrgKeysWrite                 // create, rotate, revoke org keys
+	actMembersRead                  // see org members
+	actMembersWrite                 // add, change, remove org members
+	actSettingsRead                 // see org settings
+	actSettingsWrite                // change org settings
+	actOrgAuditRead                 // read the whole org's audit log
 )
 
 // projectKeyScope is the scope a project key needs for each action it may
@@ -42,31 +43,33 @@ var projectKeyScope = map[action]string{
 // orgKeyScope is the scope an org key needs for each action. Org keys act as
 // org admins: they never change owners.
 var orgKeyScope = map[action]string{
-	actKeysRead:      keyward.ScopeKeysRead,
-	actKeysWrite:     keyward.ScopeKeysWrite,
-	actKeysAdmin:     keyward.ScopeKeysWrite,
-	actKeysVerify:    keyward.ScopeKeysVerify,
-	actAuditRead:     keyward.ScopeAuditRead,
-	actProjectAdmin:  keyward.ScopeProjectsWrite,
-	actProjectsRead:  keyward.ScopeProjectsRead,
-	actProjectsWrite: keyward.ScopeProjectsWrite,
-	actOrgKeysRead:   keyward.ScopeKeysRead,
-	actOrgKeysWrite:  keyward.ScopeKeysWrite,
-	actMembersRead:   keyward.ScopeMembersRead,
-	actMembersWrite:  keyward.ScopeMembersWrite,
-	actSettingsRead:  "",
-	actSettingsWrite: keyward.ScopeSettingsWrite,
-	actOrgAuditRead:  keyward.ScopeAuditRead,
+	actKeysRead:       keyward.ScopeKeysRead,
+	actKeysWrite:      keyward.ScopeKeysWrite,
+	actKeysAdmin:      keyward.ScopeKeysWrite,
+	actKeysVerify:     keyward.ScopeKeysVerify,
+	actAuditRead:      keyward.ScopeAuditRead,
+	actProjectAdmin:   keyward.ScopeProjectsWrite,
+	actProjectMembers: keyward.ScopeMembersWrite,
+	actProjectsRead:   keyward.ScopeProjectsRead,
+	actProjectsWrite:  keyward.ScopeProjectsWrite,
+	actOrgKeysRead:    keyward.ScopeKeysRead,
+	actOrgKeysWrite:   keyward.ScopeKeysWrite,
+	actMembersRead:    keyward.ScopeMembersRead,
+	actMembersWrite:   keyward.ScopeMembersWrite,
+	actSettingsRead:   "",
+	actSettingsWrite:  keyward.ScopeSettingsWrite,
+	actOrgAuditRead:   keyward.ScopeAuditRead,
 }
 
 // projectRoleMin is the least project role that allows each project action.
 var projectRoleMin = map[action]keyward.ProjectRole{
-	actKeysRead:     keyward.ProjectViewer,
-	actAuditRead:    keyward.ProjectViewer,
-	actKeysWrite:    keyward.ProjectDeveloper,
-	actKeysVerify:   keyward.ProjectDeveloper,
-	actKeysAdmin:    keyward.ProjectAdmin,
-	actProjectAdmin: keyward.ProjectAdmin,
+	actKeysRead:       keyward.ProjectViewer,
+	actAuditRead:      keyward.ProjectViewer,
+	actKeysWrite:      keyward.ProjectDeveloper,
+	actKeysVerify:     keyward.ProjectDeveloper,
+	actKeysAdmin:      keyward.ProjectAdmin,
+	actProjectAdmin:   keyward.ProjectAdmin,
+	actProjectMembers: keyward.ProjectAdmin,
 }
 
 // orgRoleMin is the least org role that allows each org action.
@@ -168,6 +171,9 @@ func (s *Service) projectAccess(ctx context.Context, q keyward.Queries, a *Actor
 		return nil, keyward.NotFound("project")
 	}
 	target := keyward.ActorRef{Type: "project", ID: p.ID}
+	if err := s.refresh(ctx, q, a); err != nil {
+		return nil, err
+	}
 	switch {
 	case a.IsKind(keyward.KindProject):
 		if a.Key.ProjectID != p.ID {
@@ -204,6 +210,9 @@ func (s *Service) orgAccess(ctx context.Context, q keyward.Queries, a *Actor, ac
 	case a.IsKind(keyward.KindProject):
 		return "", keyward.Denied("Project keys cannot use org endpoints; use an org key (kwo_) in the x-org-api-key header")
 	case a.IsKind(keyward.KindOrg):
+		if err := s.refresh(ctx, q, a); err != nil {
+			return "", err
+		}
 		if !keyAllows(a, act) {
 			return "", s.denied(a, auditAction, "", target, "This key lacks the scope "+orgKeyScope[act])
 		}

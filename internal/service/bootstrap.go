@@ -61,6 +61,7 @@ func (s *Service) Bootstrap(ctx context.Context, in BootstrapInput) (*BootstrapR
 		if err != nil {
 			return err
 		}
+		k.OwnerUserID = nil // the organization's own key, for automation
 		if err := q.CreateKey(ctx, k); err != nil {
 			return err
 		}

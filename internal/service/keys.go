@@ -117,12 +117,15 @@ func (s *Service) CreateKey(ctx context.Context, a *Actor, w Where, in keyward.C
 		if err != nil {
 			return err
 		}
+		if rotatedOut(a) {
+			return s.denied(a, AuditKeyCreate, w.ProjectID, whereRef(a, p), rotatedOutMsg)
+		}
 		now := s.clock.Now()
 		k, err := s.newKey(a, w, p, org, in, now)
 		if err != nil {
 			return err
 		}
-		if err := s.checkLimits(ctx, q, org, k, now); err != nil {
+		if err := s.checkLimits(ctx, q, org, k, now, 0); err != nil {
 			return err
 		}
 		if err := q.CreateKey(ctx, k); err != nil {
@@ -142,40 +145,60 @@ func (s *Service) CreateKey(ctx context.Context, a *Actor, w Where, in keyward.C
 	return out, nil
 }
 
-// newKey validates in and builds the key (with its secret and digest).
+// newKey validates in and builds the key (with its secret and digest). What
+// in leaves out is what the actor has: scopes, expiry, IP allowlist and
+// rate limit default to the actor's own ceiling, and what in sets must be
+// within it.
 func (s *Service) newKey(a *Actor, w Where, p *keyward.Project, org *keyward.Org, in keyward.CreateKeyInput, now time.Time) (*keyward.Key, error) {
+	c := ceilingFor(a, w, p)
 	name, e1 := checkText("name", in.Name, maxNameLen, false)
 	allowed := keyward.OrgScopes
 	if p != nil {
 		allowed = append(slices.Clone(keyward.ProjectScopes), p.CustomScopes...)
 	}
-	scopes, e2 := checkScopes(in.Scopes, allowed)
+	requested := in.Scopes
+	if requested == nil {
+		requested = c.scopes
+	}
+	scopes, e2 := checkScopes(requested, allowed)
 	allowlist, e3 := checkAllowlist(in.IPAllowlist)
 	metadata, e4 := checkMetadata(in.Metadata)
-	expires, e5 := expiry(in, org.Settings, now)
+	expires, e5 := expiry(in, c.expiresAt, org.Settings, now)
 	rateLimit, e6 := checkRateLimit(in.RateLimit)
 	if err := invalid(e1, e2, e3, e4, e5, e6); err != nil {
 		return nil, err
 	}
-	target := keyward.ActorRef{Type: "org", ID: a.OrgID}
-	if p != nil {
-		target = keyward.ActorRef{Type: "project", ID: p.ID}
+	if len(allowlist) == 0 && len(c.allowlist) > 0 {
+		for _, pr := range c.allowlist {
+			allowlist = append(allowlist, pr.String())
+		}
 	}
-	if err := s.checkNoWidening(a, w, scopes, rateLimit, AuditKeyCreate, target); err != nil {
-		return nil, err
+	if rateLimit == nil && c.rateLimit != nil {
+		own := *c.rateLimit
+		rateLimit = &own
 	}
 	k := &keyward.Key{
 		ID: keyward.NewID(keyward.PrefixKey), Kind: w.kind(), Name: name,
 		ProjectID: w.ProjectID, OrgID: a.OrgID, Scopes: scopes,
 		CreatedAt: now, CreatedBy: a.Ref(), ExpiresAt: expires,
 		IPAllowlist: allowlist, Metadata: metadata, RateLimit: rateLimit,
+		OwnerUserID: ownerFor(a, w.kind()),
 	}
-	if w.kind() == keyward.KindProject {
-		k.OwnerUserID = ownerFor(a)
+	if err := s.withinCeiling(a, c, w, k, AuditKeyCreate, whereRef(a, p), "create"); err != nil {
+		return nil, err
 	}
 	s.issueSecret(k)
 	k.Status = k.StatusAt(now)
 	return k, nil
+}
+
+// whereRef names the project (or, for org keys, the org) that keys are
+// made in, for audit events.
+func whereRef(a *Actor, p *keyward.Project) keyward.ActorRef {
+	if p != nil {
+		return keyward.ActorRef{Type: "project", ID: p.ID}
+	}
+	return keyward.ActorRef{Type: "org", ID: a.OrgID}
 }
 
 // issueSecret gives k a fresh secret, its digest and hint.
@@ -189,54 +212,37 @@ func (s *Service) issueSecret(k *keyward.Key) {
 	k.Hint = apikey.Hint(k.Secret)
 }
 
-// ownerFor is the owner of a key a creates: the user, the owner of the
-// creating project key, or nobody for org keys.
-func ownerFor(a *Actor) *string {
+// ownerFor is the owner of a key of kind kind that a creates: the person
+// who makes it, or the owner of the key that makes it (so a key made by a
+// key is bounded by the same person's roles). Keys made by a key without an
+// owner, and project keys made by org keys, belong to nobody and are bounded
+// by their scopes alone.
+func ownerFor(a *Actor, kind keyward.KeyKind) *string {
 	if a.IsUser() {
 		id := a.UserID
 		return &id
 	}
-	if a.Key.Kind == keyward.KindProject && a.Key.OwnerUserID != nil {
+	if a.Key.Kind == kind && a.Key.OwnerUserID != nil {
 		id := *a.Key.OwnerUserID
 		return &id
 	}
 	return nil
 }
 
-// checkNoWidening enforces that a key never creates, widens or rotates into
-// a key with scopes it does not hold itself, or with a looser rate limit
-// than its own (no limit is the loosest). Users are bound by roles, and org
-// keys administering project keys hold no project scopes to compare.
-func (s *Service) checkNoWidening(a *Actor, w Where, scopes []string, rl *keyward.RateLimit, auditAction string, target keyward.ActorRef) error {
-	if a.IsUser() || (a.Key.Kind == keyward.KindOrg && w.kind() == keyward.KindProject) {
-		return nil
-	}
-	for _, sc := range scopes {
-		if !a.Key.HasScope(sc) {
-			return s.denied(a, auditAction, w.ProjectID, target, "A key cannot grant the scope "+quoteSafe(sc)+", which it does not hold itself")
-		}
-	}
-	if own := a.Key.RateLimit; own != nil && looser(rl, own) {
-		return s.denied(a, auditAction, w.ProjectID, target, "A rate-limited key cannot give a key a looser rate limit than its own")
-	}
-	return nil
-}
-
-// looser reports whether rate limit rl allows more requests per unit of time
-// than own; no limit at all is looser than any.
-func looser(rl, own *keyward.RateLimit) bool {
-	if rl == nil {
-		return true
-	}
-	// rl.Limit/rl.Window > own.Limit/own.Window, without division.
-	return float64(rl.Limit)*own.Window.Std().Seconds() > float64(own.Limit)*rl.Window.Std().Seconds()
-}
-
 // expiry works out a new key's expiry from expires_at or expires_in and
 // checks it against the org's max_key_lifetime.
-func expiry(in keyward.CreateKeyInput, st keyward.Settings, now time.Time) (*time.Time, *keyward.FieldError) {
+//
+// Without either, a key gets the acting key's own expiry (actor, nil for
+// none), cut to the org's max_key_lifetime.
+func expiry(in keyward.CreateKeyInput, actor *time.Time, st keyward.Settings, now time.Time) (*time.Time, *keyward.FieldError) {
 	var at *time.Time
 	switch {
+	case in.ExpiresAt == nil && in.ExpiresIn == nil && actor != nil:
+		t := *actor
+		if st.MaxKeyLifetime != nil {
+			t = minTime(t, now.Add(st.MaxKeyLifetime.Std()))
+		}
+		at = &t
 	case in.ExpiresAt != nil && in.ExpiresIn != nil:
 		return nil, &keyward.FieldError{Field: "expires_at", Problem: "give expires_at or expires_in, not both"}
 	case in.ExpiresAt != nil:
@@ -264,19 +270,21 @@ func expiry(in keyward.CreateKeyInput, st keyward.Settings, now time.Time) (*tim
 	return at, nil
 }
 
-// checkLimits enforces SPEC §7's key limits for a key about to be created.
-// Only usable (active or expiring) keys count.
-func (s *Service) checkLimits(ctx context.Context, q keyward.Queries, org *keyward.Org, k *keyward.Key, now time.Time) error {
+// checkLimits enforces the org's key limits for a key about to be created.
+// Only usable (active or expiring) keys count. extra raises every limit:
+// rotation with a grace period may go one key over (the old key in its
+// grace period).
+func (s *Service) checkLimits(ctx context.Context, q keyward.Queries, org *keyward.Org, k *keyward.Key, now time.Time, extra int) error {
 	f := keyward.KeyFilter{OrgID: org.ID, Kind: k.Kind, ProjectID: k.ProjectID, Now: now}
 	if k.Kind == keyward.KindOrg {
-		return limit(ctx, q, f, org.Settings.MaxOrgKeys, "This organization has reached its limit of %d org keys")
+		return limit(ctx, q, f, org.Settings.MaxOrgKeys, extra, "This organization has reached its limit of %d org keys")
 	}
-	if err := limit(ctx, q, f, org.Settings.MaxKeysPerProject, "This project has reached its limit of %d keys"); err != nil {
+	if err := limit(ctx, q, f, org.Settings.MaxKeysPerProject, extra, "This project has reached its limit of %d keys"); err != nil {
 		return err
 	}
 	if k.OwnerUserID != nil {
 		f.OwnerUserID = *k.OwnerUserID
-		return limit(ctx, q, f, org.Settings.MaxKeysPerUser, "You have reached the limit of %d keys per user in this project")
+		return limit(ctx, q, f, org.Settings.MaxKeysPerUser, extra, "You have reached the limit of %d keys per user in this project")
 	}
 	return nil
 }
@@ -286,21 +294,32 @@ func (s *Service) checkLimits(ctx context.Context, q keyward.Queries, org *keywa
 // lowered limit costs no more to check than one at it. Settings keep every
 // limit at 1 or more; a max below 1 is reached without counting (a count
 // bound of 0 would mean no bound).
-func limit(ctx context.Context, q keyward.Queries, f keyward.KeyFilter, max int, msg string) error {
+func limit(ctx context.Context, q keyward.Queries, f keyward.KeyFilter, max, extra int, msg string) error {
 	n := 0
 	if max > 0 {
-		f.Limit = max
+		f.Limit = max + extra
 		var err error
 		if n, err = q.CountUsableKeys(ctx, f); err != nil {
 			return err
 		}
 	}
-	if n >= max {
+	if n >= max+extra {
 		e := keyward.Errorf(keyward.CodeKeyLimitReached, msg, max)
-		e.Message += "; revoking a key frees a slot"
+		if extra > 0 {
+			e.Message += " and one key in its grace period; rotate with grace_period 0s, or revoke a key first"
+		} else {
+			e.Message += "; revoking a key frees a slot"
+		}
 		return e
 	}
 	return nil
+}
+
+func minTime(a, b time.Time) time.Time {
+	if b.Before(a) {
+		return b
+	}
+	return a
 }
 
 func keyRef(k *keyward.Key) keyward.ActorRef {

@@ -8,27 +8,42 @@ import (
 )
 
 // changeableKey locks the org and loads key id for a change by a; it also
-// returns the org as locked (for its settings). Anyone with write access
-// may change their own keys; someone else's project key needs a project
-// admin. With selfOK a key may act on itself whatever its scopes (revoking
-// itself).
-func (s *Service) changeableKey(ctx context.Context, q keyward.Queries, a *Actor, w Where, id, auditAction string, selfOK bool) (*keyward.Key, *keyward.Org, error) {
+// returns the org as locked (for its settings) and what a may leave on the
+// key. It is the one answer to "may a change this key": anyone with write
+// access may change their own keys; someone else's project key needs a
+// project admin; and a key may only change keys it could have made itself
+// (within its ceiling), never while it is itself replaced by rotation. With
+// selfOK a key may act on itself whatever its scopes (revoking itself).
+func (s *Service) changeableKey(ctx context.Context, q keyward.Queries, a *Actor, w Where, id, auditAction string, selfOK bool) (*keyward.Key, *keyward.Org, ceiling, error) {
 	org, err := q.LockOrg(ctx, a.OrgID)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, ceiling{}, err
 	}
-	self := selfOK && a.Key != nil && a.Key.ID == id
-	if !self {
-		if _, err := s.access(ctx, q, a, w, actKeysWrite, auditAction); err != nil {
-			return nil, nil, err
+	self := a.Key != nil && a.Key.ID == id
+	var p *keyward.Project
+	if selfOK && self {
+		if err := s.refresh(ctx, q, a); err != nil {
+			return nil, nil, ceiling{}, err
 		}
+	} else if p, err = s.access(ctx, q, a, w, actKeysWrite, auditAction); err != nil {
+		return nil, nil, ceiling{}, err
 	}
 	k, err := loadKey(ctx, q, a, w, id)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, ceiling{}, err
 	}
-	if self || w.ProjectID == "" || ownsKey(a, k) {
-		return k, org, nil
+	c := ceilingFor(a, w, p)
+	if selfOK && self {
+		return k, org, c, nil
+	}
+	if rotatedOut(a) && !self {
+		return nil, nil, ceiling{}, s.denied(a, auditAction, w.ProjectID, keyRef(k), rotatedOutMsg)
+	}
+	if ok, why := c.admits(k); !ok {
+		return nil, nil, ceiling{}, s.denied(a, auditAction, w.ProjectID, keyRef(k), "A key can only change keys it could have made itself; this key has "+why)
+	}
+	if w.ProjectID == "" || ownsKey(a, k) {
+		return k, org, c, nil
 	}
 	// Org keys, and project keys that belong to no user (automation made by
 	// an org key), administer the project's keys with keys:write. A project
@@ -37,18 +52,18 @@ func (s *Service) changeableKey(ctx context.Context, q keyward.Queries, a *Actor
 	holder := a
 	if a.Key != nil {
 		if a.Key.Kind == keyward.KindOrg || a.Key.OwnerUserID == nil {
-			return k, org, nil
+			return k, org, c, nil
 		}
 		holder = UserActor(*a.Key.OwnerUserID, a.OrgID, a.Origin)
 	}
 	role, err := s.projectRole(ctx, q, holder, w.ProjectID)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, ceiling{}, err
 	}
 	if projectRank(role) < projectRank(keyward.ProjectAdmin) {
-		return nil, nil, s.denied(a, auditAction, w.ProjectID, keyRef(k), "Only project admins may change keys that other members own")
+		return nil, nil, ceiling{}, s.denied(a, auditAction, w.ProjectID, keyRef(k), "Only project admins may change keys that other members own")
 	}
-	return k, org, nil
+	return k, org, c, nil
 }
 
 // UpdateKey renames a key or changes its metadata, IP allowlist or scopes
@@ -56,7 +71,7 @@ func (s *Service) changeableKey(ctx context.Context, q keyward.Queries, a *Actor
 func (s *Service) UpdateKey(ctx context.Context, a *Actor, w Where, id string, in keyward.KeyPatch) (*keyward.Key, error) {
 	var out *keyward.Key
 	err := s.inTx(ctx, func(q keyward.Queries) error {
-		k, _, err := s.changeableKey(ctx, q, a, w, id, AuditKeyUpdate, false)
+		k, _, c, err := s.changeableKey(ctx, q, a, w, id, AuditKeyUpdate, false)
 		if err != nil {
 			return err
 		}
@@ -110,10 +125,8 @@ func (s *Service) UpdateKey(ctx context.Context, a *Actor, w Where, id string, i
 			}
 			k.RateLimit, changes["rate_limit"] = rl, rl
 		}
-		if in.ClearRateLimit || in.RateLimit != nil {
-			if err := s.checkNoWidening(a, w, nil, k.RateLimit, AuditKeyUpdate, keyRef(k)); err != nil {
-				return err
-			}
+		if err := s.withinCeiling(a, c, w, k, AuditKeyUpdate, keyRef(k), "leave"); err != nil {
+			return err
 		}
 		if err := q.UpdateKey(ctx, k); err != nil {
 			return err
@@ -143,7 +156,7 @@ func (s *Service) RevokeKey(ctx context.Context, a *Actor, w Where, id string, i
 	}
 	var out *keyward.Key
 	err := s.inTx(ctx, func(q keyward.Queries) error {
-		k, _, err := s.changeableKey(ctx, q, a, w, id, AuditKeyRevoke, true)
+		k, _, _, err := s.changeableKey(ctx, q, a, w, id, AuditKeyRevoke, true)
 		if err != nil {
 			return err
 		}
@@ -192,11 +205,8 @@ func (s *Service) RotateKey(ctx context.Context, a *Actor, w Where, id string, i
 	}
 	var out *keyward.Key
 	err := s.inTx(ctx, func(q keyward.Queries) error {
-		old, org, err := s.changeableKey(ctx, q, a, w, id, AuditKeyRotate, false)
+		old, org, c, err := s.changeableKey(ctx, q, a, w, id, AuditKeyRotate, false)
 		if err != nil {
-			return err
-		}
-		if err := s.checkNoWidening(a, w, old.Scopes, old.RateLimit, AuditKeyRotate, keyRef(old)); err != nil {
 			return err
 		}
 		maxGrace := min(MaxGrace, org.Settings.RotationMaxGrace.Std())
@@ -211,10 +221,19 @@ func (s *Service) RotateKey(ctx context.Context, a *Actor, w Where, id string, i
 			return keyward.Errorf(keyward.CodeConflict, "This key was already rotated; rotate its replacement %s instead", *old.ReplacedBy)
 		}
 		nk := successor(old, a, now)
+		// The new key is a new key: the lifetime policy holds for it, and
+		// it may not outlive the key that makes it (a key cannot renew
+		// itself past its own expiry).
 		if max := org.Settings.MaxKeyLifetime; max != nil {
-			// The new key is a new key: the lifetime policy holds for it.
-			if end := now.Add(max.Std()); nk.ExpiresAt == nil || nk.ExpiresAt.After(end) {
-				nk.ExpiresAt = &end
+			nk.ExpiresAt = earliest(nk.ExpiresAt, now.Add(max.Std()))
+		}
+		if c.expiresAt != nil {
+			nk.ExpiresAt = earliest(nk.ExpiresAt, *c.expiresAt)
+		}
+		if grace > 0 {
+			// The old key stays usable: at most one key over the limits.
+			if err := s.checkLimits(ctx, q, org, nk, now, 1); err != nil {
+				return err
 			}
 		}
 		s.issueSecret(nk)
@@ -243,6 +262,14 @@ func (s *Service) RotateKey(ctx context.Context, a *Actor, w Where, id string, i
 		return nil, s.finish(ctx, err)
 	}
 	return out, nil
+}
+
+// earliest returns the earlier of an optional end and t.
+func earliest(end *time.Time, t time.Time) *time.Time {
+	if end == nil || t.Before(*end) {
+		return &t
+	}
+	return end
 }
 
 // successor builds the key that replaces old, with the same settings.

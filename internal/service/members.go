@@ -2,6 +2,7 @@ package service
 
 import (
 	"context"
+	"slices"
 
 	"github.com/keyward/keyward"
 )
@@ -111,7 +112,7 @@ func checkProjectRoles(prs []keyward.ProjectMember, allowRemove bool) *keyward.F
 // setProjectRole gives user userID the project role pr, if a may manage
 // that project's members.
 func (s *Service) setProjectRole(ctx context.Context, q keyward.Queries, a *Actor, userID string, pr keyward.ProjectMember, auditAction string) error {
-	p, err := s.projectAccess(ctx, q, a, pr.ProjectID, actProjectAdmin, auditAction)
+	p, err := s.projectAccess(ctx, q, a, pr.ProjectID, actProjectMembers, auditAction)
 	if err != nil {
 		return err
 	}
@@ -165,10 +166,10 @@ func (s *Service) UpdateMember(ctx context.Context, a *Actor, userID string, in 
 				}
 				continue
 			}
-			if _, err := s.projectAccess(ctx, q, a, pr.ProjectID, actProjectAdmin, AuditMemberUpdate); err != nil {
+			if _, err := s.projectAccess(ctx, q, a, pr.ProjectID, actProjectMembers, AuditMemberUpdate); err != nil {
 				return err
 			}
-			n, err := s.handleKeys(ctx, q, a, userID, pr.ProjectID, in.KeyHandling, in.TransferTo)
+			n, err := s.handleKeys(ctx, q, a, userID, pr.ProjectID, in.KeyHandling, in.TransferTo, nil)
 			if err != nil {
 				return err
 			}
@@ -178,6 +179,17 @@ func (s *Service) UpdateMember(ctx context.Context, a *Actor, userID string, in 
 			details["removed_from_"+pr.ProjectID] = map[string]any{"keys": n, "key_handling": string(handling(in.KeyHandling))}
 		}
 		details["projects"] = len(in.Projects)
+		// Keys the member's roles no longer allow at all (an admin's org
+		// keys after a demotion, project keys in projects they no longer
+		// reach) go the way key_handling says; the others are narrowed to
+		// the new roles on their next use (authority.go).
+		n, err := s.handleKeys(ctx, q, a, userID, "", in.KeyHandling, in.TransferTo, s.lostByOwner)
+		if err != nil {
+			return err
+		}
+		if n > 0 {
+			details["keys_no_longer_allowed"] = map[string]any{"keys": n, "key_handling": string(handling(in.KeyHandling))}
+		}
 		ev := s.event(a, AuditMemberUpdate, "", userRef(userID))
 		ev.Details = details
 		if err := q.InsertAuditEvent(ctx, ev); err != nil {
@@ -269,7 +281,7 @@ func (s *Service) RemoveMember(ctx context.Context, a *Actor, userID string, in 
 				return err
 			}
 		}
-		n, err := s.handleKeys(ctx, q, a, userID, "", in.KeyHandling, in.TransferTo)
+		n, err := s.handleKeys(ctx, q, a, userID, "", in.KeyHandling, in.TransferTo, nil)
 		if err != nil {
 			return err
 		}
@@ -297,16 +309,37 @@ func handling(h keyward.KeyHandling) keyward.KeyHandling {
 	return h
 }
 
-// handleKeys revokes or transfers the usable project keys that userID owns
-// in the org (or in one project), writing one audit event per key. It
-// returns how many keys it handled.
-func (s *Service) handleKeys(ctx context.Context, q keyward.Queries, a *Actor, userID, projectID string, h keyward.KeyHandling, to string) (int, error) {
+// handleKeys revokes or transfers the usable keys that userID owns in the
+// org (or, with projectID, its keys in one project), those only that which
+// selects when it is set, writing one audit event per key. Transferred
+// project keys go to member to (by default the acting user), who must hold
+// a role that allows them; transferred org keys become the organization's
+// own (no owner, bounded by their scopes alone). It returns how many keys it
+// handled.
+func (s *Service) handleKeys(ctx context.Context, q keyward.Queries, a *Actor, userID, projectID string, h keyward.KeyHandling, to string, which func(context.Context, keyward.Queries, *keyward.Key) (bool, error)) (int, error) {
 	now := s.clock.Now()
-	keys, err := q.ListKeys(ctx, keyward.KeyFilter{OrgID: a.OrgID, Kind: keyward.KindProject, ProjectID: projectID, OwnerUserID: userID, Now: now})
+	f := keyward.KeyFilter{OrgID: a.OrgID, ProjectID: projectID, OwnerUserID: userID, Now: now}
+	if projectID != "" {
+		f.Kind = keyward.KindProject
+	}
+	all, err := q.ListKeys(ctx, f)
 	if err != nil {
 		return 0, err
 	}
-	if handling(h) == keyward.KeysTransfer {
+	var keys []*keyward.Key
+	for _, k := range all {
+		if which != nil {
+			if pick, err := which(ctx, q, k); err != nil || !pick {
+				if err != nil {
+					return 0, err
+				}
+				continue
+			}
+		}
+		keys = append(keys, k)
+	}
+	transfer := handling(h) == keyward.KeysTransfer
+	if transfer && slices.ContainsFunc(keys, func(k *keyward.Key) bool { return k.Kind == keyward.KindProject }) {
 		if to == "" && a.IsUser() {
 			to = a.UserID
 		}
@@ -325,10 +358,18 @@ func (s *Service) handleKeys(ctx context.Context, q keyward.Queries, a *Actor, u
 	}
 	for _, k := range keys {
 		action := AuditKeyRevoke
-		if handling(h) == keyward.KeysTransfer {
-			action = AuditKeyTransfer
-			k.OwnerUserID = &to
-		} else {
+		switch {
+		case transfer && k.Kind == keyward.KindOrg:
+			action, k.OwnerUserID = AuditKeyTransfer, nil
+		case transfer:
+			action, k.OwnerUserID = AuditKeyTransfer, &to
+			if _, ok, err := s.ownerAllows(ctx, q, k); err != nil || !ok {
+				if err != nil {
+					return 0, err
+				}
+				return 0, invalid(&keyward.FieldError{Field: "transfer_to", Problem: "has no role in project " + k.ProjectID + " that allows keys; give them one first, or revoke the keys"})
+			}
+		default:
 			revoke(k, a, now, "owner removed")
 		}
 		if err := q.UpdateKey(ctx, k); err != nil {
@@ -336,14 +377,27 @@ func (s *Service) handleKeys(ctx context.Context, q keyward.Queries, a *Actor, u
 		}
 		ev := s.event(a, action, k.ProjectID, keyRef(k))
 		ev.Details = map[string]any{"from_user_id": userID, "reason": "owner removed"}
+		if which != nil {
+			ev.Details["reason"] = "owner's role no longer allows the key"
+		}
 		if action == AuditKeyTransfer {
-			ev.Details["to_user_id"] = to
+			if k.OwnerUserID == nil {
+				ev.Details["to"] = "organization"
+			} else {
+				ev.Details["to_user_id"] = to
+			}
 		}
 		if err := q.InsertAuditEvent(ctx, ev); err != nil {
 			return 0, err
 		}
 	}
 	return len(keys), nil
+}
+
+// lostByOwner selects the keys whose owner's roles no longer allow them.
+func (s *Service) lostByOwner(ctx context.Context, q keyward.Queries, k *keyward.Key) (bool, error) {
+	_, ok, err := s.ownerAllows(ctx, q, k)
+	return !ok, err
 }
 
 func userRef(id string) keyward.ActorRef { return keyward.ActorRef{Type: keyward.ActorUser, ID: id} }
@@ -361,7 +415,7 @@ func (s *Service) AddProjectMember(ctx context.Context, a *Actor, projectID, ema
 	}
 	var out *keyward.Member
 	err := s.inTx(ctx, func(q keyward.Queries) error {
-		if _, err := s.projectAccess(ctx, q, a, projectID, actProjectAdmin, AuditMemberUpdate); err != nil {
+		if _, err := s.projectAccess(ctx, q, a, projectID, actProjectMembers, AuditMemberUpdate); err != nil {
 			return err
 		}
 		u, err := q.GetUserByEmail(ctx, email)

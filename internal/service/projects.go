@@ -2,6 +2,7 @@ package service
 
 import (
 	"context"
+	"slices"
 
 	"github.com/keyward/keyward"
 )
@@ -99,10 +100,14 @@ func (s *Service) CreateProject(ctx context.Context, a *Actor, in keyward.Create
 func (s *Service) UpdateProject(ctx context.Context, a *Actor, id string, in keyward.ProjectPatch) (*keyward.Project, error) {
 	var out *keyward.Project
 	err := s.inTx(ctx, func(q keyward.Queries) error {
+		if _, err := q.LockOrg(ctx, a.OrgID); err != nil {
+			return err
+		}
 		p, err := s.projectAccess(ctx, q, a, id, actProjectAdmin, AuditProjectUpdate)
 		if err != nil {
 			return err
 		}
+		before := p.CustomScopes
 		if in.Name != nil || in.Slug != nil {
 			if _, err := s.orgAccess(ctx, q, a, actProjectsWrite, AuditProjectUpdate); err != nil {
 				return err
@@ -127,9 +132,17 @@ func (s *Service) UpdateProject(ctx context.Context, a *Actor, id string, in key
 		if err := invalid(errs...); err != nil {
 			return err
 		}
+		removed := slices.DeleteFunc(slices.Clone(before), func(sc string) bool { return slices.Contains(p.CustomScopes, sc) })
 		p.UpdatedAt = s.clock.Now()
 		if err := q.UpdateProject(ctx, p); err != nil {
 			return err
+		}
+		n, err := s.dropScopes(ctx, q, a, p, removed)
+		if err != nil {
+			return err
+		}
+		if n > 0 {
+			changes["keys_narrowed"] = n
 		}
 		ev := s.event(a, AuditProjectUpdate, p.ID, keyward.ActorRef{Type: "project", ID: p.ID})
 		ev.Details = changes
@@ -137,6 +150,38 @@ func (s *Service) UpdateProject(ctx context.Context, a *Actor, id string, in key
 		return q.InsertAuditEvent(ctx, ev)
 	})
 	return out, s.finish(ctx, err)
+}
+
+// dropScopes takes the custom scopes removed from project p off every key
+// of p that holds them, with an audit event per key, so that no key, and no
+// verification, holds a scope its project no longer has. It returns how
+// many keys it changed.
+func (s *Service) dropScopes(ctx context.Context, q keyward.Queries, a *Actor, p *keyward.Project, removed []string) (int, error) {
+	if len(removed) == 0 {
+		return 0, nil
+	}
+	keys, err := q.ListKeys(ctx, keyward.KeyFilter{OrgID: p.OrgID, Kind: keyward.KindProject, ProjectID: p.ID, Now: s.clock.Now()})
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, k := range keys {
+		kept := slices.DeleteFunc(slices.Clone(k.Scopes), func(sc string) bool { return slices.Contains(removed, sc) })
+		if len(kept) == len(k.Scopes) {
+			continue
+		}
+		k.Scopes = kept
+		if err := q.UpdateKey(ctx, k); err != nil {
+			return 0, err
+		}
+		ev := s.event(a, AuditKeyUpdate, p.ID, keyRef(k))
+		ev.Details = map[string]any{"scopes": kept, "reason": "custom scopes removed from the project"}
+		if err := q.InsertAuditEvent(ctx, ev); err != nil {
+			return 0, err
+		}
+		n++
+	}
+	return n, nil
 }
 
 // DeleteProject deletes a project with its keys, which stop working at once.

@@ -251,7 +251,15 @@ func TestKeyCannotLoosenRateLimits(t *testing.T) {
 	k := env.MustKey(t, nil, p.ID, keyward.CreateKeyInput{Name: "limited", RateLimit: slow})
 	asKey := service.KeyActor(k, service.Origin{IP: "127.0.0.1"})
 
-	_, err := env.Service.CreateKey(ctx, asKey, where(p.ID), keyward.CreateKeyInput{Name: "unlimited"})
+	// Without a rate limit of its own, the new key gets the maker's.
+	inherited, err := env.Service.CreateKey(ctx, asKey, where(p.ID), keyward.CreateKeyInput{Name: "inherits"})
+	wantCode(t, err, "")
+	if d := cmpRateLimit(inherited.RateLimit, slow); d != "" {
+		t.Errorf("default rate limit (-want +got):\n%s", d)
+	}
+	// The same average rate over a longer window is a larger burst.
+	_, err = env.Service.CreateKey(ctx, asKey, where(p.ID), keyward.CreateKeyInput{Name: "bursty",
+		RateLimit: &keyward.RateLimit{Limit: 864000, Window: keyward.Duration(24 * time.Hour)}})
 	wantCode(t, err, keyward.CodePermissionDenied)
 	_, err = env.Service.CreateKey(ctx, asKey, where(p.ID), keyward.CreateKeyInput{Name: "faster",
 		RateLimit: &keyward.RateLimit{Limit: 100, Window: keyward.Duration(time.Second)}})

@@ -1,6 +1,7 @@
 package service_test
 
 import (
+	"slices"
 	"strings"
 	"testing"
 
@@ -65,10 +66,13 @@ func TestProjectKeyScopes(t *testing.T) {
 			_, err := env.Service.CreateKey(ctx, a, where(p.ID), keyward.CreateKeyInput{Name: "x", Scopes: []string{keyward.ScopeKeysRead, "orders:read"}})
 			return err
 		}, keyward.CodePermissionDenied},
-		{"writer cannot create a full-access key", writer, func(a *service.Actor) error {
-			_, err := env.Service.CreateKey(ctx, a, where(p.ID), keyward.CreateKeyInput{Name: "x"})
+		{"writer's key without scopes gets the writer's scopes, not full access", writer, func(a *service.Actor) error {
+			k, err := env.Service.CreateKey(ctx, a, where(p.ID), keyward.CreateKeyInput{Name: "x"})
+			if err == nil && !slices.Equal(k.Scopes, []string{keyward.ScopeKeysRead, keyward.ScopeKeysWrite}) {
+				t.Errorf("default scopes = %q, want the writer's own", k.Scopes)
+			}
 			return err
-		}, keyward.CodePermissionDenied},
+		}, ""},
 		{"writer cannot rotate a key holding scopes it lacks", writer, func(a *service.Actor) error {
 			_, err := env.Service.RotateKey(ctx, a, where(p.ID), full.ID, keyward.RotateInput{})
 			return err
@@ -78,11 +82,16 @@ func TestProjectKeyScopes(t *testing.T) {
 			_, err := env.Service.RotateKey(ctx, a, where(p.ID), k.ID, keyward.RotateInput{})
 			return err
 		}, ""},
-		{"writer narrows another key", writer, func(a *service.Actor) error {
-			k := env.MustKey(t, nil, p.ID, keyward.CreateKeyInput{})
+		{"writer narrows another key within its scopes", writer, func(a *service.Actor) error {
+			k := env.MustKey(t, nil, p.ID, keyward.CreateKeyInput{Scopes: []string{keyward.ScopeKeysRead, keyward.ScopeKeysWrite}})
 			_, err := env.Service.UpdateKey(ctx, a, where(p.ID), k.ID, keyward.KeyPatch{Scopes: &[]string{keyward.ScopeKeysRead}})
 			return err
 		}, ""},
+		{"writer cannot change a key stronger than itself", writer, func(a *service.Actor) error {
+			k := env.MustKey(t, nil, p.ID, keyward.CreateKeyInput{})
+			_, err := env.Service.UpdateKey(ctx, a, where(p.ID), k.ID, keyward.KeyPatch{Scopes: &[]string{keyward.ScopeKeysRead}})
+			return err
+		}, keyward.CodePermissionDenied},
 		// SPEC §5: rotate and PATCH need keys:write, nothing more.
 		{"keys:write alone rotates", writeOnly, func(a *service.Actor) error {
 			k := env.MustKey(t, nil, p.ID, keyward.CreateKeyInput{Scopes: []string{keyward.ScopeKeysWrite}})
@@ -90,12 +99,12 @@ func TestProjectKeyScopes(t *testing.T) {
 			return err
 		}, ""},
 		{"keys:write alone updates", writeOnly, func(a *service.Actor) error {
-			k := env.MustKey(t, nil, p.ID, keyward.CreateKeyInput{})
+			k := env.MustKey(t, nil, p.ID, keyward.CreateKeyInput{Scopes: []string{keyward.ScopeKeysWrite}})
 			_, err := env.Service.UpdateKey(ctx, a, where(p.ID), k.ID, keyward.KeyPatch{Name: ptr("renamed")})
 			return err
 		}, ""},
 		{"keys:write alone revokes", writeOnly, func(a *service.Actor) error {
-			k := env.MustKey(t, nil, p.ID, keyward.CreateKeyInput{})
+			k := env.MustKey(t, nil, p.ID, keyward.CreateKeyInput{Scopes: []string{keyward.ScopeKeysWrite}})
 			_, err := env.Service.RevokeKey(ctx, a, where(p.ID), k.ID, keyward.RevokeInput{})
 			return err
 		}, ""},
@@ -312,10 +321,13 @@ func TestOrgKeyScopes(t *testing.T) {
 			_, err := env.Service.CreateKey(ctx, a, service.Where{}, keyward.CreateKeyInput{Name: "x", Scopes: []string{keyward.ScopeKeysRead}})
 			return err
 		}, ""},
-		{"keys:write cannot create a full org key", keysRW, func(a *service.Actor) error {
-			_, err := env.Service.CreateKey(ctx, a, service.Where{}, keyward.CreateKeyInput{Name: "x"})
+		{"keys:write's org key without scopes gets its own scopes", keysRW, func(a *service.Actor) error {
+			k, err := env.Service.CreateKey(ctx, a, service.Where{}, keyward.CreateKeyInput{Name: "x"})
+			if err == nil && !slices.Equal(k.Scopes, a.Key.Scopes) {
+				t.Errorf("default scopes = %q, want the maker's %q", k.Scopes, a.Key.Scopes)
+			}
 			return err
-		}, keyward.CodePermissionDenied},
+		}, ""},
 		{"keys:write cannot grant settings:write", keysRW, func(a *service.Actor) error {
 			_, err := env.Service.CreateKey(ctx, a, service.Where{}, keyward.CreateKeyInput{Name: "x", Scopes: []string{keyward.ScopeSettingsWrite}})
 			return err

@@ -7,6 +7,7 @@ package service
 import (
 	"context"
 	"log/slog"
+	"slices"
 	"time"
 
 	"github.com/keyward/keyward"
@@ -99,7 +100,10 @@ func (s *Service) inTx(ctx context.Context, fn func(q keyward.Queries) error) er
 	rec := &keyWrites{}
 	err := s.store.InTx(ctx, func(q keyward.Queries) error {
 		rec.Queries = q
-		return fn(rec)
+		if err := fn(rec); err != nil {
+			return err
+		}
+		return s.rolesChanged(ctx, rec)
 	})
 	if err == nil {
 		s.keysChanged(rec)
@@ -107,12 +111,75 @@ func (s *Service) inTx(ctx context.Context, fn func(q keyward.Queries) error) er
 	return err
 }
 
-// keyWrites wraps a transaction's Queries and notes which keys it writes.
+// keyWrites wraps a transaction's Queries and notes which keys it writes,
+// and whose roles it changes.
 type keyWrites struct {
 	keyward.Queries
 	ids     []string
 	digests [][]byte
 	all     bool // a whole project's keys went
+	roles   []roleChange
+}
+
+// roleChange is a member whose org role (ProjectID "") or project role a
+// transaction changed.
+type roleChange struct{ orgID, projectID, userID string }
+
+func (w *keyWrites) PutMember(ctx context.Context, m *keyward.Member) error {
+	w.roles = append(w.roles, roleChange{orgID: m.OrgID, userID: m.UserID})
+	return w.Queries.PutMember(ctx, m)
+}
+
+func (w *keyWrites) DeleteMember(ctx context.Context, orgID, userID string) error {
+	w.roles = append(w.roles, roleChange{orgID: orgID, userID: userID})
+	return w.Queries.DeleteMember(ctx, orgID, userID)
+}
+
+func (w *keyWrites) PutProjectMember(ctx context.Context, m *keyward.ProjectMember) error {
+	w.roles = append(w.roles, roleChange{projectID: m.ProjectID, userID: m.UserID})
+	return w.Queries.PutProjectMember(ctx, m)
+}
+
+func (w *keyWrites) DeleteProjectMember(ctx context.Context, projectID, userID string) error {
+	w.roles = append(w.roles, roleChange{projectID: projectID, userID: userID})
+	return w.Queries.DeleteProjectMember(ctx, projectID, userID)
+}
+
+// rolesChanged records, before the transaction commits, a key change for
+// every usable key whose owner's role the transaction changed: what those
+// keys may do is narrowed to the owner's roles when they are verified
+// (authority.go), so every node's cache, and every SDK that follows the
+// change stream, must read them again, as after a revoke.
+func (s *Service) rolesChanged(ctx context.Context, w *keyWrites) error {
+	var ids []string
+	for _, rc := range w.roles {
+		f := keyward.KeyFilter{OrgID: rc.orgID, ProjectID: rc.projectID, OwnerUserID: rc.userID, Now: s.clock.Now()}
+		if rc.projectID != "" {
+			p, err := w.GetProject(ctx, rc.projectID)
+			if keyward.ErrorCode(err) == keyward.CodeNotFound {
+				continue
+			}
+			if err != nil {
+				return err
+			}
+			f.OrgID, f.Kind = p.OrgID, keyward.KindProject
+		}
+		keys, err := w.ListKeys(ctx, f)
+		if err != nil {
+			return err
+		}
+		for _, k := range keys {
+			ids = append(ids, k.ID)
+		}
+	}
+	w.roles = nil
+	if len(ids) == 0 {
+		return nil
+	}
+	slices.Sort(ids)
+	ids = slices.Compact(ids)
+	w.ids = append(w.ids, ids...)
+	return w.RecordKeyChanges(ctx, ids)
 }
 
 func (w *keyWrites) CreateKey(ctx context.Context, k *keyward.Key) error {
