@@ -76,7 +76,12 @@ type Env struct {
 // owner@example.com.
 func NewEnv(t testing.TB) *Env {
 	t.Helper()
-	st := NewStore(t)
+	return NewEnvOn(t, NewStore(t))
+}
+
+// NewEnvOn is NewEnv on the store st (empty).
+func NewEnvOn(t testing.TB, st keyward.Store) *Env {
+	t.Helper()
 	clock := NewClock()
 	pepper := []byte("test pepper")
 	feed := verify.NewLocalFeed()

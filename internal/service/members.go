@@ -391,7 +391,38 @@ func (s *Service) handleKeys(ctx context.Context, q keyward.Queries, a *Actor, u
 			return 0, err
 		}
 	}
+	if transfer {
+		if err := s.withinUserLimit(ctx, q, a.OrgID, to, keys); err != nil {
+			return 0, err
+		}
+	}
 	return len(keys), nil
+}
+
+// withinUserLimit refuses a transfer that leaves member to with more usable
+// keys in a project than the org's max_keys_per_user: a transfer must not
+// be a way around the limit.
+func (s *Service) withinUserLimit(ctx context.Context, q keyward.Queries, orgID, to string, moved []*keyward.Key) error {
+	org, err := q.LockOrg(ctx, orgID)
+	if err != nil {
+		return err
+	}
+	seen := map[string]bool{}
+	for _, k := range moved {
+		if k.Kind != keyward.KindProject || seen[k.ProjectID] {
+			continue
+		}
+		seen[k.ProjectID] = true
+		max := org.Settings.MaxKeysPerUser
+		n, err := q.CountUsableKeys(ctx, keyward.KeyFilter{OrgID: orgID, Kind: keyward.KindProject, ProjectID: k.ProjectID, OwnerUserID: to, Now: s.clock.Now(), Limit: max + 1})
+		if err != nil {
+			return err
+		}
+		if n > max {
+			return keyward.Errorf(keyward.CodeKeyLimitReached, "The transfer would give %s more than the limit of %d keys per user in project %s; revoke the keys instead, or transfer them to another member", to, max, k.ProjectID)
+		}
+	}
+	return nil
 }
 
 // lostByOwner selects the keys whose owner's roles no longer allow them.

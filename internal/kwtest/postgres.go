@@ -1,0 +1,51 @@
+package kwtest
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/keyward/keyward"
+	"github.com/keyward/keyward/internal/store/postgres"
+)
+
+// NewPostgresStore returns a store on a fresh PostgreSQL database of its
+// own, dropped when the test ends. It skips the test when
+// KEYWARD_TEST_POSTGRES (a URL naming the database /test) is not set.
+func NewPostgresStore(t testing.TB) keyward.Store {
+	t.Helper()
+	base := os.Getenv("KEYWARD_TEST_POSTGRES")
+	if base == "" {
+		t.Skip("KEYWARD_TEST_POSTGRES not set: skipping the PostgreSQL run")
+	}
+	ctx := context.Background()
+	admin, err := pgx.Connect(ctx, base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := make([]byte, 6)
+	rand.Read(b)
+	name := "keyward_kw_" + hex.EncodeToString(b)
+	if _, err := admin.Exec(ctx, "CREATE DATABASE "+name); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		admin.Exec(context.Background(), "DROP DATABASE "+name+" WITH (FORCE)")
+		admin.Close(context.Background())
+	})
+	url := strings.Replace(base, "/test?", "/"+name+"?", 1)
+	if url == base {
+		t.Fatalf("KEYWARD_TEST_POSTGRES %q must name the database /test?…", base)
+	}
+	st, err := postgres.Open(ctx, url)
+	if err != nil {
+		t.Fatalf("postgres.Open: %v", err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return st
+}
