@@ -23,7 +23,7 @@ func (a *API) keyRoutes(prefix string, auth authKind, where func(*call) service.
 				}
 				return a.svc.ListKeys(c.r.Context(), c.actor, where(c), service.ListKeysQuery{Status: q.Get("status"), Limit: limit, Cursor: q.Get("cursor")})
 			}},
-		{Method: "POST", Path: prefix, Summary: "Create a " + noun + " (the secret is shown once)", Auth: auth, In: keyward.CreateKeyInput{}, Out: keyward.Key{}, Status: 201,
+		{Method: "POST", Path: prefix, Summary: "Create a " + noun + " (the secret is shown once); scopes, expiry, IP allowlist and rate limit left out are the maker's own, and none may exceed it", Auth: auth, In: keyward.CreateKeyInput{}, Out: keyward.Key{}, Status: 201,
 			Handle: func(c *call) (any, error) {
 				var in keyward.CreateKeyInput
 				if err := decode(c.r, &in, false); err != nil {
@@ -35,7 +35,7 @@ func (a *API) keyRoutes(prefix string, auth authKind, where func(*call) service.
 			Handle: func(c *call) (any, error) {
 				return a.svc.GetKey(c.r.Context(), c.actor, where(c), c.r.PathValue("id"))
 			}},
-		{Method: "PATCH", Path: one, Summary: "Rename a " + noun + ", change its metadata or allowlist, or narrow its scopes", Auth: auth, In: keyward.KeyPatch{}, Out: keyward.Key{}, Status: 200,
+		{Method: "PATCH", Path: one, Summary: "Rename a " + noun + ", change its metadata, allowlist or rate limit, or narrow its scopes (a key changes only keys no stronger than itself, into keys no stronger)", Auth: auth, In: keyward.KeyPatch{}, Out: keyward.Key{}, Status: 200,
 			Handle: func(c *call) (any, error) {
 				var in keyward.KeyPatch
 				if err := decode(c.r, &in, false); err != nil {
@@ -43,7 +43,7 @@ func (a *API) keyRoutes(prefix string, auth authKind, where func(*call) service.
 				}
 				return a.svc.UpdateKey(c.r.Context(), c.actor, where(c), c.r.PathValue("id"), in)
 			}},
-		{Method: "POST", Path: one + "/rotate", Summary: "Replace a " + noun + " with a new one (the secret is shown once)", Auth: auth, In: keyward.RotateInput{}, Out: keyward.Key{}, Status: 201,
+		{Method: "POST", Path: one + "/rotate", Summary: "Replace a " + noun + " with a new one (the secret is shown once); the old key, in its grace period, manages no other key", Auth: auth, In: keyward.RotateInput{}, Out: keyward.Key{}, Status: 201,
 			Handle: func(c *call) (any, error) {
 				var in keyward.RotateInput
 				if err := decode(c.r, &in, true); err != nil {

@@ -47,7 +47,7 @@ func (a *API) OpenAPI() map[string]any {
 		}
 		op["responses"] = map[string]any{
 			itoa(rt.Status): ok,
-			"default": map[string]any{"description": "An error (SPEC §4)",
+			"default": map[string]any{"description": "An error: {\"error\": {code, message, status, request_id, details?}} (README, Error codes)",
 				"content": map[string]any{"application/json": map[string]any{"schema": errorRef}}},
 		}
 		switch rt.Auth {

@@ -196,8 +196,9 @@ func revoke(k *keyward.Key, a *Actor, now time.Time, reason string) {
 // RotateKey replaces a key in one transaction: the new key keeps the old
 // one's name, scopes, allowlist, metadata, owner and lifetime; the old key
 // is revoked at once (grace 0) or expires when the grace period ends.
-// Rotation is not held to the key limits: replacing a key must always work,
-// even for a user at the limit.
+// A rotation without a grace period keeps the count of usable keys and is
+// never held to the limits; with one, the old key stays usable for a while,
+// which may take a limit one key over, never more.
 func (s *Service) RotateKey(ctx context.Context, a *Actor, w Where, id string, in keyward.RotateInput) (*keyward.Key, error) {
 	var grace time.Duration
 	if in.GracePeriod != nil {
