@@ -164,6 +164,12 @@ func (s *Service) rolesChanged(ctx context.Context, w *keyWrites) error {
 			}
 			f.OrgID, f.Kind = p.OrgID, keyward.KindProject
 		}
+		// Under the org's lock, which key writes take: a key created
+		// concurrently commits either before this list (and is in it) or
+		// after this transaction (and reads the new role when loaded).
+		if _, err := w.LockOrg(ctx, f.OrgID); err != nil {
+			return err
+		}
 		keys, err := w.ListKeys(ctx, f)
 		if err != nil {
 			return err
