@@ -216,7 +216,7 @@ func TestAddMember(t *testing.T) {
 		t.Fatal(err)
 	}
 	// A new person gets a one-time link that sets their password.
-	if m.Invitation == nil || !strings.HasPrefix(m.Invitation.URL, "http://127.0.0.1:8080/invite?token=") {
+	if m.Invitation == nil || !strings.HasPrefix(m.Invitation.URL, kwtest.PublicURL+"/invite?token=") {
 		t.Errorf("new member's invitation: %+v", m.Invitation)
 	}
 	m.Invitation = nil
