@@ -55,23 +55,33 @@ func (s *Service) invite(ctx context.Context, q keyward.Queries, a *Actor, u *ke
 	}, nil
 }
 
+// revokeInvitationsOf revokes the pending invitations of userID to orgID:
+// a removed member cannot come back through an old link.
+func (s *Service) revokeInvitationsOf(ctx context.Context, q keyward.Queries, orgID, userID string) error {
+	now := s.clock.Now()
+	pending, err := q.ListPendingInvitations(ctx, orgID, now, maxPendingInvitations)
+	if err != nil {
+		return err
+	}
+	for _, inv := range pending {
+		if inv.UserID == userID {
+			inv.RevokedAt = &now
+			if err := q.UpdateInvitation(ctx, inv); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
 // newInvitation stores a pending invitation of u to a's org, replacing
 // (revoking) any earlier pending one of u, and returns it with its one-time
 // link. Only the digest of the link's token is stored.
 func (s *Service) newInvitation(ctx context.Context, q keyward.Queries, a *Actor, u *keyward.User, role keyward.OrgRole, prs []keyward.ProjectMember) (*keyward.Invitation, error) {
-	now := s.clock.Now()
-	pending, err := q.ListPendingInvitations(ctx, a.OrgID, now, maxPendingInvitations)
-	if err != nil {
+	if err := s.revokeInvitationsOf(ctx, q, a.OrgID, u.ID); err != nil {
 		return nil, err
 	}
-	for _, old := range pending {
-		if old.UserID == u.ID {
-			old.RevokedAt = &now
-			if err := q.UpdateInvitation(ctx, old); err != nil {
-				return nil, err
-			}
-		}
-	}
+	now := s.clock.Now()
 	token := newToken()
 	inv := &keyward.Invitation{
 		ID: keyward.NewID(keyward.PrefixInvitation), OrgID: a.OrgID, UserID: u.ID, Email: u.Email,

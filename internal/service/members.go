@@ -287,6 +287,9 @@ func (s *Service) RemoveMember(ctx context.Context, a *Actor, userID string, in 
 		if err := q.DeleteMember(ctx, a.OrgID, userID); err != nil {
 			return err
 		}
+		if err := s.revokeInvitationsOf(ctx, q, a.OrgID, userID); err != nil {
+			return err
+		}
 		ev := s.event(a, AuditMemberRemove, "", userRef(userID))
 		ev.Details = map[string]any{"key_handling": string(handling(in.KeyHandling)), "keys": n}
 		return q.InsertAuditEvent(ctx, ev)
