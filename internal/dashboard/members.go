@@ -48,7 +48,7 @@ func (d *dashboard) renderProjectMembers(w http.ResponseWriter, r *http.Request,
 	data := membersData{
 		Base: projectURL(p) + "/members", CanEdit: p.Ab.ManageProject,
 		CanAdd: p.Ab.ManageProject, Invite: invite,
-		Roles:  []string{string(keyward.ProjectAdmin), string(keyward.ProjectDeveloper), string(keyward.ProjectViewer)},
+		Roles: []string{string(keyward.ProjectAdmin), string(keyward.ProjectDeveloper), string(keyward.ProjectViewer)},
 	}
 	for _, m := range ms {
 		row := memberRow{Member: m, Self: m.UserID == p.User.ID}
