@@ -337,7 +337,7 @@ func TestCreateOrg(t *testing.T) {
 	}
 	beta := m[1]
 	page := b.get("/orgs/" + beta + "/members").Body
-	if !regexp.MustCompile(`<option value="` + beta + `" selected>Beta Corp</option>`).MatchString(page) ||
+	if !regexp.MustCompile(`<option value="`+beta+`" selected>Beta Corp</option>`).MatchString(page) ||
 		!strings.Contains(page, `<option value="`+srv.OrgID+`">Acme</option>`) {
 		t.Errorf("the org switcher does not offer both orgs:\n%s", page)
 	}
