@@ -90,6 +90,13 @@ type Member struct {
 	CreatedAt time.Time `json:"created_at"`
 	// Projects lists the member's project roles (filled in by the service).
 	Projects []ProjectMember `json:"projects"`
+	// Status is "pending" when adding an existing account made an
+	// invitation instead of a membership (POST /v1/org/members answers 202);
+	// empty for members.
+	Status string `json:"status,omitempty"`
+	// Invitation is the invitation that adding the member made, with its
+	// one-time link; set only in the answer to the add.
+	Invitation *Invitation `json:"invitation,omitempty"`
 }
 
 // ProjectMember is a user's role in one project.

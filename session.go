@@ -20,6 +20,7 @@ type Session struct {
 type PasswordReset struct {
 	Digest    []byte
 	UserID    string
+	OrgID     string // the org whose owner made it ("" for links made before migration 0011)
 	CreatedBy string // user id of the owner who made it
 	CreatedAt time.Time
 	ExpiresAt time.Time

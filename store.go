@@ -117,6 +117,19 @@ type Queries interface {
 	// it, if it exists, is unused and has not expired at now; otherwise
 	// NOT_FOUND. Two concurrent uses: exactly one succeeds.
 	UsePasswordReset(ctx context.Context, d []byte, now time.Time) (*PasswordReset, error)
+	// DeleteUserPasswordResets deletes every password reset of the user,
+	// used or not; having none is not an error.
+	DeleteUserPasswordResets(ctx context.Context, userID string) error
+
+	CreateInvitation(ctx context.Context, inv *Invitation) error // CONFLICT on a duplicate id or digest
+	GetInvitation(ctx context.Context, id string) (*Invitation, error)
+	GetInvitationByDigest(ctx context.Context, d []byte) (*Invitation, error)
+	// ListPendingInvitations returns the org's invitations that are neither
+	// accepted nor revoked and expire after now, ordered by id (at most
+	// limit).
+	ListPendingInvitations(ctx context.Context, orgID string, now time.Time, limit int) ([]*Invitation, error)
+	// UpdateInvitation writes an invitation's accepted_at and revoked_at.
+	UpdateInvitation(ctx context.Context, inv *Invitation) error
 }
 
 // KeyFilter selects keys, newest first (by id, descending).

@@ -33,7 +33,10 @@ func (s *MembersService) All(ctx context.Context, p ListParams) iter.Seq2[keywar
 	})
 }
 
-// Add adds a user to the org by email (creating the user if needed).
+// Add adds a new person to the org by email (the user is created; the
+// answer's Invitation.URL is the link that sets their password). An email
+// that already has an account is only invited: the answer has Status
+// "pending", and the person becomes a member once they accept the link.
 func (s *MembersService) Add(ctx context.Context, in keyward.AddMemberInput) (*keyward.Member, error) {
 	return s.send(ctx, call{method: http.MethodPost, path: "/v1/org/members", body: in})
 }

@@ -21,6 +21,10 @@ type membersData struct {
 	Next     string
 	Reset    *resetLink // set once, right after an owner made a reset link
 	ResetFor string
+	// Invite is set once, right after adding someone: the invitation with
+	// its one-time link. Invitations are the org's pending ones.
+	Invite      *keyward.Member
+	Invitations []*keyward.Invitation
 }
 
 type memberRow struct {
@@ -33,14 +37,18 @@ type memberRow struct {
 type resetLink struct{ URL string }
 
 func (d *dashboard) projectMembersPage(w http.ResponseWriter, r *http.Request, p *page) error {
+	return d.renderProjectMembers(w, r, p, nil)
+}
+
+func (d *dashboard) renderProjectMembers(w http.ResponseWriter, r *http.Request, p *page, invite *keyward.Member) error {
 	ms, err := d.svc.ListProjectMembers(r.Context(), p.Actor, p.Project.ID)
 	if err != nil {
 		return err
 	}
 	data := membersData{
 		Base: projectURL(p) + "/members", CanEdit: p.Ab.ManageProject,
-		CanAdd: p.Ab.ManageProject,
-		Roles:  []string{string(keyward.ProjectAdmin), string(keyward.ProjectDeveloper), string(keyward.ProjectViewer)},
+		CanAdd: p.Ab.ManageProject, Invite: invite,
+		Roles: []string{string(keyward.ProjectAdmin), string(keyward.ProjectDeveloper), string(keyward.ProjectViewer)},
 	}
 	for _, m := range ms {
 		row := memberRow{Member: m, Self: m.UserID == p.User.ID}
@@ -69,13 +77,20 @@ func (d *dashboard) addProjectMember(w http.ResponseWriter, r *http.Request, p *
 	if err != nil {
 		return d.formFailed(w, r, back, err)
 	}
+	var added *keyward.Member
 	if existing != nil {
 		_, err = d.svc.UpdateMember(r.Context(), p.Actor, existing.UserID, keyward.MemberPatch{Projects: []keyward.ProjectMember{pm}})
 	} else {
-		_, err = d.svc.AddMember(r.Context(), p.Actor, keyward.AddMemberInput{Email: email, Role: keyward.OrgMember, Projects: []keyward.ProjectMember{pm}})
+		added, err = d.svc.AddMember(r.Context(), p.Actor, keyward.AddMemberInput{Email: email, Role: keyward.OrgMember, Projects: []keyward.ProjectMember{pm}})
 	}
 	if err != nil {
 		return d.formFailed(w, r, back, err)
+	}
+	if added != nil && added.Status == "pending" {
+		// An existing account joins only when its person accepts: the
+		// link is shown here, once.
+		p.Flash = &flash{Message: email + " has an account: they are invited, and join once they accept."}
+		return d.renderProjectMembers(w, r, p, added)
 	}
 	return d.redirect(w, r, back, email+" is now "+string(pm.Role)+" of this project.")
 }
@@ -134,17 +149,20 @@ func handled(h keyward.KeyHandling) string {
 }
 
 func (d *dashboard) orgMembersPage(w http.ResponseWriter, r *http.Request, p *page) error {
-	return d.renderOrgMembers(w, r, p, nil, "")
+	return d.renderOrgMembers(w, r, p, membersData{})
 }
 
-func (d *dashboard) renderOrgMembers(w http.ResponseWriter, r *http.Request, p *page, reset *resetLink, resetFor string) error {
+// renderOrgMembers renders the org's members page; data may carry a
+// one-time link (Reset, Invite) made by the request.
+func (d *dashboard) renderOrgMembers(w http.ResponseWriter, r *http.Request, p *page, data membersData) error {
 	res, err := d.svc.ListMembers(r.Context(), p.Actor, service.MaxPageSize, r.URL.Query().Get("cursor"))
 	if err != nil {
 		return err
 	}
-	data := membersData{
-		Base: orgURL(p) + "/members", CanAdd: p.Ab.ManageOrg, CanEdit: p.Ab.ManageOrg,
-		Roles: []string{string(keyward.OrgAdmin), string(keyward.OrgMember)}, Reset: reset, ResetFor: resetFor,
+	data.Base, data.CanAdd, data.CanEdit = orgURL(p)+"/members", p.Ab.ManageOrg, p.Ab.ManageOrg
+	data.Roles = []string{string(keyward.OrgAdmin), string(keyward.OrgMember)}
+	if data.Invitations, err = d.svc.ListInvitations(r.Context(), p.Actor); err != nil {
+		return err
 	}
 	if p.Ab.Owner {
 		data.Roles = append([]string{string(keyward.OrgOwner)}, data.Roles...)
@@ -165,11 +183,13 @@ func (d *dashboard) addOrgMember(w http.ResponseWriter, r *http.Request, p *page
 	if err != nil {
 		return d.formFailed(w, r, back, err)
 	}
-	msg := m.Email + " added as " + string(m.Role) + "."
-	if p.Ab.Owner {
-		msg += " Make them a reset link so they can set a password."
+	// The invitation link is shown in this response only, like a secret.
+	msg := m.Email + " added as " + string(m.Role) + ". Send them the link below to set their password."
+	if m.Status == "pending" {
+		msg = m.Email + " already has an account: they are invited as " + string(m.Role) + " and join once they accept, signed in."
 	}
-	return d.redirect(w, r, back, msg)
+	p.Flash = &flash{Message: msg}
+	return d.renderOrgMembers(w, r, p, membersData{Invite: m})
 }
 
 func (d *dashboard) setOrgRole(w http.ResponseWriter, r *http.Request, p *page) error {
@@ -198,11 +218,7 @@ func (d *dashboard) resetMemberPassword(w http.ResponseWriter, r *http.Request, 
 	if err != nil {
 		return d.formFailed(w, r, orgURL(p)+"/members", err)
 	}
-	scheme := "http"
-	if d.secure || r.TLS != nil {
-		scheme = "https"
-	}
-	link := scheme + "://" + r.Host + "/reset?token=" + token
+	// The link is on --public-url, never on the request's Host header.
 	p.Flash = &flash{Message: "Reset link made. Send it to the member; it works once, within 24 hours."}
-	return d.renderOrgMembers(w, r, p, &resetLink{URL: link}, user)
+	return d.renderOrgMembers(w, r, p, membersData{Reset: &resetLink{URL: d.svc.ResetLink(token)}, ResetFor: user})
 }

@@ -93,7 +93,7 @@ func TestMembersAndPasswordReset(t *testing.T) {
 	srv, b := signedInOwner(t)
 	p := srv.MustProject(t, "Shop")
 	org := "/orgs/" + srv.OrgID
-	if r := b.post(org+"/members", url.Values{"email": {"ann@example.com"}, "role": {"member"}}); r.StatusCode != http.StatusSeeOther {
+	if r := b.post(org+"/members", url.Values{"email": {"ann@example.com"}, "role": {"member"}}); r.StatusCode != http.StatusOK || !strings.Contains(r.Body, `<code id="invite-url">`+kwtest.PublicURL+`/invite?token=`) {
 		t.Fatalf("add: %d", r.StatusCode)
 	}
 	// Ann is an org member now; the project page adds her by email.

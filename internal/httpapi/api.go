@@ -126,6 +126,17 @@ func (a *API) adapt(rt route) http.Handler {
 			w.WriteHeader(http.StatusNoContent)
 			return
 		}
+		if ws, ok := out.(withStatus); ok {
+			writeJSON(w, ws.status, ws.body)
+			return
+		}
 		writeJSON(w, rt.Status, out)
 	})
+}
+
+// withStatus is a handler's result answered with the route's AltStatus
+// instead of its Status.
+type withStatus struct {
+	status int
+	body   any
 }

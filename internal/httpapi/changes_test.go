@@ -105,6 +105,19 @@ func TestKeyChangesStream(t *testing.T) {
 	other := s.srv.MustProject(t, "Other")
 	otherKey := s.srv.MustKey(t, nil, other.ID, keyward.CreateKeyInput{Name: "elsewhere"})
 	target := s.srv.MustKey(t, nil, s.project.ID, keyward.CreateKeyInput{Name: "to revoke"})
+	// The node's watcher applies those creations in the background: wait
+	// for it, or the stream's first event may name them.
+	latest, err := s.srv.Store.LatestKeyChange(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		changed := s.srv.Service.Cache().Changed()
+		if pos, _ := s.srv.Service.Cache().Position(); pos >= latest {
+			break
+		}
+		<-changed
+	}
 
 	st := openStream(t, s.srv.URL, "/v1/key-changes", "x-api-key", s.key.Secret)
 	first := st.next(t)

@@ -50,6 +50,13 @@ func (a *API) OpenAPI() map[string]any {
 			"default": map[string]any{"description": "An error: {\"error\": {code, message, status, request_id, details?}} (README, Error codes)",
 				"content": map[string]any{"application/json": map[string]any{"schema": errorRef}}},
 		}
+		if rt.AltStatus != 0 {
+			alt := map[string]any{"description": rt.AltSummary}
+			if content, has := ok["content"]; has {
+				alt["content"] = content
+			}
+			op["responses"].(map[string]any)[itoa(rt.AltStatus)] = alt
+		}
 		switch rt.Auth {
 		case authProject:
 			op["security"] = []any{map[string]any{"projectKey": []any{}}, map[string]any{"bearer": []any{}}}

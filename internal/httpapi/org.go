@@ -1,6 +1,8 @@
 package httpapi
 
 import (
+	"net/http"
+
 	"github.com/keyward/keyward"
 )
 
@@ -51,13 +53,30 @@ func (a *API) memberRoutes() []route {
 				}
 				return a.svc.ListMembers(c.r.Context(), c.actor, limit, c.r.URL.Query().Get("cursor"))
 			}},
-		{Method: "POST", Path: "/v1/org/members", Summary: "Add a member (the user is created if new)", Auth: authOrg, In: keyward.AddMemberInput{}, Out: keyward.Member{}, Status: 201,
+		{Method: "POST", Path: "/v1/org/members", Summary: "Add a new person (201, with a link that sets their password), or invite an existing account (202, status pending, with the link they accept)", Auth: authOrg, In: keyward.AddMemberInput{}, Out: keyward.Member{}, Status: 201,
+			AltStatus: 202, AltSummary: "The email has an account: it is invited, and becomes a member once its person accepts (status pending)",
 			Handle: func(c *call) (any, error) {
 				var in keyward.AddMemberInput
 				if err := decode(c.r, &in, false); err != nil {
 					return nil, err
 				}
-				return a.svc.AddMember(c.r.Context(), c.actor, in)
+				m, err := a.svc.AddMember(c.r.Context(), c.actor, in)
+				if err != nil || m.Status != "pending" {
+					return m, err
+				}
+				return withStatus{status: http.StatusAccepted, body: m}, nil
+			}},
+		{Method: "GET", Path: "/v1/org/invitations", Summary: "List pending invitations", Auth: authOrg, Out: keyward.Page[keyward.Invitation]{}, Status: 200,
+			Handle: func(c *call) (any, error) {
+				invs, err := a.svc.ListInvitations(c.r.Context(), c.actor)
+				if err != nil {
+					return nil, err
+				}
+				return keyward.Page[*keyward.Invitation]{Data: invs}, nil
+			}},
+		{Method: "POST", Path: "/v1/org/invitations/{invitation_id}/revoke", Summary: "Revoke a pending invitation: its link stops working", Auth: authOrg, Out: keyward.Invitation{}, Status: 200,
+			Handle: func(c *call) (any, error) {
+				return a.svc.RevokeInvitation(c.r.Context(), c.actor, c.r.PathValue("invitation_id"))
 			}},
 		{Method: "PATCH", Path: one, Summary: "Change a member's org and project roles", Auth: authOrg, In: keyward.MemberPatch{}, Out: keyward.Member{}, Status: 200,
 			Handle: func(c *call) (any, error) {

@@ -36,6 +36,11 @@ type route struct {
 	Status  int      // status on success
 	Stream  bool     // on success the handler has written the response itself (server-sent events)
 	Handle  func(*call) (any, error)
+
+	// AltStatus is another success status with the same body, which the
+	// handler answers by returning a withStatus (AltSummary says when).
+	AltStatus  int
+	AltSummary string
 }
 
 // routes is the whole API. The OpenAPI document is generated from this

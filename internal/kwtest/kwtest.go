@@ -57,6 +57,11 @@ func NewStore(t testing.TB) keyward.Store {
 	return st
 }
 
+// PublicURL is the --public-url of every test service: the links it makes
+// (password resets, invitations) start with it. Tests follow a link by its
+// path and query on the server's own URL.
+const PublicURL = "https://keyward.test"
+
 // Env is a bootstrapped keyward: store, service, clock, and the ids and
 // org key bootstrap made.
 type Env struct {
@@ -85,7 +90,7 @@ func NewEnvOn(t testing.TB, st keyward.Store) *Env {
 	clock := NewClock()
 	pepper := []byte("test pepper")
 	feed := verify.NewLocalFeed()
-	svc, err := service.New(service.Config{Store: st, Clock: clock, Pepper: pepper, Logger: Logger(t), Announce: feed.Announce})
+	svc, err := service.New(service.Config{Store: st, Clock: clock, Pepper: pepper, Logger: Logger(t), Announce: feed.Announce, PublicURL: PublicURL})
 	if err != nil {
 		t.Fatal(err)
 	}

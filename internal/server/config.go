@@ -5,6 +5,7 @@ package server
 import (
 	"context"
 	"fmt"
+	"net"
 	"strings"
 
 	"github.com/keyward/keyward"
@@ -24,8 +25,25 @@ type Config struct {
 	// keyward over HTTPS (directly or through a TLS-terminating proxy).
 	SecureCookies bool
 	// PublicURL is the address users reach keyward at, for links keyward
-	// prints (the first-start setup link); default http://ADDR.
+	// prints and shows (the first-start setup link, password reset and
+	// invitation links); default http://ADDR. Links never take the host
+	// from a request's Host header.
 	PublicURL string
+}
+
+// publicURL is PublicURL, or http://ADDR (127.0.0.1 for an empty host).
+func (c Config) publicURL() string {
+	if c.PublicURL != "" {
+		return c.PublicURL
+	}
+	host, port, err := net.SplitHostPort(c.Addr)
+	if err != nil {
+		return "http://" + c.Addr
+	}
+	if host == "" || host == "0.0.0.0" || host == "::" {
+		host = "127.0.0.1"
+	}
+	return "http://" + net.JoinHostPort(host, port)
 }
 
 // OpenStore opens the store a database URL names, running its migrations.

@@ -44,7 +44,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 		return nil, err
 	}
 	srv := &Server{Store: st, log: log, store: "sqlite", feed: "local"}
-	scfg := service.Config{Store: st, Pepper: []byte(cfg.Pepper), Logger: log}
+	scfg := service.Config{Store: st, Pepper: []byte(cfg.Pepper), Logger: log, PublicURL: cfg.publicURL()}
 	var feed verify.Feed
 	if isPostgres(cfg.Database) {
 		feed = &verify.PGFeed{URL: cfg.Database, Logger: log}

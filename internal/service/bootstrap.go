@@ -42,18 +42,14 @@ func (s *Service) Bootstrap(ctx context.Context, in BootstrapInput) (*BootstrapR
 			return keyward.Errorf(keyward.CodeConflict, "This keyward store is already set up")
 		}
 		now := s.clock.Now()
-		out.Org = &keyward.Org{ID: keyward.NewID(keyward.PrefixOrg), Name: name, Slug: slugify(name), Settings: keyward.DefaultSettings(), CreatedAt: now}
 		out.User = &keyward.User{ID: keyward.NewID(keyward.PrefixUser), Email: email, CreatedAt: now}
 		if in.Password != "" {
 			out.User.PasswordHash = HashPassword(in.Password)
 		}
-		if err := q.CreateOrg(ctx, out.Org); err != nil {
-			return err
-		}
 		if err := q.CreateUser(ctx, out.User); err != nil {
 			return err
 		}
-		if err := q.PutMember(ctx, &keyward.Member{OrgID: out.Org.ID, UserID: out.User.ID, Role: keyward.OrgOwner, CreatedAt: now}); err != nil {
+		if out.Org, err = s.createOrg(ctx, q, name, slugify(name), out.User.ID, now); err != nil {
 			return err
 		}
 		a := UserActor(out.User.ID, out.Org.ID, Origin{})

@@ -40,8 +40,10 @@ func fillProjects(ctx context.Context, q keyward.Queries, m *keyward.Member) err
 	return nil
 }
 
-// AddMember adds a user (created if new) to the org with a role and
-// optional project roles. Only owners may add owners.
+// AddMember adds a new person (the user is created) to the org with a role
+// and optional project roles, with a one-time link that sets their
+// password; an email that already has an account gets a pending
+// invitation instead (see invite). Only owners may add owners.
 func (s *Service) AddMember(ctx context.Context, a *Actor, in keyward.AddMemberInput) (*keyward.Member, error) {
 	email, e1 := checkEmail(in.Email)
 	name, e2 := checkText("name", in.Name, maxNameLen, true)
@@ -63,6 +65,11 @@ func (s *Service) AddMember(ctx context.Context, a *Actor, in keyward.AddMemberI
 		}
 		now := s.clock.Now()
 		u, err := q.GetUserByEmail(ctx, email)
+		if err == nil {
+			// An account belongs to its person: invite it, never attach it.
+			out, err = s.invite(ctx, q, a, u, in)
+			return err
+		}
 		if keyward.ErrorCode(err) == keyward.CodeNotFound {
 			u = &keyward.User{ID: keyward.NewID(keyward.PrefixUser), Email: email, Name: name, CreatedAt: now}
 			err = q.CreateUser(ctx, u)
@@ -84,8 +91,12 @@ func (s *Service) AddMember(ctx context.Context, a *Actor, in keyward.AddMemberI
 				return err
 			}
 		}
+		// The new person's link sets their password (see invitations.go).
+		if m.Invitation, err = s.newInvitation(ctx, q, a, u, in.Role, in.Projects); err != nil {
+			return err
+		}
 		ev := s.event(a, AuditMemberAdd, "", userRef(u.ID))
-		ev.Details = map[string]any{"role": string(in.Role), "projects": len(in.Projects)}
+		ev.Details = map[string]any{"role": string(in.Role), "projects": len(in.Projects), "invitation_id": m.Invitation.ID}
 		if err := q.InsertAuditEvent(ctx, ev); err != nil {
 			return err
 		}
@@ -286,6 +297,9 @@ func (s *Service) RemoveMember(ctx context.Context, a *Actor, userID string, in 
 			return err
 		}
 		if err := q.DeleteMember(ctx, a.OrgID, userID); err != nil {
+			return err
+		}
+		if err := s.revokeInvitationsOf(ctx, q, a.OrgID, userID); err != nil {
 			return err
 		}
 		ev := s.event(a, AuditMemberRemove, "", userRef(userID))

@@ -1,6 +1,7 @@
 package service_test
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -214,6 +215,11 @@ func TestAddMember(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// A new person gets a one-time link that sets their password.
+	if m.Invitation == nil || !strings.HasPrefix(m.Invitation.URL, kwtest.PublicURL+"/invite?token=") {
+		t.Errorf("new member's invitation: %+v", m.Invitation)
+	}
+	m.Invitation = nil
 	want := &keyward.Member{OrgID: env.OrgID, UserID: m.UserID, Email: "ada@example.com", Name: "Ada Lovelace", Role: keyward.OrgMember,
 		CreatedAt: env.Clock.Now(), Projects: []keyward.ProjectMember{{ProjectID: p.ID, UserID: m.UserID, Role: keyward.ProjectViewer}}}
 	if diff := cmp.Diff(want, m); diff != "" {

@@ -8,6 +8,7 @@ import (
 	"context"
 	"log/slog"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/keyward/keyward"
@@ -30,6 +31,10 @@ type Config struct {
 	// authentications per client address; a ratelimit.Redis shares them
 	// between nodes. Defaults to an in-memory limiter (this node only).
 	Limiter Limiter
+	// PublicURL is the address users reach keyward at (--public-url). Every
+	// link the service makes (password resets, invitations) starts with it,
+	// never with a request's Host header. Defaults to http://127.0.0.1:8080.
+	PublicURL string
 }
 
 // Service implements keyward's operations for authenticated actors.
@@ -50,6 +55,7 @@ type Service struct {
 	limit          *limiters
 	authByAddr     *addrThrottle // failed key authentications per client address
 	setup          setupState
+	publicURL      string // without a trailing slash
 }
 
 // New returns a Service.
@@ -82,6 +88,10 @@ func New(cfg Config) (*Service, error) {
 		s.limit.shared = s.limit.local
 	}
 	s.authByAddr = newAddrThrottle(AuthFailuresPerMinute, time.Minute, s.limit)
+	s.publicURL = strings.TrimRight(cfg.PublicURL, "/")
+	if s.publicURL == "" {
+		s.publicURL = "http://127.0.0.1:8080"
+	}
 	return s, nil
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/base64"
+	"net/url"
 	"strings"
 	"time"
 
@@ -155,16 +156,28 @@ func (s *Service) ChangePassword(ctx context.Context, sess *keyward.Session, cur
 // setPassword stores a new hash and signs the user out everywhere.
 func (s *Service) setPassword(ctx context.Context, u *keyward.User, password string) error {
 	u.PasswordHash = HashPassword(password)
-	return s.inTx(ctx, func(q keyward.Queries) error {
-		if err := q.UpdateUser(ctx, u); err != nil {
-			return err
-		}
-		return q.DeleteUserSessions(ctx, u.ID)
-	})
+	return s.inTx(ctx, func(q keyward.Queries) error { return storePassword(ctx, q, u) })
 }
 
+// storePassword writes u's new password hash and ends what the old
+// password opened: every session and every outstanding reset link of u.
+func storePassword(ctx context.Context, q keyward.Queries, u *keyward.User) error {
+	if err := q.UpdateUser(ctx, u); err != nil {
+		return err
+	}
+	if err := q.DeleteUserPasswordResets(ctx, u.ID); err != nil {
+		return err
+	}
+	return q.DeleteUserSessions(ctx, u.ID)
+}
+
+// errForeignAccount refuses a reset link for an account that another org
+// shares: an org's owners may not take over a person who belongs elsewhere.
+const errForeignAccount = "This account also belongs to another organization, so only its person can change its password (signed in, on their account page)"
+
 // CreatePasswordReset makes a one-time link token with which member userID
-// sets a new password. Only owners may make them.
+// sets a new password. Only owners may make them, and only for accounts
+// that belong to no other org.
 func (s *Service) CreatePasswordReset(ctx context.Context, a *Actor, userID string) (string, error) {
 	token := newToken()
 	err := s.inTx(ctx, func(q keyward.Queries) error {
@@ -178,9 +191,14 @@ func (s *Service) CreatePasswordReset(ctx context.Context, a *Actor, userID stri
 		if _, err := s.member(ctx, q, a, userID); err != nil {
 			return err
 		}
+		if only, err := onlyIn(ctx, q, userID, a.OrgID); err != nil {
+			return err
+		} else if !only {
+			return s.denied(a, AuditUserPasswordReset, "", userRef(userID), errForeignAccount)
+		}
 		now := s.clock.Now()
 		if err := q.CreatePasswordReset(ctx, &keyward.PasswordReset{
-			Digest: s.digest.Digest(token), UserID: userID, CreatedBy: a.UserID,
+			Digest: s.digest.Digest(token), UserID: userID, OrgID: a.OrgID, CreatedBy: a.UserID,
 			CreatedAt: now, ExpiresAt: now.Add(resetLifetime),
 		}); err != nil {
 			return err
@@ -193,26 +211,50 @@ func (s *Service) CreatePasswordReset(ctx context.Context, a *Actor, userID stri
 	return token, nil
 }
 
-// ResetPassword uses a one-time reset token to set a new password.
+// ResetLink is the link of a reset token, on the configured public URL.
+func (s *Service) ResetLink(token string) string {
+	return s.PublicLink("/reset?token=" + url.QueryEscape(token))
+}
+
+// ResetPassword uses a one-time reset token to set a new password. The
+// link works only while the account belongs to no org but the one whose
+// owner made it; using it ends every other reset link and every session of
+// the account.
 func (s *Service) ResetPassword(ctx context.Context, token, password string) error {
 	if fe := checkPassword(password); fe != nil {
 		return invalid(fe)
 	}
+	gone := keyward.Errorf(keyward.CodeNotFound, "This link is invalid, used or expired")
 	if token == "" || len(token) > 100 {
-		return keyward.Errorf(keyward.CodeNotFound, "This link is invalid, used or expired")
+		return gone
 	}
-	r, err := s.store.UsePasswordReset(ctx, s.digest.Digest(token), s.clock.Now())
-	if keyward.ErrorCode(err) == keyward.CodeNotFound {
-		return keyward.Errorf(keyward.CodeNotFound, "This link is invalid, used or expired")
-	}
-	if err != nil {
-		return err
-	}
-	u, err := s.store.GetUser(ctx, r.UserID)
-	if err != nil {
-		return err
-	}
-	return s.setPassword(ctx, u, password)
+	hash := HashPassword(password)
+	return s.inTx(ctx, func(q keyward.Queries) error {
+		r, err := q.UsePasswordReset(ctx, s.digest.Digest(token), s.clock.Now())
+		if keyward.ErrorCode(err) == keyward.CodeNotFound {
+			return gone
+		}
+		if err != nil {
+			return err
+		}
+		orgs, err := q.ListOrgsForUser(ctx, r.UserID)
+		if err != nil {
+			return err
+		}
+		for _, o := range orgs {
+			// Links made before resets recorded their org work only for
+			// accounts in at most one org.
+			if (r.OrgID != "" && o.ID != r.OrgID) || (r.OrgID == "" && len(orgs) > 1) {
+				return keyward.Denied("%s", errForeignAccount)
+			}
+		}
+		u, err := q.GetUser(ctx, r.UserID)
+		if err != nil {
+			return err
+		}
+		u.PasswordHash = hash
+		return storePassword(ctx, q, u)
+	})
 }
 
 func truncateText(s string, n int) string {

@@ -10,7 +10,7 @@ import (
 
 const sessionColumns = `id, user_id, digest, created_at, expires_at, last_seen_at, ip, user_agent`
 
-const passwordResetColumns = `digest, user_id, created_by, created_at, expires_at, used_at`
+const passwordResetColumns = `digest, user_id, org_id, created_by, created_at, expires_at, used_at`
 
 // CreateSession inserts s. A session whose id or token digest is taken is a
 // CONFLICT.
@@ -66,8 +66,8 @@ func (q queries) DeleteUserSessions(ctx context.Context, userID string) error {
 // CONFLICT.
 func (q queries) CreatePasswordReset(ctx context.Context, r *keyward.PasswordReset) error {
 	return q.insert(ctx, "A password reset with this token already exists", fmt.Sprintf("createPasswordReset(%q)", r.UserID),
-		`INSERT INTO password_resets (`+passwordResetColumns+`) VALUES ($1, $2, $3, $4, $5, $6)`,
-		digestArg(r.Digest), r.UserID, r.CreatedBy, r.CreatedAt, r.ExpiresAt, r.UsedAt)
+		`INSERT INTO password_resets (`+passwordResetColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+		digestArg(r.Digest), r.UserID, r.OrgID, r.CreatedBy, r.CreatedAt, r.ExpiresAt, r.UsedAt)
 }
 
 // UsePasswordReset marks the reset with digest d used at now and returns it,
@@ -88,6 +88,13 @@ func (q queries) UsePasswordReset(ctx context.Context, d []byte, now time.Time) 
 		return nil, notFound(err, "password reset", "postgres: usePasswordReset")
 	}
 	return r, nil
+}
+
+// DeleteUserPasswordResets deletes every password reset of the user;
+// having none is not an error.
+func (q queries) DeleteUserPasswordResets(ctx context.Context, userID string) error {
+	_, err := q.db.Exec(ctx, `DELETE FROM password_resets WHERE user_id = $1`, userID)
+	return dbError(err, "postgres: deleteUserPasswordResets(%q)", userID)
 }
 
 func scanSession(s scanner) (*keyward.Session, error) {
@@ -111,7 +118,7 @@ func scanPasswordReset(s scanner) (*keyward.PasswordReset, error) {
 		created, expires time.Time
 		used             *time.Time
 	)
-	if err := s.Scan(&r.Digest, &r.UserID, &r.CreatedBy, &created, &expires, &used); err != nil {
+	if err := s.Scan(&r.Digest, &r.UserID, &r.OrgID, &r.CreatedBy, &created, &expires, &used); err != nil {
 		return nil, err
 	}
 	r.CreatedAt = utc(created)

@@ -10,7 +10,7 @@ import (
 
 const sessionColumns = `id, user_id, digest, created_at, expires_at, last_seen_at, ip, user_agent`
 
-const passwordResetColumns = `digest, user_id, created_by, created_at, expires_at, used_at`
+const passwordResetColumns = `digest, user_id, org_id, created_by, created_at, expires_at, used_at`
 
 // CreateSession inserts s. A session whose id or token digest is taken is a
 // CONFLICT.
@@ -73,8 +73,8 @@ func (q queries) DeleteUserSessions(ctx context.Context, userID string) error {
 // CONFLICT.
 func (q queries) CreatePasswordReset(ctx context.Context, r *keyward.PasswordReset) error {
 	_, err := q.w.ExecContext(ctx, `INSERT INTO password_resets (`+passwordResetColumns+`)
-		VALUES (?, ?, ?, ?, ?, ?)`,
-		digestArg(r.Digest), r.UserID, r.CreatedBy, micros(r.CreatedAt), micros(r.ExpiresAt),
+		VALUES (?, ?, ?, ?, ?, ?, ?)`,
+		digestArg(r.Digest), r.UserID, r.OrgID, r.CreatedBy, micros(r.CreatedAt), micros(r.ExpiresAt),
 		nullMicros(r.UsedAt))
 	if err != nil {
 		return conflict(err, "A password reset with this token already exists", "sqlite: createPasswordReset(%q)", r.UserID)
@@ -102,6 +102,15 @@ func (q queries) UsePasswordReset(ctx context.Context, d []byte, now time.Time) 
 	return r, nil
 }
 
+// DeleteUserPasswordResets deletes every password reset of the user;
+// having none is not an error.
+func (q queries) DeleteUserPasswordResets(ctx context.Context, userID string) error {
+	if _, err := q.w.ExecContext(ctx, `DELETE FROM password_resets WHERE user_id = ?`, userID); err != nil {
+		return dbError(err, "sqlite: deleteUserPasswordResets(%q)", userID)
+	}
+	return nil
+}
+
 func scanSession(s scanner) (*keyward.Session, error) {
 	var (
 		sess                     keyward.Session
@@ -123,7 +132,7 @@ func scanPasswordReset(s scanner) (*keyward.PasswordReset, error) {
 		created, expires int64
 		used             sql.NullInt64
 	)
-	if err := s.Scan(&r.Digest, &r.UserID, &r.CreatedBy, &created, &expires, &used); err != nil {
+	if err := s.Scan(&r.Digest, &r.UserID, &r.OrgID, &r.CreatedBy, &created, &expires, &used); err != nil {
 		return nil, err
 	}
 	r.CreatedAt = fromMicros(created)

@@ -34,7 +34,7 @@ func (e *env) session(u *keyward.User, mods ...func(*keyward.Session)) *keyward.
 func (e *env) reset(u, owner *keyward.User) *keyward.PasswordReset {
 	e.t.Helper()
 	r := &keyward.PasswordReset{
-		Digest: digest(), UserID: u.ID, CreatedBy: owner.ID,
+		Digest: digest(), UserID: u.ID, OrgID: keyward.NewID(keyward.PrefixOrg), CreatedBy: owner.ID,
 		CreatedAt: base, ExpiresAt: base.Add(time.Hour),
 	}
 	if err := e.s.CreatePasswordReset(e.ctx, r); err != nil {
@@ -179,6 +179,18 @@ var passwordResetTests = []test{
 		got, err := e.s.UsePasswordReset(e.ctx, r.Digest, r.ExpiresAt.Add(-time.Microsecond))
 		mustNil(t, "UsePasswordReset(just before expires_at)", err)
 		diff(t, "used reset's user", u.ID, got.UserID)
+	}},
+	{"DeleteUserPasswordResets", func(t *testing.T, e *env) {
+		u, other, owner := e.user("Ann"), e.user("Bob"), e.user("Owner")
+		r1, r2, keep := e.reset(u, owner), e.reset(u, owner), e.reset(other, owner)
+		mustNil(t, "DeleteUserPasswordResets", e.s.DeleteUserPasswordResets(e.ctx, u.ID))
+		for _, r := range []*keyward.PasswordReset{r1, r2} {
+			_, err := e.s.UsePasswordReset(e.ctx, r.Digest, base)
+			wantCode(t, "UsePasswordReset(deleted)", err, keyward.CodeNotFound)
+		}
+		_, err := e.s.UsePasswordReset(e.ctx, keep.Digest, base)
+		mustNil(t, "UsePasswordReset(another user's)", err)
+		mustNil(t, "DeleteUserPasswordResets(none left)", e.s.DeleteUserPasswordResets(e.ctx, u.ID))
 	}},
 	{"DuplicateDigestConflicts", func(t *testing.T, e *env) {
 		u, owner := e.user("Ann"), e.user("Owner")

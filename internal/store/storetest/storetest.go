@@ -37,6 +37,7 @@ func Run(t *testing.T, open func(t *testing.T) keyward.Store) {
 		{"Audit", auditTests},
 		{"Sessions", sessionTests},
 		{"PasswordResets", passwordResetTests},
+		{"Invitations", invitationTests},
 		{"Tx", txTests},
 	}
 	for _, g := range groups {
