@@ -17,7 +17,7 @@ const (
 // KeyStatus is a key's state as of a moment.
 type KeyStatus string
 
-// Key statuses (SPEC §5).
+// Key statuses: active, expiring (rotated, in its grace period), expired, revoked.
 const (
 	StatusActive   KeyStatus = "active"
 	StatusExpiring KeyStatus = "expiring" // rotated, inside its grace period

@@ -12,7 +12,7 @@ type Org struct {
 	CreatedAt time.Time `json:"created_at"`
 }
 
-// Settings are an org's limits and policies (SPEC §7).
+// Settings are an org's limits and policies (docs/authority.md, Limits).
 type Settings struct {
 	MaxKeysPerUser    int       `json:"max_keys_per_user"`
 	MaxKeysPerProject int       `json:"max_keys_per_project"`
@@ -125,7 +125,7 @@ type MemberPatch struct {
 	TransferTo  string          `json:"transfer_to,omitempty"`
 }
 
-// KeyHandling says what happens to a removed member's keys (SPEC §6).
+// KeyHandling says what happens to a removed member's keys (docs/authority.md).
 type KeyHandling string
 
 // Key handling choices; revoke is the default.

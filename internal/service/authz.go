@@ -8,7 +8,7 @@ import (
 )
 
 // action is something an actor may be allowed to do. The role table of
-// SPEC §8 and the scope table of SPEC §5 both map onto these.
+// and the scope table of docs/authority.md both map onto these.
 type action int
 
 const (

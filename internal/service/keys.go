@@ -9,7 +9,7 @@ import (
 	"github.com/keyward/keyward/internal/apikey"
 )
 
-// MaxGrace is the longest rotation grace period (SPEC §6).
+// MaxGrace is the longest rotation grace period.
 const MaxGrace = 168 * time.Hour
 
 // Where names the keys an operation works on: the project keys of
@@ -103,7 +103,7 @@ func (s *Service) GetKey(ctx context.Context, a *Actor, w Where, id string) (*ke
 }
 
 // CreateKey issues a new key and returns it with its secret, shown this
-// once. The limits of SPEC §7 are checked in the same transaction that
+// once. The org's key limits are checked in the same transaction that
 // inserts the key, under the org's lock, so two creates cannot both take
 // the last slot.
 func (s *Service) CreateKey(ctx context.Context, a *Actor, w Where, in keyward.CreateKeyInput) (*keyward.Key, error) {

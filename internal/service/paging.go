@@ -7,7 +7,7 @@ import (
 	"github.com/keyward/keyward"
 )
 
-// Page sizes (SPEC §5).
+// Page sizes (README, "The API in one screen").
 const (
 	DefaultPageSize = 50
 	MaxPageSize     = 200

@@ -33,7 +33,7 @@ func (f *roleFixture) freshProject(t *testing.T) string {
 	return q.ID
 }
 
-// roleAction is one row of SPEC §8's table, as a service call.
+// roleAction is one row of the role table of docs/authority.md, as a service call.
 type roleAction struct {
 	name string
 	do   func(t *testing.T, f *roleFixture) error
@@ -113,7 +113,7 @@ var roleActions = []roleAction{
 	}},
 }
 
-// TestRoleTable checks every cell of SPEC §8's role table, plus an org
+// TestRoleTable checks every cell of the role table (docs/authority.md), plus an org
 // member without a role in the project, to whom it does not exist.
 func TestRoleTable(t *testing.T) {
 	const (

@@ -92,7 +92,7 @@ func TestProjectKeyScopes(t *testing.T) {
 			_, err := env.Service.UpdateKey(ctx, a, where(p.ID), k.ID, keyward.KeyPatch{Scopes: &[]string{keyward.ScopeKeysRead}})
 			return err
 		}, keyward.CodePermissionDenied},
-		// SPEC §5: rotate and PATCH need keys:write, nothing more.
+		// Rotate and PATCH need keys:write, nothing more (docs/authority.md).
 		{"keys:write alone rotates", writeOnly, func(a *service.Actor) error {
 			k := env.MustKey(t, nil, p.ID, keyward.CreateKeyInput{Scopes: []string{keyward.ScopeKeysWrite}})
 			_, err := env.Service.RotateKey(ctx, a, where(p.ID), k.ID, keyward.RotateInput{})

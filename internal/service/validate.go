@@ -13,7 +13,7 @@ import (
 	"github.com/keyward/keyward"
 )
 
-// Input limits (SPEC §11: strings are length-limited).
+// Input limits: every string is length-limited.
 const (
 	maxNameLen      = 200
 	maxReasonLen    = 500
