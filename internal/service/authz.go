@@ -7,7 +7,7 @@ import (
 	"github.com/keyward/keyward"
 )
 
-// action is something an actor may be allowed to do. The role table of
+// action is something an actor may be allowed to do. The role table
 // and the scope table of docs/authority.md both map onto these.
 type action int
 
