@@ -124,7 +124,7 @@ func (d *dashboard) setProjectRole(w http.ResponseWriter, r *http.Request, p *pa
 	if _, err := d.svc.UpdateMember(r.Context(), p.Actor, r.PathValue("user"), keyward.MemberPatch{Projects: []keyward.ProjectMember{pm}}); err != nil {
 		return d.formFailed(w, r, back, err)
 	}
-	return d.redirect(w, r, back, "Project role changed to "+string(pm.Role)+".")
+	return d.redirect(w, r, back, "Project role changed to "+string(pm.Role)+"; their keys now do only what this role allows.")
 }
 
 // removeProjectMember takes a member out of the project; their keys in it
@@ -198,7 +198,7 @@ func (d *dashboard) setOrgRole(w http.ResponseWriter, r *http.Request, p *page) 
 	if _, err := d.svc.UpdateMember(r.Context(), p.Actor, r.PathValue("user"), keyward.MemberPatch{Role: &role}); err != nil {
 		return d.formFailed(w, r, back, err)
 	}
-	return d.redirect(w, r, back, "Role changed to "+string(role)+".")
+	return d.redirect(w, r, back, "Role changed to "+string(role)+"; keys the new role no longer allows were revoked.")
 }
 
 func (d *dashboard) removeOrgMember(w http.ResponseWriter, r *http.Request, p *page) error {
