@@ -298,3 +298,37 @@ func TestRemovedCustomScopeLeavesEveryKey(t *testing.T) {
 		t.Errorf("scopes after the project dropped orders:read = %q", got.Scopes)
 	}
 }
+
+func TestTransfersCannotPassALimitOrReachSomeoneWithoutAccess(t *testing.T) {
+	s := newSetup(t)
+	leaving, k := s.memberKey(t, "leaving@example.com", keyward.OrgMember, keyward.ProjectDeveloper)
+	full, _ := s.memberKey(t, "full@example.com", keyward.OrgMember, keyward.ProjectDeveloper)
+	for range 2 { // full@ reaches the limit of 3 keys per user
+		s.srv.MustKey(t, s.srv.User(full.UserID), s.project.ID, keyward.CreateKeyInput{Name: "more"})
+	}
+	outsider := s.srv.MustMember(t, "outsider@example.com", keyward.OrgMember, "", "")
+
+	path := "/v1/org/members/" + leaving.UserID + "?key_handling=transfer&transfer_to="
+	s.ok(t, "DELETE", path+full.UserID, nil).wantError(t, 409, keyward.CodeKeyLimitReached)
+	s.ok(t, "DELETE", path+outsider.UserID, nil).wantError(t, 400, keyward.CodeInvalidRequest)
+	// Nothing happened: the member and their key are as they were.
+	withKey(t, s, k.Secret, "GET", "/v1/whoami", nil).want(t, 200)
+	if _, err := s.srv.Store.GetMember(ctx, s.srv.OrgID, leaving.UserID); err != nil {
+		t.Errorf("the member is gone after refused removals: %v", err)
+	}
+}
+
+func TestDemotedAdminsOrgKeysKeptAsTheOrgs(t *testing.T) {
+	s := newSetup(t)
+	admin := s.srv.MustMember(t, "admin@example.com", keyward.OrgAdmin, "", "")
+	orgKey, err := s.srv.Service.CreateKey(ctx, s.srv.User(admin.UserID), service.Where{}, keyward.CreateKeyInput{Name: "admin's org key"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.ok(t, "PATCH", "/v1/org/members/"+admin.UserID, map[string]any{"role": "member", "key_handling": "transfer"}).want(t, 200)
+	var who keyward.Whoami
+	withOrgKey(t, s, orgKey.Secret, "GET", "/v1/org/whoami", nil).want(t, 200).decode(t, &who)
+	if who.OwnerUserID != nil {
+		t.Errorf("org key owner after the demotion = %q, want none (the organization's)", *who.OwnerUserID)
+	}
+}
