@@ -31,7 +31,7 @@ func FuzzCredential(f *testing.F) {
 		if auth != "" {
 			h.Set("Authorization", auth)
 		}
-		got, err := credential(h)
+		got, _, err := credential(h)
 		if err != nil {
 			switch keyward.ErrorCode(err) {
 			case keyward.CodeAPIKeyMissing, keyward.CodeAPIKeyInvalid, keyward.CodeAmbiguousCredentials:
