@@ -26,6 +26,9 @@ type Config struct {
 	// PublicURL is the address users reach keyward at, for links keyward
 	// prints (the first-start setup link); default http://ADDR.
 	PublicURL string
+	// MetricsAddr, when set, is the address /metrics is served on, alone;
+	// the main listener then answers 404 there. Empty: /metrics is on Addr.
+	MetricsAddr string
 }
 
 // OpenStore opens the store a database URL names, running its migrations.
