@@ -78,7 +78,7 @@ func FuzzDecode(f *testing.F) {
 // createKeyMembers are the member names of a CreateKeyInput, exactly, and
 // of its objects ("" for any name: metadata's).
 var createKeyMembers = map[string]map[string]bool{
-	"": {"name": true, "scopes": true, "expires_at": true, "expires_in": true, "ip_allowlist": true, "metadata": true, "rate_limit": true},
+	"":           {"name": true, "scopes": true, "expires_at": true, "expires_in": true, "ip_allowlist": true, "metadata": true, "rate_limit": true},
 	"rate_limit": {"limit": true, "window": true},
 	"metadata":   {"": true},
 }
