@@ -85,7 +85,10 @@ func TestMetricsOnTheirOwnListener(t *testing.T) {
 	if metricsAddr == "" || metricsAddr == addr {
 		t.Fatalf("metrics address %q (main %q): want a listener of its own", metricsAddr, addr)
 	}
-	if status, body := get(t, "http://"+metricsAddr+"/metrics"); status != 200 || !strings.Contains(body, "keyward_") {
+	if status, _ := get(t, "http://"+addr+"/healthz"); status != 200 { // counted in the main listener's metrics
+		t.Errorf("GET /healthz on the main listener: %d", status)
+	}
+	if status, body := get(t, "http://"+metricsAddr+"/metrics"); status != 200 || !strings.Contains(body, "keyward_") || !strings.Contains(body, `route="GET /healthz"`) {
 		t.Fatalf("GET /metrics on the metrics listener: %d %.200s", status, body)
 	}
 	if status, body := get(t, "http://"+addr+"/metrics"); status != 404 || !strings.Contains(body, `"NOT_FOUND"`) {

@@ -91,7 +91,10 @@ func New(cfg Config) *API {
 func (a *API) MetricsHandler() http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", a.metricsHandler)
-	return mux
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header()["X-Content-Type-Options"] = nosniff
+		mux.ServeHTTP(w, r)
+	})
 }
 
 // ServeHTTP serves the API.

@@ -31,7 +31,7 @@ func FuzzCredential(f *testing.F) {
 		if auth != "" {
 			h.Set("Authorization", auth)
 		}
-		got, _, err := credential(h)
+		got, src, err := credential(h)
 		if err != nil {
 			switch keyward.ErrorCode(err) {
 			case keyward.CodeAPIKeyMissing, keyward.CodeAPIKeyInvalid, keyward.CodeAmbiguousCredentials:
@@ -42,6 +42,14 @@ func FuzzCredential(f *testing.F) {
 		}
 		if got == "" || !(strings.Contains(apiKey, got) || strings.Contains(orgKey, got) || strings.Contains(auth, got)) {
 			t.Fatalf("credential returned %q, which no header held", got)
+		}
+		// The headers it names held the key.
+		if src == 0 || (src&fromAPIKeyHeader != 0 && !strings.Contains(apiKey, got)) ||
+			(src&fromOrgKeyHeader != 0 && !strings.Contains(orgKey, got)) || (src&fromBearer != 0 && !strings.Contains(auth, got)) {
+			t.Fatalf("credential returned %q from headers %b", got, src)
+		}
+		if orgKey != "" && strings.TrimSpace(orgKey) != "" && src&fromOrgKeyHeader == 0 {
+			t.Fatalf("x-org-api-key %q held the key %q but is not named", orgKey, got)
 		}
 	})
 }

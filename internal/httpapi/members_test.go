@@ -23,6 +23,8 @@ func TestDuplicateAndMiscasedMembers(t *testing.T) {
 		{"POST", "/v1/keys", `{"name":"x","SCOPES":null}`, "scopes"},
 		{"POST", "/v1/keys", `{"name":"x","scopes":["keys:read"],"sc\u006fpes":null}`, "scopes"},
 		{"POST", "/v1/keys", `{"name":"x","name":"y"}`, "name"},
+		{"POST", "/v1/keys", `{"name":"x","ſcopes":null}`, "scopes"}, // U+017F folds to s
+		{"POST", "/v1/keys", `{"name":"x","scopes":["keys:read"],"\u017fcopes":null}`, "scopes"},
 		{"POST", "/v1/keys", `{"Name":"x"}`, "name"},
 		{"POST", "/v1/keys", `{"name":"x","ip_allowlist":["10.0.0.0/8"],"IP_Allowlist":null}`, "ip_allowlist"},
 		{"POST", "/v1/keys", `{"name":"x","rate_limit":{"limit":5,"window":"1s","limit":1000000}}`, "rate_limit.limit"},
@@ -36,6 +38,7 @@ func TestDuplicateAndMiscasedMembers(t *testing.T) {
 		{"POST", keyPath + "/revoke", `{"reason":"a","reason":"b"}`, "reason"},
 		{"POST", "/v1/verify", `{"key":"` + s.key.Secret + `","scopes":["keys:admin"],"scopes":[]}`, "scopes"},
 		{"POST", "/v1/verify", `{"KEY":"` + s.key.Secret + `"}`, "key"},
+		{"POST", "/v1/verify", `{"\u212aey":"` + s.key.Secret + `"}`, "key"}, // the Kelvin sign folds to k
 		{"POST", "/v1/verify", `{"key":"` + s.key.Secret + `","Scopes":["nope"]}`, "scopes"},
 		{"POST", "/v1/verify", `{"key":"a","key":"` + s.key.Secret + `"}`, "key"},
 	} {
