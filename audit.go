@@ -17,6 +17,15 @@ type AuditEvent struct {
 	UserAgent string         `json:"user_agent"`
 	RequestID string         `json:"request_id"`
 	Details   map[string]any `json:"details,omitempty"`
+	// Count is how many times it happened: 1, or for a denied attempt the
+	// number of times the same actor made it on the same target within the
+	// same minute, all recorded in this one event (the first attempt's
+	// time, address and request id). Stores write 0 as 1.
+	Count int `json:"count"`
+	// AggregateKey, when set, makes InsertAuditEvent add Count to the
+	// event already stored with the same key, if there is one, instead of
+	// inserting e. Stores keep it but do not return it.
+	AggregateKey string `json:"-"`
 }
 
 // Audit results.

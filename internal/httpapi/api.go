@@ -25,16 +25,21 @@ type Config struct {
 	// /healthz, /readyz, /metrics, /openapi.json): the dashboard. It runs
 	// behind the same request ids, logs and metrics.
 	Fallback http.Handler
+	// MetricsElsewhere, when set, leaves /metrics out of this handler (it
+	// answers 404): the server serves MetricsHandler on a listener of its
+	// own (--metrics-addr).
+	MetricsElsewhere bool
 }
 
 // API is the HTTP handler of the JSON API.
 type API struct {
-	svc     *service.Service
-	log     *slog.Logger
-	metrics *metrics
-	handler http.Handler
-	closing chan struct{} // closed by CloseStreams
-	closeMu sync.Once
+	svc            *service.Service
+	log            *slog.Logger
+	metrics        *metrics
+	handler        http.Handler
+	metricsHandler http.Handler  // GET /metrics: Prometheus' text format
+	closing        chan struct{} // closed by CloseStreams
+	closeMu        sync.Once
 }
 
 // New builds the API and its routes.
@@ -62,9 +67,14 @@ func New(cfg Config) *API {
 			writeError(w, r, keyward.Errorf(keyward.CodeMethodNotAllowed, "Method %s is not allowed here; use %s", r.Method, allow))
 		})
 	}
-	mux.Handle("GET /metrics", promhttp.HandlerFor(cfg.Registry, promhttp.HandlerOpts{}))
 	notFound := func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, keyward.Errorf(keyward.CodeNotFound, "No such route: %s %s", r.Method, truncate(r.URL.Path, 100)))
+	}
+	a.metricsHandler = promhttp.HandlerFor(cfg.Registry, promhttp.HandlerOpts{})
+	if cfg.MetricsElsewhere {
+		mux.HandleFunc("GET /metrics", notFound)
+	} else {
+		mux.Handle("GET /metrics", a.metricsHandler)
 	}
 	mux.HandleFunc("/v1/", notFound)
 	if cfg.Fallback != nil {
@@ -74,6 +84,17 @@ func New(cfg Config) *API {
 	}
 	a.handler = a.observe(router)
 	return a
+}
+
+// MetricsHandler serves the metrics (GET /metrics) on a listener of
+// their own, for MetricsElsewhere; other paths and methods get 404.
+func (a *API) MetricsHandler() http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", a.metricsHandler)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header()["X-Content-Type-Options"] = nosniff
+		mux.ServeHTTP(w, r)
+	})
 }
 
 // ServeHTTP serves the API.

@@ -17,12 +17,22 @@ const (
 	headerOrgAPIKey = "X-Org-Api-Key"
 )
 
+// credSource records which headers carried the request's key.
+type credSource uint8
+
+const (
+	fromAPIKeyHeader credSource = 1 << iota // x-api-key
+	fromOrgKeyHeader                        // x-org-api-key
+	fromBearer                              // Authorization: Bearer
+)
+
 // credential finds the one key a request presents in x-api-key,
-// x-org-api-key or Authorization: Bearer. Two different keys are
-// AMBIGUOUS_CREDENTIALS; none is API_KEY_MISSING.
-func credential(h http.Header) (string, error) {
+// x-org-api-key or Authorization: Bearer, and the headers it came in. Two
+// different keys are AMBIGUOUS_CREDENTIALS; none is API_KEY_MISSING.
+func credential(h http.Header) (string, credSource, error) {
 	var found string
-	add := func(v string) error {
+	var src credSource
+	add := func(v string, from credSource) error {
 		if v == "" {
 			return nil
 		}
@@ -30,35 +40,60 @@ func credential(h http.Header) (string, error) {
 			return keyward.Errorf(keyward.CodeAmbiguousCredentials, "The request carries two different API keys; send exactly one")
 		}
 		found = v
+		src |= from
 		return nil
 	}
 	for _, name := range []string{headerAPIKey, headerOrgAPIKey} {
 		vals := h[name] // the names are canonical, as net/http stores them
 		if len(vals) > 1 {
-			return "", keyward.Errorf(keyward.CodeAmbiguousCredentials, "The %s header appears more than once", strings.ToLower(name))
+			return "", 0, keyward.Errorf(keyward.CodeAmbiguousCredentials, "The %s header appears more than once", strings.ToLower(name))
 		}
 		if len(vals) == 1 {
-			if err := add(strings.TrimSpace(vals[0])); err != nil {
-				return "", err
+			from := fromAPIKeyHeader
+			if name == headerOrgAPIKey {
+				from = fromOrgKeyHeader
+			}
+			if err := add(strings.TrimSpace(vals[0]), from); err != nil {
+				return "", 0, err
 			}
 		}
 	}
 	if auth := h["Authorization"]; len(auth) > 0 {
 		if len(auth) > 1 {
-			return "", keyward.Errorf(keyward.CodeAmbiguousCredentials, "The Authorization header appears more than once")
+			return "", 0, keyward.Errorf(keyward.CodeAmbiguousCredentials, "The Authorization header appears more than once")
 		}
 		token, ok := bearer(auth[0])
 		if !ok {
-			return "", keyward.Errorf(keyward.CodeAPIKeyInvalid, "Invalid API key provided: use Authorization: Bearer <key>")
+			return "", 0, keyward.Errorf(keyward.CodeAPIKeyInvalid, "Invalid API key provided: use Authorization: Bearer <key>")
 		}
-		if err := add(token); err != nil {
-			return "", err
+		if err := add(token, fromBearer); err != nil {
+			return "", 0, err
 		}
 	}
 	if found == "" {
-		return "", keyward.Errorf(keyward.CodeAPIKeyMissing, "No API key provided: send it in the x-api-key header or as Authorization: Bearer <key>")
+		return "", 0, keyward.Errorf(keyward.CodeAPIKeyMissing, "No API key provided: send it in the x-api-key header or as Authorization: Bearer <key>")
 	}
-	return found, nil
+	return found, src, nil
+}
+
+// Keys in the other family's header: a key of the right kind sent in the
+// header of the other endpoint family is refused like a key of the wrong
+// kind, with a message naming the right header.
+var (
+	errProjectKeyHeader = keyward.Denied("Project endpoints take the key in the x-api-key header (or Authorization: Bearer); x-org-api-key is for org keys (kwo_) on /v1/org endpoints")
+	errOrgKeyHeader     = keyward.Denied("Org endpoints (/v1/org) take the key in the x-org-api-key header (or Authorization: Bearer); x-api-key is for project keys (kwp_) on project endpoints")
+)
+
+// wrongHeader reports the error for a key of kind want that came in the
+// other family's header, or nil.
+func wrongHeader(src credSource, want keyward.KeyKind) error {
+	if want == keyward.KindOrg && src&fromAPIKeyHeader != 0 {
+		return errOrgKeyHeader
+	}
+	if want != keyward.KindOrg && src&fromOrgKeyHeader != 0 {
+		return errProjectKeyHeader
+	}
+	return nil
 }
 
 // header returns the first value of the header name, which must be in
@@ -85,12 +120,18 @@ func bearer(v string) (string, bool) {
 // that need a key of kind want. For a key with a rate limit it sets the
 // X-RateLimit-* headers, on success and on RATE_LIMITED alike.
 func (a *API) authenticate(w http.ResponseWriter, r *http.Request, want keyward.KeyKind, into *service.Actor) error {
-	secret, err := credential(r.Header)
+	secret, src, err := credential(r.Header)
 	if err != nil {
 		a.metrics.authResult(keyward.ErrorCode(err))
 		return err
 	}
 	k, d, err := a.svc.AuthenticateLimited(r.Context(), secret, want, clientAddr(w, r))
+	if err == nil {
+		// Only a valid key of the right kind gets here: an unknown key is
+		// API_KEY_INVALID and a key of the other kind names its header
+		// already, wherever they were sent.
+		err = wrongHeader(src, want)
+	}
 	a.metrics.authResult(keyward.ErrorCode(err))
 	setRateLimitHeaders(w.Header(), d)
 	if err != nil {

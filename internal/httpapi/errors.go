@@ -63,6 +63,9 @@ func writeError(w http.ResponseWriter, r *http.Request, err error) {
 		secs := int(math.Ceil(e.RetryAfter.Seconds()))
 		w.Header().Set("Retry-After", strconv.Itoa(max(secs, 1)))
 	}
+	if status == http.StatusUnauthorized {
+		setChallenge(w.Header(), e.Code)
+	}
 	info := infoOf(w)
 	if info != nil {
 		info.err = e

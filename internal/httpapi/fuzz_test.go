@@ -31,7 +31,7 @@ func FuzzCredential(f *testing.F) {
 		if auth != "" {
 			h.Set("Authorization", auth)
 		}
-		got, err := credential(h)
+		got, src, err := credential(h)
 		if err != nil {
 			switch keyward.ErrorCode(err) {
 			case keyward.CodeAPIKeyMissing, keyward.CodeAPIKeyInvalid, keyward.CodeAmbiguousCredentials:
@@ -43,6 +43,14 @@ func FuzzCredential(f *testing.F) {
 		if got == "" || !(strings.Contains(apiKey, got) || strings.Contains(orgKey, got) || strings.Contains(auth, got)) {
 			t.Fatalf("credential returned %q, which no header held", got)
 		}
+		// The headers it names held the key.
+		if src == 0 || (src&fromAPIKeyHeader != 0 && !strings.Contains(apiKey, got)) ||
+			(src&fromOrgKeyHeader != 0 && !strings.Contains(orgKey, got)) || (src&fromBearer != 0 && !strings.Contains(auth, got)) {
+			t.Fatalf("credential returned %q from headers %b", got, src)
+		}
+		if orgKey != "" && strings.TrimSpace(orgKey) != "" && src&fromOrgKeyHeader == 0 {
+			t.Fatalf("x-org-api-key %q held the key %q but is not named", orgKey, got)
+		}
 	})
 }
 
@@ -53,6 +61,10 @@ func FuzzDecode(f *testing.F) {
 	f.Add([]byte(`{"name":5}`))
 	f.Add([]byte("\xff"))
 	f.Add([]byte(`{"metadata":{"a":"b"},"ip_allowlist":["::1"]}`))
+	f.Add([]byte(`{"scopes":["keys:read"],"scopes":null}`))
+	f.Add([]byte(`{"Scopes":["keys:read"]}`))
+	f.Add([]byte(`{"rate_limit":{"limit":1,"window":"1s","limit":2}}`))
+	f.Add([]byte(`{"metadata":{"a":"b","\u0061":"c"}}`))
 	f.Fuzz(func(t *testing.T, body []byte) {
 		r := httptest.NewRequest("POST", "/v1/keys", bytes.NewReader(body))
 		r.Header.Set("Content-Type", "application/json")
@@ -63,7 +75,72 @@ func FuzzDecode(f *testing.F) {
 		default:
 			t.Fatalf("decode(%q): unexpected %v", body, err)
 		}
+		if err == nil {
+			if bad := strayMember(body, createKeyMembers); bad != "" {
+				t.Fatalf("decode accepted %q with the member %q", body, bad)
+			}
+		}
 	})
+}
+
+// createKeyMembers are the member names of a CreateKeyInput, exactly, and
+// of its objects ("" for any name: metadata's).
+var createKeyMembers = map[string]map[string]bool{
+	"":           {"name": true, "scopes": true, "expires_at": true, "expires_in": true, "ip_allowlist": true, "metadata": true, "rate_limit": true},
+	"rate_limit": {"limit": true, "window": true},
+	"metadata":   {"": true},
+}
+
+// strayMember checks body, with encoding/json's tokenizer (independently
+// of checkMembers), for a member name given twice in one object or not
+// exactly one of names (by the parent member's name), and returns it.
+func strayMember(body []byte, names map[string]map[string]bool) string {
+	type frame struct {
+		obj     bool
+		name    string // the member this object or array is the value of
+		keys    map[string]bool
+		wantKey bool
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	var stack []*frame
+	lastKey := ""
+	for {
+		tok, err := dec.Token()
+		if err != nil {
+			return ""
+		}
+		var top *frame
+		if len(stack) > 0 {
+			top = stack[len(stack)-1]
+		}
+		if top != nil && top.obj && top.wantKey {
+			if key, ok := tok.(string); ok {
+				allowed := names[top.name]
+				if top.keys[key] || (allowed != nil && !allowed[""] && !allowed[key]) {
+					return key
+				}
+				top.keys[key], top.wantKey, lastKey = true, false, key
+				continue
+			}
+		}
+		switch tok {
+		case json.Delim('{'), json.Delim('['):
+			name := lastKey
+			if top != nil && !top.obj {
+				name = top.name
+			}
+			if top == nil {
+				name = ""
+			}
+			stack = append(stack, &frame{obj: tok == json.Delim('{'), name: name, keys: map[string]bool{}, wantKey: true})
+			continue
+		case json.Delim('}'), json.Delim(']'):
+			stack = stack[:len(stack)-1]
+		}
+		if len(stack) > 0 && stack[len(stack)-1].obj {
+			stack[len(stack)-1].wantKey = true // a value ended
+		}
+	}
 }
 
 // FuzzVerifyFast: whenever the fast verify decoder accepts a body, the
@@ -77,6 +154,8 @@ func FuzzVerifyFast(f *testing.F) {
 	f.Add([]byte(`{"key":"a\u0041"}`))
 	f.Add([]byte(`{"scopes":null}`))
 	f.Add([]byte(`{"key":"a"} x`))
+	f.Add([]byte(`{"key":"a","Key":"b"}`))
+	f.Add([]byte(`{"scopes":["a"],"scopes":[]}`))
 	f.Fuzz(func(t *testing.T, body []byte) {
 		var fast keyward.VerifyInput
 		if !decodeVerifyFast(body, &fast) {
@@ -91,6 +170,13 @@ func FuzzVerifyFast(f *testing.F) {
 		}
 		if !reflect.DeepEqual(fast, strict) {
 			t.Fatalf("%q: fast %+v, strict %+v", body, fast, strict)
+		}
+		// And decode, with its member checks, agrees.
+		r := httptest.NewRequest("POST", "/v1/verify", bytes.NewReader(body))
+		r.Header.Set("Content-Type", "application/json")
+		var full keyward.VerifyInput
+		if err := decode(r, &full, false); err != nil || !reflect.DeepEqual(fast, full) {
+			t.Fatalf("%q: fast %+v, decode %+v (%v)", body, fast, full, err)
 		}
 	})
 }

@@ -7,6 +7,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"reflect"
 	"strings"
 	"sync"
 	"unicode/utf8"
@@ -18,7 +19,8 @@ import (
 const MaxBodyBytes = 1 << 20
 
 // decode reads a JSON request body into dst strictly: JSON content type,
-// at most 1 MiB, valid UTF-8, no unknown fields, no trailing data. An empty
+// at most 1 MiB, valid UTF-8, no unknown fields, no member given twice or
+// in another case (checkMembers), no trailing data. An empty
 // body leaves dst as it is (for endpoints whose body is optional).
 func decode(r *http.Request, dst any, optional bool) error {
 	buf := bodyBuffers.Get().(*bytes.Buffer)
@@ -61,7 +63,7 @@ func decode(r *http.Request, dst any, optional bool) error {
 	if dec.More() || dec.InputOffset() < int64(len(bytes.TrimRight(body, " \t\r\n"))) {
 		return keyward.Errorf(keyward.CodeInvalidRequest, "The request body has data after the JSON value")
 	}
-	return nil
+	return checkMembers(body, reflect.TypeOf(dst))
 }
 
 // readLimited reads body into buf until its end or until buf holds limit

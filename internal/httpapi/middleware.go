@@ -16,6 +16,7 @@ import (
 // authenticated key (for the log line) and the error it ended with.
 type reqInfo struct {
 	id        string
+	clientID  string // the client's own X-Request-Id, sanitized (see clientRequestID); log only
 	client    netip.Addr
 	clientStr string // client as text: see clientString
 	keyID     string
@@ -104,23 +105,23 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 
 func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
-// observe wraps the whole API: it gives every request an id (kept from a
-// well-formed incoming X-Request-Id), recovers panics into the error
-// contract, and logs and measures one line per request. The key itself is
-// never logged, only its id.
+// observe wraps the whole API: it gives every request an id of its own
+// (a client's X-Request-Id is only logged, as client_request_id: it never
+// becomes the id audit events and answers carry), recovers panics into the
+// error contract, and logs and measures one line per request. The key
+// itself is never logged, only its id.
 func (a *API) observe(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
-		id := header(r.Header, "X-Request-Id")
-		if !keyward.ValidID(keyward.PrefixRequest, id) {
-			id = keyward.NewSequentialID(keyward.PrefixRequest, start)
-		}
+		id := keyward.NewSequentialID(keyward.PrefixRequest, start)
 		client, clientStr := clientOf(r.RemoteAddr)
 		st := statePool.Get().(*reqState)
-		*st = reqState{info: reqInfo{id: id, client: client, clientStr: clientStr}, sw: statusWriter{ResponseWriter: w}}
+		*st = reqState{info: reqInfo{id: id, clientID: clientRequestID(r.Header), client: client, clientStr: clientStr}, sw: statusWriter{ResponseWriter: w}}
 		info, sw := &st.info, &st.sw
 		sw.st = st
-		w.Header()["X-Request-Id"] = []string{id}
+		h := w.Header()
+		h["X-Request-Id"] = []string{id}
+		h["X-Content-Type-Options"] = nosniff
 		defer func() {
 			if p := recover(); p != nil {
 				a.log.ErrorContext(r.Context(), "panic", "request_id", id, "panic", p)
@@ -158,12 +159,15 @@ func (a *API) logRequest(r *http.Request, info *reqInfo, route string, status in
 	if !h.Enabled(ctx, level) {
 		return
 	}
-	var buf [9]slog.Attr // on the stack; the record copies them
+	var buf [10]slog.Attr // on the stack; the record copies them
 	attrs := append(buf[:0],
 		slog.String("method", r.Method), slog.String("route", route), slog.Int("status", status),
 		slog.Duration("duration", dur), slog.String("request_id", info.id),
 		slog.String("client", info.clientString()),
 	)
+	if info.clientID != "" {
+		attrs = append(attrs, slog.String("client_request_id", info.clientID))
+	}
 	if info.keyID != "" {
 		attrs = append(attrs, slog.String("key_id", info.keyID))
 	}

@@ -29,6 +29,9 @@ type Config struct {
 	// invitation links); default http://ADDR. Links never take the host
 	// from a request's Host header.
 	PublicURL string
+	// MetricsAddr, when set, is the address /metrics is served on, alone;
+	// the main listener then answers 404 there. Empty: /metrics is on Addr.
+	MetricsAddr string
 }
 
 // publicURL is PublicURL, or http://ADDR (127.0.0.1 for an empty host).

@@ -35,6 +35,7 @@ type Server struct {
 	// invalidation feed ("local", "postgres", "redis") for the start line.
 	store, feed string
 	closers     []func() error
+	metricsAddr string // Config.MetricsAddr
 }
 
 // New opens the store and builds the service and API.
@@ -43,7 +44,8 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	srv := &Server{Store: st, log: log, store: "sqlite", feed: "local"}
+	srv := &Server{Store: st, log: log, store: "sqlite", feed: "local", metricsAddr: cfg.MetricsAddr}
+	logTightened(log, st)
 	scfg := service.Config{Store: st, Pepper: []byte(cfg.Pepper), Logger: log, PublicURL: cfg.publicURL()}
 	var feed verify.Feed
 	if isPostgres(cfg.Database) {
@@ -82,7 +84,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 	reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "keyward_invalidation_lag_seconds", Help: "Delay between a key change's commit and its application on this node (last change).",
 	}, srv.Watcher.LagSeconds))
-	api := httpapi.New(httpapi.Config{Service: svc, Logger: log, Registry: reg, Fallback: dash})
+	api := httpapi.New(httpapi.Config{Service: svc, Logger: log, Registry: reg, Fallback: dash, MetricsElsewhere: cfg.MetricsAddr != ""})
 	srv.Service, srv.Handler, srv.api = svc, api, api
 	return srv, nil
 }
@@ -117,6 +119,12 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	// Event streams never end by themselves: close them when shutdown
 	// begins, so that it waits only for ordinary requests.
 	srv.RegisterOnShutdown(s.api.CloseStreams)
+	metrics, err := s.listenMetrics()
+	if err != nil {
+		_ = ln.Close()
+		_ = s.Store.Close()
+		return err
+	}
 	bg, stopBG := context.WithCancel(context.WithoutCancel(ctx))
 	usageDone := make(chan struct{})
 	go func() { s.Service.Run(bg); close(usageDone) }()
@@ -134,6 +142,9 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 		serveErr = srv.Shutdown(sctx)
 		cancel()
+	}
+	if metrics != nil {
+		_ = metrics.Close()
 	}
 	stopBG()
 	<-usageDone

@@ -272,7 +272,7 @@ func (s *Service) finish(ctx context.Context, err error) error {
 	if !errors.As(err, &d) {
 		return err
 	}
-	if werr := s.store.InsertAuditEvent(ctx, d.event); werr != nil {
+	if werr := s.recordDenial(ctx, d.event); werr != nil {
 		s.log.ErrorContext(ctx, "audit: cannot record a denied attempt", "action", d.event.Action, "err", werr)
 	}
 	return d.err

@@ -10,19 +10,36 @@ import (
 )
 
 const auditColumns = `id, org_id, project_id, time, actor_type, actor_id, action,
-	target_type, target_id, result, ip, user_agent, request_id, details`
+	target_type, target_id, result, ip, user_agent, request_id, details, count`
 
-// InsertAuditEvent appends e to the audit log.
+// InsertAuditEvent appends e to the audit log, or, when e has an aggregate
+// key that an event already has, adds e's count to that event's.
 func (q queries) InsertAuditEvent(ctx context.Context, e *keyward.AuditEvent) error {
 	details, err := toJSON(e.Details)
 	if err != nil {
 		return err
 	}
-	return q.insert(ctx, "An audit event with this id already exists", fmt.Sprintf("insertAuditEvent(%q)", e.ID),
-		`INSERT INTO audit_events (`+auditColumns+`)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
-		e.ID, e.OrgID, e.ProjectID, e.Time, e.Actor.Type, e.Actor.ID, e.Action,
-		e.Target.Type, e.Target.ID, e.Result, e.IP, e.UserAgent, e.RequestID, details)
+	insert := `INSERT INTO audit_events (` + auditColumns + `, aggregate_key)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)`
+	args := []any{e.ID, e.OrgID, e.ProjectID, e.Time, e.Actor.Type, e.Actor.ID, e.Action,
+		e.Target.Type, e.Target.ID, e.Result, e.IP, e.UserAgent, e.RequestID, details, max(e.Count, 1), nullString(e.AggregateKey)}
+	op := fmt.Sprintf("insertAuditEvent(%q)", e.ID)
+	if e.AggregateKey == "" {
+		return q.insert(ctx, "An audit event with this id already exists", op, insert, args...)
+	}
+	_, err = q.db.Exec(ctx, insert+` ON CONFLICT (aggregate_key) DO UPDATE SET count = audit_events.count + EXCLUDED.count`, args...)
+	if err != nil {
+		return conflict(err, "An audit event with this id already exists", "postgres: %s", op)
+	}
+	return nil
+}
+
+// nullString is s, or NULL for "".
+func nullString(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
 }
 
 // ListAuditEvents returns the org's events matching f, newest first. Action
@@ -64,7 +81,7 @@ func scanAuditEvent(s scanner) (*keyward.AuditEvent, error) {
 	var t time.Time
 	var details []byte
 	err := s.Scan(&e.ID, &e.OrgID, &e.ProjectID, &t, &e.Actor.Type, &e.Actor.ID, &e.Action,
-		&e.Target.Type, &e.Target.ID, &e.Result, &e.IP, &e.UserAgent, &e.RequestID, &details)
+		&e.Target.Type, &e.Target.ID, &e.Result, &e.IP, &e.UserAgent, &e.RequestID, &details, &e.Count)
 	if err != nil {
 		return nil, err
 	}

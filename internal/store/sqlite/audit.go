@@ -8,18 +8,25 @@ import (
 )
 
 const auditColumns = `id, org_id, project_id, time, actor_type, actor_id, action,
-	target_type, target_id, result, ip, user_agent, request_id, details`
+	target_type, target_id, result, ip, user_agent, request_id, details, count`
 
-// InsertAuditEvent appends e to the audit log.
+// InsertAuditEvent appends e to the audit log, or, when e has an aggregate
+// key that an event already has, adds e's count to that event's.
 func (q queries) InsertAuditEvent(ctx context.Context, e *keyward.AuditEvent) error {
 	details, err := toJSON(e.Details)
 	if err != nil {
 		return err
 	}
-	_, err = q.w.ExecContext(ctx, `INSERT INTO audit_events (`+auditColumns+`)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	var key any // NULL: never conflicts
+	upsert := ""
+	if e.AggregateKey != "" {
+		key = e.AggregateKey
+		upsert = ` ON CONFLICT (aggregate_key) DO UPDATE SET count = audit_events.count + excluded.count`
+	}
+	_, err = q.w.ExecContext(ctx, `INSERT INTO audit_events (`+auditColumns+`, aggregate_key)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`+upsert,
 		e.ID, e.OrgID, e.ProjectID, micros(e.Time), e.Actor.Type, e.Actor.ID, e.Action,
-		e.Target.Type, e.Target.ID, e.Result, e.IP, e.UserAgent, e.RequestID, details)
+		e.Target.Type, e.Target.ID, e.Result, e.IP, e.UserAgent, e.RequestID, details, max(e.Count, 1), key)
 	if err != nil {
 		return conflict(err, "An audit event with this id already exists", "sqlite: insertAuditEvent(%q)", e.ID)
 	}
@@ -87,7 +94,7 @@ func scanAuditEvent(s scanner) (*keyward.AuditEvent, error) {
 	var t int64
 	var details string
 	err := s.Scan(&e.ID, &e.OrgID, &e.ProjectID, &t, &e.Actor.Type, &e.Actor.ID, &e.Action,
-		&e.Target.Type, &e.Target.ID, &e.Result, &e.IP, &e.UserAgent, &e.RequestID, &details)
+		&e.Target.Type, &e.Target.ID, &e.Result, &e.IP, &e.UserAgent, &e.RequestID, &details, &e.Count)
 	if err != nil {
 		return nil, err
 	}

@@ -32,15 +32,23 @@ type Store struct {
 	queries         // reads on the read pool, writes on the write pool
 	write   *sql.DB // one connection; every transaction is BEGIN IMMEDIATE
 	read    *sql.DB // query-only connections for plain reads
+
+	tightened []string // files Open made 0600 (see prepareFiles)
 }
 
 var _ keyward.Store = (*Store)(nil)
 
-// Open opens (creating if needed) the SQLite database at path, a filesystem
-// path such as "keyward.db", and applies any pending migrations.
+// Open opens (creating if needed, with mode 0600) the SQLite database at
+// path, a filesystem path such as "keyward.db", and applies any pending
+// migrations. Existing files that others may read are made 0600 (see
+// prepareFiles and Tightened).
 func Open(ctx context.Context, path string) (*Store, error) {
 	if path == "" || strings.ContainsRune(path, '?') {
 		return nil, fmt.Errorf("sqlite: invalid database path %q", path)
+	}
+	tightened, err := prepareFiles(path)
+	if err != nil {
+		return nil, err
 	}
 	common := fmt.Sprintf("_busy_timeout=%d&_foreign_keys=1&_synchronous=NORMAL", busyTimeoutMS)
 
@@ -69,7 +77,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	read.SetMaxOpenConns(n)
 	read.SetMaxIdleConns(n)
 
-	s := &Store{write: write, read: read}
+	s := &Store{write: write, read: read, tightened: tightened}
 	s.queries = queries{r: read, w: write, db: write}
 	if err := s.Ping(ctx); err != nil {
 		s.Close()

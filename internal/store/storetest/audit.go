@@ -20,6 +20,7 @@ var auditTests = []test{
 			// JSON numbers read back as float64.
 			Details: map[string]any{"reason": unicodeName, "count": float64(3), "ok": true,
 				"scopes": []any{"keys:read"}, "nested": map[string]any{"a": "b"}},
+			Count: 1,
 		}
 		mustNil(t, "InsertAuditEvent", e.s.InsertAuditEvent(e.ctx, ev))
 		got, err := e.s.ListAuditEvents(e.ctx, keyward.AuditFilter{OrgID: o.ID})
@@ -34,6 +35,44 @@ var auditTests = []test{
 
 		dup := *ev
 		wantCode(t, "InsertAuditEvent(same id)", e.s.InsertAuditEvent(e.ctx, &dup), keyward.CodeConflict)
+
+		// A count of 0 (an event built without one) is stored as 1.
+		zero := e.event(o, "org.zero", func(ev *keyward.AuditEvent) { ev.Count = 0 })
+		got, err = e.s.ListAuditEvents(e.ctx, keyward.AuditFilter{OrgID: o.ID, Action: "org.zero"})
+		mustNil(t, "ListAuditEvents", err)
+		zero.Count = 1
+		diff(t, "event without a count", []*keyward.AuditEvent{zero}, got)
+	}},
+	{"Aggregate", func(t *testing.T, e *env) {
+		// Events with one aggregate key are one event whose count is the
+		// sum of theirs, inside and outside transactions; events without a
+		// key, or with other keys, are events of their own.
+		o := e.org()
+		agg := func(key string, count int) func(*keyward.AuditEvent) {
+			return func(ev *keyward.AuditEvent) {
+				ev.Action, ev.Result, ev.AggregateKey, ev.Count = "key.create", keyward.ResultDenied, key, count
+			}
+		}
+		first := e.event(o, "", agg("k1", 1))
+		e.event(o, "", agg("k1", 1), func(ev *keyward.AuditEvent) { ev.Time = base.Add(time.Second) })
+		e.event(o, "", agg("k1", 5))
+		mustNil(t, "InTx", e.s.InTx(e.ctx, func(q keyward.Queries) error {
+			ev := *first
+			ev.ID, ev.Count = keyward.NewID(keyward.PrefixEvent), 3
+			return q.InsertAuditEvent(e.ctx, &ev)
+		}))
+		other := e.event(o, "", agg("k2", 1))
+		plain1 := e.event(o, "key.create")
+		plain2 := e.event(o, "key.create")
+		got, err := e.s.ListAuditEvents(e.ctx, keyward.AuditFilter{OrgID: o.ID})
+		mustNil(t, "ListAuditEvents", err)
+		first.Count, first.AggregateKey, other.AggregateKey = 10, "", ""
+		diff(t, "aggregated events", []*keyward.AuditEvent{plain2, plain1, other, first}, got)
+
+		// The same id is still a conflict, key or not.
+		dup := *other
+		dup.AggregateKey = "k3"
+		wantCode(t, "InsertAuditEvent(same id, new key)", e.s.InsertAuditEvent(e.ctx, &dup), keyward.CodeConflict)
 	}},
 	{"Filters", func(t *testing.T, e *env) {
 		o, other := e.org(), e.org()

@@ -161,7 +161,7 @@ func (e *env) event(org *keyward.Org, action string, mods ...func(*keyward.Audit
 		Actor:  keyward.ActorRef{Type: keyward.ActorSystem},
 		Action: action, Target: keyward.ActorRef{Type: "org", ID: org.ID},
 		Result: keyward.ResultSuccess, RequestID: keyward.NewID(keyward.PrefixRequest),
-		Details: map[string]any{},
+		Details: map[string]any{}, Count: 1,
 	}
 	for _, m := range mods {
 		m(ev)

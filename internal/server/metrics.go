@@ -1,0 +1,48 @@
+package server
+
+import (
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/keyward/keyward"
+)
+
+// listenMetrics starts serving /metrics on its own listener when
+// --metrics-addr is set, and returns that server (nil without it). Metrics
+// describe the whole node (request counts per route and status, runtime):
+// an operator may keep them off the address clients reach, for a scraper
+// on a private network.
+func (s *Server) listenMetrics() (*http.Server, error) {
+	if s.metricsAddr == "" {
+		return nil, nil
+	}
+	ln, err := net.Listen("tcp", s.metricsAddr)
+	if err != nil {
+		return nil, fmt.Errorf("listen for metrics: %w", err)
+	}
+	srv := &http.Server{
+		Handler:           s.api.MetricsHandler(),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+	}
+	go func() { _ = srv.Serve(ln) }()
+	s.log.Info("metrics listening", "addr", ln.Addr().String())
+	return srv, nil
+}
+
+// logTightened warns about database files that others could read, which
+// the store made 0600 on opening (SQLite only).
+func logTightened(log *slog.Logger, st keyward.Store) {
+	if t, ok := st.(interface{ Tightened() []string }); ok {
+		for _, f := range t.Tightened() {
+			log.Warn("the database file could be read by other users; made it 0600", "file", f)
+		}
+	}
+}
