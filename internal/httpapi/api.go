@@ -11,6 +11,7 @@ import (
 	"sync"
 
 	"github.com/keyward/keyward"
+	"github.com/keyward/keyward/internal/clientaddr"
 	"github.com/keyward/keyward/internal/service"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -25,6 +26,9 @@ type Config struct {
 	// /healthz, /readyz, /metrics, /openapi.json): the dashboard. It runs
 	// behind the same request ids, logs and metrics.
 	Fallback http.Handler
+	// TrustedProxies are the peers whose X-Forwarded-For and Forwarded
+	// headers name the client (--trusted-proxies); none by default.
+	TrustedProxies clientaddr.Proxies
 }
 
 // API is the HTTP handler of the JSON API.
@@ -33,6 +37,7 @@ type API struct {
 	log     *slog.Logger
 	metrics *metrics
 	handler http.Handler
+	proxies clientaddr.Proxies
 	closing chan struct{} // closed by CloseStreams
 	closeMu sync.Once
 }
@@ -45,7 +50,7 @@ func New(cfg Config) *API {
 	if cfg.Registry == nil {
 		cfg.Registry = prometheus.NewRegistry()
 	}
-	a := &API{svc: cfg.Service, log: cfg.Logger, metrics: newMetrics(cfg.Registry), closing: make(chan struct{})}
+	a := &API{svc: cfg.Service, log: cfg.Logger, metrics: newMetrics(cfg.Registry), proxies: cfg.TrustedProxies, closing: make(chan struct{})}
 	registerCacheMetrics(cfg.Registry, cfg.Service.Cache())
 	mux := http.NewServeMux()
 	router := newRouter(mux)

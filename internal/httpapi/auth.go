@@ -90,7 +90,7 @@ func (a *API) authenticate(w http.ResponseWriter, r *http.Request, want keyward.
 		a.metrics.authResult(keyward.ErrorCode(err))
 		return err
 	}
-	k, d, err := a.svc.AuthenticateLimited(r.Context(), secret, want, clientAddr(w, r))
+	k, d, err := a.svc.AuthenticateLimited(r.Context(), secret, want, ClientAddr(w, r))
 	a.metrics.authResult(keyward.ErrorCode(err))
 	setRateLimitHeaders(w.Header(), d)
 	if err != nil {
@@ -101,7 +101,7 @@ func (a *API) authenticate(w http.ResponseWriter, r *http.Request, want keyward.
 		info.keyID = k.ID
 		ip = info.clientString()
 	} else {
-		ip = clientAddr(w, r).String()
+		ip = ClientAddr(w, r).String()
 	}
 	*into = *service.KeyActor(k, service.Origin{
 		IP: ip, UserAgent: truncate(header(r.Header, "User-Agent"), 300), RequestID: requestID(w),

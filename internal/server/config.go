@@ -26,6 +26,10 @@ type Config struct {
 	// PublicURL is the address users reach keyward at, for links keyward
 	// prints (the first-start setup link); default http://ADDR.
 	PublicURL string
+	// TrustedProxies are CIDRs (or addresses) of reverse proxies whose
+	// X-Forwarded-For and Forwarded headers name the client. Empty: the
+	// client is always the TCP peer and those headers are ignored.
+	TrustedProxies []string
 }
 
 // OpenStore opens the store a database URL names, running its migrations.

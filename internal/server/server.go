@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/keyward/keyward"
+	"github.com/keyward/keyward/internal/clientaddr"
 	"github.com/keyward/keyward/internal/dashboard"
 	"github.com/keyward/keyward/internal/httpapi"
 	"github.com/keyward/keyward/internal/ratelimit"
@@ -34,16 +35,21 @@ type Server struct {
 	// store and feed name the store ("sqlite", "postgres") and the
 	// invalidation feed ("local", "postgres", "redis") for the start line.
 	store, feed string
+	proxies     clientaddr.Proxies
 	closers     []func() error
 }
 
 // New opens the store and builds the service and API.
 func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
+	proxies, err := clientaddr.ParseProxies(cfg.TrustedProxies)
+	if err != nil {
+		return nil, err
+	}
 	st, err := OpenStore(ctx, cfg.Database)
 	if err != nil {
 		return nil, err
 	}
-	srv := &Server{Store: st, log: log, store: "sqlite", feed: "local"}
+	srv := &Server{Store: st, log: log, store: "sqlite", feed: "local", proxies: proxies}
 	scfg := service.Config{Store: st, Pepper: []byte(cfg.Pepper), Logger: log}
 	var feed verify.Feed
 	if isPostgres(cfg.Database) {
@@ -82,7 +88,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 	reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "keyward_invalidation_lag_seconds", Help: "Delay between a key change's commit and its application on this node (last change).",
 	}, srv.Watcher.LagSeconds))
-	api := httpapi.New(httpapi.Config{Service: svc, Logger: log, Registry: reg, Fallback: dash})
+	api := httpapi.New(httpapi.Config{Service: svc, Logger: log, Registry: reg, Fallback: dash, TrustedProxies: proxies})
 	srv.Service, srv.Handler, srv.api = svc, api, api
 	return srv, nil
 }
@@ -124,7 +130,11 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
-	s.log.Info("keyward listening", "addr", ln.Addr().String(), "store", s.store, "feed", s.feed)
+	if s.proxies.Empty() {
+		s.log.Info("keyward listening", "addr", ln.Addr().String(), "store", s.store, "feed", s.feed)
+	} else {
+		s.log.Info("keyward listening", "addr", ln.Addr().String(), "store", s.store, "feed", s.feed, "trusted_proxies", s.proxies.String())
+	}
 
 	var serveErr error
 	select {
