@@ -47,13 +47,16 @@ func TestBadKeysNeverRefuseValidKeys(t *testing.T) {
 
 	// The lookups are used up: unknown keys are refused without the store,
 	// the known keys still pass, a never-seen key waits a second.
-	for {
+	for i := 1; ; i++ {
 		r := whoami(apikey.Generate(apikey.PrefixProject))
 		if r.Status == 429 {
 			r.wantError(t, 429, keyward.CodeRateLimited)
 			break
 		}
 		r.wantError(t, 401, keyward.CodeAPIKeyInvalid)
+		if i > service.ThrottledLookupsPerSecond {
+			t.Fatalf("%d unknown keys in a second from a throttled address, none refused", i)
+		}
 	}
 	whoami(cached.Secret).want(t, 200)
 	whoami(fresh.Secret).want(t, 200)
