@@ -46,7 +46,7 @@ func TestDeployComposeExample(t *testing.T) {
 			}
 		}
 	}
-	for _, want := range []string{"KEYWARD_DATABASE", "KEYWARD_REDIS", pepperEnv, "KEYWARD_ADDR"} {
+	for _, want := range []string{"KEYWARD_DATABASE", "KEYWARD_REDIS", pepperEnv, "KEYWARD_ADDR", "KEYWARD_TRUSTED_PROXIES"} {
 		if _, ok := ex.env[want]; !ok {
 			t.Errorf("the nodes' environment has no %s", want)
 		}
@@ -61,6 +61,8 @@ func TestDeployComposeExample(t *testing.T) {
 		"KEYWARD_REDIS":    redisURL,
 		pepperEnv:          testPepper,
 		"KEYWARD_ADDR":     "127.0.0.1:0",
+		// The proxy's address on the compose network, here loopback.
+		"KEYWARD_TRUSTED_PROXIES": "127.0.0.1/32",
 	}
 	withEnv := func(args []string) *exec.Cmd {
 		c := runKeyward(args...)
@@ -86,6 +88,9 @@ func TestDeployComposeExample(t *testing.T) {
 	started := startLine(t, n.log)
 	if started.Store != "postgres" || started.Feed != "redis" {
 		t.Errorf("the node started on store %q with feed %q, want postgres and redis", started.Store, started.Feed)
+	}
+	if started.TrustedProxies != "127.0.0.1/32" {
+		t.Errorf("the node trusts proxies %q, want 127.0.0.1/32 from KEYWARD_TRUSTED_PROXIES", started.TrustedProxies)
 	}
 	conns, err := adminQuery("SELECT 1 FROM pg_stat_activity WHERE datname = $1", dbName)
 	if err != nil || conns == 0 {
@@ -176,7 +181,10 @@ func list(t *testing.T, line string) []string {
 
 // startLine reads the node's "keyward listening" log line from its log
 // file.
-func startLine(t *testing.T, path string) (l struct{ Msg, Store, Feed string }) {
+func startLine(t *testing.T, path string) (l struct {
+	Msg, Store, Feed string
+	TrustedProxies   string `json:"trusted_proxies"`
+}) {
 	t.Helper()
 	data, err := os.ReadFile(path)
 	if err != nil {

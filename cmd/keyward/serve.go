@@ -63,6 +63,7 @@ KEYWARD_KEY_PEPPER only, never from a flag, so it stays out of process lists.`,
 	f.BoolVar(&cfg.SecureCookies, "secure-cookies", false, "mark dashboard cookies Secure; set when users reach keyward over HTTPS (KEYWARD_SECURE_COOKIES)")
 	f.StringVar(&cfg.PublicURL, "public-url", "", "URL users reach keyward at, for printed links (KEYWARD_PUBLIC_URL); default http://ADDR")
 	f.StringVar(&cfg.MetricsAddr, "metrics-addr", "", "serve /metrics on this address alone, not on --addr (KEYWARD_METRICS_ADDR); default: on --addr")
+	f.StringSliceVar(&cfg.TrustedProxies, "trusted-proxies", nil, "CIDRs of reverse proxies whose X-Forwarded-For/Forwarded name the client, comma-separated (KEYWARD_TRUSTED_PROXIES); default none: headers ignored")
 	f.StringVar(&cfg.LogFormat, "log-format", "", "log format: json or text (KEYWARD_LOG_FORMAT); default json, text on a terminal")
 	return cmd
 }

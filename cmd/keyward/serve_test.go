@@ -140,3 +140,26 @@ func TestServeWritesRequestLines(t *testing.T) {
 	stop() // written on shutdown, if the timer has not come first
 	waitFor(last)
 }
+
+// A --trusted-proxies entry (flag or KEYWARD_TRUSTED_PROXIES) that is not a
+// CIDR or an address stops serve before it listens, naming the entry.
+func TestServeRefusesBadTrustedProxies(t *testing.T) {
+	t.Setenv("KEYWARD_DATABASE", "sqlite:"+t.TempDir()+"/k.db")
+	t.Setenv("KEYWARD_ADDR", "127.0.0.1:0")
+	for _, c := range []struct {
+		args []string
+		env  string
+	}{
+		{[]string{"serve", "--trusted-proxies", "10.0.0.0/8,proxy.example"}, ""},
+		{[]string{"serve"}, "10.0.0.0/8, proxy.example"},
+	} {
+		t.Setenv("KEYWARD_TRUSTED_PROXIES", c.env)
+		root := newRootCmd()
+		root.SetArgs(c.args)
+		root.SetOut(io.Discard)
+		root.SetErr(io.Discard)
+		if err := root.Execute(); err == nil || !strings.Contains(err.Error(), "proxy.example") {
+			t.Errorf("serve %q with KEYWARD_TRUSTED_PROXIES=%q: %v, want an error naming proxy.example", c.args, c.env, err)
+		}
+	}
+}

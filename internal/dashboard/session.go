@@ -37,7 +37,7 @@ type flash struct {
 }
 
 func origin(w http.ResponseWriter, r *http.Request) service.Origin {
-	return service.Origin{IP: httpapi.ClientAddr(r).String(), UserAgent: r.UserAgent(), RequestID: httpapi.RequestID(w)}
+	return service.Origin{IP: httpapi.ClientAddr(w, r).String(), UserAgent: r.UserAgent(), RequestID: httpapi.RequestID(w)}
 }
 
 // public adapts a handler for pages that need no session.

@@ -11,6 +11,7 @@ import (
 	"sync"
 
 	"github.com/keyward/keyward"
+	"github.com/keyward/keyward/internal/clientaddr"
 	"github.com/keyward/keyward/internal/service"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -29,6 +30,9 @@ type Config struct {
 	// answers 404): the server serves MetricsHandler on a listener of its
 	// own (--metrics-addr).
 	MetricsElsewhere bool
+	// TrustedProxies are the peers whose X-Forwarded-For and Forwarded
+	// headers name the client (--trusted-proxies); none by default.
+	TrustedProxies clientaddr.Proxies
 }
 
 // API is the HTTP handler of the JSON API.
@@ -37,7 +41,8 @@ type API struct {
 	log            *slog.Logger
 	metrics        *metrics
 	handler        http.Handler
-	metricsHandler http.Handler  // GET /metrics: Prometheus' text format
+	metricsHandler http.Handler // GET /metrics: Prometheus' text format
+	proxies        clientaddr.Proxies
 	closing        chan struct{} // closed by CloseStreams
 	closeMu        sync.Once
 }
@@ -50,7 +55,7 @@ func New(cfg Config) *API {
 	if cfg.Registry == nil {
 		cfg.Registry = prometheus.NewRegistry()
 	}
-	a := &API{svc: cfg.Service, log: cfg.Logger, metrics: newMetrics(cfg.Registry), closing: make(chan struct{})}
+	a := &API{svc: cfg.Service, log: cfg.Logger, metrics: newMetrics(cfg.Registry), proxies: cfg.TrustedProxies, closing: make(chan struct{})}
 	registerCacheMetrics(cfg.Registry, cfg.Service.Cache())
 	mux := http.NewServeMux()
 	router := newRouter(mux)

@@ -125,7 +125,7 @@ func (a *API) authenticate(w http.ResponseWriter, r *http.Request, want keyward.
 		a.metrics.authResult(keyward.ErrorCode(err))
 		return err
 	}
-	k, d, err := a.svc.AuthenticateLimited(r.Context(), secret, want, clientAddr(w, r))
+	k, d, err := a.svc.AuthenticateLimited(r.Context(), secret, want, ClientAddr(w, r))
 	if err == nil {
 		// Only a valid key of the right kind gets here: an unknown key is
 		// API_KEY_INVALID and a key of the other kind names its header
@@ -142,7 +142,7 @@ func (a *API) authenticate(w http.ResponseWriter, r *http.Request, want keyward.
 		info.keyID = k.ID
 		ip = info.clientString()
 	} else {
-		ip = clientAddr(w, r).String()
+		ip = ClientAddr(w, r).String()
 	}
 	*into = *service.KeyActor(k, service.Origin{
 		IP: ip, UserAgent: truncate(header(r.Header, "User-Agent"), 300), RequestID: requestID(w),

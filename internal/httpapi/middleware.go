@@ -114,7 +114,7 @@ func (a *API) observe(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		id := keyward.NewSequentialID(keyward.PrefixRequest, start)
-		client, clientStr := clientOf(r.RemoteAddr)
+		client, clientStr := a.clientOf(r)
 		st := statePool.Get().(*reqState)
 		*st = reqState{info: reqInfo{id: id, clientID: clientRequestID(r.Header), client: client, clientStr: clientStr}, sw: statusWriter{ResponseWriter: w}}
 		info, sw := &st.info, &st.sw
@@ -186,27 +186,37 @@ func (a *API) logRequest(r *http.Request, info *reqInfo, route string, status in
 	_ = h.Handle(ctx, rec)
 }
 
-// clientAddr is the peer's address, computed once per request by observe.
-func clientAddr(w http.ResponseWriter, r *http.Request) netip.Addr {
+// ClientAddr is the address of the client behind the request whose
+// response w writes, as every part of keyward sees it (IP allowlists, the
+// throttles, audit events, request logs): the TCP peer, or, when the peer
+// is one of the trusted proxies (--trusted-proxies), the client the
+// proxies name in X-Forwarded-For or Forwarded (see package clientaddr).
+// observe finds it once per request; outside observe it is the peer.
+func ClientAddr(w http.ResponseWriter, r *http.Request) netip.Addr {
 	if info := infoOf(w); info != nil {
 		return info.client
 	}
-	return ClientAddr(r)
-}
-
-// ClientAddr is the peer's address, as every part of keyward sees it.
-// keyward does not trust forwarding headers: put it behind a proxy that
-// connects from the client's address, or add the proxy's addresses to the
-// allowlists.
-func ClientAddr(r *http.Request) netip.Addr {
-	addr, _ := clientOf(r.RemoteAddr)
+	addr, _ := peerOf(r.RemoteAddr)
 	return addr
 }
 
-// clientOf parses a RemoteAddr into the client's address and, when the
+// clientOf finds the request's client (see ClientAddr) and, when it can
+// without allocating, its text (else "": see reqInfo.clientString).
+func (a *API) clientOf(r *http.Request) (netip.Addr, string) {
+	peer, peerStr := peerOf(r.RemoteAddr)
+	if !a.proxies.Trusts(peer) {
+		return peer, peerStr
+	}
+	if c := a.proxies.Client(peer, r.Header); c != peer {
+		return c, ""
+	}
+	return peer, peerStr
+}
+
+// peerOf parses a RemoteAddr into the peer's address and, when the
 // address's text is a part of remote (as it is for every address net/http
 // writes, except IPv4 in IPv6), that text: no allocation needed.
-func clientOf(remote string) (netip.Addr, string) {
+func peerOf(remote string) (netip.Addr, string) {
 	host, _, err := net.SplitHostPort(remote)
 	if err != nil {
 		host = remote

@@ -2,23 +2,23 @@ package httpapi
 
 import "testing"
 
-// TestClientOf checks that the client's text, taken from RemoteAddr when it
+// TestPeerOf checks that the peer's text, taken from RemoteAddr when it
 // can be, is always the address's own text.
-func TestClientOf(t *testing.T) {
+func TestPeerOf(t *testing.T) {
 	for _, remote := range []string{
 		"127.0.0.1:1234", "10.0.0.255:80", "[::1]:443", "[2001:db8::1]:80", "[2001:DB8::1]:80",
 		"[2001:db8:0:0:0:0:0:1]:80", "[::ffff:192.0.2.1]:80", "[fe80::1%eth0]:80", "192.0.2.1", "garbage", "",
 	} {
-		addr, text := clientOf(remote)
+		addr, text := peerOf(remote)
 		if text != "" && text != addr.String() {
-			t.Errorf("clientOf(%q) = %v, %q: text differs from %q", remote, addr, text, addr.String())
+			t.Errorf("peerOf(%q) = %v, %q: text differs from %q", remote, addr, text, addr.String())
 		}
 		info := reqInfo{client: addr, clientStr: text}
 		if got := info.clientString(); got != addr.String() {
-			t.Errorf("clientOf(%q): clientString() = %q, want %q", remote, got, addr.String())
+			t.Errorf("peerOf(%q): clientString() = %q, want %q", remote, got, addr.String())
 		}
 	}
-	if _, text := clientOf("127.0.0.1:1234"); text != "127.0.0.1" {
+	if _, text := peerOf("127.0.0.1:1234"); text != "127.0.0.1" {
 		t.Errorf("an IPv4 RemoteAddr: text %q, want it taken from RemoteAddr", text)
 	}
 }

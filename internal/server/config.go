@@ -32,6 +32,10 @@ type Config struct {
 	// MetricsAddr, when set, is the address /metrics is served on, alone;
 	// the main listener then answers 404 there. Empty: /metrics is on Addr.
 	MetricsAddr string
+	// TrustedProxies are CIDRs (or addresses) of reverse proxies whose
+	// X-Forwarded-For and Forwarded headers name the client. Empty: the
+	// client is always the TCP peer and those headers are ignored.
+	TrustedProxies []string
 }
 
 // publicURL is PublicURL, or http://ADDR (127.0.0.1 for an empty host).

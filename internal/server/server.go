@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/keyward/keyward"
+	"github.com/keyward/keyward/internal/clientaddr"
 	"github.com/keyward/keyward/internal/dashboard"
 	"github.com/keyward/keyward/internal/httpapi"
 	"github.com/keyward/keyward/internal/ratelimit"
@@ -34,17 +35,22 @@ type Server struct {
 	// store and feed name the store ("sqlite", "postgres") and the
 	// invalidation feed ("local", "postgres", "redis") for the start line.
 	store, feed string
+	proxies     clientaddr.Proxies
 	closers     []func() error
 	metricsAddr string // Config.MetricsAddr
 }
 
 // New opens the store and builds the service and API.
 func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
+	proxies, err := clientaddr.ParseProxies(cfg.TrustedProxies)
+	if err != nil {
+		return nil, err
+	}
 	st, err := OpenStore(ctx, cfg.Database)
 	if err != nil {
 		return nil, err
 	}
-	srv := &Server{Store: st, log: log, store: "sqlite", feed: "local", metricsAddr: cfg.MetricsAddr}
+	srv := &Server{Store: st, log: log, store: "sqlite", feed: "local", metricsAddr: cfg.MetricsAddr, proxies: proxies}
 	logTightened(log, st)
 	scfg := service.Config{Store: st, Pepper: []byte(cfg.Pepper), Logger: log, PublicURL: cfg.publicURL()}
 	var feed verify.Feed
@@ -84,7 +90,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 	reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "keyward_invalidation_lag_seconds", Help: "Delay between a key change's commit and its application on this node (last change).",
 	}, srv.Watcher.LagSeconds))
-	api := httpapi.New(httpapi.Config{Service: svc, Logger: log, Registry: reg, Fallback: dash, MetricsElsewhere: cfg.MetricsAddr != ""})
+	api := httpapi.New(httpapi.Config{Service: svc, Logger: log, Registry: reg, Fallback: dash, MetricsElsewhere: cfg.MetricsAddr != "", TrustedProxies: proxies})
 	srv.Service, srv.Handler, srv.api = svc, api, api
 	return srv, nil
 }
@@ -132,7 +138,11 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
-	s.log.Info("keyward listening", "addr", ln.Addr().String(), "store", s.store, "feed", s.feed)
+	if s.proxies.Empty() {
+		s.log.Info("keyward listening", "addr", ln.Addr().String(), "store", s.store, "feed", s.feed)
+	} else {
+		s.log.Info("keyward listening", "addr", ln.Addr().String(), "store", s.store, "feed", s.feed, "trusted_proxies", s.proxies.String())
+	}
 
 	var serveErr error
 	select {

@@ -71,14 +71,19 @@ func (s *Service) loadDigest(ctx context.Context, d verify.Digest) (*keyward.Key
 	if err := s.narrowToOwner(ctx, s.store, k); err != nil {
 		return nil, err
 	}
-	k.Status = k.StatusAt(s.clock.Now())
+	now := s.clock.Now()
+	k.Status = k.StatusAt(now)
+	if k.Usable(now) { // exempts the key from its address's throttle
+		s.authByAddr.found(d, now)
+	}
 	return k, nil
 }
 
-// AuthFailuresPerMinute is how many invalid or expired keys one client
-// address may present per minute before it gets RATE_LIMITED: far below
-// anything that could matter for 178-bit keys, and enough to keep a flood of
-// bad keys off the store.
+// AuthFailuresPerMinute is how many well-formed unknown or revoked keys one
+// client address may present per minute before it is throttled: far below
+// anything that could matter for 178-bit keys. A throttled address's
+// unknown keys are kept off the store; its valid keys still pass (see
+// keythrottle.go).
 const AuthFailuresPerMinute = 60
 
 // Authenticate checks a presented key of the wanted kind from client address
@@ -97,13 +102,21 @@ func (s *Service) Authenticate(ctx context.Context, secret string, want keyward.
 // when no limit applied (no limit on the key, or the limiter unreachable).
 func (s *Service) AuthenticateLimited(ctx context.Context, secret string, want keyward.KeyKind, ip netip.Addr) (*keyward.Key, ratelimit.Decision, error) {
 	now := s.clock.Now()
-	if err := s.authByAddr.check(ip, now); err != nil {
-		return nil, ratelimit.Decision{}, err
+	throttled := s.authByAddr.throttled(ip, now)
+	if throttled {
+		if err := s.admitThrottled(ctx, secret, ip, now); err != nil {
+			return nil, ratelimit.Decision{}, err
+		}
 	}
 	k, err := s.lookup(ctx, secret, now)
 	if err != nil {
-		if code := keyward.ErrorCode(err); code == keyward.CodeAPIKeyInvalid || code == keyward.CodeAPIKeyExpired {
-			s.authByAddr.fail(ctx, ip, now)
+		// Only what could make the store look for a key that is not there
+		// counts: a malformed key is refused before any lookup, an expired
+		// one is a known key. A throttled address is not counted further.
+		if err == errInvalidKey && !throttled {
+			if _, perr := apikey.Parse(secret); perr == nil {
+				s.authByAddr.fail(ctx, ip, now)
+			}
 		}
 		return nil, ratelimit.Decision{}, err
 	}

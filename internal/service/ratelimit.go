@@ -2,9 +2,7 @@ package service
 
 import (
 	"context"
-	"net/netip"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -67,77 +65,6 @@ func (s *Service) rateLimit(ctx context.Context, k *keyward.Key, now time.Time) 
 	e := keyward.Errorf(keyward.CodeRateLimited, "This API key is over its rate limit of %d requests per %s; try again later", rl.Limit, shortDuration(rl.Window.Std()))
 	e.RetryAfter = d.RetryAfter(now)
 	return d, e
-}
-
-// addrThrottle refuses key authentication from a client address that
-// presented too many invalid or expired keys in a window. Failures are
-// counted with the shared limiter (so every node sees them); the verdict
-// "blocked until" is kept here, so the check before each authentication
-// costs no network call. A node learns of a block that others caused at
-// the address's next failure on it.
-type addrThrottle struct {
-	limit  int
-	window time.Duration
-	lim    *limiters
-
-	n       atomic.Int32 // len(blocked), read without the lock
-	mu      sync.Mutex
-	blocked map[netip.Addr]time.Time // address → end of its block
-}
-
-// maxBlocked bounds the blocked addresses kept; past it a new block is not
-// recorded here (its failures are still counted and refused at the store).
-const maxBlocked = 100_000
-
-func newAddrThrottle(limit int, window time.Duration, lim *limiters) *addrThrottle {
-	return &addrThrottle{limit: limit, window: window, lim: lim, blocked: map[netip.Addr]time.Time{}}
-}
-
-// check returns RATE_LIMITED while ip is blocked.
-func (t *addrThrottle) check(ip netip.Addr, now time.Time) error {
-	if t.n.Load() == 0 { // the common case: nobody is blocked, no lock
-		return nil
-	}
-	t.mu.Lock()
-	until, ok := t.blocked[ip]
-	if ok && !now.Before(until) {
-		delete(t.blocked, ip)
-		t.n.Store(int32(len(t.blocked)))
-		ok = false
-	}
-	t.mu.Unlock()
-	if !ok {
-		return nil
-	}
-	e := keyward.Errorf(keyward.CodeRateLimited, "Too many failed attempts from here; try again later")
-	e.RetryAfter = until.Sub(now)
-	return e
-}
-
-// fail counts one failed authentication from ip, and blocks ip until the
-// end of the window once it has used up its failures.
-func (t *addrThrottle) fail(ctx context.Context, ip netip.Addr, now time.Time) {
-	key := "authfail:" + ip.String()
-	d, ok := t.lim.allow(ctx, key, t.limit, t.window, now)
-	if !ok {
-		d, _ = t.lim.local.Allow(ctx, key, t.limit, t.window, now)
-	}
-	if d.Remaining > 0 {
-		return
-	}
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if len(t.blocked) >= maxBlocked {
-		for a, until := range t.blocked {
-			if !now.Before(until) {
-				delete(t.blocked, a)
-			}
-		}
-	}
-	if len(t.blocked) < maxBlocked {
-		t.blocked[ip] = d.Reset
-	}
-	t.n.Store(int32(len(t.blocked)))
 }
 
 // shortDuration writes d without zero tails: "24h" rather than "24h0m0s".

@@ -194,7 +194,7 @@ func (b *brokenLimiter) Allow(context.Context, string, int, time.Duration, time.
 
 // A limiter outage lets rate-limited keys through (fail open), still
 // refuses invalid keys (never fail open on validity), and still throttles
-// failed authentication, on this node.
+// unknown keys, on this node.
 func TestLimiterDownFailsOpenForLimitsOnly(t *testing.T) {
 	clock := kwtest.NewClock()
 	st, err := sqlite.Open(ctx, t.TempDir()+"/kw.db")
@@ -233,8 +233,17 @@ func TestLimiterDownFailsOpenForLimitsOnly(t *testing.T) {
 		_, err := svc.Authenticate(ctx, apikey.Generate(apikey.PrefixProject), keyward.KindProject, attacker)
 		wantCode(t, err, keyward.CodeAPIKeyInvalid)
 	}
-	_, err = svc.Authenticate(ctx, k.Secret, keyward.KindProject, attacker)
+	// Counted on this node: past the budget the address's unknown keys are
+	// kept off the store, while the valid key still passes.
+	for range service.ThrottledLookupsPerSecond {
+		_, err := svc.Authenticate(ctx, apikey.Generate(apikey.PrefixProject), keyward.KindProject, attacker)
+		wantCode(t, err, keyward.CodeAPIKeyInvalid)
+	}
+	_, err = svc.Authenticate(ctx, apikey.Generate(apikey.PrefixProject), keyward.KindProject, attacker)
 	wantCode(t, err, keyward.CodeRateLimited)
+	if _, err := svc.Authenticate(ctx, k.Secret, keyward.KindProject, attacker); err != nil {
+		t.Fatalf("a valid key from the throttled address: %v", err)
+	}
 }
 
 // cmpRateLimit returns "" when got equals want, else what differs.

@@ -144,6 +144,14 @@ func (c *Cache) Get(ctx context.Context, d Digest, now time.Time, load Loader) (
 	return v.(*keyward.Key), nil
 }
 
+// Holds reports whether a Get for d at now would be answered from memory
+// (a key, or "no such key"), without reading the store and without
+// counting a hit or a miss.
+func (c *Cache) Holds(d Digest, now time.Time) bool {
+	_, ok := c.held(d, now)
+	return ok
+}
+
 // held returns d's entry if the cache is trusted and holds it unexpired.
 func (c *Cache) held(d Digest, now time.Time) (entry, bool) {
 	if !c.trusted.Load() {
