@@ -32,6 +32,13 @@ func (s *Service) Bootstrap(ctx context.Context, in BootstrapInput) (*BootstrapR
 	if err := invalid(e1, e2, e3); err != nil {
 		return nil, err
 	}
+	var hash string
+	if in.Password != "" {
+		var err error
+		if hash, err = s.hashPassword(ctx, in.Password); err != nil {
+			return nil, err
+		}
+	}
 	var out BootstrapResult
 	err := s.inTx(ctx, func(q keyward.Queries) error {
 		n, err := q.CountOrgs(ctx)
@@ -44,9 +51,7 @@ func (s *Service) Bootstrap(ctx context.Context, in BootstrapInput) (*BootstrapR
 		now := s.clock.Now()
 		out.Org = &keyward.Org{ID: keyward.NewID(keyward.PrefixOrg), Name: name, Slug: slugify(name), Settings: keyward.DefaultSettings(), CreatedAt: now}
 		out.User = &keyward.User{ID: keyward.NewID(keyward.PrefixUser), Email: email, CreatedAt: now}
-		if in.Password != "" {
-			out.User.PasswordHash = HashPassword(in.Password)
-		}
+		out.User.PasswordHash = hash
 		if err := q.CreateOrg(ctx, out.Org); err != nil {
 			return err
 		}

@@ -68,3 +68,43 @@ func (t *throttle[K]) reset(key K) {
 	delete(t.fails, key)
 	t.mu.Unlock()
 }
+
+// take counts one attempt of key before it is made, atomically, so that
+// attempts running in parallel cannot all pass one check: once key has max
+// attempts in its window it returns RATE_LIMITED and counts nothing.
+// Otherwise it returns how many attempts key already had in the window
+// (failed ones and ones still running). A failed attempt stays counted; one
+// that succeeded or was never made gives its count back with release.
+func (t *throttle[K]) take(key K, now time.Time) (int, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	w := t.fails[key]
+	if w == nil || now.Sub(w.start) >= t.window {
+		if len(t.fails) > 100_000 { // bound memory under a flood: drop old windows
+			for k, old := range t.fails {
+				if now.Sub(old.start) >= t.window {
+					delete(t.fails, k)
+				}
+			}
+		}
+		w = &failWindow{start: now}
+		t.fails[key] = w
+	}
+	if w.n >= t.max {
+		e := keyward.Errorf(keyward.CodeRateLimited, "Too many failed attempts from here; try again later")
+		e.RetryAfter = w.start.Add(t.window).Sub(now)
+		return w.n, e
+	}
+	w.n++
+	return w.n - 1, nil
+}
+
+// release gives back the attempt that take counted for key at time at,
+// if its window is still the current one.
+func (t *throttle[K]) release(key K, at time.Time) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if w := t.fails[key]; w != nil && !at.Before(w.start) && w.n > 0 {
+		w.n--
+	}
+}
