@@ -84,14 +84,9 @@ func TestParallelGuessesCountedBeforeChecking(t *testing.T) {
 	if checked < 1 || checked > 5 {
 		t.Fatalf("%d of %d parallel guesses were checked; want 1 to 5 (the limit)", checked, n)
 	}
-	// Use up the rest of the address's 5 attempts on the account.
-	for checked < 5 {
-		if r := bs[0].login(kwtest.OwnerEmail, "one more wrong"); r.StatusCode != http.StatusUnauthorized {
-			t.Fatalf("attempt %d: status %d, want 401", checked+1, r.StatusCode)
-		}
-		checked++
-	}
-	// Now 29 guesses in parallel, the right password among them: none gets in.
+	// Every attempt counted, checked or refused, so the address's 5 on the
+	// account are used. Now 29 guesses in parallel, the right password
+	// among them: none gets in.
 	bs = append(bs, bs[:9]...)
 	pw = append(pw, pw[:9]...)
 	pw[17] = kwtest.OwnerPassword
@@ -120,7 +115,7 @@ func TestFailuresElsewhereDoNotLockOutTheAccount(t *testing.T) {
 	// guess, and refused while the account is busy after its failure.
 	a2 := browserFrom(t, srv, "127.0.0.3")
 	if r := a2.login(kwtest.OwnerEmail, "guess 6"); r.StatusCode != http.StatusUnauthorized {
-		t.Fatalf("second attacker's first guess: status %d, want 401", r.StatusCode)
+		t.Errorf("second attacker's first guess: status %d, want 401", r.StatusCode)
 	}
 	wantThrottled(t, a2.login(kwtest.OwnerEmail, "guess 7"))
 

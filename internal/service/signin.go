@@ -2,6 +2,7 @@ package service
 
 import (
 	"context"
+	"slices"
 	"sync"
 	"time"
 
@@ -10,32 +11,40 @@ import (
 
 // Password guessing at sign-in is limited three ways. Every attempt is
 // counted before its password is checked, so attempts sent in parallel
-// cannot all pass one check.
+// cannot all pass one check; an attempt stays counted unless it succeeds
+// or the server could not check it (all hash slots busy, a store error).
 //
-//   - Per address and account: 5 attempts in 15 minutes. A failure stays
-//     counted; a success clears the pair.
+//   - Per address and account: 5 attempts in 15 minutes. A success clears
+//     the pair.
 //   - Per address, over all accounts: 30 attempts in 15 minutes.
 //   - Per account, from all addresses together, the account is only slowed,
 //     never locked: its password is checked by one attempt at a time, and
 //     after its 5th failure in 15 minutes each failure keeps the account
-//     busy for 1 s, then 2, 4, 8 and at most 10 s. While it is busy, an
-//     address that has made no attempt on the account in the window waits
-//     for its turn (up to 20 s); an address that has is refused at once
-//     with Retry-After.
+//     busy for 1 s, then 2, 4, 8 and at most 10 s. While it is busy,
+//     attempts from addresses the account signed in from before wait for
+//     their turn first, then attempts from addresses that have made no
+//     attempt on it in the window (up to 20 s, 64 at most); others are
+//     refused at once with Retry-After.
 //
 // So knowing someone's email is not enough to lock them out: failures from
 // other addresses never refuse the right password from theirs, they can at
-// most make it wait for the account's turn. And however many addresses an
+// most make it wait for the account's turn (one turn, at most 10 s, from an
+// address the person signed in from before). And however many addresses an
 // attacker has, an account's password is checked at most once every 10 s
-// after its first nine failures in a window: about 360 guesses an hour.
-// The counts are in memory, per node.
+// after its first nine failures in a window: at most 98 guesses in 15
+// minutes, under 400 an hour, where 5 per address would give a thousand
+// addresses 20,000 an hour. A person waits at most one such turn. The
+// counts are in memory, per node.
 const (
 	signinWindow        = 15 * time.Minute
 	signinPairAttempts  = 5
 	signinAddrAttempts  = 30
 	accountFreeFailures = 5                // failures before an account slows down
 	accountMaxDelay     = 10 * time.Second // the longest a failure keeps an account busy
-	accountWait         = 20 * time.Second // the longest a new address waits for its turn
+	accountWait         = 20 * time.Second // the longest an attempt waits for its turn
+	accountMaxWaiting   = 64               // attempts waiting for one account's turn
+	accountKnownAddrs   = 4                // addresses remembered per account
+	gateMaxAccounts     = 100_000          // accounts remembered before old ones are dropped
 )
 
 // accountDelay is how long the n-th failure of an account in its window
@@ -60,7 +69,7 @@ func newSigninGuard(clock keyward.Clock) *signinGuard {
 		clock:    clock,
 		byAddr:   newThrottle[string](signinAddrAttempts, signinWindow),
 		byPair:   newThrottle[string](signinPairAttempts, signinWindow),
-		accounts: &accountGate{clock: clock, accounts: map[string]*accountTurn{}},
+		accounts: &accountGate{clock: clock, accounts: map[string]*accountTurn{}, known: map[string][]string{}},
 	}
 }
 
@@ -87,33 +96,33 @@ func (g *signinGuard) begin(ctx context.Context, email, addr string) (*signinAtt
 		g.byAddr.release(addr, now)
 		return nil, err
 	}
-	turn, err := g.accounts.enter(ctx, email, prior == 0)
+	turn, err := g.accounts.enter(ctx, email, addr, prior == 0)
 	if err != nil {
-		g.byPair.release(pair, now)
-		g.byAddr.release(addr, now)
-		return nil, err
+		return nil, err // counted: an address cannot retry for free
 	}
 	return &signinAttempt{g: g, email: email, addr: addr, pair: pair, at: now, turn: turn}, nil
 }
 
 // failed ends an attempt whose password was wrong: it stays counted.
 func (a *signinAttempt) failed() {
-	a.g.accounts.leave(a.email, a.turn, true)
+	a.g.accounts.leave(a.turn, true)
 }
 
-// succeeded ends an attempt that signed in: the pair's count is cleared and
-// the address's attempt given back. The account's failures stay counted.
+// succeeded ends an attempt that signed in: the pair's count is cleared,
+// the address's attempt given back and the address remembered for the
+// account. The account's failures stay counted.
 func (a *signinAttempt) succeeded() {
 	a.g.byPair.reset(a.pair)
 	a.g.byAddr.release(a.addr, a.at)
-	a.g.accounts.leave(a.email, a.turn, false)
+	a.g.accounts.remember(a.email, a.addr)
+	a.g.accounts.leave(a.turn, false)
 }
 
 // cancel ends an attempt whose password was never checked.
 func (a *signinAttempt) cancel() {
 	a.g.byPair.release(a.pair, a.at)
 	a.g.byAddr.release(a.addr, a.at)
-	a.g.accounts.leave(a.email, a.turn, false)
+	a.g.accounts.leave(a.turn, false)
 }
 
 // accountGate lets one password check per account run at a time, and
@@ -123,94 +132,153 @@ type accountGate struct {
 	clock    keyward.Clock
 	mu       sync.Mutex
 	accounts map[string]*accountTurn
+	known    map[string][]string // per account, the last addresses it signed in from
 }
 
 // accountTurn is one account's state in the gate.
 type accountTurn struct {
-	turn      chan struct{} // holds a token while no check of the account runs
-	users     int           // attempts holding or waiting for the token
-	fails     int           // failures in the window that began at start
+	email     string
+	busy      bool            // a check runs, or a failure's delay
+	known     []chan struct{} // waiting attempts from known addresses: served first
+	fresh     []chan struct{} // waiting attempts from addresses new to the account
+	fails     int             // failures in the window that began at start
 	start     time.Time
-	busyUntil time.Time // wall time the current holder's delay ends (for Retry-After)
+	busyUntil time.Time // wall time the current delay ends (for Retry-After)
 }
 
-// enter takes email's turn. With wait, it waits for the turn (up to
-// accountWait); without, it is refused at once while the account is busy.
-func (g *accountGate) enter(ctx context.Context, email string, wait bool) (*accountTurn, error) {
+// enter takes email's turn for an attempt from addr; fresh says addr has
+// made no other attempt on email in the window. While the account is busy,
+// attempts from known and fresh addresses wait (up to accountWait), and
+// the others are refused at once.
+func (g *accountGate) enter(ctx context.Context, email, addr string, fresh bool) (*accountTurn, error) {
 	g.mu.Lock()
 	st := g.accounts[email]
 	if st == nil {
-		if len(g.accounts) > 100_000 { // bound memory under a flood
+		if len(g.accounts) >= gateMaxAccounts { // bound memory under a flood
 			now := g.clock.Now()
 			for k, old := range g.accounts {
-				if old.users == 0 && (old.fails == 0 || now.Sub(old.start) >= signinWindow) {
+				if !old.busy && now.Sub(old.start) >= signinWindow {
 					delete(g.accounts, k)
 				}
 			}
 		}
-		st = &accountTurn{turn: make(chan struct{}, 1)}
-		st.turn <- struct{}{}
+		st = &accountTurn{email: email}
 		g.accounts[email] = st
 	}
-	st.users++
-	busyUntil := st.busyUntil
+	if !st.busy {
+		st.busy = true
+		g.mu.Unlock()
+		return st, nil
+	}
+	queue := &st.fresh
+	if slices.Contains(g.known[email], addr) {
+		queue = &st.known
+	} else if !fresh {
+		queue = nil
+	}
+	if queue == nil || len(st.known)+len(st.fresh) >= accountMaxWaiting {
+		until := st.busyUntil
+		g.mu.Unlock()
+		return nil, errAccountBusy(until)
+	}
+	ch := make(chan struct{}, 1)
+	*queue = append(*queue, ch)
 	g.mu.Unlock()
 
+	t := time.NewTimer(accountWait)
+	defer t.Stop()
 	select {
-	case <-st.turn:
+	case <-ch:
 		return st, nil
-	default:
+	case <-t.C:
+	case <-ctx.Done():
 	}
-	if wait {
-		t := time.NewTimer(accountWait)
-		defer t.Stop()
-		select {
-		case <-st.turn:
-			return st, nil
-		case <-t.C:
-		case <-ctx.Done():
-		}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if !dropWaiter(queue, ch) {
+		return st, nil // handed the turn as it gave up: it is this attempt's
 	}
-	g.done(email, st)
-	e := keyward.Errorf(keyward.CodeRateLimited, "Too many sign-in attempts for this account right now; try again in a few seconds")
-	e.RetryAfter = max(time.Until(busyUntil), time.Second)
-	return nil, e
+	return nil, errAccountBusy(st.busyUntil)
 }
 
-// leave gives email's turn back: at once, or, after a failure, once the
-// account's delay has passed. The delay runs whether or not the client
-// waits for the answer.
-func (g *accountGate) leave(email string, st *accountTurn, failed bool) {
+func errAccountBusy(until time.Time) error {
+	e := keyward.Errorf(keyward.CodeRateLimited, "Too many sign-in attempts for this account right now; try again in a few seconds")
+	e.RetryAfter = max(time.Until(until), time.Second)
+	return e
+}
+
+// dropWaiter removes ch from q, and reports whether it was there.
+func dropWaiter(q *[]chan struct{}, ch chan struct{}) bool {
+	i := slices.Index(*q, ch)
+	if i < 0 {
+		return false
+	}
+	*q = slices.Delete(*q, i, i+1)
+	return true
+}
+
+// leave gives the account's turn to the next waiting attempt: at once, or,
+// after a failure, once the account's delay has passed. The delay runs
+// whether or not the client waits for the answer.
+func (g *accountGate) leave(st *accountTurn, failed bool) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
 	var delay time.Duration
 	if failed {
 		now := g.clock.Now()
-		g.mu.Lock()
 		if st.fails == 0 || now.Sub(st.start) >= signinWindow {
 			st.fails, st.start = 0, now
 		}
 		st.fails++
 		delay = accountDelay(st.fails)
 		st.busyUntil = time.Now().Add(delay)
-		g.mu.Unlock()
-	}
-	give := func() {
-		st.turn <- struct{}{}
-		g.done(email, st)
 	}
 	if delay > 0 {
-		time.AfterFunc(delay, give)
+		time.AfterFunc(delay, func() {
+			g.mu.Lock()
+			defer g.mu.Unlock()
+			g.next(st)
+		})
 		return
 	}
-	give()
+	g.next(st)
 }
 
-// done notes that an attempt no longer holds or waits for email's turn,
-// and forgets an account nobody uses that has no recent failures.
-func (g *accountGate) done(email string, st *accountTurn) {
+// next hands st's turn to its next waiting attempt, known addresses first,
+// or frees it; an account with nothing left to remember is forgotten.
+// g.mu is held.
+func (g *accountGate) next(st *accountTurn) {
+	for _, q := range []*[]chan struct{}{&st.known, &st.fresh} {
+		if len(*q) > 0 {
+			ch := (*q)[0]
+			*q = (*q)[1:]
+			ch <- struct{}{}
+			return
+		}
+	}
+	st.busy = false
+	if (st.fails == 0 || g.clock.Now().Sub(st.start) >= signinWindow) && g.accounts[st.email] == st {
+		delete(g.accounts, st.email)
+	}
+}
+
+// remember notes that email signed in from addr: its later attempts from
+// there wait for the account's turn first.
+func (g *accountGate) remember(email, addr string) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	st.users--
-	if st.users == 0 && (st.fails == 0 || g.clock.Now().Sub(st.start) >= signinWindow) && g.accounts[email] == st {
-		delete(g.accounts, email)
+	addrs := g.known[email]
+	if slices.Contains(addrs, addr) {
+		return
 	}
+	if addrs == nil && len(g.known) >= gateMaxAccounts {
+		for k := range g.known { // drop one: a bound, not a policy
+			delete(g.known, k)
+			break
+		}
+	}
+	if len(addrs) >= accountKnownAddrs {
+		addrs = addrs[1:]
+	}
+	g.known[email] = append(slices.Clip(addrs), addr)
 }
