@@ -17,9 +17,9 @@ import (
 // without bound, and hashing never takes more than
 // hashSlots() × 19 MiB.
 const (
-	maxHashSlots     = 4           // at most 76 MiB of argon2id memory
-	hashWaitersRatio = 4           // attempts that may wait, per slot
-	hashWait         = time.Second // the longest wait for a slot
+	maxHashSlots     = 4               // at most 76 MiB of argon2id memory
+	hashWaitersRatio = 4               // attempts that may wait, per slot
+	hashWait         = 2 * time.Second // the longest wait for a slot
 )
 
 // hashSlots is how many hashes run at once: half the cores (at least one),
