@@ -2,6 +2,7 @@ package service
 
 import (
 	"context"
+	"net/netip"
 	"slices"
 	"sync"
 	"time"
@@ -16,7 +17,8 @@ import (
 //
 //   - Per address and account: 5 attempts in 15 minutes. A success clears
 //     the pair.
-//   - Per address, over all accounts: 30 attempts in 15 minutes.
+//   - Per address, over all accounts: 30 attempts in 15 minutes. (An IPv6
+//     address counts as its /64.)
 //   - Per account, from all addresses together, the account is only slowed,
 //     never locked: its password is checked by one attempt at a time, and
 //     after its 5th failure in 15 minutes each failure keeps the account
@@ -73,6 +75,18 @@ func newSigninGuard(clock keyward.Clock) *signinGuard {
 	}
 }
 
+// addrKey is the address an attempt is counted under: an IPv6 client
+// counts as its /64, the block one subscriber gets, so that new addresses
+// from one block are not new guessers.
+func addrKey(ip string) string {
+	a, err := netip.ParseAddr(ip)
+	if err != nil || !a.Is6() || a.Is4In6() {
+		return ip
+	}
+	p, _ := a.Prefix(64)
+	return p.String()
+}
+
 // signinAttempt is one sign-in that has been counted and holds its
 // account's turn. It ends with exactly one of failed, succeeded, cancel.
 type signinAttempt struct {
@@ -86,6 +100,7 @@ type signinAttempt struct {
 // begin counts an attempt of email from addr and waits for the account's
 // turn, or refuses it with RATE_LIMITED.
 func (g *signinGuard) begin(ctx context.Context, email, addr string) (*signinAttempt, error) {
+	addr = addrKey(addr)
 	now := g.clock.Now()
 	if _, err := g.byAddr.take(addr, now); err != nil {
 		return nil, err

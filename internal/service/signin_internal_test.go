@@ -77,3 +77,53 @@ func TestAccountGuessesBoundedWhateverTheAddresses(t *testing.T) {
 		}
 	})
 }
+
+// An IPv6 client counts as its /64: new addresses from one subscriber's
+// block are not new guessers.
+func TestSigninCountsIPv6ByItsBlock(t *testing.T) {
+	g := newSigninGuard(keyward.SystemClock{})
+	for i := range signinPairAttempts {
+		a, err := g.begin(context.Background(), "v@example.com", fmt.Sprintf("2001:db8:1:2::%x", i+1))
+		if err != nil {
+			t.Fatalf("attempt %d: %v", i, err)
+		}
+		a.cancel() // given back at once: counted once more below
+		a, err = g.begin(context.Background(), "v@example.com", fmt.Sprintf("2001:db8:1:2:%x::1", i+1))
+		if err != nil {
+			t.Fatalf("attempt %d: %v", i, err)
+		}
+		a.failed()
+	}
+	if _, err := g.begin(context.Background(), "v@example.com", "2001:db8:1:2:ffff::9"); keyward.ErrorCode(err) != keyward.CodeRateLimited {
+		t.Fatalf("a 6th address of the same /64: %v; want RATE_LIMITED", err)
+	}
+}
+
+// take keeps a bounded table: past takeMaxKeys new keys are refused, known
+// keys still count, and once old windows end new keys are taken again.
+func TestThrottleTakeKeepsABoundedTable(t *testing.T) {
+	th := newThrottle[int](5, time.Minute)
+	now := time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
+	for k := range takeMaxKeys {
+		if _, err := th.take(k, now); err != nil {
+			t.Fatalf("key %d: %v", k, err)
+		}
+	}
+	if _, err := th.take(-1, now); keyward.ErrorCode(err) != keyward.CodeRateLimited {
+		t.Fatalf("a new key past the bound: %v", err)
+	}
+	if prior, err := th.take(7, now); err != nil || prior != 1 {
+		t.Fatalf("a known key: prior %d, %v", prior, err)
+	}
+	th.release(7, now)
+	if _, err := th.take(-1, now.Add(time.Minute)); err != nil {
+		t.Fatalf("a new key once the old windows ended: %v", err)
+	}
+	if len(th.fails) != 1 {
+		t.Fatalf("%d keys after the sweep, want 1", len(th.fails))
+	}
+	th.release(-1, now.Add(time.Minute))
+	if len(th.fails) != 0 {
+		t.Fatal("a key given back to no attempts is kept")
+	}
+}
