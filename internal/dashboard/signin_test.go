@@ -23,6 +23,11 @@ import (
 // several client addresses.
 func browserFrom(t *testing.T, srv *kwtest.Server, ip string) *browser {
 	t.Helper()
+	l, err := net.ListenTCP("tcp", &net.TCPAddr{IP: net.ParseIP(ip)})
+	if err != nil { // Linux routes all of 127.0.0.0/8 to lo; other systems need an alias
+		t.Skipf("cannot use the loopback address %s here (%v)", ip, err)
+	}
+	l.Close()
 	b := newBrowser(t, srv)
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.DialContext = (&net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(ip)}, Timeout: 5 * time.Second}).DialContext
