@@ -32,6 +32,13 @@ func (s *Service) Bootstrap(ctx context.Context, in BootstrapInput) (*BootstrapR
 	if err := invalid(e1, e2, e3); err != nil {
 		return nil, err
 	}
+	var hash string
+	if in.Password != "" {
+		var err error
+		if hash, err = s.hashPassword(ctx, in.Password); err != nil {
+			return nil, err
+		}
+	}
 	var out BootstrapResult
 	err := s.inTx(ctx, func(q keyward.Queries) error {
 		n, err := q.CountOrgs(ctx)
@@ -43,9 +50,7 @@ func (s *Service) Bootstrap(ctx context.Context, in BootstrapInput) (*BootstrapR
 		}
 		now := s.clock.Now()
 		out.User = &keyward.User{ID: keyward.NewID(keyward.PrefixUser), Email: email, CreatedAt: now}
-		if in.Password != "" {
-			out.User.PasswordHash = HashPassword(in.Password)
-		}
+		out.User.PasswordHash = hash
 		if err := q.CreateUser(ctx, out.User); err != nil {
 			return err
 		}

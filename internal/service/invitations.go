@@ -210,12 +210,15 @@ func (s *Service) AcceptInvitationWithPassword(ctx context.Context, token, passw
 	if fe := checkPassword(password); fe != nil {
 		return "", nil, invalid(fe)
 	}
-	hash := HashPassword(password)
+	hash, err := s.hashPassword(ctx, password)
+	if err != nil {
+		return "", nil, err
+	}
 	var (
 		org    *keyward.Org
 		userID string
 	)
-	err := s.inTx(ctx, func(q keyward.Queries) error {
+	err = s.inTx(ctx, func(q keyward.Queries) error {
 		inv, err := s.lockInvitation(ctx, q, token)
 		if err != nil {
 			return err

@@ -50,12 +50,12 @@ type Service struct {
 	loadKey  verify.Loader
 	announce func(ctx context.Context)
 
-	loginByAccount *throttle[string] // failed sign-ins per email
-	loginByAddr    *throttle[string] // failed sign-ins per client address
-	limit          *limiters
-	authByAddr     *addrThrottle // failed key authentications per client address
-	setup          setupState
-	publicURL      string // without a trailing slash
+	signin     *signinGuard // sign-in attempts per address, address and account, and account
+	hashes     *hashGate    // bounds the argon2id work running at once
+	limit      *limiters
+	authByAddr *addrThrottle // failed key authentications per client address
+	setup      setupState
+	publicURL  string // without a trailing slash
 }
 
 // New returns a Service.
@@ -79,8 +79,8 @@ func New(cfg Config) (*Service, error) {
 	s.cache = verify.New(cfg.Cache)
 	s.loadKey = s.loadDigest
 	s.announce = cfg.Announce
-	s.loginByAccount = newThrottle[string](5, 15*time.Minute)
-	s.loginByAddr = newThrottle[string](30, 15*time.Minute)
+	s.signin = newSigninGuard(cfg.Clock)
+	s.hashes = newHashGate(hashSlots())
 	s.limit = &limiters{shared: cfg.Limiter, local: ratelimit.NewMemory(0), log: func(err error) {
 		cfg.Logger.Error("rate limiter unreachable: per-key rate limits are not applied and failed authentications are counted on this node only, for a while", "err", err)
 	}}

@@ -43,36 +43,49 @@ func checkPassword(p string) *keyward.FieldError {
 // errBadLogin is the one answer for an unknown email and a wrong password.
 var errBadLogin = keyward.Errorf(keyward.CodeUnauthenticated, "Wrong email or password")
 
-// Login checks an email and password and starts a session. Failures are
-// throttled per account and per client address. It returns the session
-// token for the cookie; only its digest is stored.
+// Login checks an email and password and starts a session. Attempts are
+// counted before the password is checked and throttled per address and
+// account and per address, and slowed per account (signin.go); the check
+// runs in one of the service's hash slots (hashgate.go). It returns the
+// session token for the cookie; only its digest is stored.
 func (s *Service) Login(ctx context.Context, email, password string, o Origin) (string, *keyward.Session, error) {
-	now := s.clock.Now()
 	email = strings.ToLower(strings.TrimSpace(email))
 	if len(email) > maxEmailLen || len(password) > maxPasswordLen {
 		return "", nil, errBadLogin
 	}
-	if err := s.loginByAddr.check(o.IP, now); err != nil {
-		return "", nil, err
-	}
-	if err := s.loginByAccount.check(email, now); err != nil {
+	attempt, err := s.signin.begin(ctx, email, o.IP)
+	if err != nil {
 		return "", nil, err
 	}
 	u, err := s.store.GetUserByEmail(ctx, email)
 	if err != nil && keyward.ErrorCode(err) != keyward.CodeNotFound {
+		attempt.cancel()
 		return "", nil, err
 	}
+	// An unknown email is checked against dummyHash, in a slot like any
+	// other check: it takes as long, and no more memory than the slot.
 	hash := dummyHash
 	if u != nil && u.PasswordHash != "" {
 		hash = u.PasswordHash
 	}
-	if !CheckPassword(hash, password) || u == nil || u.PasswordHash == "" {
-		s.loginByAddr.fail(o.IP, now)
-		s.loginByAccount.fail(email, now)
+	var ok bool
+	if err := s.hashes.run(ctx, func() { ok = CheckPassword(hash, password) }); err != nil {
+		attempt.cancel()
+		return "", nil, err
+	}
+	if !ok || u == nil || u.PasswordHash == "" {
+		attempt.failed()
 		return "", nil, errBadLogin
 	}
-	s.loginByAccount.reset(email)
+	attempt.succeeded()
 	return s.startSession(ctx, u.ID, o)
+}
+
+// hashPassword is HashPassword in one of the service's hash slots.
+func (s *Service) hashPassword(ctx context.Context, password string) (string, error) {
+	var hash string
+	err := s.hashes.run(ctx, func() { hash = HashPassword(password) })
+	return hash, err
 }
 
 // startSession creates a session for userID.
@@ -141,21 +154,34 @@ func (s *Service) ChangePassword(ctx context.Context, sess *keyward.Session, cur
 	if err != nil {
 		return "", nil, err
 	}
-	if u.PasswordHash == "" || !CheckPassword(u.PasswordHash, current) {
+	// Both the check and the new hash run in one hash slot.
+	var ok bool
+	var fe *keyward.FieldError
+	var hash string
+	err = s.hashes.run(ctx, func() {
+		ok = u.PasswordHash != "" && CheckPassword(u.PasswordHash, current)
+		if fe = checkPassword(next); ok && fe == nil {
+			hash = HashPassword(next)
+		}
+	})
+	if err != nil {
+		return "", nil, err
+	}
+	if !ok {
 		return "", nil, invalid(&keyward.FieldError{Field: "current_password", Problem: "is not your current password"})
 	}
-	if fe := checkPassword(next); fe != nil {
+	if fe != nil {
 		return "", nil, invalid(fe)
 	}
-	if err := s.setPassword(ctx, u, next); err != nil {
+	if err := s.setPassword(ctx, u, hash); err != nil {
 		return "", nil, err
 	}
 	return s.startSession(ctx, u.ID, o)
 }
 
-// setPassword stores a new hash and signs the user out everywhere.
-func (s *Service) setPassword(ctx context.Context, u *keyward.User, password string) error {
-	u.PasswordHash = HashPassword(password)
+// setPassword stores a new password hash and signs the user out everywhere.
+func (s *Service) setPassword(ctx context.Context, u *keyward.User, hash string) error {
+	u.PasswordHash = hash
 	return s.inTx(ctx, func(q keyward.Queries) error { return storePassword(ctx, q, u) })
 }
 
@@ -228,7 +254,12 @@ func (s *Service) ResetPassword(ctx context.Context, token, password string) err
 	if token == "" || len(token) > 100 {
 		return gone
 	}
-	hash := HashPassword(password)
+	// Hashed before the link is used, so that a busy server does not use
+	// it up.
+	hash, err := s.hashPassword(ctx, password)
+	if err != nil {
+		return err
+	}
 	return s.inTx(ctx, func(q keyward.Queries) error {
 		r, err := q.UsePasswordReset(ctx, s.digest.Digest(token), s.clock.Now())
 		if keyward.ErrorCode(err) == keyward.CodeNotFound {

@@ -59,14 +59,19 @@ func TestLoginThrottledPerAccountAndAddress(t *testing.T) {
 	for i := 0; i < 5; i++ {
 		env.Service.Login(ctx, kwtest.OwnerEmail, "wrong", service.Origin{IP: "192.0.2.10"})
 	}
-	// The account is locked for a while, even with the right password and
-	// from another address.
-	_, _, err := env.Service.Login(ctx, kwtest.OwnerEmail, kwtest.OwnerPassword, service.Origin{IP: "192.0.2.11"})
+	// The address that failed is refused for a while, even with the right
+	// password ...
+	_, _, err := env.Service.Login(ctx, kwtest.OwnerEmail, kwtest.OwnerPassword, service.Origin{IP: "192.0.2.10"})
 	if kwtest.Code(err) != keyward.CodeRateLimited || keyward.AsError(err).RetryAfter <= 0 {
 		t.Fatalf("6th attempt: %v", err)
 	}
+	// ... but the account is not locked: from another address the right
+	// password signs in.
+	if _, _, err := env.Service.Login(ctx, kwtest.OwnerEmail, kwtest.OwnerPassword, service.Origin{IP: "192.0.2.11"}); err != nil {
+		t.Fatalf("right password from another address: %v", err)
+	}
 	env.Clock.Advance(15 * time.Minute)
-	if _, _, err := env.Service.Login(ctx, kwtest.OwnerEmail, kwtest.OwnerPassword, origin); err != nil {
+	if _, _, err := env.Service.Login(ctx, kwtest.OwnerEmail, kwtest.OwnerPassword, service.Origin{IP: "192.0.2.10"}); err != nil {
 		t.Fatalf("after the window: %v", err)
 	}
 
@@ -145,7 +150,8 @@ func TestPasswordResetLink(t *testing.T) {
 	if err := env.Service.ResetPassword(ctx, token, "short"); kwtest.Code(err) != keyward.CodeInvalidRequest {
 		t.Fatalf("short password: %v", err)
 	}
-	// Used by two at once: exactly one wins.
+	// Used by two at once: exactly one wins. (A loser may also be told the
+	// server is busy hashing: it has not used the link then.)
 	var wg sync.WaitGroup
 	errs := make([]error, 4)
 	for i := range errs {
@@ -157,7 +163,7 @@ func TestPasswordResetLink(t *testing.T) {
 	for _, err := range errs {
 		if err == nil {
 			ok++
-		} else if kwtest.Code(err) != keyward.CodeNotFound {
+		} else if c := kwtest.Code(err); c != keyward.CodeNotFound && c != keyward.CodeRateLimited {
 			t.Fatalf("loser: %v", err)
 		}
 	}
