@@ -15,13 +15,25 @@ import (
 )
 
 // NewPostgresStore returns a store on a fresh PostgreSQL database of its
-// own, dropped when the test ends. It skips the test when
-// KEYWARD_TEST_POSTGRES (a URL naming the database /test) is not set.
+// own (NewPostgresDatabase).
 func NewPostgresStore(t testing.TB) keyward.Store {
+	t.Helper()
+	st, err := postgres.Open(context.Background(), NewPostgresDatabase(t))
+	if err != nil {
+		t.Fatalf("postgres.Open: %v", err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return st
+}
+
+// NewPostgresDatabase creates an empty PostgreSQL database of the test's
+// own, dropped when the test ends, and returns its URL. It skips the test
+// when KEYWARD_TEST_POSTGRES (a URL naming the database /test) is not set.
+func NewPostgresDatabase(t testing.TB) string {
 	t.Helper()
 	base := os.Getenv("KEYWARD_TEST_POSTGRES")
 	if base == "" {
-		t.Skip("KEYWARD_TEST_POSTGRES not set: skipping the PostgreSQL run")
+		t.Skip("KEYWARD_TEST_POSTGRES not set: skipping what needs PostgreSQL")
 	}
 	ctx := context.Background()
 	admin, err := pgx.Connect(ctx, base)
@@ -42,10 +54,5 @@ func NewPostgresStore(t testing.TB) keyward.Store {
 	if url == base {
 		t.Fatalf("KEYWARD_TEST_POSTGRES %q must name the database /test?…", base)
 	}
-	st, err := postgres.Open(ctx, url)
-	if err != nil {
-		t.Fatalf("postgres.Open: %v", err)
-	}
-	t.Cleanup(func() { st.Close() })
-	return st
+	return url
 }

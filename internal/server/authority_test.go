@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/keyward/keyward"
-	"github.com/keyward/keyward/client"
 	"github.com/keyward/keyward/internal/service"
 )
 
@@ -129,20 +128,7 @@ func TestSDKLocalCacheSeesDemotion(t *testing.T) {
 	nodes, res := newCluster(t, 2, "")
 	owner, p, dev, k := demotionSetup(t, nodes[0].srv.Service, res)
 	ctx := context.Background()
-	sdkKey, err := nodes[0].srv.Service.CreateKey(ctx, owner, service.Where{ProjectID: p.ID}, keyward.CreateKeyInput{Name: "backend", Scopes: []string{keyward.ScopeKeysVerify}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	lb := newRoundRobin(t, nodes)
-	c, err := client.New(client.WithBaseURL(lb.URL), client.WithAPIKey(sdkKey.Secret), client.WithOrgAPIKey(""))
-	if err != nil {
-		t.Fatal(err)
-	}
-	lc := client.NewLocalCache(c, client.LocalCacheOptions{})
-	runCtx, stop := context.WithCancel(ctx)
-	done := make(chan struct{})
-	go func() { lc.Run(runCtx); close(done) }()
-	t.Cleanup(func() { stop(); <-done })
+	lb, lc := startLocalCache(t, nodes, owner, p)
 
 	in := keyward.VerifyInput{Key: k.Secret, Scopes: []string{"orders:read"}}
 	deadline := time.Now().Add(10 * time.Second)

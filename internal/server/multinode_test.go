@@ -3,7 +3,6 @@ package server
 import (
 	"context"
 	"crypto/rand"
-	"encoding/hex"
 	"io"
 	"net"
 	"net/http"
@@ -23,35 +22,18 @@ import (
 type node struct {
 	srv *Server
 	url string
+	db  string // the cluster's database name
 }
 
 // newCluster starts n nodes on one fresh PostgreSQL database (with Redis
 // as the feed when redisURL is set) and bootstraps it.
 func newCluster(t *testing.T, n int, redisURL string) ([]*node, *service.BootstrapResult) {
 	t.Helper()
-	base := os.Getenv("KEYWARD_TEST_POSTGRES")
-	if base == "" {
+	if os.Getenv("KEYWARD_TEST_POSTGRES") == "" {
 		t.Skip("KEYWARD_TEST_POSTGRES not set: skipping the multi-node tests")
 	}
+	dbURL := kwtest.NewPostgresDatabase(t)
 	ctx := context.Background()
-	admin, err := pgx.Connect(ctx, base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b := make([]byte, 6)
-	rand.Read(b)
-	name := "keyward_mn_" + hex.EncodeToString(b)
-	if _, err := admin.Exec(ctx, "CREATE DATABASE "+name); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		admin.Exec(context.Background(), "DROP DATABASE "+name+" WITH (FORCE)")
-		admin.Close(context.Background())
-	})
-	dbURL := strings.Replace(base, "/test?", "/"+name+"?", 1)
-	if dbURL == base {
-		t.Fatalf("KEYWARD_TEST_POSTGRES %q must name the database /test?…", base)
-	}
 
 	ctx, cancel := context.WithCancel(ctx)
 	var nodes []*node
@@ -74,7 +56,7 @@ func newCluster(t *testing.T, n int, redisURL string) ([]*node, *service.Bootstr
 		done := make(chan error, 1)
 		go func() { done <- srv.Serve(ctx, ln) }()
 		stopped = append(stopped, done)
-		nodes = append(nodes, &node{srv: srv, url: "http://" + ln.Addr().String()})
+		nodes = append(nodes, &node{srv: srv, url: "http://" + ln.Addr().String(), db: dbName(dbURL)})
 	}
 	res, err := nodes[0].srv.Service.Bootstrap(ctx, service.BootstrapInput{OrgName: "Acme", Email: "o@example.com"})
 	if err != nil {
@@ -97,6 +79,12 @@ func newCluster(t *testing.T, n int, redisURL string) ([]*node, *service.Bootstr
 		}
 	}
 	return nodes, res
+}
+
+// dbName is the database a postgres:// URL names.
+func dbName(url string) string {
+	name, _, _ := strings.Cut(url[strings.LastIndex(url, "/")+1:], "?")
+	return name
 }
 
 // warm asks node url until it accepts key (a node may fail closed with 503
@@ -267,11 +255,7 @@ func TestDatabaseConnectionsCutMidRun(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer admin.Close(context.Background())
-	var db string
-	if err := admin.QueryRow(context.Background(),
-		`SELECT datname FROM pg_stat_activity WHERE datname LIKE 'keyward_mn_%' AND query ILIKE 'LISTEN %' LIMIT 1`).Scan(&db); err != nil {
-		t.Fatalf("finding the cluster's database: %v", err)
-	}
+	db := nodes[0].db
 	cut := func() {
 		if _, err := admin.Exec(context.Background(),
 			`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()`, db); err != nil {

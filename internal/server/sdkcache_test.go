@@ -47,6 +47,28 @@ func newRoundRobin(t *testing.T, nodes []*node) *roundRobin {
 	return rr
 }
 
+// startLocalCache runs the SDK's LocalCache, with a keys:verify key of
+// project p, behind a round-robin balancer over nodes, until the test ends.
+func startLocalCache(t *testing.T, nodes []*node, owner *service.Actor, p *keyward.Project) (*roundRobin, *client.LocalCache) {
+	t.Helper()
+	sdkKey, err := nodes[0].srv.Service.CreateKey(context.Background(), owner, service.Where{ProjectID: p.ID},
+		keyward.CreateKeyInput{Name: "backend", Scopes: []string{keyward.ScopeKeysVerify}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	lb := newRoundRobin(t, nodes)
+	c, err := client.New(client.WithBaseURL(lb.URL), client.WithAPIKey(sdkKey.Secret), client.WithOrgAPIKey(""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	lc := client.NewLocalCache(c, client.LocalCacheOptions{})
+	runCtx, stop := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { lc.Run(runCtx); close(done) }()
+	t.Cleanup(func() { stop(); <-done })
+	return lb, lc
+}
+
 // TestSDKLocalCacheAcrossNodes runs the SDK's LocalCache behind a
 // round-robin balancer over three nodes: its stream comes from one node,
 // its verifications from any. Keys are answered from memory, and a key
@@ -61,20 +83,7 @@ func TestSDKLocalCacheAcrossNodes(t *testing.T) {
 		t.Fatal(err)
 	}
 	where := service.Where{ProjectID: p.ID}
-	sdkKey, err := nodes[0].srv.Service.CreateKey(ctx, owner, where, keyward.CreateKeyInput{Name: "backend", Scopes: []string{keyward.ScopeKeysVerify}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	lb := newRoundRobin(t, nodes)
-	c, err := client.New(client.WithBaseURL(lb.URL), client.WithAPIKey(sdkKey.Secret), client.WithOrgAPIKey(""))
-	if err != nil {
-		t.Fatal(err)
-	}
-	lc := client.NewLocalCache(c, client.LocalCacheOptions{})
-	runCtx, stop := context.WithCancel(ctx)
-	done := make(chan struct{})
-	go func() { lc.Run(runCtx); close(done) }()
-	t.Cleanup(func() { stop(); <-done })
+	lb, lc := startLocalCache(t, nodes, owner, p)
 
 	const rounds = 30
 	var lags []time.Duration
