@@ -224,8 +224,54 @@ func (s *Service) withinCeiling(a *Actor, c ceiling, w Where, k *keyward.Key, au
 }
 
 // rotatedOutMsg refuses key management to a key replaced by rotation.
-const rotatedOutMsg = "This key has been replaced by rotation: until its grace period ends it still authenticates, but it cannot create, rotate, change or revoke other keys"
+const rotatedOutMsg = "This key has been replaced by rotation: until its grace period ends it still authenticates and may revoke itself, but it changes nothing else"
 
 // rotatedOut reports whether a is a key replaced by rotation (inside its
 // grace period): such a key manages no key but itself.
 func rotatedOut(a *Actor) bool { return a.Key != nil && a.Key.ReplacedBy != nil }
+
+// roleScopes is what a person in the given roles may do, as the scopes a
+// key would need for it: an org admin (or owner) everything an org key can
+// hold; a project admin or developer every built-in project scope; a viewer
+// reading. An org member without project roles may do nothing.
+func roleScopes(role keyward.OrgRole, prs []keyward.ProjectMember) []string {
+	if role == keyward.OrgOwner || role == keyward.OrgAdmin {
+		return keyward.OrgScopes
+	}
+	var out []string
+	for _, pr := range prs {
+		switch pr.Role {
+		case keyward.ProjectAdmin, keyward.ProjectDeveloper:
+			out = append(out, keyward.ProjectScopes...)
+		case keyward.ProjectViewer:
+			out = append(out, viewerScopes...)
+		}
+	}
+	return out
+}
+
+// mayGrant answers "may a give a person these roles": a key never gives a
+// person more than it may do itself. The roles must need no scope the key
+// lacks, and a key bounded in time, place or rate (an expiry, an IP
+// allowlist or a rate limit) gives no role that allows anything, since a
+// person is bounded by none of these. People are bounded by their own
+// roles, which the access checks already decide.
+func (s *Service) mayGrant(a *Actor, role keyward.OrgRole, prs []keyward.ProjectMember, auditAction string, target keyward.ActorRef) error {
+	if a.IsUser() {
+		return nil
+	}
+	need := roleScopes(role, prs)
+	if len(need) == 0 {
+		return nil
+	}
+	k := a.Key
+	if k.ExpiresAt != nil || len(k.IPAllowlist) > 0 || k.RateLimit != nil {
+		return s.denied(a, auditAction, "", target, "A key with an expiry, an IP allowlist or a rate limit cannot give a person a role that allows anything: the person would not be bound by them")
+	}
+	for _, sc := range need {
+		if !k.HasScope(sc) {
+			return s.denied(a, auditAction, "", target, "A key cannot give a person a role that allows more than the key may do itself (the role needs "+quoteSafe(sc)+")")
+		}
+	}
+	return nil
+}

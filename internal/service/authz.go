@@ -42,6 +42,23 @@ func (act action) changes() bool {
 	return true
 }
 
+// mayChange prepares a key actor for act: for a change, the key is read
+// again from the store (refresh), and a key replaced by rotation changes
+// nothing, whatever the route (keys, projects, members, settings). Only
+// revoking itself stays open to it (changeableKey).
+func (s *Service) mayChange(ctx context.Context, q keyward.Queries, a *Actor, act action, auditAction, projectID string, target keyward.ActorRef) error {
+	if a.Key == nil || !act.changes() {
+		return nil
+	}
+	if err := s.refresh(ctx, q, a); err != nil {
+		return err
+	}
+	if rotatedOut(a) {
+		return s.denied(a, auditAction, projectID, target, rotatedOutMsg)
+	}
+	return nil
+}
+
 // projectKeyScope is the scope a project key needs for each action it may
 // ever take; actions missing here are never allowed to project keys.
 var projectKeyScope = map[action]string{
@@ -183,10 +200,8 @@ func (s *Service) projectAccess(ctx context.Context, q keyward.Queries, a *Actor
 		return nil, keyward.NotFound("project")
 	}
 	target := keyward.ActorRef{Type: "project", ID: p.ID}
-	if act.changes() {
-		if err := s.refresh(ctx, q, a); err != nil {
-			return nil, err
-		}
+	if err := s.mayChange(ctx, q, a, act, auditAction, p.ID, target); err != nil {
+		return nil, err
 	}
 	switch {
 	case a.IsKind(keyward.KindProject):
@@ -224,10 +239,8 @@ func (s *Service) orgAccess(ctx context.Context, q keyward.Queries, a *Actor, ac
 	case a.IsKind(keyward.KindProject):
 		return "", keyward.Denied("Project keys cannot use org endpoints; use an org key (kwo_) in the x-org-api-key header")
 	case a.IsKind(keyward.KindOrg):
-		if act.changes() {
-			if err := s.refresh(ctx, q, a); err != nil {
-				return "", err
-			}
+		if err := s.mayChange(ctx, q, a, act, auditAction, "", target); err != nil {
+			return "", err
 		}
 		if !keyAllows(a, act) {
 			return "", s.denied(a, auditAction, "", target, "This key lacks the scope "+orgKeyScope[act])

@@ -36,7 +36,7 @@ func (s *Service) invite(ctx context.Context, q keyward.Queries, a *Actor, u *ke
 		return nil, err
 	}
 	for _, pr := range in.Projects {
-		if _, err := s.projectAccess(ctx, q, a, pr.ProjectID, actProjectAdmin, AuditMemberInvite); err != nil {
+		if _, err := s.projectAccess(ctx, q, a, pr.ProjectID, actProjectMembers, AuditMemberInvite); err != nil {
 			return nil, err
 		}
 	}
@@ -270,6 +270,9 @@ func (s *Service) lockInvitation(ctx context.Context, q keyward.Queries, token s
 // deleted since the invitation are skipped. Once the account belongs to
 // more than one org, no org's reset link may work on it any more.
 func (s *Service) join(ctx context.Context, q keyward.Queries, inv *keyward.Invitation, o Origin) (*keyward.Org, error) {
+	if err := s.inviterMay(ctx, q, inv); err != nil {
+		return nil, err
+	}
 	now := s.clock.Now()
 	a := UserActor(inv.UserID, inv.OrgID, o)
 	_, err := q.GetMember(ctx, inv.OrgID, inv.UserID)
@@ -311,6 +314,44 @@ func (s *Service) join(ctx context.Context, q keyward.Queries, inv *keyward.Invi
 		return nil, err
 	}
 	return q.GetOrg(ctx, inv.OrgID)
+}
+
+// errStaleInvitation refuses an invitation whose maker may no longer add
+// the member it names.
+var errStaleInvitation = keyward.Errorf(keyward.CodeConflict, "This invitation is no longer valid: whoever made it may no longer add this member; ask an admin of the organization for a new one")
+
+// inviterMay asks again, as an invitation is accepted, whether whoever made
+// it may still give these roles now: the invitations of a removed or
+// demoted admin, or of a revoked, expired or rotated-out key, stop working
+// with them. It is the same decision as when the invitation was made.
+func (s *Service) inviterMay(ctx context.Context, q keyward.Queries, inv *keyward.Invitation) error {
+	a := UserActor(inv.CreatedBy, inv.OrgID, Origin{})
+	if keyward.ValidID(keyward.PrefixKey, inv.CreatedBy) {
+		a = &Actor{Key: &keyward.Key{ID: inv.CreatedBy, Kind: keyward.KindOrg}, OrgID: inv.OrgID}
+	}
+	role, err := s.orgAccess(ctx, q, a, actMembersWrite, AuditMemberInvite)
+	if err == nil && inv.Role == keyward.OrgOwner && role != keyward.OrgOwner {
+		err = errStaleInvitation
+	}
+	if err == nil {
+		err = s.mayGrant(a, inv.Role, inv.Projects, AuditMemberInvite, userRef(inv.UserID))
+	}
+	for _, pr := range inv.Projects {
+		if err != nil {
+			break
+		}
+		_, err = s.projectAccess(ctx, q, a, pr.ProjectID, actProjectMembers, AuditMemberInvite)
+		if keyward.ErrorCode(err) == keyward.CodeNotFound {
+			err = nil // a project deleted since: skipped when joining
+		}
+	}
+	switch code := keyward.ErrorCode(err); code {
+	case "":
+		return nil
+	case keyward.CodeUnavailable, keyward.CodeInternal:
+		return err
+	}
+	return errStaleInvitation
 }
 
 // ListInvitations lists the org's pending invitations (for org admins and

@@ -117,9 +117,6 @@ func (s *Service) CreateKey(ctx context.Context, a *Actor, w Where, in keyward.C
 		if err != nil {
 			return err
 		}
-		if rotatedOut(a) {
-			return s.denied(a, AuditKeyCreate, w.ProjectID, whereRef(a, p), rotatedOutMsg)
-		}
 		now := s.clock.Now()
 		k, err := s.newKey(a, w, p, org, in, now)
 		if err != nil {

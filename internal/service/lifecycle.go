@@ -36,9 +36,6 @@ func (s *Service) changeableKey(ctx context.Context, q keyward.Queries, a *Actor
 	if selfOK && self {
 		return k, org, c, nil
 	}
-	if rotatedOut(a) && !self {
-		return nil, nil, ceiling{}, s.denied(a, auditAction, w.ProjectID, keyRef(k), rotatedOutMsg)
-	}
 	if ok, why := c.admits(k); !ok {
 		return nil, nil, ceiling{}, s.denied(a, auditAction, w.ProjectID, keyRef(k), "A key can only change keys it could have made itself; this key has "+why)
 	}

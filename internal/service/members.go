@@ -63,6 +63,9 @@ func (s *Service) AddMember(ctx context.Context, a *Actor, in keyward.AddMemberI
 		if in.Role == keyward.OrgOwner && role != keyward.OrgOwner {
 			return s.denied(a, AuditMemberAdd, "", keyward.ActorRef{Type: "org", ID: a.OrgID}, "Only owners may add owners")
 		}
+		if err := s.mayGrant(a, in.Role, in.Projects, AuditMemberAdd, keyward.ActorRef{Type: "org", ID: a.OrgID}); err != nil {
+			return err
+		}
 		now := s.clock.Now()
 		u, err := q.GetUserByEmail(ctx, email)
 		if err == nil {
@@ -125,6 +128,9 @@ func checkProjectRoles(prs []keyward.ProjectMember, allowRemove bool) *keyward.F
 func (s *Service) setProjectRole(ctx context.Context, q keyward.Queries, a *Actor, userID string, pr keyward.ProjectMember, auditAction string) error {
 	p, err := s.projectAccess(ctx, q, a, pr.ProjectID, actProjectMembers, auditAction)
 	if err != nil {
+		return err
+	}
+	if err := s.mayGrant(a, "", []keyward.ProjectMember{pr}, auditAction, userRef(userID)); err != nil {
 		return err
 	}
 	return q.PutProjectMember(ctx, &keyward.ProjectMember{ProjectID: p.ID, UserID: userID, Role: pr.Role})
@@ -247,6 +253,9 @@ func (s *Service) mayChangeRole(ctx context.Context, q keyward.Queries, a *Actor
 	}
 	if (m.Role == keyward.OrgOwner || role == keyward.OrgOwner) && actorRole != keyward.OrgOwner {
 		return s.denied(a, auditAction, "", userRef(m.UserID), "Only owners may make or change owners")
+	}
+	if err := s.mayGrant(a, role, nil, auditAction, userRef(m.UserID)); err != nil {
+		return err
 	}
 	if m.Role == keyward.OrgOwner && role != keyward.OrgOwner {
 		return lastOwnerCheck(ctx, q, a.OrgID)
@@ -461,6 +470,9 @@ func (s *Service) AddProjectMember(ctx context.Context, a *Actor, projectID, ema
 	var out *keyward.Member
 	err := s.inTx(ctx, func(q keyward.Queries) error {
 		if _, err := s.projectAccess(ctx, q, a, projectID, actProjectMembers, AuditMemberUpdate); err != nil {
+			return err
+		}
+		if err := s.mayGrant(a, "", []keyward.ProjectMember{{ProjectID: projectID, Role: role}}, AuditMemberUpdate, keyward.ActorRef{Type: "project", ID: projectID}); err != nil {
 			return err
 		}
 		u, err := q.GetUserByEmail(ctx, email)

@@ -357,7 +357,9 @@ func (m *model) randomOp() {
 		m.removeOp()
 	case n < 87:
 		if a := m.randomActor(); a != nil {
-			m.addMember(a.Actor)
+			if role, prole, ok := m.addMember(a.Actor); ok && (!m.mayChangeMembers(a, false) || !m.mayGive(a, role, prole)) {
+				m.t.Errorf("%s added a %s/%s, which the model forbids", a.desc, role, prole)
+			}
 		}
 	case n < 91:
 		m.customScopesOp()
@@ -572,6 +574,36 @@ func (m *model) mayChangeMembers(a *actor, project bool) bool {
 	return a.key.Kind == keyward.KindOrg && slices.Contains(a.eff, keyward.ScopeMembersWrite)
 }
 
+// mayGive is the model's answer to "may key actor a give a person this
+// role": only a key bounded by nothing, holding every scope the role needs.
+func (m *model) mayGive(a *actor, orgRole keyward.OrgRole, projectRole keyward.ProjectRole) bool {
+	if a.key == nil {
+		return true
+	}
+	var need []string
+	switch {
+	case orgRole == keyward.OrgAdmin || orgRole == keyward.OrgOwner:
+		need = keyward.OrgScopes
+	case projectRole == keyward.ProjectViewer:
+		need = viewerAllows
+	case projectRole != "":
+		need = keyward.ProjectScopes
+	}
+	if len(need) == 0 {
+		return true
+	}
+	k := a.key
+	if k.ExpiresAt != nil || len(k.IPAllowlist) > 0 || k.RateLimit != nil {
+		return false
+	}
+	for _, s := range need {
+		if !slices.Contains(a.eff, s) {
+			return false
+		}
+	}
+	return true
+}
+
 // someone picks a member other than the bootstrap owner.
 func (m *model) someone() string {
 	var others []string
@@ -609,8 +641,8 @@ func (m *model) projectRoleOp() {
 	}
 	m.succeeded++
 	m.audited(before, service.AuditMemberUpdate)
-	if !m.mayChangeMembers(a, true) {
-		m.t.Errorf("%s changed a project role, which the model forbids", a.desc)
+	if !m.mayChangeMembers(a, true) || !m.mayGive(a, "", role) {
+		m.t.Errorf("%s changed a project role to %q, which the model forbids", a.desc, role)
 	}
 	if role == "" {
 		delete(m.projRole, u)
@@ -636,8 +668,8 @@ func (m *model) orgRoleOp() {
 	if role != m.orgRole[u] {
 		m.audited(before, service.AuditMemberUpdate)
 	}
-	if !m.mayChangeMembers(a, false) {
-		m.t.Errorf("%s changed an org role, which the model forbids", a.desc)
+	if !m.mayChangeMembers(a, false) || (role != m.orgRole[u] && !m.mayGive(a, role, "")) {
+		m.t.Errorf("%s changed an org role to %s, which the model forbids", a.desc, role)
 	}
 	m.orgRole[u] = role
 }
@@ -664,17 +696,18 @@ func (m *model) removeOp() {
 }
 
 // addMember adds a new person with a random org role and project role.
-func (m *model) addMember(a *service.Actor) {
+func (m *model) addMember(a *service.Actor) (keyward.OrgRole, keyward.ProjectRole, bool) {
 	role := pick(m.rng, []keyward.OrgRole{keyward.OrgAdmin, keyward.OrgMember, keyward.OrgMember})
 	prole := pick(m.rng, []keyward.ProjectRole{keyward.ProjectAdmin, keyward.ProjectDeveloper, keyward.ProjectDeveloper, keyward.ProjectViewer})
 	mem, err := m.env.Service.AddMember(ctx, a, keyward.AddMemberInput{Email: uniq("model") + "@example.com", Role: role,
 		Projects: []keyward.ProjectMember{{ProjectID: m.project, Role: prole}}})
 	m.logf("%s adds a %s/%s: %v", a.Ref(), role, prole, kwtest.Code(err))
 	if err != nil {
-		return
+		return role, prole, false
 	}
 	m.succeeded++
 	m.orgRole[mem.UserID], m.projRole[mem.UserID] = role, prole
+	return role, prole, true
 }
 
 func (m *model) customScopesOp() {

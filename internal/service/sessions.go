@@ -279,6 +279,17 @@ func (s *Service) ResetPassword(ctx context.Context, token, password string) err
 				return keyward.Denied("%s", errForeignAccount)
 			}
 		}
+		// The owner who made the link must still be one: a removed or
+		// demoted owner's links stop working with them.
+		if r.OrgID != "" && r.CreatedBy != "" {
+			m, err := q.GetMember(ctx, r.OrgID, r.CreatedBy)
+			if keyward.ErrorCode(err) == keyward.CodeNotFound || (err == nil && m.Role != keyward.OrgOwner) {
+				return keyward.Errorf(keyward.CodeConflict, "This link is no longer valid: the owner who made it no longer is one")
+			}
+			if err != nil {
+				return err
+			}
+		}
 		u, err := q.GetUser(ctx, r.UserID)
 		if err != nil {
 			return err
