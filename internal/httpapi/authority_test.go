@@ -332,3 +332,22 @@ func TestDemotedAdminsOrgKeysKeptAsTheOrgs(t *testing.T) {
 		t.Errorf("org key owner after the demotion = %q, want none (the organization's)", *who.OwnerUserID)
 	}
 }
+
+func TestATransferNeverRaisesAKey(t *testing.T) {
+	s := newSetup(t)
+	dev, k := s.memberKey(t, "dev@example.com", keyward.OrgMember, keyward.ProjectDeveloper)
+	admin := s.srv.MustMember(t, "admin@example.com", keyward.OrgMember, s.project.ID, keyward.ProjectAdmin)
+	viewer := map[string]any{"projects": []map[string]any{{"project_id": s.project.ID, "role": "viewer"}}}
+	s.ok(t, "PATCH", "/v1/org/members/"+dev.UserID, viewer).want(t, 200)
+	// Removed from the project, the viewer's key goes to an admin: whoever
+	// holds it keeps what it could do, reading, and gains nothing.
+	remove := map[string]any{"projects": []map[string]any{{"project_id": s.project.ID, "role": ""}},
+		"key_handling": "transfer", "transfer_to": admin.UserID}
+	s.ok(t, "PATCH", "/v1/org/members/"+dev.UserID, remove).want(t, 200)
+	var who keyward.Whoami
+	withKey(t, s, k.Secret, "GET", "/v1/whoami", nil).want(t, 200).decode(t, &who)
+	if want := []string{keyward.ScopeKeysRead, keyward.ScopeAuditRead}; !slices.Equal(who.Scopes, want) {
+		t.Errorf("transferred key scopes = %q, want what it could do before, %q", who.Scopes, want)
+	}
+	withKey(t, s, k.Secret, "POST", "/v1/keys", map[string]any{"name": "more"}).wantError(t, 403, keyward.CodePermissionDenied)
+}

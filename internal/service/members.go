@@ -155,6 +155,10 @@ func (s *Service) UpdateMember(ctx context.Context, a *Actor, userID string, in 
 		if err != nil {
 			return err
 		}
+		before, err := s.keysNow(ctx, q, a, userID)
+		if err != nil {
+			return err
+		}
 		details := map[string]any{}
 		if in.Role != nil && *in.Role != m.Role {
 			if err := s.mayChangeRole(ctx, q, a, m, *in.Role, AuditMemberUpdate); err != nil {
@@ -186,7 +190,7 @@ func (s *Service) UpdateMember(ctx context.Context, a *Actor, userID string, in 
 			if _, err := s.projectAccess(ctx, q, a, pr.ProjectID, actProjectMembers, AuditMemberUpdate); err != nil {
 				return err
 			}
-			n, err := s.handleKeys(ctx, q, a, userID, pr.ProjectID, in.KeyHandling, in.TransferTo, nil)
+			n, err := s.handleKeys(ctx, q, a, userID, pr.ProjectID, in.KeyHandling, in.TransferTo, nil, before)
 			if err != nil {
 				return err
 			}
@@ -200,7 +204,7 @@ func (s *Service) UpdateMember(ctx context.Context, a *Actor, userID string, in 
 		// keys after a demotion, project keys in projects they no longer
 		// reach) go the way key_handling says; the others are narrowed to
 		// the new roles on their next use (authority.go).
-		n, err := s.handleKeys(ctx, q, a, userID, "", in.KeyHandling, in.TransferTo, s.lostByOwner)
+		n, err := s.handleKeys(ctx, q, a, userID, "", in.KeyHandling, in.TransferTo, s.lostByOwner, before)
 		if err != nil {
 			return err
 		}
@@ -301,7 +305,11 @@ func (s *Service) RemoveMember(ctx context.Context, a *Actor, userID string, in 
 				return err
 			}
 		}
-		n, err := s.handleKeys(ctx, q, a, userID, "", in.KeyHandling, in.TransferTo, nil)
+		before, err := s.keysNow(ctx, q, a, userID)
+		if err != nil {
+			return err
+		}
+		n, err := s.handleKeys(ctx, q, a, userID, "", in.KeyHandling, in.TransferTo, nil, before)
 		if err != nil {
 			return err
 		}
@@ -334,12 +342,15 @@ func handling(h keyward.KeyHandling) keyward.KeyHandling {
 
 // handleKeys revokes or transfers the usable keys that userID owns in the
 // org (or, with projectID, its keys in one project), those only that which
-// selects when it is set, writing one audit event per key. Transferred
+// selects when it is set, writing one audit event per key. A transferred
+// key keeps what it could do before the change (before, from keysNow) and
+// nothing more: whoever holds its secret keeps using it, so a transfer must
+// never raise it to its new owner's role. Transferred
 // project keys go to member to (by default the acting user), who must hold
 // a role that allows them; transferred org keys become the organization's
 // own (no owner, bounded by their scopes alone). It returns how many keys it
 // handled.
-func (s *Service) handleKeys(ctx context.Context, q keyward.Queries, a *Actor, userID, projectID string, h keyward.KeyHandling, to string, which func(context.Context, keyward.Queries, *keyward.Key) (bool, error)) (int, error) {
+func (s *Service) handleKeys(ctx context.Context, q keyward.Queries, a *Actor, userID, projectID string, h keyward.KeyHandling, to string, which func(context.Context, keyward.Queries, *keyward.Key) (bool, error), before map[string][]string) (int, error) {
 	now := s.clock.Now()
 	f := keyward.KeyFilter{OrgID: a.OrgID, ProjectID: projectID, OwnerUserID: userID, Now: now}
 	if projectID != "" {
@@ -383,9 +394,9 @@ func (s *Service) handleKeys(ctx context.Context, q keyward.Queries, a *Actor, u
 		action := AuditKeyRevoke
 		switch {
 		case transfer && k.Kind == keyward.KindOrg:
-			action, k.OwnerUserID = AuditKeyTransfer, nil
+			action, k.OwnerUserID, k.Scopes = AuditKeyTransfer, nil, keptScopes(k, before)
 		case transfer:
-			action, k.OwnerUserID = AuditKeyTransfer, &to
+			action, k.OwnerUserID, k.Scopes = AuditKeyTransfer, &to, keptScopes(k, before)
 			if _, ok, err := s.ownerAllows(ctx, q, k); err != nil || !ok {
 				if err != nil {
 					return 0, err
@@ -446,6 +457,31 @@ func (s *Service) withinUserLimit(ctx context.Context, q keyward.Queries, orgID,
 		}
 	}
 	return nil
+}
+
+// keysNow is what each usable key of userID in a's org may do now, under
+// the roles userID holds before a change: what a transfer keeps.
+func (s *Service) keysNow(ctx context.Context, q keyward.Queries, a *Actor, userID string) (map[string][]string, error) {
+	keys, err := q.ListKeys(ctx, keyward.KeyFilter{OrgID: a.OrgID, OwnerUserID: userID, Now: s.clock.Now()})
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string][]string, len(keys))
+	for _, k := range keys {
+		if err := s.narrowToOwner(ctx, q, k); err != nil {
+			return nil, err
+		}
+		out[k.ID] = k.Scopes
+	}
+	return out, nil
+}
+
+// keptScopes is what a transferred key keeps: what it could do before.
+func keptScopes(k *keyward.Key, before map[string][]string) []string {
+	if sc, ok := before[k.ID]; ok && sc != nil {
+		return sc
+	}
+	return []string{}
 }
 
 // lostByOwner selects the keys whose owner's roles no longer allow them.
