@@ -2,6 +2,7 @@ package httpapi_test
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"testing"
 	"time"
@@ -350,4 +351,55 @@ func TestATransferNeverRaisesAKey(t *testing.T) {
 		t.Errorf("transferred key scopes = %q, want what it could do before, %q", who.Scopes, want)
 	}
 	withKey(t, s, k.Secret, "POST", "/v1/keys", map[string]any{"name": "more"}).wantError(t, 403, keyward.CodePermissionDenied)
+}
+
+// Neither rotating a rate-limited key nor tightening its own window by a
+// hair gives it a fresh budget: each once let a key limited to 3 requests
+// an hour make as many as it liked.
+func TestRateLimitsHoldThroughRotationAndWindowChanges(t *testing.T) {
+	s := newSetup(t)
+	limited := func() *keyward.Key {
+		return s.srv.MustKey(t, nil, s.project.ID, keyward.CreateKeyInput{Name: "limited",
+			RateLimit: &keyward.RateLimit{Limit: 3, Window: keyward.Duration(time.Hour)}})
+	}
+	t.Run("rotation", func(t *testing.T) {
+		cur := limited()
+		ok := 0
+		for range 5 {
+			for range 2 {
+				if withKey(t, s, cur.Secret, "GET", "/v1/whoami", nil).Status == 200 {
+					ok++
+				}
+			}
+			var next keyward.Key
+			r := withKey(t, s, cur.Secret, "POST", "/v1/keys/"+cur.ID+"/rotate", map[string]any{"grace_period": "0s"})
+			if r.Status != 201 {
+				continue
+			}
+			ok++
+			r.decode(t, &next)
+			cur = &next
+		}
+		if ok > 3 {
+			t.Errorf("%d requests got through a limit of 3 an hour by rotating", ok)
+		}
+	})
+	t.Run("window", func(t *testing.T) {
+		k := limited()
+		ok := 0
+		for i := range 5 {
+			for range 2 {
+				if withKey(t, s, k.Secret, "GET", "/v1/whoami", nil).Status == 200 {
+					ok++
+				}
+			}
+			window := fmt.Sprintf("%ds", 3601+i)
+			if withKey(t, s, k.Secret, "PATCH", "/v1/keys/"+k.ID, map[string]any{"rate_limit": map[string]any{"limit": 3, "window": window}}).Status == 200 {
+				ok++
+			}
+		}
+		if ok > 3 {
+			t.Errorf("%d requests got through a limit of 3 an hour by changing the window", ok)
+		}
+	})
 }

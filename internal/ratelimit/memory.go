@@ -82,3 +82,31 @@ func (m *Memory) Len() int {
 	defer m.mu.Unlock()
 	return len(m.counters)
 }
+
+// Carry makes the requests key from has counted in its window of now
+// (of length fromWindow) count in key to's window of now (of length
+// toWindow) too, unless to has counted more already. A key's budget so
+// survives its replacement by rotation and a change of its own window.
+func (m *Memory) Carry(_ context.Context, from string, fromWindow time.Duration, to string, toWindow time.Duration, now time.Time) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	c := m.counters[from]
+	if c == nil || c.window != fromWindow || c.start != windowStart(now, fromWindow) || c.n == 0 {
+		return nil
+	}
+	n := c.n
+	start := windowStart(now, toWindow)
+	t := m.counters[to]
+	if t == nil {
+		if len(m.counters) >= m.max {
+			m.evict(now)
+		}
+		t = &counter{}
+		m.counters[to] = t
+	}
+	if t.start != start || t.window != toWindow {
+		t.start, t.window, t.n = start, toWindow, 0
+	}
+	t.n = max(t.n, n)
+	return nil
+}

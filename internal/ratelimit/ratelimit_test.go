@@ -177,3 +177,49 @@ func TestRedisDown(t *testing.T) {
 		t.Fatal("no error from an unreachable Redis")
 	}
 }
+
+// carrier is a limiter that carries a budget to another key or window.
+type carrier interface {
+	limiter
+	Carry(ctx context.Context, from string, fromWindow time.Duration, to string, toWindow time.Duration, now time.Time) error
+}
+
+// testCarry: what a key used in its window counts against the key that
+// replaces it, and against the same key under a new window; more used by
+// the target already is kept; nothing used carries nothing.
+func testCarry(t *testing.T, l carrier) {
+	ctx := context.Background()
+	for range 2 {
+		l.Allow(ctx, "key_old", 3, time.Hour, t0)
+	}
+	if err := l.Carry(ctx, "key_old", time.Hour, "key_new", time.Hour, t0); err != nil {
+		t.Fatal(err)
+	}
+	if d, _ := l.Allow(ctx, "key_new", 3, time.Hour, t0); !d.Allowed || d.Remaining != 0 {
+		t.Errorf("the replacement's first request: %+v, want allowed with nothing left", d)
+	}
+	if d, _ := l.Allow(ctx, "key_new", 3, time.Hour, t0); d.Allowed {
+		t.Errorf("the replacement went past the budget its predecessor used: %+v", d)
+	}
+	// The same key under a slightly longer window starts where it was.
+	if err := l.Carry(ctx, "key_old", time.Hour, "key_old", time.Hour+time.Second, t0); err != nil {
+		t.Fatal(err)
+	}
+	if d, _ := l.Allow(ctx, "key_old", 3, time.Hour+time.Second, t0); !d.Allowed || d.Remaining != 0 {
+		t.Errorf("after a window change: %+v, want allowed with nothing left", d)
+	}
+	// A target that counted more keeps its count; an unused source is a no-op.
+	if err := l.Carry(ctx, "key_unused", time.Hour, "key_new", time.Hour, t0); err != nil {
+		t.Fatal(err)
+	}
+	if d, _ := l.Allow(ctx, "key_new", 3, time.Hour, t0); d.Allowed {
+		t.Errorf("carrying nothing reset the target: %+v", d)
+	}
+}
+
+func TestMemoryCarry(t *testing.T) { testCarry(t, ratelimit.NewMemory(0)) }
+
+func TestRedisCarry(t *testing.T) {
+	c, prefix := newRedis(t)
+	testCarry(t, ratelimit.NewRedis(c, prefix))
+}

@@ -41,7 +41,7 @@ func NewRedis(client redis.Scripter, prefix string) *Redis {
 // caller decides whether to fail open.
 func (l *Redis) Allow(ctx context.Context, key string, limit int, window time.Duration, now time.Time) (Decision, error) {
 	start := windowStart(now, window)
-	rkey := l.prefix + key + ":" + strconv.FormatInt(start/int64(time.Millisecond), 10)
+	rkey := l.windowKey(key, window, now)
 	// The counter outlives its window by a second, so that a node whose
 	// clock is a little behind still finds it.
 	ttl := window + time.Second
@@ -50,4 +50,35 @@ func (l *Redis) Allow(ctx context.Context, key string, limit int, window time.Du
 		return Decision{}, fmt.Errorf("ratelimit: redis: %w", err)
 	}
 	return decide(n, limit, start, window), nil
+}
+
+// carry raises the counter KEYS[2] to the count of KEYS[1], creating it
+// with the expiry ARGV[1] when it is new.
+var carry = redis.NewScript(`
+local n = tonumber(redis.call('GET', KEYS[1]) or '0')
+if n == 0 then return 0 end
+local cur = tonumber(redis.call('GET', KEYS[2]) or '0')
+if n > cur then
+  if cur == 0 then
+    redis.call('SET', KEYS[2], n, 'PX', ARGV[1])
+  else
+    redis.call('SET', KEYS[2], n, 'KEEPTTL')
+  end
+end
+return n
+`)
+
+// Carry is Memory.Carry, for every node that shares this Redis.
+func (l *Redis) Carry(ctx context.Context, from string, fromWindow time.Duration, to string, toWindow time.Duration, now time.Time) error {
+	ttl := toWindow + time.Second
+	keys := []string{l.windowKey(from, fromWindow, now), l.windowKey(to, toWindow, now)}
+	if err := carry.Run(ctx, l.client, keys, ttl.Milliseconds()).Err(); err != nil {
+		return fmt.Errorf("ratelimit: redis: %w", err)
+	}
+	return nil
+}
+
+// windowKey is the Redis key of key's window of now.
+func (l *Redis) windowKey(key string, window time.Duration, now time.Time) string {
+	return l.prefix + key + ":" + strconv.FormatInt(windowStart(now, window)/int64(time.Millisecond), 10)
 }

@@ -67,11 +67,13 @@ func (s *Service) changeableKey(ctx context.Context, q keyward.Queries, a *Actor
 // (which may only narrow).
 func (s *Service) UpdateKey(ctx context.Context, a *Actor, w Where, id string, in keyward.KeyPatch) (*keyward.Key, error) {
 	var out *keyward.Key
+	var limitBefore *keyward.RateLimit
 	err := s.inTx(ctx, func(q keyward.Queries) error {
 		k, _, c, err := s.changeableKey(ctx, q, a, w, id, AuditKeyUpdate, false)
 		if err != nil {
 			return err
 		}
+		limitBefore = k.RateLimit
 		now := s.clock.Now()
 		if !k.Usable(now) {
 			return keyward.Errorf(keyward.CodeConflict, "This key is %s and can no longer be changed", k.StatusAt(now))
@@ -140,6 +142,7 @@ func (s *Service) UpdateKey(ctx context.Context, a *Actor, w Where, id string, i
 	if err != nil {
 		return nil, s.finish(ctx, err)
 	}
+	s.carryBudget(ctx, out.ID, limitBefore, out.ID, out.RateLimit)
 	return out, nil
 }
 
@@ -201,9 +204,10 @@ func (s *Service) RotateKey(ctx context.Context, a *Actor, w Where, id string, i
 	if in.GracePeriod != nil {
 		grace = in.GracePeriod.Std()
 	}
-	var out *keyward.Key
+	var out, replaced *keyward.Key
 	err := s.inTx(ctx, func(q keyward.Queries) error {
 		old, org, c, err := s.changeableKey(ctx, q, a, w, id, AuditKeyRotate, false)
+		replaced = old
 		if err != nil {
 			return err
 		}
@@ -259,6 +263,7 @@ func (s *Service) RotateKey(ctx context.Context, a *Actor, w Where, id string, i
 	if err != nil {
 		return nil, s.finish(ctx, err)
 	}
+	s.carryBudget(ctx, replaced.ID, replaced.RateLimit, out.ID, out.RateLimit)
 	return out, nil
 }
 

@@ -78,3 +78,28 @@ func shortDuration(d time.Duration) string {
 	}
 	return s
 }
+
+// carrier is a Limiter that can make one key's used budget count against
+// another key or window (ratelimit.Memory and ratelimit.Redis both can).
+type carrier interface {
+	Carry(ctx context.Context, from string, fromWindow time.Duration, to string, toWindow time.Duration, now time.Time) error
+}
+
+// carryBudget makes what key fromID has used of its rate limit from in the
+// current window count against key toID under the limit to: a rotation's
+// new key, or the same key under a changed limit, starts where the old one
+// stood, so neither rotating nor changing a window is a way to a fresh
+// budget. A limiter that cannot be reached is logged and skipped, as
+// counting is (fail open).
+func (s *Service) carryBudget(ctx context.Context, fromID string, from *keyward.RateLimit, toID string, to *keyward.RateLimit) {
+	if from == nil || to == nil {
+		return
+	}
+	c, ok := s.limit.shared.(carrier)
+	if !ok {
+		return
+	}
+	if err := c.Carry(ctx, fromID, from.Window.Std(), toID, to.Window.Std(), s.clock.Now()); err != nil {
+		s.log.ErrorContext(ctx, "rate limiter: cannot carry a key's used budget", "key_id", toID, "err", err)
+	}
+}
