@@ -179,3 +179,49 @@ func TestAResetLinkEndsWithItsOwner(t *testing.T) {
 		t.Error("signed in with the password the demoted owner's link set")
 	}
 }
+
+// A project admin manages the project's settings, which a key changes only
+// with projects:write: a key without it once made a project admin and,
+// through them, changed the project's custom scopes.
+func TestAKeyCannotMakeAProjectAdminBeyondItself(t *testing.T) {
+	srv := kwtest.NewServer(t)
+	ctx := context.Background()
+	k, err := srv.Service.CreateKey(ctx, srv.Owner(), service.Where{}, keyward.CreateKeyInput{Name: "no projects:write",
+		Scopes: []string{keyward.ScopeMembersWrite, keyward.ScopeMembersRead, keyward.ScopeKeysRead, keyward.ScopeKeysWrite, keyward.ScopeKeysVerify, keyward.ScopeAuditRead}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := srv.MustProject(t, "P")
+	body := map[string]any{"email": "puppet@example.com", "role": "member", "projects": []map[string]any{{"project_id": p.ID, "role": "admin"}}}
+	if status, out := apiCall(t, srv, k.Secret, "POST", "/v1/org/members", body); status != http.StatusForbidden {
+		t.Errorf("a key without projects:write makes a project admin: %d %v, want 403", status, out)
+	}
+	body["projects"] = []map[string]any{{"project_id": p.ID, "role": "developer"}}
+	if status, out := apiCall(t, srv, k.Secret, "POST", "/v1/org/members", body); status != http.StatusCreated {
+		t.Errorf("the same key makes a developer: %d %v, want 201", status, out)
+	}
+}
+
+// A reset link is for a member of the org whose owner made it: removed
+// from the org, the person is nobody that owner may reset.
+func TestAResetLinkEndsWhenItsPersonLeaves(t *testing.T) {
+	srv := kwtest.NewServer(t)
+	e := srv.MustMember(t, "e@example.com", keyward.OrgMember, "", "")
+	srv.MustPassword(t, e.UserID, "e's own password")
+	owner := newBrowser(t, srv)
+	owner.mustLogin(kwtest.OwnerEmail, kwtest.OwnerPassword)
+	_, token := linkIn(resetLinkRE, owner.post("/orgs/"+srv.OrgID+"/members/"+e.UserID+"/reset-password", nil).Body)
+	if token == "" {
+		t.Fatal("no reset link")
+	}
+	if status, _ := apiCall(t, srv, srv.OrgKey, "DELETE", "/v1/org/members/"+e.UserID, nil); status != http.StatusNoContent {
+		t.Fatalf("remove: %d", status)
+	}
+	anon := newBrowser(t, srv)
+	if r := anon.post("/reset", url.Values{"token": {token}, "password": {"the owner's choice"}}); r.StatusCode < 400 {
+		t.Errorf("a removed member's reset link: %d, want a refusal", r.StatusCode)
+	}
+	if r := anon.login("e@example.com", "the owner's choice"); r.StatusCode == http.StatusSeeOther {
+		t.Error("signed in as the removed member with the password the owner chose")
+	}
+}

@@ -232,8 +232,10 @@ func rotatedOut(a *Actor) bool { return a.Key != nil && a.Key.ReplacedBy != nil 
 
 // roleScopes is what a person in the given roles may do, as the scopes a
 // key would need for it: an org admin (or owner) everything an org key can
-// hold; a project admin or developer every built-in project scope; a viewer
-// reading. An org member without project roles may do nothing.
+// hold; a project developer every built-in project scope, and a project
+// admin also members:write and projects:write (project members and
+// settings); a viewer reading. An org member without project roles may do
+// nothing.
 func roleScopes(role keyward.OrgRole, prs []keyward.ProjectMember) []string {
 	if role == keyward.OrgOwner || role == keyward.OrgAdmin {
 		return keyward.OrgScopes
@@ -241,7 +243,12 @@ func roleScopes(role keyward.OrgRole, prs []keyward.ProjectMember) []string {
 	var out []string
 	for _, pr := range prs {
 		switch pr.Role {
-		case keyward.ProjectAdmin, keyward.ProjectDeveloper:
+		case keyward.ProjectAdmin:
+			// A project admin also manages the project's members and
+			// settings (its custom scopes).
+			out = append(out, keyward.ProjectScopes...)
+			out = append(out, keyward.ScopeMembersWrite, keyward.ScopeProjectsWrite)
+		case keyward.ProjectDeveloper:
 			out = append(out, keyward.ProjectScopes...)
 		case keyward.ProjectViewer:
 			out = append(out, viewerScopes...)

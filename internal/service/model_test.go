@@ -586,6 +586,8 @@ func (m *model) mayGive(a *actor, orgRole keyward.OrgRole, projectRole keyward.P
 		need = keyward.OrgScopes
 	case projectRole == keyward.ProjectViewer:
 		need = viewerAllows
+	case projectRole == keyward.ProjectAdmin:
+		need = append(slices.Clone(keyward.ProjectScopes), keyward.ScopeMembersWrite, keyward.ScopeProjectsWrite)
 	case projectRole != "":
 		need = keyward.ProjectScopes
 	}

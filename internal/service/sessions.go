@@ -2,6 +2,7 @@ package service
 
 import (
 	"context"
+	"slices"
 	"crypto/rand"
 	"encoding/base64"
 	"net/url"
@@ -278,6 +279,11 @@ func (s *Service) ResetPassword(ctx context.Context, token, password string) err
 			if (r.OrgID != "" && o.ID != r.OrgID) || (r.OrgID == "" && len(orgs) > 1) {
 				return keyward.Denied("%s", errForeignAccount)
 			}
+		}
+		// The account must still belong to the org whose owner made the
+		// link: a member removed since is nobody that org may reset.
+		if r.OrgID != "" && !slices.ContainsFunc(orgs, func(o *keyward.Org) bool { return o.ID == r.OrgID }) {
+			return keyward.Errorf(keyward.CodeConflict, "This link is no longer valid: the account no longer belongs to the organization that made it")
 		}
 		// The owner who made the link must still be one: a removed or
 		// demoted owner's links stop working with them.
