@@ -73,6 +73,19 @@ func TestAllowlistBehindNginx(t *testing.T) {
 	whoami(other, proxyURL, 403, "Forwarded", "for=127.0.0.2")
 	whoami(other, proxyURL, 403, "X-Forwarded-For", "127.0.0.2", "Forwarded", "for=127.0.0.2")
 	whoami(other, proxyURL, 403, "X-Forwarded-For", "garbage")
+
+	// A key for the gateway host itself (the proxy's address): a client
+	// whose forwarded headers cannot be read, or disagree, is no address at
+	// all, never the proxy's own, so it cannot pick the gateway's allowlist.
+	var gateway struct{ Secret string }
+	call(t, local, "POST", n.url+"/v1/org/projects/"+project.ID+"/keys", `{"name":"gateway","ip_allowlist":["127.0.0.1/32"]}`, 201, &gateway, "x-org-api-key", ids.OrgAPIKey)
+	for _, h := range [][]string{{"Forwarded", "for=unknown"}, {"Forwarded", `for="_gw"`}, {"Forwarded", "for=198.51.100.9"}, {"Forwarded", "x"}} {
+		var body struct{ Error struct{ Code string } }
+		call(t, other, "GET", proxyURL+"/v1/whoami", "", 403, &body, "x-api-key", gateway.Secret, h[0], h[1])
+		if body.Error.Code != "IP_NOT_ALLOWED" {
+			t.Fatalf("%s: %s through the proxy: 403 %q, want IP_NOT_ALLOWED", h[0], h[1], body.Error.Code)
+		}
+	}
 	// Around nginx: a peer that is not a trusted proxy is judged by its own
 	// address, whatever its headers say.
 	whoami(other, n.url, 403, "X-Forwarded-For", "127.0.0.2")

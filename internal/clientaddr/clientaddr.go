@@ -11,8 +11,12 @@
 // connected to a trusted proxy, and are not believed. When both headers
 // are present they must name the same client. Anything that cannot be read
 // (a malformed address, an "unknown" or obfuscated node, the two headers
-// disagreeing) gives the peer's own address: never an error, never an
-// address a client chose.
+// disagreeing) gives no address at all (the zero netip.Addr): never an
+// error, never an address a client chose, and never the proxy's own, which
+// a key's IP allowlist may well name (a client behind a proxy that passes
+// a Forwarded header on untouched could otherwise choose to be the proxy).
+// No address is inside no allowlist, and all such clients share one
+// throttle.
 package clientaddr
 
 import (
@@ -94,9 +98,9 @@ func (p Proxies) Client(peer netip.Addr, h http.Header) netip.Addr {
 	f, ferr := p.walk(h["Forwarded"], forwarded)
 	switch {
 	case xerr == errBad || ferr == errBad:
-		return peer
+		return netip.Addr{}
 	case xerr == nil && ferr == nil && x != f:
-		return peer // the two name different clients: believe neither
+		return netip.Addr{} // the two name different clients: believe neither
 	case xerr == nil:
 		return x
 	case ferr == nil:
@@ -298,4 +302,13 @@ func validPort(p string) bool {
 		}
 	}
 	return !obfuscated || len(p) > 1
+}
+
+// Text is a client address as logs and audit events show it: "unknown"
+// for no address (unreadable forwarded headers).
+func Text(a netip.Addr) string {
+	if !a.IsValid() {
+		return "unknown"
+	}
+	return a.String()
 }

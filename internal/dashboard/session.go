@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/keyward/keyward"
+	"github.com/keyward/keyward/internal/clientaddr"
 	"github.com/keyward/keyward/internal/httpapi"
 	"github.com/keyward/keyward/internal/service"
 )
@@ -37,7 +38,7 @@ type flash struct {
 }
 
 func origin(w http.ResponseWriter, r *http.Request) service.Origin {
-	return service.Origin{IP: httpapi.ClientAddr(w, r).String(), UserAgent: r.UserAgent(), RequestID: httpapi.RequestID(w)}
+	return service.Origin{IP: clientaddr.Text(httpapi.ClientAddr(w, r)), UserAgent: r.UserAgent(), RequestID: httpapi.RequestID(w)}
 }
 
 // public adapts a handler for pages that need no session.

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/keyward/keyward"
+	"github.com/keyward/keyward/internal/clientaddr"
 	"github.com/keyward/keyward/internal/ratelimit"
 	"github.com/keyward/keyward/internal/service"
 )
@@ -142,7 +143,7 @@ func (a *API) authenticate(w http.ResponseWriter, r *http.Request, want keyward.
 		info.keyID = k.ID
 		ip = info.clientString()
 	} else {
-		ip = ClientAddr(w, r).String()
+		ip = clientaddr.Text(ClientAddr(w, r))
 	}
 	*into = *service.KeyActor(k, service.Origin{
 		IP: ip, UserAgent: truncate(header(r.Header, "User-Agent"), 300), RequestID: requestID(w),

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/keyward/keyward"
+	"github.com/keyward/keyward/internal/clientaddr"
 	"github.com/keyward/keyward/internal/jsonlog"
 )
 
@@ -27,7 +28,7 @@ type reqInfo struct {
 // when observe could not take it from RemoteAddr.
 func (info *reqInfo) clientString() string {
 	if info.clientStr == "" {
-		info.clientStr = info.client.String()
+		info.clientStr = clientaddr.Text(info.client)
 	}
 	return info.clientStr
 }

@@ -1,6 +1,10 @@
 package httpapi
 
-import "testing"
+import (
+	"testing"
+
+	"github.com/keyward/keyward/internal/clientaddr"
+)
 
 // TestPeerOf checks that the peer's text, taken from RemoteAddr when it
 // can be, is always the address's own text.
@@ -14,8 +18,8 @@ func TestPeerOf(t *testing.T) {
 			t.Errorf("peerOf(%q) = %v, %q: text differs from %q", remote, addr, text, addr.String())
 		}
 		info := reqInfo{client: addr, clientStr: text}
-		if got := info.clientString(); got != addr.String() {
-			t.Errorf("peerOf(%q): clientString() = %q, want %q", remote, got, addr.String())
+		if got, want := info.clientString(), clientaddr.Text(addr); got != want {
+			t.Errorf("peerOf(%q): clientString() = %q, want %q", remote, got, want)
 		}
 	}
 	if _, text := peerOf("127.0.0.1:1234"); text != "127.0.0.1" {

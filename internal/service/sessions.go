@@ -2,10 +2,10 @@ package service
 
 import (
 	"context"
-	"slices"
 	"crypto/rand"
 	"encoding/base64"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
