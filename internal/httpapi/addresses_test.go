@@ -3,6 +3,7 @@ package httpapi_test
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"log/slog"
 	"net/http/httptest"
 	"strings"
@@ -176,7 +177,8 @@ func (s *syncBuffer) String() string {
 // Behind a trusted proxy (here the test client's own 127.0.0.1), the
 // client named in X-Forwarded-For is the one address every part of keyward
 // uses: IP allowlists, the failed-key throttle, audit events and request
-// logs. Headers that cannot be read give the proxy's address, never a 500.
+// logs. Headers that cannot be read give no address (never the proxy's
+// own), never a 500.
 func TestTrustedProxyClientAddress(t *testing.T) {
 	env := kwtest.NewEnv(t)
 	proxies, err := clientaddr.ParseProxies([]string{"127.0.0.1/32"})
@@ -246,4 +248,37 @@ func TestForwardedHeadersIgnoredByDefault(t *testing.T) {
 	do(t, s.srv, "GET", "/v1/whoami", nil, "x-api-key", k.Secret, "Forwarded", "for=203.0.113.7").wantError(t, 403, keyward.CodeIPNotAllowed)
 	local := s.srv.MustKey(t, nil, s.project.ID, keyward.CreateKeyInput{IPAllowlist: []string{"127.0.0.1/32"}})
 	do(t, s.srv, "GET", "/v1/whoami", nil, "x-api-key", local.Secret, "X-Forwarded-For", "203.0.113.7").want(t, 200)
+}
+
+// The failed-key throttle counts an IPv6 client by its /64: one host holds
+// the whole block, and cycling through its addresses once meant never
+// being throttled. A flood from countless addresses cannot reset a key's
+// rate-limit budget either: the throttle counts in a table of its own.
+func TestThrottleCountsIPv6BlocksAndKeepsKeyBudgets(t *testing.T) {
+	env := kwtest.NewEnv(t)
+	proxies, err := clientaddr.ParseProxies([]string{"127.0.0.1/32"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := serve(t, env, proxies, nil)
+	p := env.MustProject(t, "P")
+	limited := env.MustKey(t, nil, p.ID, keyward.CreateKeyInput{RateLimit: &keyward.RateLimit{Limit: 3, Window: keyward.Duration(24 * time.Hour)}})
+	for range 3 {
+		do(t, srv, "GET", "/v1/whoami", nil, "x-api-key", limited.Secret).want(t, 200)
+	}
+	do(t, srv, "GET", "/v1/whoami", nil, "x-api-key", limited.Secret).wantError(t, 429, keyward.CodeRateLimited)
+
+	limitedFrom := 0
+	for i := range service.AuthFailuresPerMinute + 40 {
+		from := fmt.Sprintf("2001:db8:1::%x", i+1) // each a new address of one /64
+		r := do(t, srv, "GET", "/v1/whoami", nil, "x-api-key", apikey.Generate(apikey.PrefixProject), "X-Forwarded-For", from)
+		if r.Status == 429 {
+			limitedFrom++
+		}
+	}
+	if limitedFrom == 0 {
+		t.Error("unknown keys from 100 addresses of one /64 were never throttled")
+	}
+	// The key's used-up budget is still used up.
+	do(t, srv, "GET", "/v1/whoami", nil, "x-api-key", limited.Secret).wantError(t, 429, keyward.CodeRateLimited)
 }

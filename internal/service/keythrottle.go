@@ -72,11 +72,24 @@ func newAddrThrottle(limit int, window time.Duration, lim *limiters) *addrThrott
 		blocked: map[netip.Addr]time.Time{}, good: map[uint64]time.Time{}}
 }
 
+// block is the address the throttle counts ip under: an IPv6 address by
+// its /64, which one host or one subscriber holds whole (so cycling
+// through its addresses gains nothing), any other by itself. Sign-in
+// counts addresses the same way (addrKey).
+func block(ip netip.Addr) netip.Addr {
+	if ip.Is6() && !ip.Is4In6() {
+		p, _ := ip.Prefix(64)
+		return p.Addr()
+	}
+	return ip
+}
+
 // throttled reports whether ip is throttled at now.
 func (t *addrThrottle) throttled(ip netip.Addr, now time.Time) bool {
 	if t.n.Load() == 0 { // the common case: nobody is throttled, no lock
 		return false
 	}
+	ip = block(ip)
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	until, ok := t.blocked[ip]
@@ -91,6 +104,7 @@ func (t *addrThrottle) throttled(ip netip.Addr, now time.Time) bool {
 // fail counts one failed authentication from ip, and throttles ip until
 // the end of the window once it has used up its failures.
 func (t *addrThrottle) fail(ctx context.Context, ip netip.Addr, now time.Time) {
+	ip = block(ip)
 	key := "authfail:" + ip.String()
 	d, ok := t.lim.allow(ctx, key, t.limit, t.window, now)
 	if !ok {
@@ -118,7 +132,7 @@ func (t *addrThrottle) fail(ctx context.Context, ip netip.Addr, now time.Time) {
 // throttled address ip; when ip has used up this second's lookups it
 // returns RATE_LIMITED with the time until the next.
 func (t *addrThrottle) allowLookup(ctx context.Context, ip netip.Addr, now time.Time) error {
-	key := "authlookup:" + ip.String()
+	key := "authlookup:" + block(ip).String()
 	d, ok := t.lim.allow(ctx, key, ThrottledLookupsPerSecond, time.Second, now)
 	if !ok {
 		d, _ = t.lim.local.Allow(ctx, key, ThrottledLookupsPerSecond, time.Second, now)

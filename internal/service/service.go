@@ -87,7 +87,16 @@ func New(cfg Config) (*Service, error) {
 	if s.limit.shared == nil {
 		s.limit.shared = s.limit.local
 	}
-	s.authByAddr = newAddrThrottle(AuthFailuresPerMinute, time.Minute, s.limit)
+	// On one node the address throttle counts in a table of its own: a
+	// flood of addresses that fills it must not evict, and so reset, the
+	// keys' rate-limit budgets. (With Redis both count there, under keys of
+	// their own, and nothing is evicted early.)
+	throttleLimits := s.limit
+	if cfg.Limiter == nil {
+		own := ratelimit.NewMemory(0)
+		throttleLimits = &limiters{shared: own, local: own, log: s.limit.log}
+	}
+	s.authByAddr = newAddrThrottle(AuthFailuresPerMinute, time.Minute, throttleLimits)
 	s.publicURL = strings.TrimRight(cfg.PublicURL, "/")
 	if s.publicURL == "" {
 		s.publicURL = "http://127.0.0.1:8080"
