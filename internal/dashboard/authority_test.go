@@ -2,6 +2,7 @@ package dashboard_test
 
 import (
 	"bytes"
+	"fmt"
 	"context"
 	"encoding/json"
 	"net/http"
@@ -223,5 +224,21 @@ func TestAResetLinkEndsWhenItsPersonLeaves(t *testing.T) {
 	}
 	if r := anon.login("e@example.com", "the owner's choice"); r.StatusCode == http.StatusSeeOther {
 		t.Error("signed in as the removed member with the password the owner chose")
+	}
+}
+
+// A signed-in session cannot guess the account's password through the
+// password change form any faster than sign-in allows.
+func TestPasswordChangeFormIsThrottled(t *testing.T) {
+	_, b := signedInOwner(t)
+	refused := 0
+	for i := range 20 {
+		r := b.post("/account/password", url.Values{"current_password": {fmt.Sprintf("guess %d", i)}, "new_password": {"a new password"}})
+		if r.StatusCode == http.StatusTooManyRequests {
+			refused++
+		}
+	}
+	if refused == 0 {
+		t.Error("20 wrong current passwords through the form were all checked")
 	}
 }

@@ -1,6 +1,7 @@
 package service_test
 
 import (
+	"fmt"
 	"testing"
 
 	"github.com/keyward/keyward"
@@ -63,5 +64,42 @@ func TestEveryPasswordHashTakesASlot(t *testing.T) {
 	}
 	if _, _, err := fresh.Setup(ctx, setup, boot, origin); err != nil {
 		t.Errorf("the setup link once slots are free: %v", err)
+	}
+}
+
+// Made-up reset and invitation tokens never reach a hash slot: with every
+// slot taken they are still answered at once as unknown links. Before,
+// anonymous requests with made-up tokens hashed first and so kept every
+// sign-in waiting.
+func TestMadeUpLinksTakeNoHashSlot(t *testing.T) {
+	env := kwtest.NewEnv(t)
+	release := env.Service.HoldHashSlots()
+	defer release()
+	if err := env.Service.ResetPassword(ctx, "made-up-token", "a new password"); kwtest.Code(err) != keyward.CodeNotFound {
+		t.Errorf("reset with a made-up token while the slots are taken: %v, want NOT_FOUND", err)
+	}
+	if _, _, err := env.Service.AcceptInvitationWithPassword(ctx, "made-up-token", "a new password", origin); kwtest.Code(err) != keyward.CodeNotFound {
+		t.Errorf("invitation with a made-up token while the slots are taken: %v, want NOT_FOUND", err)
+	}
+}
+
+// The current password asked to change it is a guess like a sign-in's:
+// after the account's failures, more guesses from a session are refused
+// however fast they come.
+func TestPasswordChangeGuessesAreCounted(t *testing.T) {
+	env := kwtest.NewEnv(t)
+	_, sess, err := env.Service.Login(ctx, kwtest.OwnerEmail, kwtest.OwnerPassword, origin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	refused := 0
+	for i := range 20 {
+		_, _, err := env.Service.ChangePassword(ctx, sess, fmt.Sprintf("guess %d", i), "a new password", origin)
+		if kwtest.Code(err) == keyward.CodeRateLimited {
+			refused++
+		}
+	}
+	if refused == 0 {
+		t.Error("20 wrong current passwords in a row were all checked")
 	}
 }

@@ -210,6 +210,15 @@ func (s *Service) AcceptInvitationWithPassword(ctx context.Context, token, passw
 	if fe := checkPassword(password); fe != nil {
 		return "", nil, invalid(fe)
 	}
+	// Only a link that works gets a hash slot: a made-up token must not
+	// keep sign-ins waiting.
+	inv, err := s.invitationByToken(ctx, s.store, token)
+	if err == nil {
+		err = invitationState(inv, s.clock.Now())
+	}
+	if err != nil {
+		return "", nil, err
+	}
 	hash, err := s.hashPassword(ctx, password)
 	if err != nil {
 		return "", nil, err

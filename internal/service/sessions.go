@@ -2,6 +2,7 @@ package service
 
 import (
 	"context"
+	"errors"
 	"crypto/rand"
 	"encoding/base64"
 	"net/url"
@@ -155,6 +156,12 @@ func (s *Service) ChangePassword(ctx context.Context, sess *keyward.Session, cur
 	if err != nil {
 		return "", nil, err
 	}
+	// The current password is a guess like any sign-in, counted by the
+	// same guard: a stolen session must not be a way to guess it.
+	attempt, err := s.signin.begin(ctx, u.Email, o.IP)
+	if err != nil {
+		return "", nil, err
+	}
 	// Both the check and the new hash run in one hash slot.
 	var ok bool
 	var fe *keyward.FieldError
@@ -166,11 +173,14 @@ func (s *Service) ChangePassword(ctx context.Context, sess *keyward.Session, cur
 		}
 	})
 	if err != nil {
+		attempt.cancel()
 		return "", nil, err
 	}
 	if !ok {
+		attempt.failed()
 		return "", nil, invalid(&keyward.FieldError{Field: "current_password", Problem: "is not your current password"})
 	}
+	attempt.succeeded()
 	if fe != nil {
 		return "", nil, invalid(fe)
 	}
@@ -255,8 +265,12 @@ func (s *Service) ResetPassword(ctx context.Context, token, password string) err
 	if token == "" || len(token) > 100 {
 		return gone
 	}
-	// Hashed before the link is used, so that a busy server does not use
-	// it up.
+	// Only a link that works gets a hash slot (a made-up token must not
+	// keep sign-ins waiting), and the hash is made before the link is
+	// used, so that a busy server does not use it up.
+	if err := s.resetUsable(ctx, token); err != nil {
+		return err
+	}
 	hash, err := s.hashPassword(ctx, password)
 	if err != nil {
 		return err
@@ -303,6 +317,28 @@ func (s *Service) ResetPassword(ctx context.Context, token, password string) err
 		u.PasswordHash = hash
 		return storePassword(ctx, q, u)
 	})
+}
+
+// errPeek rolls back resetUsable's transaction.
+var errPeek = errors.New("service: only looking")
+
+// resetUsable reports, as NOT_FOUND, a reset token that names no usable
+// link, without using the link: it is used in a transaction that is then
+// rolled back on purpose.
+func (s *Service) resetUsable(ctx context.Context, token string) error {
+	err := s.store.InTx(ctx, func(q keyward.Queries) error {
+		if _, err := q.UsePasswordReset(ctx, s.digest.Digest(token), s.clock.Now()); err != nil {
+			return err
+		}
+		return errPeek
+	})
+	switch {
+	case errors.Is(err, errPeek):
+		return nil
+	case keyward.ErrorCode(err) == keyward.CodeNotFound:
+		return keyward.Errorf(keyward.CodeNotFound, "This link is invalid, used or expired")
+	}
+	return err
 }
 
 func truncateText(s string, n int) string {
