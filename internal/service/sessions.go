@@ -2,9 +2,9 @@ package service
 
 import (
 	"context"
-	"errors"
 	"crypto/rand"
 	"encoding/base64"
+	"errors"
 	"net/url"
 	"slices"
 	"strings"
