@@ -191,7 +191,11 @@ func (g *accountGate) enter(ctx context.Context, email, addr string, fresh bool)
 	} else if !fresh {
 		queue = nil
 	}
-	if queue == nil || len(st.known)+len(st.fresh) >= accountMaxWaiting {
+	// Known and fresh addresses wait in places of their own: fresh ones,
+	// which anyone with many addresses can supply, must never fill the
+	// places of the addresses the account's person signed in from (at
+	// most accountKnownAddrs of them).
+	if queue == nil || len(*queue) >= accountMaxWaiting {
 		until := st.busyUntil
 		g.mu.Unlock()
 		return nil, errAccountBusy(until)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -126,4 +127,51 @@ func TestThrottleTakeKeepsABoundedTable(t *testing.T) {
 	if len(th.fails) != 0 {
 		t.Fatal("a key given back to no attempts is kept")
 	}
+}
+
+// Fresh addresses that fill every place to wait for an account's turn do
+// not refuse the owner from an address they signed in from before: the
+// owner waits at most one turn. (Before, known and fresh addresses shared
+// the places, and 80 attackers kept the owner out.)
+func TestKnownAddressesKeepAPlaceToWait(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		g := newSigninGuard(keyward.SystemClock{})
+		ctx := context.Background()
+		const victim, home = "victim@example.com", "203.0.113.9"
+		a, err := g.begin(ctx, victim, home)
+		if err != nil {
+			t.Fatal(err)
+		}
+		a.succeeded()
+		end := time.Now().Add(2 * time.Minute)
+		var wg sync.WaitGroup
+		var next atomic.Int64 // each attempt from an address never seen (a /48 holds 65,536 /64s)
+		for range 2 * accountMaxWaiting {
+			wg.Go(func() {
+				for time.Now().Before(end) {
+					n := next.Add(1)
+					addr := fmt.Sprintf("2001:db8:%x:%x::1", n>>16, n&0xffff)
+					a, err := g.begin(ctx, victim, addr)
+					if err != nil {
+						time.Sleep(max(keyward.AsError(err).RetryAfter, time.Second))
+						continue
+					}
+					time.Sleep(50 * time.Millisecond) // the hash
+					a.failed()
+				}
+			})
+		}
+		time.Sleep(time.Minute) // the attack is in full swing: every place is taken
+		start := time.Now()
+		a, err = g.begin(ctx, victim, home)
+		if err != nil {
+			t.Errorf("the owner from their own address, mid-attack: %v", err)
+		} else {
+			if w := time.Since(start); w > accountMaxDelay+time.Second {
+				t.Errorf("the owner waited %v; want at most one turn", w)
+			}
+			a.succeeded()
+		}
+		wg.Wait()
+	})
 }
