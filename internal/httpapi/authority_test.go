@@ -403,3 +403,24 @@ func TestRateLimitsHoldThroughRotationAndWindowChanges(t *testing.T) {
 		}
 	})
 }
+
+// During a rotation's grace period the old and the new key share one
+// budget: a key limited to 5 a minute does not get 10 by being rotated.
+func TestRotationGracePairSharesOneBudget(t *testing.T) {
+	s := newSetup(t)
+	k := s.srv.MustKey(t, nil, s.project.ID, keyward.CreateKeyInput{Name: "limited",
+		RateLimit: &keyward.RateLimit{Limit: 5, Window: keyward.Duration(time.Hour)}})
+	var next keyward.Key
+	s.pk(t, "POST", "/v1/keys/"+k.ID+"/rotate", map[string]any{"grace_period": "1h"}).want(t, 201).decode(t, &next)
+	ok := 0
+	for range 10 {
+		for _, secret := range []string{k.Secret, next.Secret} {
+			if withKey(t, s, secret, "GET", "/v1/whoami", nil).Status == 200 {
+				ok++
+			}
+		}
+	}
+	if ok != 5 {
+		t.Errorf("the old and new key together made %d requests in the window; want the one budget of 5", ok)
+	}
+}

@@ -58,7 +58,14 @@ func (s *Service) rateLimit(ctx context.Context, k *keyward.Key, now time.Time) 
 	if rl == nil {
 		return ratelimit.Decision{}, nil
 	}
-	d, ok := s.limit.allow(ctx, k.ID, rl.Limit, rl.Window.Std(), now)
+	// A key in its rotation grace period spends its replacement's budget
+	// (which started where its own stood): the pair gets one budget, not
+	// two.
+	budget := k.ID
+	if k.ReplacedBy != nil {
+		budget = *k.ReplacedBy
+	}
+	d, ok := s.limit.allow(ctx, budget, rl.Limit, rl.Window.Std(), now)
 	if !ok || d.Allowed {
 		return d, nil
 	}
