@@ -407,14 +407,18 @@ func (m *model) where(kind keyward.KeyKind) service.Where {
 	return service.Where{ProjectID: m.project}
 }
 
-// audited checks that a successful change wrote an audit event of action.
-func (m *model) audited(before int, action string) {
-	evs, err := m.env.Store.ListAuditEvents(ctx, keyward.AuditFilter{OrgID: m.env.OrgID, Limit: 1000})
+// audited checks that a successful change wrote an audit event of action:
+// one among the events newer than before (newest first, by id).
+func (m *model) audited(before string, action string) {
+	evs, err := m.env.Store.ListAuditEvents(ctx, keyward.AuditFilter{OrgID: m.env.OrgID, Limit: 200})
 	if err != nil {
 		m.t.Fatal(err)
 	}
 	var fresh []string
-	for _, e := range evs[:len(evs)-before] {
+	for _, e := range evs {
+		if e.ID <= before {
+			break
+		}
 		if e.Result == keyward.ResultSuccess {
 			fresh = append(fresh, e.Action)
 		}
@@ -424,12 +428,16 @@ func (m *model) audited(before int, action string) {
 	}
 }
 
-func (m *model) eventCount() int {
-	evs, err := m.env.Store.ListAuditEvents(ctx, keyward.AuditFilter{OrgID: m.env.OrgID, Limit: 1000})
+// newestEvent names the newest audit event ("" for none), for audited.
+func (m *model) newestEvent() string {
+	evs, err := m.env.Store.ListAuditEvents(ctx, keyward.AuditFilter{OrgID: m.env.OrgID, Limit: 1})
 	if err != nil {
 		m.t.Fatal(err)
 	}
-	return len(evs)
+	if len(evs) == 0 {
+		return ""
+	}
+	return evs[0].ID
 }
 
 // mayManageKeys is the model's answer to "may a make keys of kind kind".
@@ -456,7 +464,7 @@ func (m *model) createKey() {
 	}
 	in := keyward.CreateKeyInput{Name: "k", Scopes: m.randomScopes(kind), ExpiresIn: pick(m.rng, expiries),
 		IPAllowlist: pick(m.rng, allowlists), RateLimit: pick(m.rng, rateLimits)}
-	before := m.eventCount()
+	before := m.newestEvent()
 	k, err := m.env.Service.CreateKey(ctx, a.Actor, m.where(kind), in)
 	m.logf("%s creates a %s key (scopes %q, expires in %v, allowlist %q, rate limit %v): %v", a.desc, kind, in.Scopes, in.ExpiresIn, in.IPAllowlist, in.RateLimit, kwtest.Code(err))
 	if err != nil {
@@ -485,7 +493,7 @@ func (m *model) keyOp(op string) {
 		m.t.Fatal(err)
 	}
 	w := m.where(target.Kind)
-	before := m.eventCount()
+	before := m.newestEvent()
 	var res *keyward.Key
 	action := map[string]string{"rotate": service.AuditKeyRotate, "patch": service.AuditKeyUpdate, "revoke": service.AuditKeyRevoke}[op]
 	switch op {
@@ -634,7 +642,7 @@ func (m *model) projectRoleOp() {
 	}
 	role := pick(m.rng, []keyward.ProjectRole{keyward.ProjectAdmin, keyward.ProjectDeveloper, keyward.ProjectViewer, ""})
 	h, to := m.handling()
-	before := m.eventCount()
+	before := m.newestEvent()
 	_, err := m.env.Service.UpdateMember(ctx, a.Actor, u, keyward.MemberPatch{KeyHandling: h, TransferTo: to,
 		Projects: []keyward.ProjectMember{{ProjectID: m.project, Role: role}}})
 	m.logf("%s sets %s's project role to %q (%s): %v", a.desc, u, role, h, kwtest.Code(err))
@@ -660,7 +668,7 @@ func (m *model) orgRoleOp() {
 	}
 	role := pick(m.rng, []keyward.OrgRole{keyward.OrgAdmin, keyward.OrgMember})
 	h, to := m.handling()
-	before := m.eventCount()
+	before := m.newestEvent()
 	_, err := m.env.Service.UpdateMember(ctx, a.Actor, u, keyward.MemberPatch{Role: &role, KeyHandling: h, TransferTo: to})
 	m.logf("%s sets %s's org role to %s (%s): %v", a.desc, u, role, h, kwtest.Code(err))
 	if err != nil {
@@ -682,7 +690,7 @@ func (m *model) removeOp() {
 		return
 	}
 	h, to := m.handling()
-	before := m.eventCount()
+	before := m.newestEvent()
 	err := m.env.Service.RemoveMember(ctx, a.Actor, u, keyward.RemoveMemberInput{KeyHandling: h, TransferTo: to})
 	m.logf("%s removes %s (%s): %v", a.desc, u, h, kwtest.Code(err))
 	if err != nil {
@@ -718,7 +726,7 @@ func (m *model) customScopesOp() {
 		return
 	}
 	next := pick(m.rng, [][]string{{"orders:read", "orders:write"}, {"orders:read"}, {}})
-	before := m.eventCount()
+	before := m.newestEvent()
 	_, err := m.env.Service.UpdateProject(ctx, a.Actor, m.project, keyward.ProjectPatch{CustomScopes: &next})
 	m.logf("%s sets custom scopes %q: %v", a.desc, next, kwtest.Code(err))
 	if err != nil {
