@@ -40,17 +40,7 @@ func NewMemory(maxEntries int) *Memory {
 func (m *Memory) Allow(_ context.Context, key string, limit int, window time.Duration, now time.Time) (Decision, error) {
 	start := windowStart(now, window)
 	m.mu.Lock()
-	c := m.counters[key]
-	if c == nil {
-		if len(m.counters) >= m.max {
-			m.evict(now)
-		}
-		c = &counter{}
-		m.counters[key] = c
-	}
-	if c.start != start || c.window != window {
-		c.start, c.window, c.n = start, window, 0
-	}
+	c := m.counter(key, start, window, now)
 	if c.n <= int64(limit) { // stop counting once refused: no overflow
 		c.n++
 	}
@@ -95,18 +85,24 @@ func (m *Memory) Carry(_ context.Context, from string, fromWindow time.Duration,
 		return nil
 	}
 	n := c.n
-	start := windowStart(now, toWindow)
-	t := m.counters[to]
-	if t == nil {
+	t := m.counter(to, windowStart(now, toWindow), toWindow, now)
+	t.n = max(t.n, n)
+	return nil
+}
+
+// counter returns key's counter for the window that starts at start,
+// made (or restarted) when it has none for it. m.mu is held.
+func (m *Memory) counter(key string, start int64, window time.Duration, now time.Time) *counter {
+	c := m.counters[key]
+	if c == nil {
 		if len(m.counters) >= m.max {
 			m.evict(now)
 		}
-		t = &counter{}
-		m.counters[to] = t
+		c = &counter{}
+		m.counters[key] = c
 	}
-	if t.start != start || t.window != toWindow {
-		t.start, t.window, t.n = start, toWindow, 0
+	if c.start != start || c.window != window {
+		c.start, c.window, c.n = start, window, 0
 	}
-	t.n = max(t.n, n)
-	return nil
+	return c
 }
