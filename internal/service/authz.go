@@ -42,6 +42,18 @@ func (act action) changes() bool {
 	return true
 }
 
+// lockForChange takes the org's lock before a change is decided: the
+// roles and keys the decision reads cannot change under it, and every
+// transaction that changes them takes the same lock first, so they take
+// turns (never a row lock first and the org's after, which deadlocks).
+func lockForChange(ctx context.Context, q keyward.Queries, a *Actor, act action) error {
+	if !act.changes() {
+		return nil
+	}
+	_, err := q.LockOrg(ctx, a.OrgID)
+	return err
+}
+
 // mayChange prepares a key actor for act: for a change, the key is read
 // again from the store (refresh), and a key replaced by rotation changes
 // nothing, whatever the route (keys, projects, members, settings). Only
@@ -192,6 +204,9 @@ func (s *Service) projectAccess(ctx context.Context, q keyward.Queries, a *Actor
 	if !keyward.ValidID(keyward.PrefixProject, projectID) {
 		return nil, keyward.NotFound("project")
 	}
+	if err := lockForChange(ctx, q, a, act); err != nil {
+		return nil, err
+	}
 	p, err := q.GetProject(ctx, projectID)
 	if err != nil {
 		return nil, err
@@ -235,6 +250,9 @@ func (s *Service) projectAccess(ctx context.Context, q keyward.Queries, a *Actor
 // org role ("" for keys).
 func (s *Service) orgAccess(ctx context.Context, q keyward.Queries, a *Actor, act action, auditAction string) (keyward.OrgRole, error) {
 	target := keyward.ActorRef{Type: "org", ID: a.OrgID}
+	if err := lockForChange(ctx, q, a, act); err != nil {
+		return "", err
+	}
 	switch {
 	case a.IsKind(keyward.KindProject):
 		return "", keyward.Denied("Project keys cannot use org endpoints; use an org key (kwo_) in the x-org-api-key header")
