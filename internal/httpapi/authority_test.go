@@ -424,3 +424,95 @@ func TestRotationGracePairSharesOneBudget(t *testing.T) {
 		t.Errorf("the old and new key together made %d requests in the window; want the one budget of 5", ok)
 	}
 }
+
+// The ways around a shared budget the third review found: a replacement
+// narrowing its own window while both keys are used; a replacement
+// narrowing its predecessor's window step by step; a chain of self
+// rotations. None gets past one budget (10 a day here).
+func TestRotationChainsAndWindowsKeepOneBudget(t *testing.T) {
+	s := newSetup(t)
+	s.ok(t, "PATCH", "/v1/org/settings", map[string]any{"max_keys_per_user": 50}).want(t, 200)
+	limit := func() *keyward.Key {
+		return s.srv.MustKey(t, nil, s.project.ID, keyward.CreateKeyInput{Name: "limited",
+			Scopes: []string{keyward.ScopeKeysRead, keyward.ScopeKeysWrite}, RateLimit: &keyward.RateLimit{Limit: 10, Window: keyward.Duration(24 * time.Hour)}})
+	}
+	verify := func(secret string) bool { return s.verifyCode(t, secret) == keyward.VerifyValid }
+	rotate := func(k *keyward.Key, grace string) (*keyward.Key, bool) {
+		var next keyward.Key
+		r := withKey(t, s, k.Secret, "POST", "/v1/keys/"+k.ID+"/rotate", map[string]any{"grace_period": grace})
+		if r.Status != 201 {
+			return nil, false
+		}
+		r.decode(t, &next)
+		return &next, true
+	}
+	t.Run("replacement narrows its own window", func(t *testing.T) {
+		k1 := limit()
+		k2, ok := rotate(k1, "24h")
+		if !ok {
+			t.Fatal("rotate")
+		}
+		n := 1
+		if withKey(t, s, k2.Secret, "PATCH", "/v1/keys/"+k2.ID, map[string]any{"rate_limit": map[string]any{"limit": 9, "window": "86399s"}}).Status == 200 {
+			n++
+		}
+		for range 100 {
+			for _, k := range []*keyward.Key{k1, k2} {
+				if verify(k.Secret) {
+					n++
+				}
+			}
+		}
+		if n > 10 {
+			t.Errorf("%d requests went through one budget of 10", n)
+		}
+	})
+	t.Run("replacement narrows its predecessor step by step", func(t *testing.T) {
+		k1 := limit()
+		k2, ok := rotate(k1, "24h")
+		if !ok {
+			t.Fatal("rotate")
+		}
+		n := 1
+		for i := range 5 {
+			for range 10 {
+				if verify(k1.Secret) {
+					n++
+				}
+			}
+			if withKey(t, s, k2.Secret, "PATCH", "/v1/keys/"+k1.ID, map[string]any{"rate_limit": map[string]any{"limit": 9 - i, "window": fmt.Sprintf("%ds", 86399-i)}}).Status == 200 {
+				n++
+			}
+		}
+		if n > 10 {
+			t.Errorf("%d requests went through one budget of 10", n)
+		}
+	})
+	t.Run("chain of self rotations", func(t *testing.T) {
+		cur := limit()
+		keys := []*keyward.Key{cur}
+		n := 0
+		for range 4 {
+			if verify(cur.Secret) {
+				n++
+			}
+			next, ok := rotate(cur, "24h")
+			if !ok {
+				break
+			}
+			n++
+			keys = append(keys, next)
+			cur = next
+		}
+		for range 20 {
+			for _, k := range keys {
+				if verify(k.Secret) {
+					n++
+				}
+			}
+		}
+		if n > 2*10 {
+			t.Errorf("%d requests went through a chain of %d rotations; want at most two budgets of 10", n, len(keys)-1)
+		}
+	})
+}

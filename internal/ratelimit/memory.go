@@ -101,7 +101,14 @@ func (m *Memory) counter(key string, start int64, window time.Duration, now time
 		c = &counter{}
 		m.counters[key] = c
 	}
-	if c.start != start || c.window != window {
+	switch {
+	case c.start == start && c.window == window:
+	case c.window != window && now.UnixNano() < c.start+int64(c.window):
+		// The same key under another window while its old one runs (a
+		// changed rate limit, or two keys of a rotation sharing a budget):
+		// the count goes on, so switching windows never empties it.
+		c.start, c.window = start, window
+	default:
 		c.start, c.window, c.n = start, window, 0
 	}
 	return c

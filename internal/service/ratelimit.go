@@ -58,14 +58,16 @@ func (s *Service) rateLimit(ctx context.Context, k *keyward.Key, now time.Time) 
 	if rl == nil {
 		return ratelimit.Decision{}, nil
 	}
-	// A key in its rotation grace period spends its replacement's budget
-	// (which started where its own stood): the pair gets one budget, not
-	// two.
-	budget := k.ID
-	if k.ReplacedBy != nil {
-		budget = *k.ReplacedBy
+	d, ok := s.limit.allow(ctx, k.ID, rl.Limit, rl.Window.Std(), now)
+	if ok && d.Allowed && k.ReplacedBy != nil {
+		// A key in its rotation grace period spends its replacement's
+		// budget too (which started where its own stood), so a key and its
+		// replacement together make no more requests than one budget
+		// allows, however long the chain of rotations.
+		if dn, okn := s.limit.allow(ctx, *k.ReplacedBy, rl.Limit, rl.Window.Std(), now); okn && !dn.Allowed {
+			d = dn
+		}
 	}
-	d, ok := s.limit.allow(ctx, budget, rl.Limit, rl.Window.Std(), now)
 	if !ok || d.Allowed {
 		return d, nil
 	}
