@@ -304,7 +304,7 @@ func (s *Service) ResetPassword(ctx context.Context, token, password string) err
 		if r.OrgID != "" && r.CreatedBy != "" {
 			m, err := q.GetMember(ctx, r.OrgID, r.CreatedBy)
 			if keyward.ErrorCode(err) == keyward.CodeNotFound || (err == nil && m.Role != keyward.OrgOwner) {
-				return keyward.Errorf(keyward.CodeConflict, "This link is no longer valid: the owner who made it no longer is one")
+				return keyward.Errorf(keyward.CodeConflict, "This link cannot be used while the person who made it is not an owner of the organization")
 			}
 			if err != nil {
 				return err
