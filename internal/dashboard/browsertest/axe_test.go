@@ -1,0 +1,110 @@
+package browsertest
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
+
+	"github.com/keyward/keyward"
+	"github.com/keyward/keyward/internal/kwtest"
+)
+
+// axeSource is axe-core (testdata/axe.min.js, from the npm registry,
+// MPL-2.0, see testdata/axe-LICENSE), the accessibility checker the
+// dashboard is held to.
+func axeSource(t *testing.T) string {
+	t.Helper()
+	src, err := os.ReadFile("testdata/axe.min.js")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(src)
+}
+
+// axeViolation is one rule axe found broken, with where.
+type axeViolation struct {
+	ID      string   `json:"id"`
+	Impact  string   `json:"impact"`
+	Help    string   `json:"help"`
+	Targets []string `json:"targets"`
+}
+
+// checkAxe runs axe-core on the page as it is now (an open dialog or menu
+// included) and fails the test on every serious or critical violation.
+// The script is evaluated through the DevTools protocol, which the page's
+// strict Content Security Policy does not apply to.
+func (b *browser) checkAxe(where, src string) {
+	b.t.Helper()
+	b.do("load axe-core on "+where, chromedp.Evaluate[chromedp.Void](src))
+	expr := `axe.run(document, {resultTypes: ['violations']}).then(r => r.violations
+		.filter(v => v.impact === 'serious' || v.impact === 'critical')
+		.map(v => ({id: v.id, impact: v.impact, help: v.help, targets: v.nodes.map(n => n.target.join(' ')).slice(0, 5)})))`
+	ctx, cancel := chromedpTimeout(b)
+	defer cancel()
+	vs, err := chromedp.Run(ctx, chromedp.Evaluate[[]axeViolation](expr, chromedp.EvalAwaitPromise))
+	if err != nil {
+		b.t.Fatalf("axe on %s: %v", where, err)
+	}
+	for _, v := range vs {
+		b.t.Errorf("axe, %s: %s (%s): %s at %s", where, v.ID, v.Impact, v.Help, strings.Join(v.Targets, "; "))
+	}
+}
+
+// TestAccessibility runs axe-core on every page and every dialog state of
+// the dashboard, at 1280 and 400 px: CI fails on any serious or critical
+// violation.
+func TestAccessibility(t *testing.T) {
+	h := newHarness(t)
+	src := axeSource(t)
+	p := h.srv.MustProject(t, "Billing", "orders:read")
+	k := h.srv.MustKey(t, nil, p.ID, keyward.CreateKeyInput{Name: "payments"})
+	h.srv.MustKey(t, nil, p.ID, keyward.CreateKeyInput{Name: "nightly"})
+	h.srv.MustMember(t, "dev@example.com", keyward.OrgMember, p.ID, keyward.ProjectDeveloper)
+	org := h.srv.URL + "/orgs/" + h.srv.OrgID
+	for _, width := range []int64{1280, 400} {
+		t.Run(fmt.Sprint(width), func(t *testing.T) {
+			b := h.tab()
+			b.t = t
+			b.do("viewport", chromedp.EmulateViewport(width, 800))
+			b.do("login page", chromedp.Navigate(h.srv.URL+"/login"), chromedp.WaitVisible(chromedp.CSS("form#login")))
+			b.checkAxe("the sign-in page", src)
+			b.signIn(kwtest.OwnerEmail, kwtest.OwnerPassword)
+			for _, page := range []struct{ name, path, wait string }{
+				{"projects", org + "/projects", "main"},
+				{"keys", h.keysURL(p.ID, ""), "table#keys"},
+				{"project members", org + "/projects/" + p.ID + "/members", "main"},
+				{"project settings", org + "/projects/" + p.ID + "/settings", "main"},
+				{"project audit log", org + "/projects/" + p.ID + "/audit", "main"},
+				{"org keys", org + "/keys", "main"},
+				{"org members", org + "/members", "main"},
+				{"org settings", org + "/settings", "main"},
+				{"org audit log", org + "/audit", "main"},
+				{"account", h.srv.URL + "/account", "main"},
+				{"new org", h.srv.URL + "/orgs/new", "main"},
+			} {
+				b.do("open "+page.name, chromedp.Navigate(page.path), chromedp.WaitVisible(chromedp.CSS(page.wait)))
+				b.checkAxe(page.name, src)
+			}
+			b.openKeys(p.ID, "")
+			b.do("open New key", chromedp.Click(chromedp.CSS("button#new-key")), chromedp.WaitVisible(chromedp.CSS("dialog#create-dialog input#key-name")))
+			b.checkAxe("the New key dialog", src)
+			b.do("close it", chromedp.KeyEvent(kb.Escape))
+			b.poll("the create dialog closes", `!document.querySelector('dialog#create-dialog').open`)
+			b.openMenu(k.ID)
+			b.checkAxe("the row menu", src)
+			b.clickMenuItem("revoke")
+			b.waitRevokeDialog()
+			b.checkAxe("the revoke dialog", src)
+		})
+	}
+}
+
+// chromedpTimeout is b's context for one step.
+func chromedpTimeout(b *browser) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(b.ctx, stepTimeout)
+}
