@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
 
@@ -56,8 +58,8 @@ func (b *browser) checkAxe(where, src string) {
 }
 
 // TestAccessibility runs axe-core on every page and every dialog state of
-// the dashboard, at 1280 and 400 px: CI fails on any serious or critical
-// violation.
+// the dashboard, at 1280 and 400 px, in the light and the dark theme: CI
+// fails on any serious or critical violation (contrast included).
 func TestAccessibility(t *testing.T) {
 	h := newHarness(t)
 	src := axeSource(t)
@@ -66,12 +68,20 @@ func TestAccessibility(t *testing.T) {
 	h.srv.MustKey(t, nil, p.ID, keyward.CreateKeyInput{Name: "nightly"})
 	h.srv.MustMember(t, "dev@example.com", keyward.OrgMember, p.ID, keyward.ProjectDeveloper)
 	org := h.srv.URL + "/orgs/" + h.srv.OrgID
-	for _, width := range []int64{1280, 400} {
-		t.Run(fmt.Sprint(width), func(t *testing.T) {
+	for _, c := range []struct {
+		width  int64
+		scheme string
+	}{{1280, "light"}, {400, "light"}, {1280, "dark"}, {400, "dark"}} {
+		width := c.width
+		t.Run(fmt.Sprint(width, c.scheme), func(t *testing.T) {
 			b := h.tab()
 			b.t = t
-			b.do("viewport", chromedp.EmulateViewport(width, 800))
+			b.do("viewport", chromedp.EmulateViewport(width, 800), colorScheme(c.scheme))
 			b.do("login page", chromedp.Navigate(h.srv.URL+"/login"), chromedp.WaitVisible(chromedp.CSS("form#login")))
+			bg := eval[string](b, `getComputedStyle(document.documentElement).backgroundColor`)
+			if dark := bg == "rgb(13, 17, 23)"; dark != (c.scheme == "dark") {
+				t.Fatalf("page background %s in the %s theme", bg, c.scheme)
+			}
 			b.checkAxe("the sign-in page", src)
 			b.signIn(kwtest.OwnerEmail, kwtest.OwnerPassword)
 			for _, page := range []struct{ name, path, wait string }{
@@ -100,6 +110,9 @@ func TestAccessibility(t *testing.T) {
 			b.clickMenuItem("revoke")
 			b.waitRevokeDialog()
 			b.checkAxe("the revoke dialog", src)
+			if c.scheme == "dark" {
+				b.screenshot(fmt.Sprintf("dark-%d.png", width), false)
+			}
 		})
 	}
 }
@@ -107,4 +120,14 @@ func TestAccessibility(t *testing.T) {
 // chromedpTimeout is b's context for one step.
 func chromedpTimeout(b *browser) (context.Context, context.CancelFunc) {
 	return context.WithTimeout(b.ctx, stepTimeout)
+}
+
+// colorScheme makes the page's prefers-color-scheme light or dark.
+func colorScheme(scheme string) chromedp.Action[chromedp.Void] {
+	return chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+		_, err := cdp.Call(ctx, t, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{
+			Features: []*emulation.MediaFeature{{Name: "prefers-color-scheme", Value: scheme}},
+		})
+		return err
+	})
 }
