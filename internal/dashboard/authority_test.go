@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"regexp"
 	"testing"
 
 	"github.com/keyward/keyward"
@@ -240,5 +241,20 @@ func TestPasswordChangeFormIsThrottled(t *testing.T) {
 	}
 	if refused == 0 {
 		t.Error("20 wrong current passwords through the form were all checked")
+	}
+}
+
+// The org's only owner is not offered removing themselves, which the
+// server refuses; with a second owner, both are.
+func TestTheLastOwnerIsNotOfferedRemoval(t *testing.T) {
+	srv, b := signedInOwner(t)
+	members := "/orgs/" + srv.OrgID + "/members"
+	removeForm := regexp.MustCompile(`action="` + regexp.QuoteMeta(members+"/"+srv.OwnerID+"/remove") + `"`)
+	if page := b.get(members).Body; removeForm.MatchString(page) {
+		t.Error("the only owner is offered Remove from organization on themselves")
+	}
+	srv.MustMember(t, "second@example.com", keyward.OrgOwner, "", "")
+	if page := b.get(members).Body; !removeForm.MatchString(page) {
+		t.Error("with a second owner, removing the first is not offered")
 	}
 }

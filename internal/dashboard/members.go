@@ -29,9 +29,10 @@ type membersData struct {
 
 type memberRow struct {
 	*keyward.Member
-	Role     string
-	Projects int
-	Self     bool
+	Role      string
+	Projects  int
+	Self      bool
+	Removable bool // offered Remove: not the org's last owner
 }
 
 type resetLink struct{ URL string }
@@ -51,7 +52,7 @@ func (d *dashboard) renderProjectMembers(w http.ResponseWriter, r *http.Request,
 		Roles: []string{string(keyward.ProjectAdmin), string(keyward.ProjectDeveloper), string(keyward.ProjectViewer)},
 	}
 	for _, m := range ms {
-		row := memberRow{Member: m, Self: m.UserID == p.User.ID}
+		row := memberRow{Member: m, Self: m.UserID == p.User.ID, Removable: true}
 		if len(m.Projects) > 0 {
 			row.Role = string(m.Projects[0].Role)
 		}
@@ -170,8 +171,17 @@ func (d *dashboard) renderOrgMembers(w http.ResponseWriter, r *http.Request, p *
 	if res.NextCursor != nil {
 		data.Next = *res.NextCursor
 	}
+	owners := 0
 	for _, m := range res.Data {
-		data.Members = append(data.Members, memberRow{Member: m, Role: string(m.Role), Projects: len(m.Projects), Self: m.UserID == p.User.ID})
+		if m.Role == keyward.OrgOwner {
+			owners++
+		}
+	}
+	for _, m := range res.Data {
+		row := memberRow{Member: m, Role: string(m.Role), Projects: len(m.Projects), Self: m.UserID == p.User.ID}
+		// The server keeps an org's last owner: do not offer removing them.
+		row.Removable = !(m.Role == keyward.OrgOwner && owners <= 1)
+		data.Members = append(data.Members, row)
 	}
 	return d.render(w, r, http.StatusOK, "members", p, "Members", "members", data)
 }
