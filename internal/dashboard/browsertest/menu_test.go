@@ -255,6 +255,31 @@ func TestMenuFirstAndLastRowsByMouse(t *testing.T) {
 	}
 }
 
+// TestMenuFollowsResize: a menu open when the window narrows from 1280 to
+// 400 px stays at its button, whole inside the viewport, its items
+// clickable.
+func TestMenuFollowsResize(t *testing.T) {
+	h := newHarness(t)
+	p := h.srv.MustProject(t, "Billing")
+	k := h.srv.MustKey(t, nil, p.ID, keyward.CreateKeyInput{Name: "payments"})
+	b := h.tab()
+	b.do("set the viewport", chromedp.EmulateViewport(1280, 800))
+	b.signIn(kwtest.OwnerEmail, kwtest.OwnerPassword)
+	b.openKeys(p.ID, "")
+	b.clickMenuOpen(k.ID)
+	b.do("narrow the window", chromedp.EmulateViewport(400, 800))
+	b.poll("the menu sits at its button inside the 400 px viewport", fmt.Sprintf(`(() => {
+		const b = document.querySelector(%s).getBoundingClientRect(), m = document.querySelector(%s).getBoundingClientRect();
+		return document.documentElement.clientWidth === 400 && m.left >= 0 && m.right <= 400 && m.left < b.right && m.right > b.left &&
+			(Math.abs(m.top - b.bottom) < 12 || Math.abs(b.top - m.bottom) < 12);
+	})()`, js(actionsButton(k.ID)), js(menuOfKey(k.ID))))
+	for _, a := range b.menuItems() {
+		b.visibleAt("the menu item "+a+" after narrowing", menuItem(k.ID, a))
+	}
+	b.clickAt("Rotate…", menuItem(k.ID, "rotate"))
+	b.do("the rotate dialog opens", chromedp.WaitVisible(chromedp.CSS("dialog#rotate-dialog select#rotate-grace")))
+}
+
 // TestMenuKeyboardLastRow: on the last row at the bottom of the page, the
 // keyboard path still works and what has focus is visible: Enter opens
 // with Rotate… focused, ArrowDown and ArrowUp move, Escape closes and gives

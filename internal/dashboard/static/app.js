@@ -104,12 +104,15 @@
   }
   function openButton() { return document.querySelector("button.actions[aria-expanded=true]"); }
   // Scrolling (the page or the table's box) and resizing move the button:
-  // the menu follows it, and closes once the button has left the viewport.
+  // the menu follows it, and closes once the button has left the viewport
+  // or the table's box.
   function follow() {
     var button = openButton();
     if (!button) return;
     var r = button.getBoundingClientRect();
-    if (r.bottom < 0 || r.top > document.documentElement.clientHeight || r.width === 0) {
+    var box = button.closest(".table-wrap");
+    var w = box ? box.getBoundingClientRect() : { left: 0, right: document.documentElement.clientWidth };
+    if (r.width === 0 || r.bottom < 0 || r.top > document.documentElement.clientHeight || r.right < w.left || r.left > w.right) {
       closeMenu(button, false);
       return;
     }
