@@ -76,6 +76,50 @@
   // ---- the ⋯ row menus (WAI-ARIA menu button) ------------------------------
   function items(menu) { return Array.prototype.slice.call(menu.querySelectorAll("[role=menuitem]")); }
   function menuOf(button) { return document.getElementById(button.getAttribute("aria-controls")); }
+  // The list is position: fixed (app.css), so no scroll box clips it: it
+  // is placed here from the button's box, below the button or above it
+  // when there is no room below, and always inside the viewport.
+  var gap = 4, margin = 8;
+  function placeMenu(button, menu) {
+    var r = button.getBoundingClientRect();
+    var vw = document.documentElement.clientWidth, vh = document.documentElement.clientHeight;
+    menu.style.maxWidth = Math.max(0, vw - 2 * margin) + "px";
+    menu.style.maxHeight = Math.max(0, vh - 2 * margin) + "px";
+    var w = menu.offsetWidth, h = menu.offsetHeight;
+    // Right edges aligned, unless that leaves the viewport: then left edges.
+    var left = r.right - w;
+    if (left < margin) left = r.left;
+    left = Math.max(margin, Math.min(left, vw - margin - w));
+    var below = vh - margin - r.bottom - gap, above = r.top - gap - margin, top;
+    if (h <= below || below >= above) {
+      top = r.bottom + gap;
+      menu.dataset.placement = "below";
+    } else {
+      top = r.top - gap - h;
+      menu.dataset.placement = "above";
+    }
+    top = Math.max(margin, Math.min(top, vh - margin - h));
+    menu.style.left = left + "px";
+    menu.style.top = top + "px";
+  }
+  function openButton() { return document.querySelector("button.actions[aria-expanded=true]"); }
+  // Scrolling (the page or the table's box) and resizing move the button:
+  // the menu follows it, and closes once the button has left the viewport
+  // or the table's box.
+  function follow() {
+    var button = openButton();
+    if (!button) return;
+    var r = button.getBoundingClientRect();
+    var box = button.closest(".table-wrap");
+    var w = box ? box.getBoundingClientRect() : { left: 0, right: document.documentElement.clientWidth };
+    if (r.width === 0 || r.bottom < 0 || r.top > document.documentElement.clientHeight || r.right < w.left || r.left > w.right) {
+      closeMenu(button, false);
+      return;
+    }
+    placeMenu(button, menuOf(button));
+  }
+  window.addEventListener("scroll", follow, true);
+  window.addEventListener("resize", follow);
   function closeMenu(button, focusButton) {
     var menu = menuOf(button);
     if (!menu || menu.hidden) return;
@@ -93,6 +137,7 @@
     var menu = menuOf(button);
     menu.hidden = false;
     button.setAttribute("aria-expanded", "true");
+    placeMenu(button, menu);
     var list = items(menu);
     if (list.length) list[last ? list.length - 1 : 0].focus();
   }
