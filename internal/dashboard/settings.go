@@ -50,12 +50,13 @@ func (d *dashboard) orgSettingsPage(w http.ResponseWriter, r *http.Request, p *p
 }
 
 // humanDuration writes d as people write it, in its largest whole unit
-// ("7d", "24h", "90m"), in a form keyward.ParseDuration reads back.
+// ("7d", "24h", "90m"; a day is "24h"), in a form keyward.ParseDuration
+// reads back.
 func humanDuration(d time.Duration) string {
 	switch {
 	case d <= 0:
 		return "0s"
-	case d%(24*time.Hour) == 0:
+	case d%(24*time.Hour) == 0 && d > 24*time.Hour:
 		return strconv.FormatInt(int64(d/(24*time.Hour)), 10) + "d"
 	case d%time.Hour == 0:
 		return strconv.FormatInt(int64(d/time.Hour), 10) + "h"
