@@ -1,18 +1,21 @@
 package dashboard
 
 import (
+	"html/template"
 	"net/http"
+	"strings"
 
 	"github.com/keyward/keyward"
 	"github.com/keyward/keyward/internal/service"
 )
 
 // label is a person, key or project as a page shows it: Text for people
-// to read (an email, a key's name and hint, a project's name), and the ID
-// on hover. Text is the bare id when the signed-in user may not be told
-// more (see service.Names).
+// to read (an email, a key's name, a project's name), a key's Hint
+// (kwp_…Y0pi), and the ID on hover. Text is the bare id when the
+// signed-in user may not be told more (see service.Names).
 type label struct {
 	Text string
+	Hint string
 	ID   string
 }
 
@@ -48,7 +51,7 @@ func (n namer) key(id string) label {
 }
 
 func keyLabel(id, name, hint string) label {
-	return label{Text: name + " (" + hint + ")", ID: id}
+	return label{Text: name, Hint: hint, ID: id}
 }
 
 // ref names an audit event's actor or target.
@@ -133,4 +136,21 @@ func (d *dashboard) nameKeys(r *http.Request, p *page, rows []keyRow) {
 			row.ReplacesName = &l
 		}
 	}
+}
+
+func init() { funcs["breakable"] = breakable }
+
+// breakable is s, escaped, with line-break opportunities (<wbr>) after
+// the characters that join the parts of emails, addresses and ids
+// (@ . : _ -), so that a narrow table cell wraps them instead of growing
+// past the page.
+func breakable(s string) template.HTML {
+	var b strings.Builder
+	for _, r := range s {
+		b.WriteString(template.HTMLEscapeString(string(r)))
+		if strings.ContainsRune("@.:_-", r) {
+			b.WriteString("<wbr>")
+		}
+	}
+	return template.HTML(b.String())
 }
