@@ -3,6 +3,7 @@ package browsertest
 import (
 	"context"
 	"testing"
+	"time"
 
 	"github.com/chromedp/chromedp"
 
@@ -49,4 +50,31 @@ func TestAuditFitsAt1280(t *testing.T) {
 		t.Errorf("audit table at 1280 px is %d px wide in a %d px box (page %d px in a %d px window): columns are cut off", f.Table, f.Wrap, f.Doc, f.Inner)
 	}
 	b.screenshot("audit.png", true)
+}
+
+// TestRotatedPairAt1280: after a rotation with a grace period the two rows
+// read apart: the old one "replaced by" the new one, with its countdown,
+// the new one "replaces" the old one.
+func TestRotatedPairAt1280(t *testing.T) {
+	h := newHarness(t)
+	p := h.srv.MustProject(t, "Billing")
+	old := h.srv.MustKey(t, nil, p.ID, keyward.CreateKeyInput{Name: "payments"})
+	grace := keyward.Duration(24 * time.Hour)
+	fresh, err := h.srv.Service.RotateKey(context.Background(), h.srv.Owner(), service.Where{ProjectID: p.ID}, old.ID, keyward.RotateInput{GracePeriod: &grace})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := h.tab()
+	b.signIn(kwtest.OwnerEmail, kwtest.OwnerPassword)
+	b.openKeys(p.ID, "")
+	if got, want := b.text(row(old.ID)+` [data-lineage=replaced-by]`), "replaced by payments ("+fresh.Hint+")"; got != want {
+		t.Errorf("old row reads %q, want %q", got, want)
+	}
+	if b.count(row(old.ID)+` [data-countdown]`) != 1 {
+		t.Error("old row has no countdown")
+	}
+	if got, want := b.text(row(fresh.ID)+` [data-lineage=replaces]`), "replaces payments ("+old.Hint+")"; got != want {
+		t.Errorf("new row reads %q, want %q", got, want)
+	}
+	b.screenshot("rotated.png", false)
 }
