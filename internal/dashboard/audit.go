@@ -32,8 +32,8 @@ type auditData struct {
 // auditRow is an event with its actor and target named for people.
 type auditRow struct {
 	*keyward.AuditEvent
-	ActorName  string
-	TargetName string
+	ActorName  label
+	TargetName label
 }
 
 func (d *dashboard) projectAuditPage(w http.ResponseWriter, r *http.Request, p *page) error {
@@ -47,14 +47,12 @@ func (d *dashboard) orgAuditPage(w http.ResponseWriter, r *http.Request, p *page
 func (d *dashboard) auditPage(w http.ResponseWriter, r *http.Request, p *page, base, title string) error {
 	qs := r.URL.Query()
 	data := auditData{Base: base, Action: qs.Get("action"), Actor: strings.TrimSpace(qs.Get("actor")), Actions: auditActions}
-	emails := d.emails(r, p)
 	q := service.AuditQuery{Action: data.Action, ActorID: data.Actor, Limit: 100, Cursor: qs.Get("cursor")}
 	if strings.Contains(data.Actor, "@") {
 		// People know each other by email; the log records ids.
-		for id, e := range emails {
-			if strings.EqualFold(e, data.Actor) {
-				q.ActorID = id
-			}
+		n := d.namer(r, p, service.NameQuery{Emails: []string{data.Actor}})
+		if id, ok := n.names.UserIDs[data.Actor]; ok {
+			q.ActorID = id
 		}
 	}
 	var res *keyward.Page[*keyward.AuditEvent]
@@ -76,21 +74,9 @@ func (d *dashboard) auditPage(w http.ResponseWriter, r *http.Request, p *page, b
 	if res.NextCursor != nil {
 		data.Next = *res.NextCursor
 	}
+	n := d.namer(r, p, eventNames(res.Data))
 	for _, e := range res.Data {
-		data.Events = append(data.Events, auditRow{AuditEvent: e, ActorName: refName(e.Actor, emails), TargetName: refName(e.Target, emails)})
+		data.Events = append(data.Events, auditRow{AuditEvent: e, ActorName: n.ref(e.Actor), TargetName: n.ref(e.Target)})
 	}
 	return d.render(w, r, http.StatusOK, "audit", p, title, "audit", data)
-}
-
-// refName names an actor or target: a user by email when known.
-func refName(ref keyward.ActorRef, emails map[string]string) string {
-	if ref.Type == keyward.ActorUser {
-		if e, ok := emails[ref.ID]; ok {
-			return e
-		}
-	}
-	if ref.ID == "" {
-		return ref.Type
-	}
-	return ref.Type + " " + ref.ID
 }

@@ -29,10 +29,14 @@ type keysData struct {
 // keyRow is a key as the table shows it.
 type keyRow struct {
 	*keyward.Key
-	Owner     string
+	Owner     label
 	CanChange bool // rotate or revoke
 	CanRotate bool
 	Countdown string
+
+	// ReplacedByName is the key that replaced this one by rotation,
+	// ReplacesName the one it replaced (when on the page); see names.go.
+	ReplacedByName, ReplacesName *label
 }
 
 // createForm is the create dialog's input, kept when it is shown again
@@ -118,27 +122,21 @@ func (d *dashboard) keysData(r *http.Request, p *page, filter string) (*keysData
 	if err != nil {
 		return nil, err
 	}
-	emails := d.emails(r, p)
 	now := d.clock.Now()
 	data := &keysData{Base: keysURL(p), Filter: filter, Create: createForm{Access: "full", Expiry: "never"}}
 	if res.NextCursor != nil {
 		data.Next = *res.NextCursor
 	}
 	for _, k := range res.Data {
-		row := keyRow{Key: k, Owner: "—", CanChange: p.Ab.CanChangeKey(k)}
+		row := keyRow{Key: k, CanChange: p.Ab.CanChangeKey(k)}
 		// An expiring key was rotated already: only its replacement can be.
 		row.CanRotate = row.CanChange && k.ReplacedBy == nil
-		if k.OwnerUserID != nil {
-			row.Owner = *k.OwnerUserID
-			if e, ok := emails[*k.OwnerUserID]; ok {
-				row.Owner = e
-			}
-		}
 		if k.Status == keyward.StatusExpiring && k.ExpiresAt != nil {
 			row.Countdown = countdown(*k.ExpiresAt, now)
 		}
 		data.Rows = append(data.Rows, row)
 	}
+	d.nameKeys(r, p, data.Rows)
 	if p.Project != nil {
 		data.CanCreate = p.Ab.CreateKeys
 		data.Scopes = append(slices.Clone(keyward.ProjectScopes), p.Project.CustomScopes...)
@@ -152,27 +150,6 @@ func (d *dashboard) keysData(r *http.Request, p *page, filter string) (*keysData
 		}
 	}
 	return data, nil
-}
-
-// emails maps the user ids the page can see to their emails, so that
-// owners and actors show as people rather than ids.
-func (d *dashboard) emails(r *http.Request, p *page) map[string]string {
-	out := map[string]string{p.User.ID: p.User.Email}
-	if p.Project != nil {
-		if ms, err := d.svc.ListProjectMembers(r.Context(), p.Actor, p.Project.ID); err == nil {
-			for _, m := range ms {
-				out[m.UserID] = m.Email
-			}
-		}
-	}
-	if p.Ab != nil && p.Ab.ManageOrg {
-		if res, err := d.svc.ListMembers(r.Context(), p.Actor, service.MaxPageSize, ""); err == nil {
-			for _, m := range res.Data {
-				out[m.UserID] = m.Email
-			}
-		}
-	}
-	return out
 }
 
 func (d *dashboard) createKey(w http.ResponseWriter, r *http.Request, p *page) error {

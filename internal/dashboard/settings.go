@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/keyward/keyward"
 )
@@ -41,11 +42,30 @@ func (d *dashboard) orgSettingsPage(w http.ResponseWriter, r *http.Request, p *p
 	if err != nil {
 		return err
 	}
-	data := settingsData{Settings: st, Grace: st.RotationMaxGrace.Std().String()}
+	data := settingsData{Settings: st, Grace: humanDuration(st.RotationMaxGrace.Std())}
 	if st.MaxKeyLifetime != nil {
-		data.Lifetime = st.MaxKeyLifetime.Std().String()
+		data.Lifetime = humanDuration(st.MaxKeyLifetime.Std())
 	}
 	return d.render(w, r, http.StatusOK, "org_settings", p, "Settings", "settings", data)
+}
+
+// humanDuration writes d as people write it, in its largest whole unit
+// ("7d", "24h", "90m"; a day is "24h"), in a form keyward.ParseDuration
+// reads back.
+func humanDuration(d time.Duration) string {
+	switch {
+	case d <= 0:
+		return "0s"
+	case d%(24*time.Hour) == 0 && d > 24*time.Hour:
+		return strconv.FormatInt(int64(d/(24*time.Hour)), 10) + "d"
+	case d%time.Hour == 0:
+		return strconv.FormatInt(int64(d/time.Hour), 10) + "h"
+	case d%time.Minute == 0:
+		return strconv.FormatInt(int64(d/time.Minute), 10) + "m"
+	case d%time.Second == 0:
+		return strconv.FormatInt(int64(d/time.Second), 10) + "s"
+	}
+	return d.String()
 }
 
 // updateOrgSettings changes the limits of SPEC §7. An empty maximum key

@@ -1,0 +1,169 @@
+package dashboard_test
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/keyward/keyward"
+	"github.com/keyward/keyward/internal/kwtest"
+	"github.com/keyward/keyward/internal/service"
+)
+
+// cell returns the contents of the first <td data-col="col"> of the table
+// row whose opening tag contains rowAttr, or fails t.
+func cell(t *testing.T, body, rowAttr, col string) string {
+	t.Helper()
+	i := strings.Index(body, rowAttr)
+	if i < 0 {
+		t.Fatalf("no row with %s in:\n%s", rowAttr, body)
+	}
+	row := body[i:]
+	if end := strings.Index(row, "</tr>"); end >= 0 {
+		row = row[:end]
+	}
+	m := regexp.MustCompile(`(?s)<td data-col="` + col + `"[^>]*>(.*?)</td>`).FindStringSubmatch(row)
+	if m == nil {
+		t.Fatalf("row %s has no %s cell:\n%s", rowAttr, col, row)
+	}
+	return m[1]
+}
+
+var tags = regexp.MustCompile(`<[^>]*>`)
+
+// shown is what a person reads in a cell (its text, tags and <wbr> left
+// out) and the first id on hover (title).
+func shown(cell string) (text, title string) {
+	text = strings.Join(strings.Fields(tags.ReplaceAllString(cell, "")), " ")
+	if m := regexp.MustCompile(`title="([^"]*)"`).FindStringSubmatch(cell); m != nil {
+		title = m[1]
+	}
+	return text, title
+}
+
+// A viewer (the least role) sees the org owner, who owns keys in every
+// project without being a project member, by email with the id on hover,
+// not as usr_….
+func TestViewerSeesKeyOwnersByEmail(t *testing.T) {
+	srv := kwtest.NewServer(t)
+	p := srv.MustProject(t, "Shop")
+	k := srv.MustKey(t, nil, p.ID, keyward.CreateKeyInput{Name: "payments"})
+	_, viewer := signedInMember(t, srv, "viewer@example.com", p.ID, keyward.ProjectViewer)
+
+	owner := cell(t, viewer.get(keysPath(srv, p.ID)).Body, `data-key-id="`+k.ID+`"`, "owner")
+	want := `<span title="` + srv.OwnerID + `">` + kwtest.OwnerEmail + `</span>`
+	if owner != want {
+		t.Errorf("owner cell = %q, want %q", owner, want)
+	}
+}
+
+// The audit log names the revoked key by name and hint and the person who
+// revoked it by email, ids on hover; a viewer reads it so too. The actor
+// of an event by an org key, which a project viewer may not see, stays an
+// id: the key's name is not told.
+func TestAuditNamesKeysAndPeople(t *testing.T) {
+	srv, owner := signedInOwner(t)
+	p := srv.MustProject(t, "Shop")
+	k := srv.MustKey(t, nil, p.ID, keyward.CreateKeyInput{Name: "prod"})
+	if r := owner.post(keysPath(srv, p.ID)+"/"+k.ID+"/revoke", url.Values{"confirm": {"REVOKE"}}); r.StatusCode != http.StatusSeeOther {
+		t.Fatalf("revoke: %d", r.StatusCode)
+	}
+	orgKey, err := srv.Service.CreateKey(context.Background(), srv.Owner(), service.Where{}, keyward.CreateKeyInput{Name: "robot"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if status, out := apiCall(t, srv, orgKey.Secret, "POST", "/v1/org/projects/"+p.ID+"/keys", map[string]any{"name": "by automation"}); status != http.StatusCreated {
+		t.Fatalf("create by org key: %d %v", status, out)
+	}
+	_, viewer := signedInMember(t, srv, "viewer@example.com", p.ID, keyward.ProjectViewer)
+
+	audit := "/orgs/" + srv.OrgID + "/projects/" + p.ID + "/audit"
+	for who, b := range map[string]*browser{"owner": owner, "viewer": viewer} {
+		body := b.get(audit + "?action=key.revoke").Body
+		if text, title := shown(cell(t, body, "data-event-id=", "target")); text != "prod ("+k.Hint+")" || title != k.ID {
+			t.Errorf("%s: revoked key shown as %q (title %q), want %q (title %q)", who, text, title, "prod ("+k.Hint+")", k.ID)
+		}
+		if text, title := shown(cell(t, body, "data-event-id=", "actor")); text != kwtest.OwnerEmail || title != srv.OwnerID {
+			t.Errorf("%s: actor shown as %q (title %q), want %q (title %q)", who, text, title, kwtest.OwnerEmail, srv.OwnerID)
+		}
+	}
+	body := viewer.get(audit + "?action=key.create").Body
+	if strings.Contains(body, "robot") || strings.Contains(body, orgKey.Hint) {
+		t.Errorf("a project viewer is told the name of an org key:\n%s", body)
+	}
+	if text, _ := shown(cell(t, body, "data-event-id=", "actor")); text != orgKey.ID {
+		t.Errorf("the org key's event shows its actor as %q, want the bare id %s", text, orgKey.ID)
+	}
+	body = owner.get("/orgs/" + srv.OrgID + "/audit?action=key.create").Body
+	if text, _ := shown(cell(t, body, "data-event-id=", "actor")); text != "robot ("+orgKey.Hint+")" {
+		t.Errorf("the owner sees the org key as %q, want it by name and hint", text)
+	}
+}
+
+// After a rotation with a grace period the two rows are told apart: the
+// old one is "replaced by" the new one (name and hint) and counts down,
+// the new one "replaces" the old one. Rows carry name, hint and status
+// for the revoke and rotate dialogs.
+func TestRotatedPairToldApart(t *testing.T) {
+	srv, b := signedInOwner(t)
+	p := srv.MustProject(t, "Shop")
+	old := srv.MustKey(t, nil, p.ID, keyward.CreateKeyInput{Name: "payments"})
+	if r := b.post(keysPath(srv, p.ID)+"/"+old.ID+"/rotate", url.Values{"grace": {"24h"}}); r.StatusCode >= 400 {
+		t.Fatalf("rotate: %d\n%s", r.StatusCode, r.Body)
+	}
+	replacement := mustGetKey(t, srv, p.ID, old.ID).ReplacedBy
+	if replacement == nil {
+		t.Fatal("not rotated")
+	}
+	fresh := mustGetKey(t, srv, p.ID, *replacement)
+
+	body := b.get(keysPath(srv, p.ID)).Body
+	oldStatus := cell(t, body, `data-key-id="`+old.ID+`"`, "status")
+	if want := `replaced by <span title="` + fresh.ID + `">payments (` + fresh.Hint + `)</span>`; !strings.Contains(oldStatus, want) || !strings.Contains(oldStatus, `class="countdown"`) {
+		t.Errorf("old row's status cell %q lacks its countdown or %q", oldStatus, want)
+	}
+	newStatus := cell(t, body, `data-key-id="`+fresh.ID+`"`, "status")
+	if want := `replaces <span title="` + old.ID + `">payments (` + old.Hint + `)</span>`; !strings.Contains(newStatus, want) || strings.Contains(newStatus, "replaced by") {
+		t.Errorf("new row's status cell %q lacks %q", newStatus, want)
+	}
+	for _, want := range []string{
+		`data-key-id="` + old.ID + `" data-key-name="payments" data-key-hint="` + old.Hint + `" data-key-status="expiring"`,
+		`data-key-id="` + fresh.ID + `" data-key-name="payments" data-key-hint="` + fresh.Hint + `" data-key-status="active"`,
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("keys page lacks the row attributes %s", want)
+		}
+	}
+}
+
+// Org settings show durations as people write them.
+func TestSettingsShowDurationsAsWritten(t *testing.T) {
+	srv, b := signedInOwner(t)
+	body := b.get("/orgs/" + srv.OrgID + "/settings").Body
+	if !strings.Contains(body, `name="rotation_max_grace" value="7d"`) {
+		t.Errorf("default grace not shown as 7d:\n%s", body)
+	}
+	lifetime := keyward.Duration(90 * 24 * time.Hour)
+	grace := keyward.Duration(24 * time.Hour)
+	if _, err := srv.Service.UpdateSettings(context.Background(), srv.Owner(), keyward.SettingsPatch{MaxKeyLifetime: &lifetime, RotationMaxGrace: &grace}); err != nil {
+		t.Fatal(err)
+	}
+	body = b.get("/orgs/" + srv.OrgID + "/settings").Body
+	for _, want := range []string{`name="max_key_lifetime" value="90d"`, `name="rotation_max_grace" value="24h"`} {
+		if !strings.Contains(body, want) {
+			t.Errorf("settings page lacks %s:\n%s", want, body)
+		}
+	}
+	if strings.Contains(body, "0m0s") {
+		t.Error("settings page shows a Go duration")
+	}
+	// What is shown is read back unchanged.
+	form := url.Values{"max_keys_per_user": {"3"}, "max_keys_per_project": {"100"}, "max_org_keys": {"10"}, "max_key_lifetime": {"90d"}, "rotation_max_grace": {"24h"}}
+	if r := b.post("/orgs/"+srv.OrgID+"/settings", form); r.StatusCode != http.StatusSeeOther {
+		t.Fatalf("save: %d", r.StatusCode)
+	}
+}
