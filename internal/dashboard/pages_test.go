@@ -93,7 +93,7 @@ func TestMembersAndPasswordReset(t *testing.T) {
 	srv, b := signedInOwner(t)
 	p := srv.MustProject(t, "Shop")
 	org := "/orgs/" + srv.OrgID
-	if r := b.post(org+"/members", url.Values{"email": {"ann@example.com"}, "role": {"member"}}); r.StatusCode != http.StatusOK || !strings.Contains(r.Body, `<code id="invite-url">`+kwtest.PublicURL+`/invite?token=`) {
+	if r := b.postFollow(org+"/members", url.Values{"email": {"ann@example.com"}, "role": {"member"}}); r.StatusCode != http.StatusOK || !strings.Contains(r.Body, `<code id="invite-url">`+kwtest.PublicURL+`/invite?token=`) {
 		t.Fatalf("add: %d", r.StatusCode)
 	}
 	// Ann is an org member now; the project page adds her by email.
@@ -115,7 +115,7 @@ func TestMembersAndPasswordReset(t *testing.T) {
 		t.Errorf("ann's key after transfer: %s, owner %v", got.Status, got.OwnerUserID)
 	}
 
-	r := b.post(org+"/members/"+ann+"/reset-password", nil)
+	r := b.postFollow(org+"/members/"+ann+"/reset-password", nil)
 	link := regexp.MustCompile(`<code id="secret">[^<]*(/reset\?token=[A-Za-z0-9_-]+)</code>`).FindStringSubmatch(r.Body)
 	if r.StatusCode != http.StatusOK || link == nil {
 		t.Fatalf("reset link: %d\n%s", r.StatusCode, r.Body)
