@@ -203,9 +203,15 @@ func TestRevokeNeedsTypedREVOKE(t *testing.T) {
 	k := srv.MustKey(t, nil, p.ID, keyward.CreateKeyInput{Name: "prod"})
 	path := keysPath(srv, p.ID) + "/" + k.ID + "/revoke"
 	for _, confirm := range []string{"", "revoke", "REVOKE ", "yes"} {
-		b.post(path, url.Values{"confirm": {confirm}})
+		r := b.post(path, url.Values{"confirm": {confirm}})
 		if got := mustGetKey(t, srv, p.ID, k.ID); got.Status != keyward.StatusActive {
 			t.Fatalf("confirm %q revoked the key", confirm)
+		}
+		// The dialog is open again, the problem under its field.
+		dialog := dialogIn(t, r.Body, "revoke-dialog")
+		if r.StatusCode != http.StatusBadRequest || !strings.Contains(dialog, "data-open-on-load") || !strings.Contains(dialog, `action="`+path+`"`) ||
+			!strings.Contains(dialog, `aria-describedby="revoke-confirm-problem"`) || !strings.Contains(dialog, `<p id="revoke-confirm-problem" class="problem" role="alert">type REVOKE`) {
+			t.Fatalf("confirm %q: %d; want 400 with the revoke dialog open and the problem in it:\n%s", confirm, r.StatusCode, dialog)
 		}
 	}
 	r := b.post(path, url.Values{"confirm": {"REVOKE"}, "status": {"all"}})
@@ -255,6 +261,24 @@ func TestRotateWithGraceShowsCountdown(t *testing.T) {
 	}
 	if got := mustGetKey(t, srv, p.ID, k.ID); got.Status != keyward.StatusExpiring {
 		t.Errorf("old key: %s, want expiring", got.Status)
+	}
+}
+
+// TestRotateErrorInsideTheDialog: a grace period longer than the org
+// allows re-opens the rotate dialog with the problem under its field.
+func TestRotateErrorInsideTheDialog(t *testing.T) {
+	srv, b := signedInOwner(t)
+	p := srv.MustProject(t, "Shop")
+	k := srv.MustKey(t, nil, p.ID, keyward.CreateKeyInput{Name: "prod"})
+	path := keysPath(srv, p.ID) + "/" + k.ID + "/rotate"
+	r := b.post(path, url.Values{"grace": {"9999h"}})
+	dialog := dialogIn(t, r.Body, "rotate-dialog")
+	if r.StatusCode != http.StatusBadRequest || !strings.Contains(dialog, "data-open-on-load") || !strings.Contains(dialog, `action="`+path+`"`) ||
+		!strings.Contains(dialog, `<span data-key-name>prod</span>`) || !strings.Contains(dialog, `<p id="rotate-grace-problem" class="problem" role="alert">must be between`) {
+		t.Errorf("too long a grace: %d; want 400 with the rotate dialog open and the problem in it:\n%s", r.StatusCode, dialog)
+	}
+	if n := countKeys(t, srv, p.ID); n != 1 {
+		t.Errorf("%d keys, want 1", n)
 	}
 }
 

@@ -182,3 +182,37 @@ func TestAuditFilters(t *testing.T) {
 		t.Error("actor filter for an unknown email shows events")
 	}
 }
+
+// TestMemberLinksShownOnce: adding a member and making a reset link
+// redirect (303); the page they redirect to shows the one-time link once,
+// and a reload shows it no more (nor makes another).
+func TestMemberLinksShownOnce(t *testing.T) {
+	srv, b := signedInOwner(t)
+	members := "/orgs/" + srv.OrgID + "/members"
+	r := b.post(members, url.Values{"email": {"ann@example.com"}, "role": {"member"}})
+	if r.StatusCode != http.StatusSeeOther || strings.Contains(r.Header.Get("Location"), "token") {
+		t.Fatalf("add: %d to %q, want 303 without the link", r.StatusCode, r.Header.Get("Location"))
+	}
+	loc := r.Header.Get("Location")
+	link, _ := linkIn(inviteLinkRE, b.get(loc).Body)
+	if link == "" {
+		t.Fatal("no invitation link after the add")
+	}
+	if again := b.get(loc).Body; strings.Contains(again, link) || strings.Contains(again, `id="invite-link"`) {
+		t.Error("the invitation link is shown again on reload")
+	}
+
+	m := srv.MustMember(t, "bob@example.com", keyward.OrgMember, "", "")
+	r = b.post(members+"/"+m.UserID+"/reset-password", nil)
+	if r.StatusCode != http.StatusSeeOther || strings.Contains(r.Header.Get("Location"), "token") {
+		t.Fatalf("reset link: %d to %q, want 303 without the link", r.StatusCode, r.Header.Get("Location"))
+	}
+	loc = r.Header.Get("Location")
+	reset, _ := linkIn(resetLinkRE, b.get(loc).Body)
+	if reset == "" {
+		t.Fatal("no reset link")
+	}
+	if again := b.get(loc).Body; strings.Contains(again, reset) || strings.Contains(again, `id="reset-link"`) || !strings.Contains(again, "shown only once") {
+		t.Error("the reset link is shown again on reload, or the page does not say it is gone")
+	}
+}
