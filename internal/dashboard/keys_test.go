@@ -107,7 +107,8 @@ func TestCreateKeyErrorsInsideTheDialog(t *testing.T) {
 		t.Errorf("at the limit: status %d, want a 4xx", r.StatusCode)
 	}
 	if !regexp.MustCompile(`<p id="create-error" class="form-error" role="alert">You have reached the limit of 1 keys`).MatchString(dialog) ||
-		!strings.Contains(dialog, `aria-describedby="create-error"`) || !strings.Contains(dialog, "data-open-on-load") || !strings.Contains(dialog, `value="second"`) {
+		!strings.Contains(dialog, `<dialog id="create-dialog" aria-labelledby="create-title" aria-describedby="create-error"`) ||
+		!regexp.MustCompile(`<input id="key-name"[^>]* autofocus aria-describedby="create-error">`).MatchString(dialog) || !strings.Contains(dialog, "data-open-on-load") || !strings.Contains(dialog, `value="second"`) {
 		t.Errorf("the limit error is not inside the open dialog, tied to it:\n%s", dialog)
 	}
 	if strings.Count(r.Body, "limit of 1 keys") != 1 || strings.Contains(r.Body, `id="flash"`) {

@@ -7,6 +7,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	"github.com/keyward/keyward"
 	"github.com/keyward/keyward/internal/kwtest"
 	"github.com/keyward/keyward/internal/service"
 )
@@ -89,4 +90,49 @@ func (h *harness) countKeys(projectID string) int {
 		h.t.Fatal(err)
 	}
 	return len(res.Data)
+}
+
+// TestKeyLimitErrorInsideTheDialog: at the per-user key limit, the New key
+// dialog comes back open with the error inside it (announced, tied to the
+// dialog), what was typed kept, and nothing in the banner behind it.
+func TestKeyLimitErrorInsideTheDialog(t *testing.T) {
+	for _, width := range []int64{1280, 400} {
+		t.Run(fmt.Sprint(width), func(t *testing.T) {
+			h := newHarness(t)
+			p := h.srv.MustProject(t, "Billing")
+			one := 1
+			if _, err := h.srv.Service.UpdateSettings(t.Context(), h.srv.Owner(), keyward.SettingsPatch{MaxKeysPerUser: &one}); err != nil {
+				t.Fatal(err)
+			}
+			h.srv.MustKey(t, nil, p.ID, keyward.CreateKeyInput{Name: "the only one"})
+			b := h.tab()
+			b.do("viewport", chromedp.EmulateViewport(width, 800))
+			b.signIn(kwtest.OwnerEmail, kwtest.OwnerPassword)
+			b.openKeys(p.ID, "")
+			b.do("create a key over the limit",
+				chromedp.Click(chromedp.CSS("button#new-key")),
+				chromedp.WaitVisible(chromedp.CSS("dialog#create-dialog input#key-name")),
+				chromedp.SendKeys(chromedp.CSS("dialog#create-dialog input#key-name"), "one too many"),
+				chromedp.Click(chromedp.CSS("button#create-submit")),
+			)
+			b.do("the error shows in the dialog", chromedp.WaitVisible(chromedp.CSS("dialog#create-dialog p#create-error[role=alert]")))
+			b.poll("dialog#create-dialog is modal", `document.querySelector('dialog#create-dialog').matches(':modal')`)
+			if msg := b.text("dialog#create-dialog p#create-error"); !strings.Contains(msg, "limit of 1 keys") {
+				t.Errorf("p#create-error reads %q, want the key limit", msg)
+			}
+			if got := eval[string](b, `document.querySelector('dialog#create-dialog').getAttribute('aria-describedby')`); got != "create-error" {
+				t.Errorf("dialog#create-dialog aria-describedby = %q, want create-error", got)
+			}
+			if got := eval[string](b, `document.activeElement.id + "|" + document.activeElement.value`); got != "key-name|one too many" {
+				t.Errorf("focus|value = %q, want the name field with what was typed", got)
+			}
+			if n := b.count("#flash"); n != 0 {
+				t.Errorf("a #flash banner shows behind the dialog")
+			}
+			b.screenshot(fmt.Sprintf("limit-error-%d.png", width), false)
+			if n := h.countKeys(p.ID); n != 1 {
+				t.Errorf("%d keys, want 1", n)
+			}
+		})
+	}
 }
