@@ -104,8 +104,23 @@ func (d *dashboard) setup(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	d.setSession(w, session)
-	p := &page{User: res.User, Orgs: []*keyward.Org{res.Org}}
-	return d.render(w, r, http.StatusOK, "setup_done", p, "keyward is set up", "", setupDone{Org: res.Org, Secret: res.OrgKey})
+	_, sess, err := d.svc.SessionUser(r.Context(), session)
+	if err != nil {
+		return err
+	}
+	// The org key's secret waits for the page this redirects to, once.
+	return d.redirectOnce(w, r, &page{Session: sess}, "/setup/done", &setupDone{Org: res.Org, Secret: res.OrgKey}, "")
+}
+
+// setupDonePage shows the org key that setup made, once; a reload shows
+// only the way on.
+func (d *dashboard) setupDonePage(w http.ResponseWriter, r *http.Request, p *page) error {
+	v, _ := d.takeOnce(r, p)
+	done, ok := v.(*setupDone)
+	if !ok {
+		return d.redirect(w, r, "/", "")
+	}
+	return d.render(w, r, http.StatusOK, "setup_done", p, "keyward is set up", "", done)
 }
 
 func (d *dashboard) resetPage(w http.ResponseWriter, r *http.Request) error {

@@ -164,7 +164,7 @@ func TestAResetLinkEndsWithItsOwner(t *testing.T) {
 
 	b := newBrowser(t, srv)
 	b.mustLogin("second@example.com", "second owner's password")
-	_, token := linkIn(resetLinkRE, b.post("/orgs/"+srv.OrgID+"/members/"+victim.UserID+"/reset-password", nil).Body)
+	_, token := linkIn(resetLinkRE, b.postFollow("/orgs/"+srv.OrgID+"/members/"+victim.UserID+"/reset-password", nil).Body)
 	if token == "" {
 		t.Fatal("no reset link")
 	}
@@ -212,7 +212,7 @@ func TestAResetLinkEndsWhenItsPersonLeaves(t *testing.T) {
 	srv.MustPassword(t, e.UserID, "e's own password")
 	owner := newBrowser(t, srv)
 	owner.mustLogin(kwtest.OwnerEmail, kwtest.OwnerPassword)
-	_, token := linkIn(resetLinkRE, owner.post("/orgs/"+srv.OrgID+"/members/"+e.UserID+"/reset-password", nil).Body)
+	_, token := linkIn(resetLinkRE, owner.postFollow("/orgs/"+srv.OrgID+"/members/"+e.UserID+"/reset-password", nil).Body)
 	if token == "" {
 		t.Fatal("no reset link")
 	}

@@ -29,14 +29,16 @@ type Config struct {
 	Clock keyward.Clock
 }
 
-// dashboard serves the pages. It holds no state of its own besides the
-// parsed templates: sessions live in the store.
+// dashboard serves the pages. Sessions live in the store; the only state
+// of its own besides the parsed templates is once, the one-time values
+// waiting for the page a POST redirects to (see onetime.go).
 type dashboard struct {
 	svc    *service.Service
 	log    *slog.Logger
 	secure bool
 	clock  keyward.Clock
 	pages  map[string]*pageTemplate
+	once   *onceStore
 }
 
 // New returns the dashboard's handler, to be mounted at "/".
@@ -47,7 +49,7 @@ func New(cfg Config) http.Handler {
 	if cfg.Clock == nil {
 		cfg.Clock = keyward.SystemClock{}
 	}
-	d := &dashboard{svc: cfg.Service, log: cfg.Logger, secure: cfg.Secure, clock: cfg.Clock, pages: mustParsePages()}
+	d := &dashboard{svc: cfg.Service, log: cfg.Logger, secure: cfg.Secure, clock: cfg.Clock, pages: mustParsePages(), once: newOnceStore(cfg.Clock)}
 	mux := http.NewServeMux()
 	d.routes(mux)
 
@@ -74,6 +76,7 @@ func (d *dashboard) routes(mux *http.ServeMux) {
 	mux.Handle("POST /logout", d.signedIn(d.logout))
 	mux.Handle("GET /setup", d.public(d.setupPage))
 	mux.Handle("POST /setup", d.public(d.setup))
+	mux.Handle("GET /setup/done", d.signedIn(d.setupDonePage))
 	mux.Handle("GET /reset", d.public(d.resetPage))
 	mux.Handle("POST /reset", d.public(d.reset))
 	mux.Handle("GET /account", d.signedIn(d.accountPage))

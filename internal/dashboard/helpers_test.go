@@ -70,6 +70,17 @@ func (b *browser) post(path string, form url.Values, headers ...string) *resp {
 	return b.do(req)
 }
 
+// postFollow posts a form and, if it is answered with a redirect (303),
+// follows it with a GET as a browser would: the result is the page shown.
+func (b *browser) postFollow(path string, form url.Values) *resp {
+	b.t.Helper()
+	r := b.post(path, form)
+	if r.StatusCode != http.StatusSeeOther {
+		return r
+	}
+	return b.get(r.Header.Get("Location"))
+}
+
 func (b *browser) login(email, password string) *resp {
 	b.t.Helper()
 	return b.post("/login", url.Values{"email": {email}, "password": {password}})

@@ -11,8 +11,8 @@ import (
 )
 
 // keysData is the keys page: the table, and the dialogs' choices. Secret
-// is set only in the response to a create or rotate, the one time the
-// secret is shown.
+// is set only on the page a create or rotate redirected to, the one time
+// the secret is shown (see onetime.go).
 type keysData struct {
 	Base      string // the keys page's URL
 	Filter    string // active, revoked or all
@@ -22,8 +22,17 @@ type keysData struct {
 	Scopes    []string
 	Graces    []graceOption
 	Create    createForm
+	Rotate    keyForm
+	Revoke    keyForm
 	Secret    *keyward.Key
 	Rotated   bool
+}
+
+// newSecret is the one-time value a create or rotate leaves for the keys
+// page: the key with its secret.
+type newSecret struct {
+	Key     *keyward.Key
+	Rotated bool
 }
 
 // keyRow is a key as the table shows it.
@@ -48,7 +57,19 @@ type createForm struct {
 	Scopes     []string
 	Expiry     string
 	ExpiryDate string
+	Error      string // a problem of the whole form (a key limit, say)
 	Problems   map[string]string
+}
+
+// keyForm is the rotate or revoke dialog shown again, open, after its
+// POST failed: which key, what was chosen, and what is wrong.
+type keyForm struct {
+	Open     bool
+	URL      string
+	Name     string
+	Grace    string
+	Error    string
+	Problems map[string]string
 }
 
 type graceOption struct {
@@ -97,6 +118,12 @@ func (d *dashboard) keysPage(w http.ResponseWriter, r *http.Request, p *page) er
 	data, err := d.keysData(r, p, filterOf(r, "status"))
 	if err != nil {
 		return err
+	}
+	v, gone := d.takeOnce(r, p)
+	if s, ok := v.(*newSecret); ok {
+		data.Secret, data.Rotated = s.Key, s.Rotated
+	} else if gone {
+		p.Flash = &flash{Message: "A new key's secret is shown only once, and it was shown already. If it was not copied, rotate the key to get a new secret."}
 	}
 	return d.renderKeys(w, r, http.StatusOK, p, data)
 }
@@ -195,67 +222,99 @@ func (d *dashboard) createKey(w http.ResponseWriter, r *http.Request, p *page) e
 		for field, problem := range problems(err) {
 			if field == "expires_at" || field == "expires_in" {
 				field = "expiry"
+				if f.Expiry == "date" {
+					field = "expiry_date" // a past date is the date field's problem
+				}
 			}
 			f.Problems[field] = problem
 		}
 	}
-	data, lerr := d.keysData(r, p, "active")
-	if lerr != nil {
-		return lerr
-	}
 	if err != nil || len(f.Problems) > 0 {
-		// Shown again with what was typed and what is wrong with it.
-		f.Open = true
-		data.Create = f
-		if err != nil && len(keyward.AsError(err).Details) == 0 {
-			p.Flash = &flash{Error: true, Message: keyward.AsError(err).Message}
+		// A failed create changes nothing: the page is answered with the
+		// dialog open again, what was typed, and each problem inside it
+		// next to its field (a reload posts again, harmlessly).
+		data, lerr := d.keysData(r, p, "active")
+		if lerr != nil {
+			return lerr
 		}
+		f.Open = true
+		if err != nil && len(keyward.AsError(err).Details) == 0 {
+			f.Error = keyward.AsError(err).Message
+		} else {
+			f.Error = "The key was not created: see the problem marked below."
+		}
+		data.Create = f
 		status := http.StatusBadRequest
 		if err != nil {
 			status = httpStatus(keyward.ErrorCode(err))
 		}
 		return d.renderKeys(w, r, status, p, data)
 	}
-	// The secret is in this response only: it is not redirected to a page
-	// that could show it again, and no-store keeps it out of caches.
-	data.Secret = k
-	p.Flash = &flash{Message: "Key “" + k.Name + "” created."}
-	return d.renderKeys(w, r, http.StatusOK, p, data)
+	return d.redirectOnce(w, r, p, keysURL(p), &newSecret{Key: k}, "Key “"+k.Name+"” created.")
+}
+
+// keyFailed answers a failed rotate or revoke: a fixable error re-opens
+// its dialog on the keys page, with the problem inside it (4xx, nothing
+// changed); any other error goes to the error page.
+func (d *dashboard) keyFailed(w http.ResponseWriter, r *http.Request, p *page, filter string, set func(*keysData) *keyForm, f keyForm, err error) error {
+	if !fixable(err) {
+		return err
+	}
+	data, lerr := d.keysData(r, p, filter)
+	if lerr != nil {
+		return lerr
+	}
+	e := keyward.AsError(err)
+	f.Open, f.Problems = true, problems(err)
+	if len(e.Details) == 0 {
+		f.Error = e.Message
+	}
+	if f.Name == "" {
+		for _, row := range data.Rows {
+			if row.ID == r.PathValue("key") {
+				f.Name = row.Name
+			}
+		}
+	}
+	*set(data) = f
+	return d.renderKeys(w, r, httpStatus(e.Code), p, data)
 }
 
 func (d *dashboard) rotateKey(w http.ResponseWriter, r *http.Request, p *page) error {
-	grace, err := keyward.ParseDuration(r.PostFormValue("grace"))
+	f := keyForm{URL: keysURL(p) + "/" + r.PathValue("key") + "/rotate", Grace: r.PostFormValue("grace")}
+	rotate := func(data *keysData) *keyForm { return &data.Rotate }
+	grace, err := keyward.ParseDuration(f.Grace)
 	if err != nil {
-		return d.formFailed(w, r, keysURL(p), keyward.Invalid(keyward.FieldError{Field: "grace", Problem: "choose when the old key stops working"}))
+		return d.keyFailed(w, r, p, "active", rotate, f, keyward.Invalid(keyward.FieldError{Field: "grace", Problem: "choose when the old key stops working"}))
 	}
 	k, err := d.svc.RotateKey(r.Context(), p.Actor, where(p), r.PathValue("key"), keyward.RotateInput{GracePeriod: new(keyward.Duration(grace))})
 	if err != nil {
-		return d.formFailed(w, r, keysURL(p), err)
+		if problem, ok := problems(err)["grace_period"]; ok { // the form calls it grace
+			err = keyward.Invalid(keyward.FieldError{Field: "grace", Problem: problem})
+		}
+		return d.keyFailed(w, r, p, "active", rotate, f, err)
 	}
-	data, err := d.keysData(r, p, "active")
-	if err != nil {
-		return err
-	}
-	data.Secret, data.Rotated = k, true
 	msg := "Key “" + k.Name + "” rotated. The old key stopped working."
 	if grace > 0 {
 		msg = "Key “" + k.Name + "” rotated. The old key keeps working for " + graceText(grace) + "."
 	}
-	p.Flash = &flash{Message: msg}
-	return d.renderKeys(w, r, http.StatusOK, p, data)
+	return d.redirectOnce(w, r, p, keysURL(p), &newSecret{Key: k, Rotated: true}, msg)
 }
 
 // revokeKey revokes a key once REVOKE was typed. The dialog's button
 // enforces that in the browser; this checks it again for any other client.
 func (d *dashboard) revokeKey(w http.ResponseWriter, r *http.Request, p *page) error {
-	back := keysURL(p) + "?status=" + filterOf(r, "status")
+	filter := filterOf(r, "status")
+	back := keysURL(p) + "?status=" + filter
+	f := keyForm{URL: keysURL(p) + "/" + r.PathValue("key") + "/revoke"}
+	revoke := func(data *keysData) *keyForm { return &data.Revoke }
 	if r.PostFormValue("confirm") != "REVOKE" {
-		return d.formFailed(w, r, back, keyward.Invalid(keyward.FieldError{
+		return d.keyFailed(w, r, p, filter, revoke, f, keyward.Invalid(keyward.FieldError{
 			Field: "confirm", Problem: "type REVOKE to revoke the key; it was not revoked"}))
 	}
 	k, err := d.svc.RevokeKey(r.Context(), p.Actor, where(p), r.PathValue("key"), keyward.RevokeInput{})
 	if err != nil {
-		return d.formFailed(w, r, back, err)
+		return d.keyFailed(w, r, p, filter, revoke, f, err)
 	}
 	return d.redirect(w, r, back, "Key “"+k.Name+"” revoked. It stopped working and cannot be restored.")
 }

@@ -37,8 +37,29 @@ type memberRow struct {
 
 type resetLink struct{ URL string }
 
+// memberLinks is the one-time value an add or a reset leaves for the
+// members page: the invitation or the reset link, shown once.
+type memberLinks struct {
+	Invite   *keyward.Member
+	Reset    *resetLink
+	ResetFor string
+}
+
+// takeLinks puts the members page's one-time links, if the URL names
+// them, into data; once they were shown, the page says so instead.
+func (d *dashboard) takeLinks(r *http.Request, p *page, data *membersData) {
+	v, gone := d.takeOnce(r, p)
+	if l, ok := v.(*memberLinks); ok {
+		data.Invite, data.Reset, data.ResetFor = l.Invite, l.Reset, l.ResetFor
+	} else if gone {
+		p.Flash = &flash{Message: "An invitation or password link is shown only once, and it was shown already. If it was not copied, make a new one."}
+	}
+}
+
 func (d *dashboard) projectMembersPage(w http.ResponseWriter, r *http.Request, p *page) error {
-	return d.renderProjectMembers(w, r, p, nil)
+	var data membersData
+	d.takeLinks(r, p, &data)
+	return d.renderProjectMembers(w, r, p, data.Invite)
 }
 
 func (d *dashboard) renderProjectMembers(w http.ResponseWriter, r *http.Request, p *page, invite *keyward.Member) error {
@@ -89,9 +110,8 @@ func (d *dashboard) addProjectMember(w http.ResponseWriter, r *http.Request, p *
 	}
 	if added != nil && added.Status == "pending" {
 		// An existing account joins only when its person accepts: the
-		// link is shown here, once.
-		p.Flash = &flash{Message: email + " has an account: they are invited, and join once they accept."}
-		return d.renderProjectMembers(w, r, p, added)
+		// link is shown on the next page, once.
+		return d.redirectOnce(w, r, p, back, &memberLinks{Invite: added}, email+" has an account: they are invited, and join once they accept.")
 	}
 	return d.redirect(w, r, back, email+" is now "+string(pm.Role)+" of this project.")
 }
@@ -150,11 +170,13 @@ func handled(h keyward.KeyHandling) string {
 }
 
 func (d *dashboard) orgMembersPage(w http.ResponseWriter, r *http.Request, p *page) error {
-	return d.renderOrgMembers(w, r, p, membersData{})
+	var data membersData
+	d.takeLinks(r, p, &data)
+	return d.renderOrgMembers(w, r, p, data)
 }
 
 // renderOrgMembers renders the org's members page; data may carry a
-// one-time link (Reset, Invite) made by the request.
+// one-time link (Reset, Invite) made by the POST that redirected here.
 func (d *dashboard) renderOrgMembers(w http.ResponseWriter, r *http.Request, p *page, data membersData) error {
 	res, err := d.svc.ListMembers(r.Context(), p.Actor, service.MaxPageSize, r.URL.Query().Get("cursor"))
 	if err != nil {
@@ -193,13 +215,13 @@ func (d *dashboard) addOrgMember(w http.ResponseWriter, r *http.Request, p *page
 	if err != nil {
 		return d.formFailed(w, r, back, err)
 	}
-	// The invitation link is shown in this response only, like a secret.
+	// The invitation link is shown once, like a secret, on the page this
+	// redirects to.
 	msg := m.Email + " added as " + string(m.Role) + ". Send them the link below to set their password."
 	if m.Status == "pending" {
 		msg = m.Email + " already has an account: they are invited as " + string(m.Role) + " and join once they accept, signed in."
 	}
-	p.Flash = &flash{Message: msg}
-	return d.renderOrgMembers(w, r, p, membersData{Invite: m})
+	return d.redirectOnce(w, r, p, back, &memberLinks{Invite: m}, msg)
 }
 
 func (d *dashboard) setOrgRole(w http.ResponseWriter, r *http.Request, p *page) error {
@@ -221,7 +243,8 @@ func (d *dashboard) removeOrgMember(w http.ResponseWriter, r *http.Request, p *p
 }
 
 // resetMemberPassword makes a one-time link for a member to set a new
-// password. Like a key's secret it is shown in this response only.
+// password. Like a key's secret it is shown once, on the page this
+// redirects to.
 func (d *dashboard) resetMemberPassword(w http.ResponseWriter, r *http.Request, p *page) error {
 	user := r.PathValue("user")
 	token, err := d.svc.CreatePasswordReset(r.Context(), p.Actor, user)
@@ -229,6 +252,6 @@ func (d *dashboard) resetMemberPassword(w http.ResponseWriter, r *http.Request, 
 		return d.formFailed(w, r, orgURL(p)+"/members", err)
 	}
 	// The link is on --public-url, never on the request's Host header.
-	p.Flash = &flash{Message: "Reset link made. Send it to the member; it works once, within 24 hours."}
-	return d.renderOrgMembers(w, r, p, membersData{Reset: &resetLink{URL: d.svc.ResetLink(token)}, ResetFor: user})
+	return d.redirectOnce(w, r, p, orgURL(p)+"/members", &memberLinks{Reset: &resetLink{URL: d.svc.ResetLink(token)}, ResetFor: user},
+		"Reset link made. Send it to the member; it works once, within 24 hours.")
 }

@@ -61,14 +61,14 @@ func TestOtherOrgsOwnerCannotTakeOverAnAccount(t *testing.T) {
 	orgB, _, mallory := otherOrg(t, srv, "Evil", "mallory@example.com")
 	bMembers := "/orgs/" + orgB.ID + "/members"
 
-	r := mallory.post(bMembers, url.Values{"email": {kwtest.OwnerEmail}, "role": {"member"}})
+	r := mallory.postFollow(bMembers, url.Values{"email": {kwtest.OwnerEmail}, "role": {"member"}})
 	if r.StatusCode >= 400 {
 		t.Fatalf("add A's owner to B: %d", r.StatusCode)
 	}
 	_, inviteToken := linkIn(inviteLinkRE, r.Body)
 	steal := func(when string) {
 		t.Helper()
-		r := mallory.post(bMembers+"/"+srv.OwnerID+"/reset-password", nil)
+		r := mallory.postFollow(bMembers+"/"+srv.OwnerID+"/reset-password", nil)
 		if link, token := linkIn(resetLinkRE, r.Body); token != "" {
 			anon := newBrowser(t, srv)
 			anon.post("/reset", url.Values{"token": {token}, "password": {"mallory owns you"}})
@@ -96,7 +96,7 @@ func TestOtherOrgsOwnerCannotTakeOverAnAccount(t *testing.T) {
 	if r := owner.post("/invite", url.Values{"token": {inviteToken}}); r.StatusCode != http.StatusSeeOther {
 		t.Fatalf("accept: %d\n%s", r.StatusCode, r.Body)
 	}
-	r = mallory.post(bMembers+"/"+srv.OwnerID+"/reset-password", nil)
+	r = mallory.postFollow(bMembers+"/"+srv.OwnerID+"/reset-password", nil)
 	if r.StatusCode != http.StatusForbidden || !strings.Contains(r.Body, "also belongs to another organization") {
 		t.Errorf("reset link for a shared account: %d, want 403 with a clear message\n%s", r.StatusCode, r.Body)
 	}
@@ -110,7 +110,7 @@ func TestResetLinkEndsWhenTheAccountJoinsAnotherOrg(t *testing.T) {
 	srv, owner := signedInOwner(t)
 	orgB, _, bOwner := otherOrg(t, srv, "Beta", "beta@example.com")
 	bMembers := "/orgs/" + orgB.ID + "/members"
-	r := bOwner.post(bMembers, url.Values{"email": {"dana@example.com"}, "role": {"member"}})
+	r := bOwner.postFollow(bMembers, url.Values{"email": {"dana@example.com"}, "role": {"member"}})
 	dana := regexp.MustCompile(`<tr data-user-id="(usr_[^"]+)">\s*<td data-col="email" data-label="Email">dana@example.com`).FindStringSubmatch(r.Body)
 	if dana == nil {
 		t.Fatalf("dana not added: %d", r.StatusCode)
@@ -121,11 +121,11 @@ func TestResetLinkEndsWhenTheAccountJoinsAnotherOrg(t *testing.T) {
 	if r := newBrowser(t, srv).post("/invite/password", url.Values{"token": {setPw}, "password": {"dana's password"}}); r.StatusCode != http.StatusSeeOther {
 		t.Fatalf("set password: %d\n%s", r.StatusCode, r.Body)
 	}
-	_, reset := linkIn(resetLinkRE, bOwner.post(bMembers+"/"+dana[1]+"/reset-password", nil).Body)
+	_, reset := linkIn(resetLinkRE, bOwner.postFollow(bMembers+"/"+dana[1]+"/reset-password", nil).Body)
 	if reset == "" {
 		t.Fatal("no reset link for dana while she belongs to B alone")
 	}
-	_, invA := linkIn(inviteLinkRE, owner.post("/orgs/"+srv.OrgID+"/members", url.Values{"email": {"dana@example.com"}, "role": {"member"}}).Body)
+	_, invA := linkIn(inviteLinkRE, owner.postFollow("/orgs/"+srv.OrgID+"/members", url.Values{"email": {"dana@example.com"}, "role": {"member"}}).Body)
 	db := newBrowser(t, srv)
 	db.mustLogin("dana@example.com", "dana's password")
 	if r := db.post("/invite", url.Values{"token": {invA}}); r.StatusCode != http.StatusSeeOther {
@@ -146,6 +146,9 @@ func TestResetLinkOnPublicURL(t *testing.T) {
 	req.Header.Set("Sec-Fetch-Site", "same-origin")
 	req.AddCookie(b.sessionCookie()) // the jar goes by the Host header, which is not the server's here
 	r := b.do(req)
+	if r.StatusCode == http.StatusSeeOther { // the link is on the page it redirects to
+		r = b.get(r.Header.Get("Location"))
+	}
 	link, _ := linkIn(resetLinkRE, r.Body)
 	if r.StatusCode != http.StatusOK || !strings.HasPrefix(link, kwtest.PublicURL+"/reset?token=") {
 		t.Fatalf("status %d (%s), link %q; want a link on %s", r.StatusCode, r.Header.Get("Location"), link, kwtest.PublicURL)
@@ -163,7 +166,7 @@ func TestPasswordChangeEndsOtherResetLinks(t *testing.T) {
 	resetPath := "/orgs/" + srv.OrgID + "/members/" + m.UserID + "/reset-password"
 	makeLink := func() string {
 		t.Helper()
-		_, token := linkIn(resetLinkRE, owner.post(resetPath, nil).Body)
+		_, token := linkIn(resetLinkRE, owner.postFollow(resetPath, nil).Body)
 		if token == "" {
 			t.Fatal("no reset link")
 		}
@@ -202,7 +205,7 @@ func TestInvitationOfAnExistingAccount(t *testing.T) {
 	bMembers := "/orgs/" + orgB.ID + "/members"
 	ctx := context.Background()
 
-	r := bOwner.post(bMembers, url.Values{"email": {kwtest.OwnerEmail}, "role": {"admin"}})
+	r := bOwner.postFollow(bMembers, url.Values{"email": {kwtest.OwnerEmail}, "role": {"admin"}})
 	link, token := linkIn(inviteLinkRE, r.Body)
 	if r.StatusCode != http.StatusOK || !strings.HasPrefix(link, kwtest.PublicURL+"/invite?token=") {
 		t.Fatalf("invite: %d, link %q\n%s", r.StatusCode, link, r.Body)
@@ -253,7 +256,7 @@ func TestInvitationOfAnExistingAccount(t *testing.T) {
 	srv.MustPassword(t, carol.UserID, "carol's password")
 	cb := newBrowser(t, srv)
 	cb.mustLogin("carol@example.com", "carol's password")
-	_, revoked := linkIn(inviteLinkRE, bOwner.post(bMembers, url.Values{"email": {"carol@example.com"}, "role": {"member"}}).Body)
+	_, revoked := linkIn(inviteLinkRE, bOwner.postFollow(bMembers, url.Values{"email": {"carol@example.com"}, "role": {"member"}}).Body)
 	inv := regexp.MustCompile(`data-invitation-id="(inv_[^"]+)">\s*<td data-col="email" data-label="Email">carol@example.com`).FindStringSubmatch(bOwner.get(bMembers).Body)
 	if inv == nil || revoked == "" {
 		t.Fatal("carol's invitation not made or not listed")
@@ -267,7 +270,7 @@ func TestInvitationOfAnExistingAccount(t *testing.T) {
 	if r := cb.get("/invite?token=" + url.QueryEscape(revoked)); r.StatusCode != http.StatusConflict || !strings.Contains(r.Body, "revoked") {
 		t.Errorf("open a revoked invitation: %d", r.StatusCode)
 	}
-	_, expired := linkIn(inviteLinkRE, bOwner.post(bMembers, url.Values{"email": {"carol@example.com"}, "role": {"member"}}).Body)
+	_, expired := linkIn(inviteLinkRE, bOwner.postFollow(bMembers, url.Values{"email": {"carol@example.com"}, "role": {"member"}}).Body)
 	srv.Clock.Advance(service.InvitationLifetime + time.Second)
 	cb.mustLogin("carol@example.com", "carol's password")
 	if r := cb.post("/invite", url.Values{"token": {expired}}); r.StatusCode != http.StatusConflict || !strings.Contains(r.Body, "expired") {
@@ -299,7 +302,7 @@ func TestInvitationOfAnExistingAccount(t *testing.T) {
 // A new person's link sets their password and accepts, once.
 func TestInvitationOfANewPersonSetsPassword(t *testing.T) {
 	srv, owner := signedInOwner(t)
-	r := owner.post("/orgs/"+srv.OrgID+"/members", url.Values{"email": {"newbie@example.com"}, "role": {"member"}})
+	r := owner.postFollow("/orgs/"+srv.OrgID+"/members", url.Values{"email": {"newbie@example.com"}, "role": {"member"}})
 	_, token := linkIn(inviteLinkRE, r.Body)
 	if token == "" {
 		t.Fatalf("no link for a new person: %d", r.StatusCode)

@@ -93,7 +93,7 @@ func TestMembersAndPasswordReset(t *testing.T) {
 	srv, b := signedInOwner(t)
 	p := srv.MustProject(t, "Shop")
 	org := "/orgs/" + srv.OrgID
-	if r := b.post(org+"/members", url.Values{"email": {"ann@example.com"}, "role": {"member"}}); r.StatusCode != http.StatusOK || !strings.Contains(r.Body, `<code id="invite-url">`+kwtest.PublicURL+`/invite?token=`) {
+	if r := b.postFollow(org+"/members", url.Values{"email": {"ann@example.com"}, "role": {"member"}}); r.StatusCode != http.StatusOK || !strings.Contains(r.Body, `<code id="invite-url">`+kwtest.PublicURL+`/invite?token=`) {
 		t.Fatalf("add: %d", r.StatusCode)
 	}
 	// Ann is an org member now; the project page adds her by email.
@@ -115,7 +115,7 @@ func TestMembersAndPasswordReset(t *testing.T) {
 		t.Errorf("ann's key after transfer: %s, owner %v", got.Status, got.OwnerUserID)
 	}
 
-	r := b.post(org+"/members/"+ann+"/reset-password", nil)
+	r := b.postFollow(org+"/members/"+ann+"/reset-password", nil)
 	link := regexp.MustCompile(`<code id="secret">[^<]*(/reset\?token=[A-Za-z0-9_-]+)</code>`).FindStringSubmatch(r.Body)
 	if r.StatusCode != http.StatusOK || link == nil {
 		t.Fatalf("reset link: %d\n%s", r.StatusCode, r.Body)
@@ -180,5 +180,39 @@ func TestAuditFilters(t *testing.T) {
 	}
 	if body := b.get("/orgs/" + srv.OrgID + "/audit?actor=nobody@example.com").Body; strings.Contains(body, "<tr data-event-id=") {
 		t.Error("actor filter for an unknown email shows events")
+	}
+}
+
+// TestMemberLinksShownOnce: adding a member and making a reset link
+// redirect (303); the page they redirect to shows the one-time link once,
+// and a reload shows it no more (nor makes another).
+func TestMemberLinksShownOnce(t *testing.T) {
+	srv, b := signedInOwner(t)
+	members := "/orgs/" + srv.OrgID + "/members"
+	r := b.post(members, url.Values{"email": {"ann@example.com"}, "role": {"member"}})
+	if r.StatusCode != http.StatusSeeOther || strings.Contains(r.Header.Get("Location"), "token") {
+		t.Fatalf("add: %d to %q, want 303 without the link", r.StatusCode, r.Header.Get("Location"))
+	}
+	loc := r.Header.Get("Location")
+	link, _ := linkIn(inviteLinkRE, b.get(loc).Body)
+	if link == "" {
+		t.Fatal("no invitation link after the add")
+	}
+	if again := b.get(loc).Body; strings.Contains(again, link) || strings.Contains(again, `id="invite-link"`) {
+		t.Error("the invitation link is shown again on reload")
+	}
+
+	m := srv.MustMember(t, "bob@example.com", keyward.OrgMember, "", "")
+	r = b.post(members+"/"+m.UserID+"/reset-password", nil)
+	if r.StatusCode != http.StatusSeeOther || strings.Contains(r.Header.Get("Location"), "token") {
+		t.Fatalf("reset link: %d to %q, want 303 without the link", r.StatusCode, r.Header.Get("Location"))
+	}
+	loc = r.Header.Get("Location")
+	reset, _ := linkIn(resetLinkRE, b.get(loc).Body)
+	if reset == "" {
+		t.Fatal("no reset link")
+	}
+	if again := b.get(loc).Body; strings.Contains(again, reset) || strings.Contains(again, `id="reset-link"`) || !strings.Contains(again, "shown only once") {
+		t.Error("the reset link is shown again on reload, or the page does not say it is gone")
 	}
 }

@@ -160,6 +160,29 @@ func (d *dashboard) redirect(w http.ResponseWriter, r *http.Request, to string, 
 	return nil
 }
 
+// redirectOnce ends a POST that made a one-time value (a secret, a link)
+// with Post/Redirect/Get: the value waits server-side for the page at to,
+// which gets it with takeOnce, once.
+func (d *dashboard) redirectOnce(w http.ResponseWriter, r *http.Request, p *page, to string, value any, msg string) error {
+	sep := "?"
+	if strings.Contains(to, "?") {
+		sep = "&"
+	}
+	return d.redirect(w, r, to+sep+onceArg+"="+d.once.put(p.Session.ID, value), msg)
+}
+
+// takeOnce returns the one-time value the request's URL names, or nil.
+// gone reports that the URL names one that is no longer here (shown
+// already, expired, or kept by another node): the page says so.
+func (d *dashboard) takeOnce(r *http.Request, p *page) (value any, gone bool) {
+	nonce := r.URL.Query().Get(onceArg)
+	if nonce == "" || p.Session == nil {
+		return nil, false
+	}
+	v := d.once.take(p.Session.ID, nonce)
+	return v, v == nil
+}
+
 func truncate(s string, n int) string {
 	if len(s) <= n {
 		return s

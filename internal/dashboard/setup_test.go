@@ -40,8 +40,15 @@ func TestSetupOnce(t *testing.T) {
 	}
 	form.Set("password", "a long enough password")
 	r := b.post("/setup", form)
-	if r.StatusCode != http.StatusOK || !strings.Contains(r.Body, `<code id="secret">kwo_`) || b.sessionCookie() == nil {
-		t.Fatalf("setup: %d, signed in %v\n%s", r.StatusCode, b.sessionCookie() != nil, r.Body)
+	if r.StatusCode != http.StatusSeeOther || strings.Contains(r.Header.Get("Location"), "kwo_") || b.sessionCookie() == nil {
+		t.Fatalf("setup: %d to %q, signed in %v; want 303 with no secret in the URL", r.StatusCode, r.Header.Get("Location"), b.sessionCookie() != nil)
+	}
+	done := r.Header.Get("Location")
+	if r := b.get(done); r.StatusCode != http.StatusOK || !strings.Contains(r.Body, `<code id="secret">kwo_`) {
+		t.Fatalf("setup done: %d\n%s", r.StatusCode, r.Body)
+	}
+	if r := b.get(done); strings.Contains(r.Body, "kwo_") {
+		t.Error("the org key's secret is shown again on reload")
 	}
 	if r := b.get("/account"); r.StatusCode != http.StatusOK || !strings.Contains(r.Body, "first@example.com") {
 		t.Errorf("not signed in after setup: %d", r.StatusCode)

@@ -279,18 +279,26 @@ func (b *browser) rowByName(name string) string {
 	return eval[string](b, expr)
 }
 
-// secret reads the secret shown once and checks its section.
+// secret reads the secret shown once: it is in the modal
+// dialog#secret-once with focus on code#secret, a Copy button and a
+// warning that it will not be shown again. Done closes the dialog.
 func (b *browser) secret() string {
 	b.t.Helper()
-	b.do("wait for the secret", chromedp.WaitVisible(chromedp.CSS("section#secret-once code#secret")))
-	s := b.text("section#secret-once code#secret")
-	if b.count("section#secret-once button#copy-secret") != 1 {
-		b.t.Errorf("section#secret-once: want a button#copy-secret, found none")
+	b.do("wait for the secret", chromedp.WaitVisible(chromedp.CSS("dialog#secret-once code#secret")))
+	b.poll("dialog#secret-once is modal", `document.querySelector('dialog#secret-once').open && document.querySelector('dialog#secret-once').matches(':modal')`)
+	if !eval[bool](b, `document.activeElement === document.querySelector('dialog#secret-once code#secret')`) {
+		b.t.Errorf("with the secret shown, focus is on %q, want code#secret", eval[string](b, `document.activeElement ? document.activeElement.outerHTML.slice(0, 120) : ""`))
 	}
-	warn := strings.ToLower(b.text("section#secret-once"))
-	if !strings.Contains(warn, "again") {
-		b.t.Errorf("section#secret-once: want a warning that the secret will not be shown again; text is %q", warn)
+	s := b.text("dialog#secret-once code#secret")
+	if b.count("dialog#secret-once button#copy-secret") != 1 {
+		b.t.Errorf("dialog#secret-once: want a button#copy-secret, found none")
 	}
+	warn := strings.ToLower(b.text("dialog#secret-once"))
+	if !strings.Contains(warn, "will not be shown again") {
+		b.t.Errorf("dialog#secret-once: want a plain warning that the secret will not be shown again; text is %q", warn)
+	}
+	b.do("Done", chromedp.Click(chromedp.CSS("dialog#secret-once button#secret-done")))
+	b.poll("the secret dialog closes", `!document.querySelector('dialog#secret-once').open`)
 	return s
 }
 
