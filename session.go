@@ -26,3 +26,12 @@ type PasswordReset struct {
 	ExpiresAt time.Time
 	UsedAt    *time.Time
 }
+
+// OnceValue is a one-time value of the dashboard, sealed (see the
+// dashboard's onetime.go): kept for its session until taken or expired.
+type OnceValue struct {
+	ID        string
+	SessionID string
+	Sealed    []byte
+	ExpiresAt time.Time
+}

@@ -121,6 +121,13 @@ type Queries interface {
 	// used or not; having none is not an error.
 	DeleteUserPasswordResets(ctx context.Context, userID string) error
 
+	// PutOnce keeps a one-time value, and deletes those expired at now.
+	PutOnce(ctx context.Context, v *OnceValue, now time.Time) error
+	// TakeOnce deletes and returns the value id of session sessionID if it
+	// has not expired at now; NOT_FOUND otherwise (another session's value
+	// stays). Two concurrent takes: exactly one gets it.
+	TakeOnce(ctx context.Context, id, sessionID string, now time.Time) (*OnceValue, error)
+
 	CreateInvitation(ctx context.Context, inv *Invitation) error // CONFLICT on a duplicate id or digest
 	GetInvitation(ctx context.Context, id string) (*Invitation, error)
 	GetInvitationByDigest(ctx context.Context, d []byte) (*Invitation, error)

@@ -109,7 +109,7 @@ func (d *dashboard) setup(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	// The org key's secret waits for the page this redirects to, once.
-	return d.redirectOnce(w, r, &page{Session: sess}, "/setup/done", &setupDone{Org: res.Org, Secret: res.OrgKey}, "")
+	return d.redirectOnce(w, r, &page{Session: sess, token: session}, "/setup/done", &setupDone{Org: res.Org, Secret: res.OrgKey}, "")
 }
 
 // setupDonePage shows the org key that setup made, once; a reload shows

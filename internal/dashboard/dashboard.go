@@ -38,7 +38,6 @@ type dashboard struct {
 	secure bool
 	clock  keyward.Clock
 	pages  map[string]*pageTemplate
-	once   *onceStore
 }
 
 // New returns the dashboard's handler, to be mounted at "/".
@@ -49,7 +48,7 @@ func New(cfg Config) http.Handler {
 	if cfg.Clock == nil {
 		cfg.Clock = keyward.SystemClock{}
 	}
-	d := &dashboard{svc: cfg.Service, log: cfg.Logger, secure: cfg.Secure, clock: cfg.Clock, pages: mustParsePages(), once: newOnceStore(cfg.Clock)}
+	d := &dashboard{svc: cfg.Service, log: cfg.Logger, secure: cfg.Secure, clock: cfg.Clock, pages: mustParsePages()}
 	mux := http.NewServeMux()
 	d.routes(mux)
 

@@ -1,9 +1,14 @@
 package dashboard
 
 import (
+	"context"
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/hmac"
 	"crypto/rand"
-	"sync"
-	"time"
+	"crypto/sha256"
+	"encoding/json"
+	"errors"
 
 	"github.com/keyward/keyward"
 )
@@ -11,77 +16,103 @@ import (
 // A one-time value (a new key's secret, a reset or invitation link) is
 // made by a POST and shown by the GET the browser is redirected to
 // (post/redirect/get), so that reloading the page or going Back never
-// makes another key nor shows the secret again. The value waits here,
-// in this process's memory, keyed by a random nonce that the redirect's
-// URL carries (?once=…) and bound to the session that made it. The first
-// GET with that nonce and session takes it; a reload finds nothing.
+// makes another key nor shows the secret again. The value waits in the
+// store (service.KeepOnce), so that any node may answer the GET, under an
+// id that the redirect's URL carries (?once=…), bound to the session that
+// made it; the first GET with that id and session takes it, a reload
+// finds nothing.
 //
-// Nothing secret goes into the URL or a cookie. Behind a load balancer
-// without sticky sessions, the GET may land on another node, which has
-// nothing under the nonce: the page then says the value is no longer
-// available instead of failing.
-const (
-	onceTTL = 5 * time.Minute
-	onceMax = 10000 // values waiting at once, across all sessions
-	onceArg = "once"
-)
+// The stored value is sealed (AES-256-GCM) with a key derived from the
+// session's token, which only the browser holds (the store keeps the
+// token's digest): a stored row alone reveals nothing. Nothing secret goes
+// into the URL or a cookie.
+const onceArg = "once"
 
-// onceStore holds the values waiting to be shown.
-type onceStore struct {
-	mu    sync.Mutex
-	clock keyward.Clock
-	items map[string]onceItem
+// onceValue is what a one-time value may be: one of its fields is set.
+type onceValue struct {
+	Setup  *setupDone   `json:"setup,omitempty"`
+	Secret *newSecret   `json:"secret,omitempty"`
+	Links  *memberLinks `json:"links,omitempty"`
 }
 
-type onceItem struct {
-	session string
-	expires time.Time
-	value   any
+func wrapOnce(v any) (onceValue, error) {
+	switch v := v.(type) {
+	case *setupDone:
+		return onceValue{Setup: v}, nil
+	case *newSecret:
+		return onceValue{Secret: v}, nil
+	case *memberLinks:
+		return onceValue{Links: v}, nil
+	}
+	return onceValue{}, errors.New("dashboard: not a one-time value")
 }
 
-func newOnceStore(clock keyward.Clock) *onceStore {
-	return &onceStore{clock: clock, items: map[string]onceItem{}}
+func (o onceValue) unwrap() any {
+	switch {
+	case o.Setup != nil:
+		return o.Setup
+	case o.Secret != nil:
+		return o.Secret
+	case o.Links != nil:
+		return o.Links
+	}
+	return nil
 }
 
-// put keeps value for the session's next page and returns its nonce.
-func (s *onceStore) put(session string, value any) string {
-	nonce := rand.Text()
-	now := s.clock.Now()
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if len(s.items) >= onceMax {
-		for k, it := range s.items {
-			if !now.Before(it.expires) {
-				delete(s.items, k)
-			}
+// onceAEAD is the cipher that seals one-time value id for the session
+// whose token is token.
+func onceAEAD(token, id string) (cipher.AEAD, error) {
+	mac := hmac.New(sha256.New, []byte(token))
+	mac.Write([]byte("keyward one-time value\x00" + id))
+	block, err := aes.NewCipher(mac.Sum(nil))
+	if err != nil {
+		return nil, err
+	}
+	return cipher.NewGCM(block)
+}
+
+// putOnce keeps value for the session's next page and returns its id.
+func (d *dashboard) putOnce(ctx context.Context, sessionID, token string, value any) (string, error) {
+	w, err := wrapOnce(value)
+	if err != nil {
+		return "", err
+	}
+	plain, err := json.Marshal(w)
+	if err != nil {
+		return "", err
+	}
+	return d.svc.KeepOnce(ctx, sessionID, func(id string) ([]byte, error) {
+		aead, err := onceAEAD(token, id)
+		if err != nil {
+			return nil, err
 		}
-	}
-	for len(s.items) >= onceMax { // still full: drop any (map order)
-		for k := range s.items {
-			delete(s.items, k)
-			break
-		}
-	}
-	s.items[nonce] = onceItem{session: session, expires: now.Add(onceTTL), value: value}
-	return nonce
+		nonce := make([]byte, aead.NonceSize())
+		rand.Read(nonce)
+		return aead.Seal(nonce, nonce, plain, []byte(sessionID)), nil
+	})
 }
 
-// take returns and forgets the value under nonce if the session made it
-// and it has not expired; otherwise nil. Another session's nonce is left
-// alone (and not revealed).
-func (s *onceStore) take(session, nonce string) any {
-	if nonce == "" {
-		return nil
+// takeOnceValue returns and forgets the session's value id, or nil when
+// there is none (taken, expired, another session's, or unreadable).
+func (d *dashboard) takeOnceValue(ctx context.Context, sessionID, token, id string) (any, error) {
+	sealed, err := d.svc.TakeOnce(ctx, sessionID, id)
+	if keyward.ErrorCode(err) == keyward.CodeNotFound {
+		return nil, nil
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	it, ok := s.items[nonce]
-	if !ok || it.session != session {
-		return nil
+	if err != nil {
+		return nil, err
 	}
-	delete(s.items, nonce)
-	if !s.clock.Now().Before(it.expires) {
-		return nil
+	aead, err := onceAEAD(token, id)
+	if err != nil || len(sealed) < aead.NonceSize() {
+		return nil, err
 	}
-	return it.value
+	plain, err := aead.Open(nil, sealed[:aead.NonceSize()], sealed[aead.NonceSize():], []byte(sessionID))
+	if err != nil {
+		return nil, nil // sealed for another token: nothing to show
+	}
+	var w onceValue
+	if err := json.Unmarshal(plain, &w); err != nil {
+		return nil, nil
+	}
+	return w.unwrap(), nil
 }

@@ -29,6 +29,7 @@ type page struct {
 	Ab      *service.Abilities
 	Actor   *service.Actor
 	Flash   *flash
+	token   string // the session's token, from its cookie: seals one-time values
 }
 
 // flash is a one-time message shown on the page after a redirect.
@@ -77,7 +78,7 @@ func (d *dashboard) loadPage(w http.ResponseWriter, r *http.Request) (*page, err
 	if err != nil {
 		return nil, err
 	}
-	p := &page{User: u, Session: sess, Flash: d.takeFlash(w, r)}
+	p := &page{User: u, Session: sess, Flash: d.takeFlash(w, r), token: c.Value}
 	if p.Orgs, err = d.svc.OrgsForUser(ctx, u.ID); err != nil {
 		return nil, err
 	}
@@ -168,18 +169,25 @@ func (d *dashboard) redirectOnce(w http.ResponseWriter, r *http.Request, p *page
 	if strings.Contains(to, "?") {
 		sep = "&"
 	}
-	return d.redirect(w, r, to+sep+onceArg+"="+d.once.put(p.Session.ID, value), msg)
+	id, err := d.putOnce(r.Context(), p.Session.ID, p.token, value)
+	if err != nil {
+		return err
+	}
+	return d.redirect(w, r, to+sep+onceArg+"="+id, msg)
 }
 
 // takeOnce returns the one-time value the request's URL names, or nil.
 // gone reports that the URL names one that is no longer here (shown
-// already, expired, or kept by another node): the page says so.
+// already, expired, or another session's): the page says so.
 func (d *dashboard) takeOnce(r *http.Request, p *page) (value any, gone bool) {
 	nonce := r.URL.Query().Get(onceArg)
 	if nonce == "" || p.Session == nil {
 		return nil, false
 	}
-	v := d.once.take(p.Session.ID, nonce)
+	v, err := d.takeOnceValue(r.Context(), p.Session.ID, p.token, nonce)
+	if err != nil {
+		d.log.ErrorContext(r.Context(), "dashboard: cannot read a one-time value", "err", err)
+	}
 	return v, v == nil
 }
 

@@ -38,6 +38,7 @@ func Run(t *testing.T, open func(t *testing.T) keyward.Store) {
 		{"Sessions", sessionTests},
 		{"PasswordResets", passwordResetTests},
 		{"Invitations", invitationTests},
+		{"OnceValues", onceTests},
 		{"Tx", txTests},
 	}
 	for _, g := range groups {
