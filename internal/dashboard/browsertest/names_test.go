@@ -2,6 +2,7 @@ package browsertest
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -77,4 +78,33 @@ func TestRotatedPairAt1280(t *testing.T) {
 		t.Errorf("new row reads %q, want %q", got, want)
 	}
 	b.screenshot("rotated.png", false)
+}
+
+// After a rotation two rows share a name: the revoke dialog tells them
+// apart by hint and status.
+func TestRevokeDialogNamesTheKeyByHintAndStatus(t *testing.T) {
+	h := newHarness(t)
+	p := h.srv.MustProject(t, "Billing")
+	old := h.srv.MustKey(t, nil, p.ID, keyward.CreateKeyInput{Name: "payments"})
+	grace := keyward.Duration(time.Hour)
+	next, err := h.srv.Service.RotateKey(context.Background(), h.srv.Owner(), service.Where{ProjectID: p.ID}, old.ID, keyward.RotateInput{GracePeriod: &grace})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := h.tab()
+	b.signIn(kwtest.OwnerEmail, kwtest.OwnerPassword)
+	b.openKeys(p.ID, "")
+	for _, k := range []struct {
+		id, hint, status string
+	}{{old.ID, old.Hint, "expiring"}, {next.ID, next.Hint, "active"}} {
+		b.openMenu(k.id)
+		b.clickMenuItem("revoke")
+		b.waitRevokeDialog()
+		about := b.text("dialog#revoke-dialog [data-key-about]")
+		if !strings.Contains(about, k.hint) || !strings.Contains(about, k.status) {
+			t.Errorf("revoke dialog for %s says %q, want its hint %s and status %s", k.id, about, k.hint, k.status)
+		}
+		b.do("cancel", chromedp.Click(chromedp.CSS("button#revoke-cancel")))
+		b.poll("the revoke dialog closes", `!document.querySelector('dialog#revoke-dialog').open`)
+	}
 }

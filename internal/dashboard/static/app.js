@@ -43,6 +43,20 @@
       form.querySelectorAll("[data-must-equal]").forEach(check);
     }
     dialog.querySelectorAll("[data-key-name]").forEach(function (el) { el.textContent = name || ""; });
+    // A row action names its key by hint and status too (two rows may
+    // share a name after a rotation), and drops the errors a dialog that
+    // the server re-opened for another key still shows.
+    var row = from && from.closest ? from.closest("tr[data-key-id]") : null;
+    dialog.querySelectorAll("[data-key-about]").forEach(function (el) {
+      el.hidden = !row;
+      if (!row) return;
+      el.querySelectorAll("[data-key-hint]").forEach(function (h) { h.textContent = row.dataset.keyHint || ""; });
+      el.querySelectorAll("[data-key-status]").forEach(function (h) { h.textContent = row.dataset.keyStatus || ""; });
+    });
+    if (form && url) {
+      form.querySelectorAll(".form-error, .problem").forEach(function (el) { el.remove(); });
+      form.querySelectorAll("[aria-invalid]").forEach(function (el) { el.removeAttribute("aria-invalid"); });
+    }
     // The native dialog gives focus back to what had it before showModal:
     // make that the opener, not the menu item that is about to hide.
     if (opener && opener.focus) opener.focus();
