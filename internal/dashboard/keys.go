@@ -14,18 +14,19 @@ import (
 // is set only on the page a create or rotate redirected to, the one time
 // the secret is shown (see onetime.go).
 type keysData struct {
-	Base      string // the keys page's URL
-	Filter    string // active, revoked or all
-	Rows      []keyRow
-	Next      string
-	CanCreate bool
-	Scopes    []string
-	Graces    []graceOption
-	Create    createForm
-	Rotate    keyForm
-	Revoke    keyForm
-	Secret    *keyward.Key
-	Rotated   bool
+	Base         string // the keys page's URL
+	Filter       string // active, revoked or all
+	Rows         []keyRow
+	Next         string
+	CanCreate    bool
+	Scopes       []string
+	Graces       []graceOption
+	DefaultGrace string // the grace chosen until the user chooses
+	Create       createForm
+	Rotate       keyForm
+	Revoke       keyForm
+	Secret       *keyward.Key
+	Rotated      bool
 }
 
 // newSecret is the one-time value a create or rotate leaves for the keys
@@ -83,6 +84,10 @@ var graces = []struct {
 }{
 	{0, "0s", "Now"}, {time.Hour, "1h", "In 1 hour"}, {24 * time.Hour, "24h", "In 24 hours"}, {168 * time.Hour, "168h", "In 7 days"},
 }
+
+// defaultGrace is the rotate dialog's choice until the user makes one: the
+// old key keeps working a day, so that what still uses it does not break.
+const defaultGrace = "24h"
 
 func where(p *page) service.Where {
 	if p.Project != nil {
@@ -174,6 +179,13 @@ func (d *dashboard) keysData(r *http.Request, p *page, filter string) (*keysData
 	for _, g := range graces {
 		if g.d <= p.Org.Settings.RotationMaxGrace.Std() {
 			data.Graces = append(data.Graces, graceOption{Value: g.value, Label: g.label})
+		}
+	}
+	// Until the user chooses: a day, or the longest the org allows below it.
+	for _, g := range data.Graces {
+		data.DefaultGrace = g.Value
+		if g.Value == defaultGrace {
+			break
 		}
 	}
 	return data, nil
