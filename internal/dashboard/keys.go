@@ -1,6 +1,7 @@
 package dashboard
 
 import (
+	"fmt"
 	"net/http"
 	"slices"
 	"strconv"
@@ -27,6 +28,9 @@ type keysData struct {
 	Revoke       keyForm
 	Secret       *keyward.Key
 	Rotated      bool
+	// Example is a request that tries a key (shown when the project has
+	// none yet): the API's whoami on this keyward.
+	Example string
 }
 
 // newSecret is the one-time value a create or rotate leaves for the keys
@@ -43,6 +47,11 @@ type keyRow struct {
 	CanChange bool // rotate or revoke
 	CanRotate bool
 	Countdown string
+	// FullAccess is a key that holds every scope it could: shown as one
+	// "Full access" rather than a chip per scope.
+	FullAccess bool
+	// LastUsed is the last use as people say it ("3 min ago").
+	LastUsed string
 
 	// ReplacedByName is the key that replaced this one by rotation,
 	// ReplacesName the one it replaced (when on the page); see names.go.
@@ -159,8 +168,16 @@ func (d *dashboard) keysData(r *http.Request, p *page, filter string) (*keysData
 	if res.NextCursor != nil {
 		data.Next = *res.NextCursor
 	}
+	all := keyward.OrgScopes
+	if p.Project != nil {
+		all = append(slices.Clone(keyward.ProjectScopes), p.Project.CustomScopes...)
+	}
 	for _, k := range res.Data {
 		row := keyRow{Key: k, CanChange: p.Ab.CanChangeKey(k)}
+		row.FullAccess = len(k.Scopes) == len(all) && !slices.ContainsFunc(all, func(s string) bool { return !slices.Contains(k.Scopes, s) })
+		if k.LastUsedAt != nil {
+			row.LastUsed = ago(now.Sub(*k.LastUsedAt))
+		}
 		// An expiring key was rotated already: only its replacement can be.
 		row.CanRotate = row.CanChange && k.ReplacedBy == nil
 		if k.Status == keyward.StatusExpiring && k.ExpiresAt != nil {
@@ -175,6 +192,14 @@ func (d *dashboard) keysData(r *http.Request, p *page, filter string) (*keysData
 	} else {
 		data.CanCreate = p.Ab.ManageOrg
 		data.Scopes = keyward.OrgScopes
+	}
+	header := "x-api-key"
+	if p.Project == nil {
+		header = "x-org-api-key"
+	}
+	data.Example = "curl " + d.svc.PublicLink("/v1/whoami") + ` -H "` + header + `: $KEYWARD_KEY"`
+	if p.Project == nil {
+		data.Example = "curl " + d.svc.PublicLink("/v1/org/whoami") + ` -H "` + header + `: $KEYWARD_KEY"`
 	}
 	for _, g := range graces {
 		if g.d <= p.Org.Settings.RotationMaxGrace.Std() {
@@ -338,4 +363,18 @@ func graceText(g time.Duration) string {
 		}
 	}
 	return g.String()
+}
+
+// ago says how long ago d was, as people say it: "just now", "3 min ago",
+// "5 h ago", "2 days ago".
+func ago(d time.Duration) string {
+	switch {
+	case d < time.Minute:
+		return "just now"
+	case d < time.Hour:
+		return fmt.Sprintf("%d min ago", int(d/time.Minute))
+	case d < 48*time.Hour:
+		return fmt.Sprintf("%d h ago", int(d/time.Hour))
+	}
+	return fmt.Sprintf("%d days ago", int(d/(24*time.Hour)))
 }

@@ -167,3 +167,40 @@ func TestSettingsShowDurationsAsWritten(t *testing.T) {
 		t.Fatalf("save: %d", r.StatusCode)
 	}
 }
+
+// A full-access key reads "Full access", not a chip per scope; the last
+// use reads as people say it, with the time on hover; a project without
+// keys says how to make one and try it.
+func TestKeysTableReadsAsPeopleSayIt(t *testing.T) {
+	srv, b := signedInOwner(t)
+	empty := srv.MustProject(t, "Empty")
+	page := b.get(keysPath(srv, empty.ID)).Body
+	if !strings.Contains(page, `id="example"`) || !strings.Contains(page, "/v1/whoami") || !strings.Contains(page, "x-api-key") {
+		t.Errorf("an empty project's keys page has no example to try:\n%s", page)
+	}
+	p := srv.MustProject(t, "P", "orders:read")
+	full := srv.MustKey(t, nil, p.ID, keyward.CreateKeyInput{Name: "full"})
+	srv.MustKey(t, nil, p.ID, keyward.CreateKeyInput{Name: "narrow", Scopes: []string{keyward.ScopeKeysRead}})
+	if err := srv.Store.TouchKeys(context.Background(), map[string]time.Time{full.ID: srv.Clock.Now().Add(-3 * time.Minute)}); err != nil {
+		t.Fatal(err)
+	}
+	page = b.get(keysPath(srv, p.ID)).Body
+	row := func(id string) string {
+		i := strings.Index(page, `data-key-id="`+id+`"`)
+		if i < 0 {
+			t.Fatalf("no row for %s", id)
+		}
+		end := strings.Index(page[i:], "</tr>")
+		return page[i : i+end]
+	}
+	fr := row(full.ID)
+	if !strings.Contains(fr, ">Full access<") || strings.Contains(fr, `<span class="scope">keys:write</span>`) {
+		t.Errorf("the full-access row does not read Full access:\n%s", fr)
+	}
+	if !strings.Contains(fr, "3 min ago") {
+		t.Errorf("the last use does not read 3 min ago:\n%s", fr)
+	}
+	if strings.Contains(page, `id="example"`) {
+		t.Error("a project with keys still shows the empty state")
+	}
+}
