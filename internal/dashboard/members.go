@@ -33,6 +33,7 @@ type memberRow struct {
 	Projects  int
 	Self      bool
 	Removable bool // offered Remove: not the org's last owner
+	Keys      int  // their usable keys (in the project, on a project page)
 }
 
 type resetLink struct{ URL string }
@@ -78,6 +79,11 @@ func (d *dashboard) renderProjectMembers(w http.ResponseWriter, r *http.Request,
 			row.Role = string(m.Projects[0].Role)
 		}
 		data.Members = append(data.Members, row)
+	}
+	if data.CanEdit {
+		if err := d.countKeys(r, p, p.Project.ID, data.Members); err != nil {
+			return err
+		}
 	}
 	return d.render(w, r, http.StatusOK, "members", p, p.Project.Name+": members", "members", data)
 }
@@ -152,6 +158,9 @@ func (d *dashboard) setProjectRole(w http.ResponseWriter, r *http.Request, p *pa
 // are revoked or transferred to the acting admin, as chosen (SPEC §6).
 func (d *dashboard) removeProjectMember(w http.ResponseWriter, r *http.Request, p *page) error {
 	back := projectURL(p) + "/members"
+	if err := d.confirmedEmail(r, p); err != nil {
+		return d.formFailed(w, r, back, err)
+	}
 	h := keyward.KeyHandling(r.PostFormValue("key_handling"))
 	_, err := d.svc.UpdateMember(r.Context(), p.Actor, r.PathValue("user"), keyward.MemberPatch{
 		Projects: []keyward.ProjectMember{{ProjectID: p.Project.ID, Role: ""}}, KeyHandling: h,
@@ -205,6 +214,9 @@ func (d *dashboard) renderOrgMembers(w http.ResponseWriter, r *http.Request, p *
 		row.Removable = !(m.Role == keyward.OrgOwner && owners <= 1)
 		data.Members = append(data.Members, row)
 	}
+	if err := d.countKeys(r, p, "", data.Members); err != nil {
+		return err
+	}
 	return d.render(w, r, http.StatusOK, "members", p, "Members", "members", data)
 }
 
@@ -235,6 +247,9 @@ func (d *dashboard) setOrgRole(w http.ResponseWriter, r *http.Request, p *page) 
 
 func (d *dashboard) removeOrgMember(w http.ResponseWriter, r *http.Request, p *page) error {
 	back := orgURL(p) + "/members"
+	if err := d.confirmedEmail(r, p); err != nil {
+		return d.formFailed(w, r, back, err)
+	}
 	h := keyward.KeyHandling(r.PostFormValue("key_handling"))
 	if err := d.svc.RemoveMember(r.Context(), p.Actor, r.PathValue("user"), keyward.RemoveMemberInput{KeyHandling: h}); err != nil {
 		return d.formFailed(w, r, back, err)
@@ -254,4 +269,36 @@ func (d *dashboard) resetMemberPassword(w http.ResponseWriter, r *http.Request, 
 	// The link is on --public-url, never on the request's Host header.
 	return d.redirectOnce(w, r, p, orgURL(p)+"/members", &memberLinks{Reset: &resetLink{URL: d.svc.ResetLink(token)}, ResetFor: user},
 		"Reset link made. Send it to the member; it works once, within 24 hours.")
+}
+
+// countKeys fills in each member's usable keys (in projectID, or the org).
+func (d *dashboard) countKeys(r *http.Request, p *page, projectID string, rows []memberRow) error {
+	ids := make([]string, len(rows))
+	for i, m := range rows {
+		ids[i] = m.UserID
+	}
+	counts, err := d.svc.KeyCounts(r.Context(), p.Actor, projectID, ids)
+	if err != nil {
+		return err
+	}
+	for i := range rows {
+		rows[i].Keys = counts[rows[i].UserID]
+	}
+	return nil
+}
+
+// confirmedEmail checks that the removal form carries the member's email,
+// typed: removing someone revokes or hands over their keys, and is asked
+// for like revoking a key is.
+func (d *dashboard) confirmedEmail(r *http.Request, p *page) error {
+	user := r.PathValue("user")
+	names, err := d.svc.Names(r.Context(), p.Actor, service.NameQuery{Users: []string{user}})
+	if err != nil {
+		return err
+	}
+	email, ok := names.People[user]
+	if !ok || !strings.EqualFold(strings.TrimSpace(r.PostFormValue("confirm")), email) {
+		return keyward.Invalid(keyward.FieldError{Field: "confirm", Problem: "type the member's email to remove them; nobody was removed"})
+	}
+	return nil
 }

@@ -108,7 +108,15 @@ func TestMembersAndPasswordReset(t *testing.T) {
 	}
 	ann := m[1]
 	k := srv.MustKey(t, srv.User(ann), p.ID, keyward.CreateKeyInput{Name: "ann's"})
-	if r := b.post(prj+"/members/"+ann+"/remove", url.Values{"key_handling": {"transfer"}}); r.StatusCode != http.StatusSeeOther {
+	// Removing says what it does to their keys, and asks for the member's
+	// email, typed, like revoking a key.
+	if body := b.get(prj + "/members").Body; !strings.Contains(body, "They own 1 usable key in this project") {
+		t.Errorf("the removal form does not say how many keys the member owns:\n%s", body)
+	}
+	if r := b.postFollow(prj+"/members/"+ann+"/remove", url.Values{"key_handling": {"transfer"}}); !strings.Contains(r.Body, "type the member") {
+		t.Errorf("a removal without the typed email was not refused:\n%s", r.Body)
+	}
+	if r := b.post(prj+"/members/"+ann+"/remove", url.Values{"key_handling": {"transfer"}, "confirm": {"ann@example.com"}}); r.StatusCode != http.StatusSeeOther {
 		t.Fatalf("remove from project: %d", r.StatusCode)
 	}
 	if got := mustGetKey(t, srv, p.ID, k.ID); got.Status != keyward.StatusActive || got.OwnerUserID == nil || *got.OwnerUserID != srv.OwnerID {
@@ -133,7 +141,7 @@ func TestMembersAndPasswordReset(t *testing.T) {
 	if r := b.post(org+"/members/"+ann+"/role", url.Values{"role": {"admin"}}); r.StatusCode != http.StatusSeeOther {
 		t.Errorf("role change: %d", r.StatusCode)
 	}
-	if r := b.post(org+"/members/"+ann+"/remove", url.Values{"key_handling": {"revoke"}}); r.StatusCode != http.StatusSeeOther {
+	if r := b.post(org+"/members/"+ann+"/remove", url.Values{"key_handling": {"revoke"}, "confirm": {"ann@example.com"}}); r.StatusCode != http.StatusSeeOther {
 		t.Errorf("remove: %d", r.StatusCode)
 	}
 	if strings.Contains(b.get(org+"/members").Body, "ann@example.com") {

@@ -1,0 +1,32 @@
+package service
+
+import (
+	"context"
+
+	"github.com/keyward/keyward"
+)
+
+// KeyCounts counts usable keys per owner for the dashboard's confirmations
+// ("their 3 keys will be revoked"): the keys of each of owners in a's org,
+// or in one project with projectID. It needs the right to manage those
+// members, as removing them does.
+func (s *Service) KeyCounts(ctx context.Context, a *Actor, projectID string, owners []string) (map[string]int, error) {
+	var err error
+	if projectID != "" {
+		_, err = s.projectAccess(ctx, s.store, a, projectID, actKeysRead, AuditMemberRead)
+	} else {
+		_, err = s.orgAccess(ctx, s.store, a, actMembersRead, AuditMemberRead)
+	}
+	if err != nil {
+		return nil, s.finish(ctx, err)
+	}
+	out := make(map[string]int, len(owners))
+	for _, u := range owners {
+		n, err := s.store.CountUsableKeys(ctx, keyward.KeyFilter{OrgID: a.OrgID, ProjectID: projectID, OwnerUserID: u, Now: s.clock.Now()})
+		if err != nil {
+			return nil, err
+		}
+		out[u] = n
+	}
+	return out, nil
+}
