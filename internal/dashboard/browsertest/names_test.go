@@ -128,3 +128,25 @@ func TestRotateDefaultsToAGracePeriod(t *testing.T) {
 		t.Errorf("the rotate dialog does not say what Now does: %q", hint)
 	}
 }
+
+// At 1280 px a key's hint and its dates each sit on one line.
+func TestKeysTableHintAndDatesOnOneLine(t *testing.T) {
+	h := newHarness(t)
+	p := h.srv.MustProject(t, "Billing", "orders:read")
+	h.srv.MustKey(t, nil, p.ID, keyward.CreateKeyInput{Name: "a key with a rather long name for the nightly export"})
+	h.srv.MustKey(t, nil, p.ID, keyward.CreateKeyInput{Name: "narrow", Scopes: []string{keyward.ScopeKeysRead, keyward.ScopeAuditRead, "orders:read"}})
+	b := h.tab()
+	b.do("viewport", chromedp.EmulateViewport(1280, 800))
+	b.signIn(kwtest.OwnerEmail, kwtest.OwnerPassword)
+	b.openKeys(p.ID, "")
+	lines := eval[[]int](b, `[...document.querySelectorAll('td[data-col=hint] code, td[data-col=created] time')].map(e => e.getClientRects().length)`)
+	for _, n := range lines {
+		if n != 1 {
+			t.Errorf("a hint or date wraps over %d lines at 1280 px: %v", n, lines)
+			break
+		}
+	}
+	if w := eval[int](b, `document.documentElement.scrollWidth`); w > 1280 {
+		t.Errorf("the page is %d px wide at 1280 px", w)
+	}
+}
