@@ -2,6 +2,7 @@ package browsertest
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -148,5 +149,29 @@ func TestKeysTableHintAndDatesOnOneLine(t *testing.T) {
 	}
 	if w := eval[int](b, `document.documentElement.scrollWidth`); w > 1280 {
 		t.Errorf("the page is %d px wide at 1280 px", w)
+	}
+}
+
+// At 400 px the header takes two rows at most, and nothing in it is cut off
+// or pushes the page sideways.
+func TestHeaderFitsTwoRowsAt400(t *testing.T) {
+	h := newHarness(t)
+	p := h.srv.MustProject(t, "Billing")
+	b := h.tab()
+	b.do("viewport", chromedp.EmulateViewport(400, 800))
+	b.signIn(kwtest.OwnerEmail, kwtest.OwnerPassword)
+	b.openKeys(p.ID, "")
+	tops := eval[[]int](b, `[...new Set([...document.querySelectorAll('header.top a, header.top button, header.top select')].filter(e => e.getClientRects().length > 0).map(e => Math.round(e.getBoundingClientRect().top)))]`)
+	if h := eval[float64](b, `document.querySelector('header.top').getBoundingClientRect().height`); h > 100 {
+		t.Errorf("the header is %.0f px tall at 400 px (rows at %v), want two rows", h, tops)
+	}
+	if w := eval[int](b, `document.documentElement.scrollWidth`); w > 400 {
+		t.Errorf("the page is %d px wide at 400 px", w)
+	}
+	for _, sel := range []string{"a#new-org", `header a[href="/account"]`, "form#logout button", `nav.org-nav a[href$="/audit"]`} {
+		b.do("scroll "+sel+" into view", chromedp.ScrollIntoView(chromedp.CSS(sel)))
+		if !eval[bool](b, fmt.Sprintf(`(() => { const e = document.querySelector(%s); const r = e.getBoundingClientRect(); const x = r.left + r.width/2, y = r.top + r.height/2; const at = document.elementFromPoint(x, y); return r.left >= 0 && r.right <= innerWidth && (at === e || e.contains(at)); })()`, js(sel))) {
+			t.Errorf("%s is not fully visible and clickable in the header at 400 px", sel)
+		}
 	}
 }
