@@ -224,3 +224,15 @@ func TestMemberLinksShownOnce(t *testing.T) {
 		t.Error("the reset link is shown again on reload, or the page does not say it is gone")
 	}
 }
+
+// Deleting a project says how many working keys go with it.
+func TestDeleteProjectSaysHowManyKeys(t *testing.T) {
+	srv, b := signedInOwner(t)
+	p := srv.MustProject(t, "Shop")
+	for range 2 {
+		srv.MustKey(t, nil, p.ID, keyward.CreateKeyInput{Name: "k"})
+	}
+	if body := b.get("/orgs/" + srv.OrgID + "/projects").Body; !strings.Contains(body, "deletes its 2 usable keys") {
+		t.Errorf("the delete confirmation does not say how many keys go:\n%s", body)
+	}
+}

@@ -11,6 +11,7 @@ import (
 type projectsData struct {
 	Projects []*keyward.Project
 	Next     string
+	Keys     map[string]int // usable keys per project, for the delete confirmation
 }
 
 func orgURL(p *page) string     { return "/orgs/" + p.Org.ID }
@@ -24,6 +25,15 @@ func (d *dashboard) projectsPage(w http.ResponseWriter, r *http.Request, p *page
 	data := projectsData{Projects: res.Data}
 	if res.NextCursor != nil {
 		data.Next = *res.NextCursor
+	}
+	if p.Ab.ManageProjects {
+		ids := make([]string, len(res.Data))
+		for i, prj := range res.Data {
+			ids[i] = prj.ID
+		}
+		if data.Keys, err = d.svc.ProjectKeyCounts(r.Context(), p.Actor, ids); err != nil {
+			return err
+		}
 	}
 	return d.render(w, r, http.StatusOK, "projects", p, "Projects", "projects", data)
 }

@@ -30,3 +30,25 @@ func (s *Service) KeyCounts(ctx context.Context, a *Actor, projectID string, own
 	}
 	return out, nil
 }
+
+// ProjectKeyCounts counts the usable keys of each of a's org's projects
+// projectIDs, for the confirmation that deleting one asks; it needs the
+// right to delete projects.
+func (s *Service) ProjectKeyCounts(ctx context.Context, a *Actor, projectIDs []string) (map[string]int, error) {
+	if _, err := s.orgAccess(ctx, s.store, a, actProjectsRead, AuditProjectRead); err != nil {
+		return nil, s.finish(ctx, err)
+	}
+	out := make(map[string]int, len(projectIDs))
+	for _, id := range projectIDs {
+		p, err := s.store.GetProject(ctx, id)
+		if err != nil || p.OrgID != a.OrgID {
+			continue
+		}
+		n, err := s.store.CountUsableKeys(ctx, keyward.KeyFilter{OrgID: a.OrgID, Kind: keyward.KindProject, ProjectID: id, Now: s.clock.Now()})
+		if err != nil {
+			return nil, err
+		}
+		out[id] = n
+	}
+	return out, nil
+}
