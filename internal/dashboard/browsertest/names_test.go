@@ -175,3 +175,31 @@ func TestHeaderFitsTwoRowsAt400(t *testing.T) {
 		}
 	}
 }
+
+// The keys page is searched by name or hint as one types, and says how
+// many keys match.
+func TestKeysSearchByNameOrHint(t *testing.T) {
+	h := newHarness(t)
+	p := h.srv.MustProject(t, "Billing")
+	pay := h.srv.MustKey(t, nil, p.ID, keyward.CreateKeyInput{Name: "payments"})
+	h.srv.MustKey(t, nil, p.ID, keyward.CreateKeyInput{Name: "nightly export"})
+	b := h.tab()
+	b.signIn(kwtest.OwnerEmail, kwtest.OwnerPassword)
+	b.openKeys(p.ID, "")
+	visibleRows := func() int {
+		return eval[int](b, `[...document.querySelectorAll('table#keys tr[data-key-id]')].filter(r => r.getClientRects().length > 0).length`)
+	}
+	b.do("search by name", chromedp.Click(chromedp.CSS("input#key-search")), chromedp.SendKeys(chromedp.CSS("input#key-search"), "PAY"))
+	if n := visibleRows(); n != 1 {
+		t.Errorf("searching PAY shows %d rows, want 1", n)
+	}
+	if c := b.text("#key-search-count"); c != "1 of 2 keys" {
+		t.Errorf("the search says %q", c)
+	}
+	hint := pay.Hint[len(pay.Hint)-4:]
+	eval[bool](b, `(document.querySelector('input#key-search').value = '') === ''`)
+	b.do("search by hint", chromedp.SendKeys(chromedp.CSS("input#key-search"), hint))
+	if n := visibleRows(); n != 1 {
+		t.Errorf("searching the hint %s shows %d rows, want 1", hint, n)
+	}
+}

@@ -229,6 +229,24 @@
     sync();
   }
 
+  // ---- keys search: the rows of this page by name or hint -------------------
+  var search = document.getElementById("key-search");
+  if (search) {
+    search.closest(".js-only").hidden = false;
+    var count = document.getElementById("key-search-count");
+    search.addEventListener("input", function () {
+      var q = search.value.trim().toLowerCase();
+      var rows = document.querySelectorAll("table#keys tr[data-key-id]");
+      var shown = 0;
+      rows.forEach(function (row) {
+        var text = ((row.dataset.keyName || "") + " " + (row.dataset.keyHint || "")).toLowerCase();
+        row.hidden = q !== "" && text.indexOf(q) < 0;
+        if (!row.hidden) shown++;
+      });
+      count.textContent = q === "" ? "" : shown + " of " + rows.length + " keys";
+    });
+  }
+
   // ---- org switcher ---------------------------------------------------------
   var switcher = document.getElementById("org-switcher");
   if (switcher) {
