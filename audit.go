@@ -40,6 +40,7 @@ type AuditFilter struct {
 	ProjectID string // "" for the whole org
 	Action    string // exact action, or a prefix ending in "." ("key.")
 	ActorID   string
+	TargetID  string    // events about this key, person or project only
 	Since     time.Time // inclusive; zero = no bound
 	Until     time.Time // exclusive; zero = no bound
 	Limit     int

@@ -98,6 +98,8 @@ func (d *dashboard) routes(mux *http.ServeMux) {
 	mux.Handle("GET "+p, d.signedIn(d.projectHome))
 	mux.Handle("GET "+p+"/keys", d.signedIn(d.keysPage))
 	mux.Handle("POST "+p+"/keys", d.signedIn(d.createKey))
+	mux.Handle("GET "+p+"/keys/{key}", d.signedIn(d.keyPage))
+	mux.Handle("POST "+p+"/keys/{key}/rename", d.signedIn(d.renameKey))
 	mux.Handle("POST "+p+"/keys/{key}/rotate", d.signedIn(d.rotateKey))
 	mux.Handle("POST "+p+"/keys/{key}/revoke", d.signedIn(d.revokeKey))
 	mux.Handle("GET "+p+"/members", d.signedIn(d.projectMembersPage))
@@ -111,6 +113,8 @@ func (d *dashboard) routes(mux *http.ServeMux) {
 	o := "/orgs/{org}"
 	mux.Handle("GET "+o+"/keys", d.signedIn(d.keysPage))
 	mux.Handle("POST "+o+"/keys", d.signedIn(d.createKey))
+	mux.Handle("GET "+o+"/keys/{key}", d.signedIn(d.keyPage))
+	mux.Handle("POST "+o+"/keys/{key}/rename", d.signedIn(d.renameKey))
 	mux.Handle("POST "+o+"/keys/{key}/rotate", d.signedIn(d.rotateKey))
 	mux.Handle("POST "+o+"/keys/{key}/revoke", d.signedIn(d.revokeKey))
 	mux.Handle("GET "+o+"/members", d.signedIn(d.orgMembersPage))

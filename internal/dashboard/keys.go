@@ -174,7 +174,7 @@ func (d *dashboard) keysData(r *http.Request, p *page, filter string) (*keysData
 	}
 	for _, k := range res.Data {
 		row := keyRow{Key: k, CanChange: p.Ab.CanChangeKey(k)}
-		row.FullAccess = len(k.Scopes) == len(all) && !slices.ContainsFunc(all, func(s string) bool { return !slices.Contains(k.Scopes, s) })
+		row.FullAccess = sameScopes(k.Scopes, all)
 		if k.LastUsedAt != nil {
 			row.LastUsed = ago(now.Sub(*k.LastUsedAt))
 		}

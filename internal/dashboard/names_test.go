@@ -204,3 +204,36 @@ func TestKeysTableReadsAsPeopleSayIt(t *testing.T) {
 		t.Error("a project with keys still shows the empty state")
 	}
 }
+
+// A key's own page shows everything about it, renames it, and lists the
+// audit events about it, named for people.
+func TestKeyPage(t *testing.T) {
+	srv, b := signedInOwner(t)
+	p := srv.MustProject(t, "P")
+	k := srv.MustKey(t, nil, p.ID, keyward.CreateKeyInput{Name: "payments", IPAllowlist: []string{"10.0.0.0/8"},
+		RateLimit: &keyward.RateLimit{Limit: 100, Window: keyward.Duration(time.Minute)}, Metadata: map[string]string{"team": "billing"}})
+	page := keysPath(srv, p.ID) + "/" + k.ID
+	if list := b.get(keysPath(srv, p.ID)).Body; !strings.Contains(list, `href="`+page+`"`) {
+		t.Errorf("the keys table does not link the key's page")
+	}
+	r := b.get(page)
+	for _, want := range []string{k.Hint, "10.0.0.0/8", "100 requests per 1m", "billing", kwtest.OwnerEmail, "key.create", k.ID} {
+		if !strings.Contains(r.Body, want) {
+			t.Errorf("the key's page lacks %q", want)
+		}
+	}
+	if rr := b.post(page+"/rename", url.Values{"name": {"payments v2"}}); rr.StatusCode != http.StatusSeeOther {
+		t.Fatalf("rename: %d", rr.StatusCode)
+	}
+	if got := mustGetKey(t, srv, p.ID, k.ID); got.Name != "payments v2" {
+		t.Errorf("renamed key is %q", got.Name)
+	}
+	if body := b.get(page).Body; !strings.Contains(body, "key.update") {
+		t.Error("the rename is not in the key's audit trail")
+	}
+	// Another project's key is not found through this project.
+	other := srv.MustProject(t, "Other")
+	if r := b.get(keysPath(srv, other.ID) + "/" + k.ID); r.StatusCode != http.StatusNotFound {
+		t.Errorf("the key through another project: %d, want 404", r.StatusCode)
+	}
+}

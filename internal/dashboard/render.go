@@ -23,6 +23,7 @@ type pageTemplate = template.Template
 
 var funcs = template.FuncMap{
 	"when":      fmtTime,
+	"duration":  func(d keyward.Duration) string { return humanDuration(d.Std()) },
 	"iso":       func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
 	"join":      strings.Join,
 	"hasSuffix": strings.HasSuffix,

@@ -56,6 +56,7 @@ type AuditQuery struct {
 	ProjectID string
 	Action    string
 	ActorID   string
+	TargetID  string // a key's, person's or project's own events
 	Since     time.Time
 	Until     time.Time
 	Limit     int
@@ -86,11 +87,11 @@ func (s *Service) listAudit(ctx context.Context, a *Actor, q AuditQuery) (*keywa
 	if !q.Since.IsZero() && !q.Until.IsZero() && !q.Since.Before(q.Until) {
 		return nil, keyward.Invalid(keyward.FieldError{Field: "since", Problem: "must be before until"})
 	}
-	if len(q.Action) > 100 || len(q.ActorID) > 100 {
+	if len(q.Action) > 100 || len(q.ActorID) > 100 || len(q.TargetID) > 100 {
 		return nil, keyward.Invalid(keyward.FieldError{Field: "action", Problem: "too long"})
 	}
 	events, err := s.store.ListAuditEvents(ctx, keyward.AuditFilter{
-		OrgID: a.OrgID, ProjectID: q.ProjectID, Action: q.Action, ActorID: q.ActorID,
+		OrgID: a.OrgID, ProjectID: q.ProjectID, Action: q.Action, ActorID: q.ActorID, TargetID: q.TargetID,
 		Since: q.Since, Until: q.Until, Limit: limit + 1, Before: before,
 	})
 	if err != nil {

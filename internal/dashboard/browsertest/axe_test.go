@@ -87,6 +87,7 @@ func TestAccessibility(t *testing.T) {
 			for _, page := range []struct{ name, path, wait string }{
 				{"projects", org + "/projects", "main"},
 				{"keys", h.keysURL(p.ID, ""), "table#keys"},
+				{"a key's page", h.keysURL(p.ID, "") + "/" + k.ID, "dl#key-detail"},
 				{"project members", org + "/projects/" + p.ID + "/members", "main"},
 				{"project settings", org + "/projects/" + p.ID + "/settings", "main"},
 				{"project audit log", org + "/projects/" + p.ID + "/audit", "main"},
@@ -99,6 +100,10 @@ func TestAccessibility(t *testing.T) {
 			} {
 				b.do("open "+page.name, chromedp.Navigate(page.path), chromedp.WaitVisible(chromedp.CSS(page.wait)))
 				b.checkAxe(page.name, src)
+			}
+			if c.scheme == "light" {
+				b.do("a key's page", chromedp.Navigate(h.keysURL(p.ID, "")+"/"+k.ID), chromedp.WaitVisible(chromedp.CSS("dl#key-detail")))
+				b.screenshot(fmt.Sprintf("key-page-%d.png", width), true)
 			}
 			b.openKeys(p.ID, "")
 			b.do("open New key", chromedp.Click(chromedp.CSS("button#new-key")), chromedp.WaitVisible(chromedp.CSS("dialog#create-dialog input#key-name")))

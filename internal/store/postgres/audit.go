@@ -59,6 +59,9 @@ func (q queries) ListAuditEvents(ctx context.Context, f keyward.AuditFilter) ([]
 			conds = append(conds, "action = "+args.add(f.Action))
 		}
 	}
+	if f.TargetID != "" {
+		conds = append(conds, "target_id = "+args.add(f.TargetID))
+	}
 	if f.ActorID != "" {
 		conds = append(conds, "actor_id = "+args.add(f.ActorID))
 	}

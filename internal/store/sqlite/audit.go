@@ -55,6 +55,9 @@ func (q queries) ListAuditEvents(ctx context.Context, f keyward.AuditFilter) ([]
 			add("action = ?", f.Action)
 		}
 	}
+	if f.TargetID != "" {
+		add("target_id = ?", f.TargetID)
+	}
 	if f.ActorID != "" {
 		add("actor_id = ?", f.ActorID)
 	}

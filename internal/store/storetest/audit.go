@@ -88,7 +88,9 @@ var auditTests = []test{
 			return func(ev *keyward.AuditEvent) { ev.ProjectID = p.ID }
 		}
 		e1 := e.event(o, "org.create", at(0), by(ann))
-		e2 := e.event(o, "key.create", at(time.Minute), by(ann), in(p1))
+		key := keyward.NewID(keyward.PrefixKey)
+		about := func(ev *keyward.AuditEvent) { ev.Target = keyward.ActorRef{Type: keyward.ActorKey, ID: key} }
+		e2 := e.event(o, "key.create", at(time.Minute), by(ann), in(p1), about)
 		e3 := e.event(o, "key.revoke", at(2*time.Minute), by(bob), in(p1))
 		e4 := e.event(o, "keys.export", at(3*time.Minute), by(bob), in(p2)) // not under "key."
 		e5 := e.event(o, "key", at(4*time.Minute), by(ann), in(p2))         // not under "key." either
@@ -105,6 +107,7 @@ var auditTests = []test{
 			{"action exact, no prefix match", keyward.AuditFilter{Action: "key"}, []*keyward.AuditEvent{e5}},
 			{"action prefix", keyward.AuditFilter{Action: "key."}, []*keyward.AuditEvent{e3, e2}},
 			{"actor", keyward.AuditFilter{ActorID: bob}, []*keyward.AuditEvent{e4, e3}},
+			{"target", keyward.AuditFilter{TargetID: key}, []*keyward.AuditEvent{e2}},
 			{"since inclusive", keyward.AuditFilter{Since: base.Add(3 * time.Minute)}, []*keyward.AuditEvent{e5, e4}},
 			{"until exclusive", keyward.AuditFilter{Until: base.Add(time.Minute)}, []*keyward.AuditEvent{e1}},
 			{"since and until", keyward.AuditFilter{Since: base.Add(time.Minute), Until: base.Add(3 * time.Minute)}, []*keyward.AuditEvent{e3, e2}},
