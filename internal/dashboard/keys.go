@@ -19,6 +19,7 @@ type keysData struct {
 	Filter       string // active, revoked or all
 	Rows         []keyRow
 	Next         string
+	Paged        bool // not the first page
 	CanCreate    bool
 	Scopes       []string
 	Graces       []graceOption
@@ -94,6 +95,10 @@ var graces = []struct {
 	{0, "0s", "Now"}, {time.Hour, "1h", "In 1 hour"}, {24 * time.Hour, "24h", "In 24 hours"}, {168 * time.Hour, "168h", "In 7 days"},
 }
 
+// keysPerPage is how many keys a page of the keys table shows: enough to
+// scan, few enough that a narrow screen is not a long scroll.
+const keysPerPage = 25
+
 // defaultGrace is the rotate dialog's choice until the user makes one: the
 // old key keeps working a day, so that what still uses it does not break.
 const defaultGrace = "24h"
@@ -158,13 +163,13 @@ func (d *dashboard) keysData(r *http.Request, p *page, filter string) (*keysData
 		status = "" // active and expiring: the keys that still work
 	}
 	res, err := d.svc.ListKeys(r.Context(), p.Actor, where(p), service.ListKeysQuery{
-		Status: status, Limit: service.MaxPageSize, Cursor: r.URL.Query().Get("cursor"),
+		Status: status, Limit: keysPerPage, Cursor: r.URL.Query().Get("cursor"),
 	})
 	if err != nil {
 		return nil, err
 	}
 	now := d.clock.Now()
-	data := &keysData{Base: keysURL(p), Filter: filter, Create: createForm{Access: "full", Expiry: "never"}}
+	data := &keysData{Base: keysURL(p), Filter: filter, Create: createForm{Access: "full", Expiry: "never"}, Paged: r.URL.Query().Get("cursor") != ""}
 	if res.NextCursor != nil {
 		data.Next = *res.NextCursor
 	}

@@ -237,3 +237,33 @@ func TestKeyPage(t *testing.T) {
 		t.Errorf("the key through another project: %d, want 404", r.StatusCode)
 	}
 }
+
+// The keys table shows 25 keys a page, with the way to older keys and
+// back to the newest.
+func TestKeysPaged(t *testing.T) {
+	srv, b := signedInOwner(t)
+	p := srv.MustProject(t, "P")
+	if _, err := srv.Service.UpdateSettings(context.Background(), srv.Owner(), keyward.SettingsPatch{MaxKeysPerUser: ptrInt(40)}); err != nil {
+		t.Fatal(err)
+	}
+	for range 30 {
+		srv.MustKey(t, nil, p.ID, keyward.CreateKeyInput{Name: "k"})
+	}
+	first := b.get(keysPath(srv, p.ID)).Body
+	if n := strings.Count(first, "<tr data-key-id="); n != 25 {
+		t.Errorf("the first page shows %d keys, want 25", n)
+	}
+	m := regexp.MustCompile(`id="next-page" href="([^"]+)"`).FindStringSubmatch(first)
+	if m == nil {
+		t.Fatal("no link to older keys")
+	}
+	second := b.get(strings.ReplaceAll(m[1], "&amp;", "&")).Body
+	if n := strings.Count(second, "<tr data-key-id="); n != 5 {
+		t.Errorf("the second page shows %d keys, want 5", n)
+	}
+	if !strings.Contains(second, `id="first-page"`) {
+		t.Error("the second page has no way back to the newest keys")
+	}
+}
+
+func ptrInt(n int) *int { return &n }

@@ -3,6 +3,7 @@ package browsertest
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -201,5 +202,36 @@ func TestKeysSearchByNameOrHint(t *testing.T) {
 	b.do("search by hint", chromedp.SendKeys(chromedp.CSS("input#key-search"), hint))
 	if n := visibleRows(); n != 1 {
 		t.Errorf("searching the hint %s shows %d rows, want 1", hint, n)
+	}
+}
+
+// The keys page sorts by last use, by clicking the column's header: the
+// most recently used first, keys never used last; again, the other way.
+func TestKeysSortByLastUse(t *testing.T) {
+	h := newHarness(t)
+	p := h.srv.MustProject(t, "Billing")
+	old := h.srv.MustKey(t, nil, p.ID, keyward.CreateKeyInput{Name: "used long ago"})
+	never := h.srv.MustKey(t, nil, p.ID, keyward.CreateKeyInput{Name: "never used"})
+	recent := h.srv.MustKey(t, nil, p.ID, keyward.CreateKeyInput{Name: "used just now"})
+	now := h.srv.Clock.Now()
+	if err := h.srv.Store.TouchKeys(context.Background(), map[string]time.Time{old.ID: now.Add(-48 * time.Hour), recent.ID: now.Add(-time.Minute)}); err != nil {
+		t.Fatal(err)
+	}
+	b := h.tab()
+	b.signIn(kwtest.OwnerEmail, kwtest.OwnerPassword)
+	b.openKeys(p.ID, "")
+	order := func() []string {
+		return eval[[]string](b, `[...document.querySelectorAll('table#keys tr[data-key-id]')].map(r => r.dataset.keyId)`)
+	}
+	b.do("sort by last use", chromedp.Click(chromedp.CSS(`th[data-sort=last-used] button`)))
+	if got, want := order(), []string{recent.ID, old.ID, never.ID}; !slices.Equal(got, want) {
+		t.Errorf("sorted by last use: %v, want %v", got, want)
+	}
+	b.do("sort the other way", chromedp.Click(chromedp.CSS(`th[data-sort=last-used] button`)))
+	if got, want := order(), []string{old.ID, recent.ID, never.ID}; !slices.Equal(got, want) {
+		t.Errorf("sorted by last use, oldest first: %v, want %v", got, want)
+	}
+	if s := eval[string](b, `document.querySelector('th[data-sort=last-used]').getAttribute('aria-sort')`); s != "ascending" {
+		t.Errorf("aria-sort = %q", s)
 	}
 }
