@@ -6,7 +6,7 @@ import (
 	"time"
 )
 
-// Error codes of the public error contract (SPEC §4). Only the HTTP layer
+// Error codes of the public error contract (README, Error codes). Only the HTTP layer
 // maps them to statuses.
 const (
 	CodeInvalidRequest       = "INVALID_REQUEST"

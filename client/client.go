@@ -1,5 +1,5 @@
 // Package client is the Go SDK of keyward: a client for every endpoint of
-// the HTTP API (SPEC §5) and a net/http middleware that protects a handler
+// the HTTP API (docs/openapi.json) and a net/http middleware that protects a handler
 // with keyward keys.
 //
 // A Client reads KEYWARD_URL, KEYWARD_API_KEY and KEYWARD_ORG_API_KEY by

@@ -10,7 +10,7 @@ import (
 	"github.com/keyward/keyward"
 )
 
-// Error is an error answered by the keyward API (SPEC §4). Its fields are
+// Error is an error answered by the keyward API (README, Error codes). Its fields are
 // those of the error body; Status is also set when the body was not the
 // contract's JSON (a proxy's HTML page, say), with a Code that fits the
 // status. Messages come from the server and never include a key.

@@ -80,7 +80,7 @@ func ContextWithKey(ctx context.Context, k *keyward.Key) context.Context {
 // key from x-api-key or "Authorization: Bearer", verifies it with keyward
 // (passing the caller's address for IP allowlists), and calls next with the
 // verified key in the request context (see KeyFromContext). Otherwise it
-// answers with the error contract of SPEC §4: 400 AMBIGUOUS_CREDENTIALS,
+// answers with the error contract (README, Error codes): 400 AMBIGUOUS_CREDENTIALS,
 // 401 API_KEY_MISSING, API_KEY_INVALID or API_KEY_EXPIRED, 403
 // PERMISSION_DENIED or IP_NOT_ALLOWED, 429 RATE_LIMITED, and 503 UNAVAILABLE
 // when keyward cannot be asked: it fails closed.

@@ -141,7 +141,7 @@ func TestMiddlewareOrgVerify(t *testing.T) {
 	}
 }
 
-// checkErrorBody checks the SPEC §4 error contract.
+// checkErrorBody checks the error contract (README, Error codes).
 func checkErrorBody(t *testing.T, rec *httptest.ResponseRecorder, status int, code string) {
 	t.Helper()
 	var body struct{ Error Error }

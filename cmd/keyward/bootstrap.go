@@ -12,7 +12,7 @@ import (
 	"github.com/spf13/cobra"
 )
 
-// bootstrapOutput is what bootstrap prints (SPEC §10).
+// bootstrapOutput is what bootstrap prints (README, Configuration).
 type bootstrapOutput struct {
 	OrgID     string `json:"org_id"`
 	UserID    string `json:"user_id"`

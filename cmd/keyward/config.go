@@ -13,7 +13,7 @@ import (
 )
 
 // bindEnv makes every flag of cmd that was not given on the command line
-// read KEYWARD_<NAME> (dashes become underscores), as SPEC §10 asks.
+// read KEYWARD_<NAME> (dashes become underscores), as README's Configuration says.
 func bindEnv(cmd *cobra.Command) error {
 	var err error
 	cmd.Flags().VisitAll(func(f *pflag.Flag) {

@@ -28,7 +28,7 @@ func TestBindEnv(t *testing.T) {
 	}
 }
 
-// bootstrap prints the three ids of SPEC §10 as JSON, and refuses a store
+// bootstrap prints the three ids README's Configuration names as JSON, and refuses a store
 // that is already set up without printing a key.
 func TestBootstrapCommand(t *testing.T) {
 	db := "sqlite:" + t.TempDir() + "/k.db"

@@ -253,7 +253,7 @@ func (h *hammer) revoke(t *testing.T, tg *target, retry bool) {
 	tg.revokeSent, tg.revoked = sent, done
 	tg.mu.Unlock()
 
-	// SPEC §6: once the revoke call has returned, the node that answered
+	// Revocation is immediate: once the revoke call has returned, the node that answered
 	// accepts no request carrying the key.
 	out, err := h.verify(context.Background(), h.c.nodes[0], tg.secret)
 	if err != nil || out == accepted || (out == unavailable && !h.allow503) {
@@ -297,7 +297,7 @@ type summary struct {
 }
 
 // finish stops the hammer and checks every answer against the guarantees
-// of SPEC §6. Any violation fails the test.
+// of revocation (README, Running several nodes). Any violation fails the test.
 func (h *hammer) finish(t *testing.T) summary {
 	t.Helper()
 	h.stop()
@@ -378,7 +378,7 @@ type percentiles struct {
 }
 
 // checkBound fails on a gross excess only. The target is 100 ms at p99
-// (SPEC §6), and report prints it; but these tests run with -race, three
+// (README, Running several nodes), and report prints it; but these tests run with -race, three
 // keyward processes and the hammer on a shared 2-core machine next to
 // other test packages, where scheduling alone delays a node by tens of
 // milliseconds, sometimes hundreds: failing near 100 ms would be flaky.

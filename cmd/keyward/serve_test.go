@@ -95,7 +95,7 @@ func TestServePrintsAWorkingSetupLink(t *testing.T) {
 	}
 }
 
-// serve writes a log line for every request (SPEC §12), in batches: while
+// serve writes a log line for every request (README, Configuration), in batches: while
 // it runs, within its batching interval, and what is still held back when
 // it shuts down (with its shutdown line, or when it closes the log).
 func TestServeWritesRequestLines(t *testing.T) {

@@ -1,4 +1,4 @@
-// Package apikey implements keyward's key format (SPEC §2): generation from
+// Package apikey implements keyward's key format (README, Architecture): generation from
 // crypto/rand, parsing with checksum validation, the stored digest and the
 // display hint. It is pure: no storage, no clock.
 //

@@ -155,7 +155,7 @@ func (d *dashboard) setProjectRole(w http.ResponseWriter, r *http.Request, p *pa
 }
 
 // removeProjectMember takes a member out of the project; their keys in it
-// are revoked or transferred to the acting admin, as chosen (SPEC §6).
+// are revoked or transferred to the acting admin, as chosen (docs/authority.md).
 func (d *dashboard) removeProjectMember(w http.ResponseWriter, r *http.Request, p *page) error {
 	back := projectURL(p) + "/members"
 	if err := d.confirmedEmail(r, p); err != nil {

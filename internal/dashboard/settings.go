@@ -68,7 +68,7 @@ func humanDuration(d time.Duration) string {
 	return d.String()
 }
 
-// updateOrgSettings changes the limits of SPEC §7. An empty maximum key
+// updateOrgSettings changes the org's limits (docs/authority.md). An empty maximum key
 // lifetime means no limit.
 func (d *dashboard) updateOrgSettings(w http.ResponseWriter, r *http.Request, p *page) error {
 	back := orgURL(p) + "/settings"

@@ -1,5 +1,5 @@
-// Package httpapi is keyward's JSON API (SPEC §5): routing, credential
-// parsing, strict request decoding, the error contract of SPEC §4, request
+// Package httpapi is keyward's JSON API (docs/openapi.json): routing, credential
+// parsing, strict request decoding, the error contract (README, Error codes), request
 // ids, logs, metrics and the OpenAPI document. It translates HTTP into
 // service calls and decides nothing itself.
 package httpapi

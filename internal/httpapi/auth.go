@@ -12,7 +12,7 @@ import (
 	"github.com/keyward/keyward/internal/service"
 )
 
-// Credential headers (SPEC §3).
+// Credential headers (README, The API in one screen).
 const (
 	headerAPIKey    = "X-Api-Key"
 	headerOrgAPIKey = "X-Org-Api-Key"

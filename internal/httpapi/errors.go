@@ -8,7 +8,7 @@ import (
 	"github.com/keyward/keyward"
 )
 
-// StatusOf maps an error code to its HTTP status (SPEC §4). This is the
+// StatusOf maps an error code to its HTTP status (README, Error codes). This is the
 // only place codes meet statuses; the dashboard uses it too.
 func StatusOf(code string) int {
 	switch code {
@@ -41,7 +41,7 @@ type ErrorBody struct {
 	Error ErrorDetail `json:"error"`
 }
 
-// ErrorDetail is the error object of SPEC §4.
+// ErrorDetail is the error object (README, Error codes).
 type ErrorDetail struct {
 	Code      string               `json:"code"`
 	Message   string               `json:"message"`

@@ -78,7 +78,7 @@ func (r *resp) want(t *testing.T, status int) *resp {
 	return r
 }
 
-// wantError checks the full error contract of SPEC §4: status, code, the
+// wantError checks the full error contract (README, Error codes): status, code, the
 // body's status and request id, and the X-Request-Id header equal to it.
 func (r *resp) wantError(t *testing.T, status int, code string) httpapi.ErrorDetail {
 	t.Helper()

@@ -15,7 +15,7 @@ import (
 	"github.com/keyward/keyward"
 )
 
-// MaxBodyBytes caps request bodies (SPEC §4: 413 above 1 MiB).
+// MaxBodyBytes caps request bodies (413 above 1 MiB: README, Error codes).
 const MaxBodyBytes = 1 << 20
 
 // decode reads a JSON request body into dst strictly: JSON content type,
