@@ -1,8 +1,6 @@
 package main
 
 import (
-	"bufio"
-	"context"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -13,37 +11,17 @@ import (
 	"time"
 )
 
-// serveWith runs `keyward serve` with the given environment on a SQLite
-// file in a temp dir and returns the addresses its "keyward listening" and
+// serveWith runs `keyward serve` with the given environment (besides what
+// runServe sets) on a SQLite file in a temp dir and returns the addresses its "keyward listening" and
 // "metrics listening" lines name ("" for a line it did not print before
 // listening) and the database file's path.
 func serveWith(t *testing.T, env map[string]string) (addr, metricsAddr, dbPath string) {
 	t.Helper()
 	dbPath = filepath.Join(t.TempDir(), "k.db")
-	t.Setenv("KEYWARD_DATABASE", "sqlite:"+dbPath)
-	t.Setenv("KEYWARD_ADDR", "127.0.0.1:0")
-	t.Setenv("KEYWARD_LOG_FORMAT", "json")
 	for k, v := range env {
 		t.Setenv(k, v)
 	}
-	pr, pw := io.Pipe()
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() {
-		root := newRootCmd()
-		root.SetArgs([]string{"serve"})
-		root.SetErr(pw)
-		root.SetOut(io.Discard)
-		done <- root.ExecuteContext(ctx)
-		pw.Close()
-	}()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("serve: %v", err)
-		}
-	})
-	lines := bufio.NewScanner(pr)
+	lines, _ := runServe(t, dbPath)
 	for addr == "" && lines.Scan() {
 		var l struct{ Msg, Addr string }
 		if json.Unmarshal(lines.Bytes(), &l) != nil {

@@ -19,7 +19,24 @@ import (
 // The caller must keep reading lines: serve stalls on a full pipe.
 func startServe(t *testing.T) (lines *bufio.Scanner, base, token string, stop func()) {
 	t.Helper()
-	t.Setenv("KEYWARD_DATABASE", "sqlite:"+t.TempDir()+"/k.db")
+	lines, stop = runServe(t, t.TempDir()+"/k.db")
+	linkRE := regexp.MustCompile(`(http://127\.0\.0\.1:\d+)/setup\?token=([A-Za-z0-9_-]+)`)
+	for lines.Scan() { // the link is printed once the server listens
+		if m := linkRE.FindStringSubmatch(lines.Text()); m != nil {
+			return lines, m[1], m[2], stop
+		}
+	}
+	t.Fatal("serve printed no setup link")
+	return nil, "", "", nil
+}
+
+// runServe runs `keyward serve` in this process on the SQLite file dbPath
+// and a loopback port, with JSON logs, and returns its stderr line by line
+// and a stop that ends it and waits (also run when the test ends). The
+// caller must keep reading lines: serve stalls on a full pipe.
+func runServe(t *testing.T, dbPath string) (lines *bufio.Scanner, stop func()) {
+	t.Helper()
+	t.Setenv("KEYWARD_DATABASE", "sqlite:"+dbPath)
 	t.Setenv("KEYWARD_ADDR", "127.0.0.1:0")
 	t.Setenv("KEYWARD_LOG_FORMAT", "json")
 	pr, pw := io.Pipe()
@@ -45,15 +62,7 @@ func startServe(t *testing.T) (lines *bufio.Scanner, base, token string, stop fu
 		}
 	}
 	t.Cleanup(stop)
-	linkRE := regexp.MustCompile(`(http://127\.0\.0\.1:\d+)/setup\?token=([A-Za-z0-9_-]+)`)
-	lines = bufio.NewScanner(pr)
-	for lines.Scan() { // the link is printed once the server listens
-		if m := linkRE.FindStringSubmatch(lines.Text()); m != nil {
-			return lines, m[1], m[2], stop
-		}
-	}
-	t.Fatal("serve printed no setup link")
-	return nil, "", "", nil
+	return bufio.NewScanner(pr), stop
 }
 
 // On an empty store, serve prints a one-time setup link; the link opens the

@@ -198,14 +198,11 @@ func (d *dashboard) keysData(r *http.Request, p *page, filter string) (*keysData
 		data.CanCreate = p.Ab.ManageOrg
 		data.Scopes = keyward.OrgScopes
 	}
-	header := "x-api-key"
+	path, header := "/v1/whoami", "x-api-key"
 	if p.Project == nil {
-		header = "x-org-api-key"
+		path, header = "/v1/org/whoami", "x-org-api-key"
 	}
-	data.Example = "curl " + d.svc.PublicLink("/v1/whoami") + ` -H "` + header + `: $KEYWARD_KEY"`
-	if p.Project == nil {
-		data.Example = "curl " + d.svc.PublicLink("/v1/org/whoami") + ` -H "` + header + `: $KEYWARD_KEY"`
-	}
+	data.Example = "curl " + d.svc.PublicLink(path) + ` -H "` + header + `: $KEYWARD_KEY"`
 	for _, g := range graces {
 		if g.d <= p.Org.Settings.RotationMaxGrace.Std() {
 			data.Graces = append(data.Graces, graceOption{Value: g.value, Label: g.label})

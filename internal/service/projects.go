@@ -100,9 +100,8 @@ func (s *Service) CreateProject(ctx context.Context, a *Actor, in keyward.Create
 func (s *Service) UpdateProject(ctx context.Context, a *Actor, id string, in keyward.ProjectPatch) (*keyward.Project, error) {
 	var out *keyward.Project
 	err := s.inTx(ctx, func(q keyward.Queries) error {
-		if _, err := q.LockOrg(ctx, a.OrgID); err != nil {
-			return err
-		}
+		// projectAccess takes the org's lock: the keys dropScopes changes
+		// cannot change under it.
 		p, err := s.projectAccess(ctx, q, a, id, actProjectAdmin, AuditProjectUpdate)
 		if err != nil {
 			return err
