@@ -191,6 +191,14 @@ func TestRotateWithGrace(t *testing.T) {
 	if want := "0s=Now,1h=In 1 hour,24h=In 24 hours,168h=In 7 days"; strings.Join(options, ",") != want {
 		t.Errorf("select#rotate-grace options = %v, want %s", options, want)
 	}
+	// It does not default to Now: the old key keeps working a day unless
+	// the user chooses otherwise, and the dialog says what Now breaks.
+	if got := eval[string](b, `document.querySelector('select#rotate-grace').value`); got != "24h" {
+		t.Errorf("the rotate dialog's grace is %q until chosen, want 24h", got)
+	}
+	if hint := b.text("#rotate-grace-hint"); !strings.Contains(hint, "at once") {
+		t.Errorf("the rotate dialog does not say what Now does: %q", hint)
+	}
 	b.selectLabel("select#rotate-grace", "In 24 hours")
 	b.do("rotate", chromedp.Click(chromedp.CSS("button#rotate-submit")))
 	fresh := b.secret()

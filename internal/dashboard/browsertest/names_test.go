@@ -111,26 +111,6 @@ func TestRevokeDialogNamesTheKeyByHintAndStatus(t *testing.T) {
 	}
 }
 
-// Rotate does not default to "Now": opened, the dialog keeps the old key
-// working a day unless the user chooses otherwise, and says what Now does.
-func TestRotateDefaultsToAGracePeriod(t *testing.T) {
-	h := newHarness(t)
-	p := h.srv.MustProject(t, "Billing")
-	k := h.srv.MustKey(t, nil, p.ID, keyward.CreateKeyInput{Name: "payments"})
-	b := h.tab()
-	b.signIn(kwtest.OwnerEmail, kwtest.OwnerPassword)
-	b.openKeys(p.ID, "")
-	b.openMenu(k.ID)
-	b.clickMenuItem("rotate")
-	b.do("the rotate dialog opens", chromedp.WaitVisible(chromedp.CSS("dialog#rotate-dialog select#rotate-grace")))
-	if got := eval[string](b, `document.querySelector('select#rotate-grace').value`); got != "24h" {
-		t.Errorf("the rotate dialog's grace is %q until chosen, want 24h", got)
-	}
-	if hint := b.text("#rotate-grace-hint"); !strings.Contains(hint, "at once") {
-		t.Errorf("the rotate dialog does not say what Now does: %q", hint)
-	}
-}
-
 // At 1280 px a key's hint and its dates each sit on one line.
 func TestKeysTableHintAndDatesOnOneLine(t *testing.T) {
 	h := newHarness(t)
