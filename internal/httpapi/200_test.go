@@ -287,7 +287,7 @@ func TestServiceEndpoints(t *testing.T) {
 	do(t, s.srv, "GET", "/v1/whoami", nil, "x-api-key", apikey.Generate(apikey.PrefixProject)).want(t, 401) // cached as unknown
 	m := do(t, s.srv, "GET", "/metrics", nil).want(t, 200)
 	body := string(m.Body)
-	for _, want := range []string{`keyward_http_requests_total{route="GET /v1/whoami",status="200"} 1`, `keyward_auth_results_total{result="invalid"} 2`, `keyward_http_request_duration_seconds_count{route="GET /v1/whoami"} 3`, `keyward_http_request_duration_seconds_bucket{route="GET /v1/whoami",le="+Inf"} 3`, `keyward_http_request_duration_seconds_bucket{route="GET /healthz",le="0.0005"}`, "keyward_key_cache_hits_total 0", "keyward_key_cache_misses_total 2", "keyward_key_cache_entries 2", "keyward_invalidation_feed_up 1"} {
+	for _, want := range []string{`keyward_http_requests_total{route="GET /v1/whoami",status="200"} 1`, `keyward_auth_results_total{result="invalid"} 2`, `keyward_http_request_duration_seconds_count{route="GET /v1/whoami"} 3`, `keyward_http_request_duration_seconds_bucket{route="GET /v1/whoami",le="+Inf"} 3`, `keyward_http_request_duration_seconds_bucket{route="GET /healthz",le="0.0005"}`, "keyward_key_cache_hits_total 0", "keyward_key_cache_misses_total 2", "keyward_key_cache_entries 2", "keyward_key_cache_trusted 1"} {
 		if !strings.Contains(body, want) {
 			t.Errorf("metrics lack %s", want)
 		}

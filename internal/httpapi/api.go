@@ -33,6 +33,9 @@ type Config struct {
 	// TrustedProxies are the peers whose X-Forwarded-For and Forwarded
 	// headers name the client (--trusted-proxies); none by default.
 	TrustedProxies clientaddr.Proxies
+	// Feeds, when set, reports each invalidation feed's health for
+	// /readyz.
+	Feeds func() map[string]bool
 }
 
 // API is the HTTP handler of the JSON API.
@@ -43,7 +46,8 @@ type API struct {
 	handler        http.Handler
 	metricsHandler http.Handler // GET /metrics: Prometheus' text format
 	proxies        clientaddr.Proxies
-	closing        chan struct{} // closed by CloseStreams
+	feeds          func() map[string]bool // Config.Feeds
+	closing        chan struct{}          // closed by CloseStreams
 	closeMu        sync.Once
 }
 
@@ -55,7 +59,7 @@ func New(cfg Config) *API {
 	if cfg.Registry == nil {
 		cfg.Registry = prometheus.NewRegistry()
 	}
-	a := &API{svc: cfg.Service, log: cfg.Logger, metrics: newMetrics(cfg.Registry), proxies: cfg.TrustedProxies, closing: make(chan struct{})}
+	a := &API{svc: cfg.Service, log: cfg.Logger, metrics: newMetrics(cfg.Registry), proxies: cfg.TrustedProxies, feeds: cfg.Feeds, closing: make(chan struct{})}
 	registerCacheMetrics(cfg.Registry, cfg.Service.Cache())
 	mux := http.NewServeMux()
 	router := newRouter(mux)

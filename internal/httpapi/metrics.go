@@ -64,7 +64,7 @@ func registerCacheMetrics(reg prometheus.Registerer, c *verify.Cache) {
 			Name: "keyward_key_cache_misses_total", Help: "Verifications that read the store.",
 		}, func() float64 { return float64(c.Stats().Misses) }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
-			Name: "keyward_invalidation_feed_up", Help: "1 while the cache is trusted (its invalidation feed is healthy), else 0.",
+			Name: "keyward_key_cache_trusted", Help: "1 once this node follows the key change log (its cache may answer), else 0.",
 		}, func() float64 {
 			if c.Trusted() {
 				return 1

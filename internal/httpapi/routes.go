@@ -1,7 +1,9 @@
 package httpapi
 
 import (
+	"context"
 	"strconv"
+	"time"
 
 	"github.com/keyward/keyward"
 	"github.com/keyward/keyward/internal/service"
@@ -49,7 +51,7 @@ func (a *API) routes() []route {
 	rs := []route{
 		{Method: "GET", Path: "/healthz", Summary: "Process is up", Out: status{}, Status: 200,
 			Handle: func(c *call) (any, error) { return status{Status: "ok"}, nil }},
-		{Method: "GET", Path: "/readyz", Summary: "The store is reachable", Out: status{}, Status: 200,
+		{Method: "GET", Path: "/readyz", Summary: "The store is reachable; the invalidation feeds' and the cache lease's state", Out: readiness{}, Status: 200,
 			Handle: a.ready},
 		{Method: "GET", Path: "/openapi.json", Summary: "This API's OpenAPI 3.1 document", Status: 200,
 			Handle: func(c *call) (any, error) { return a.OpenAPI(), nil }},
@@ -107,11 +109,47 @@ type status struct {
 	Status string `json:"status"`
 }
 
+// readiness is the body of /readyz. A feed that is down does not make the
+// node unready: its cache lease still bounds how stale it can be.
+type readiness struct {
+	Status string `json:"status"`
+	// Feeds are the invalidation feeds by name ("postgres", "redis",
+	// "local"), each "up" or "down".
+	Feeds map[string]string `json:"feeds,omitempty"`
+	// CacheLease is "held" while the key cache may answer from memory,
+	// "lapsed" while answers wait for a read of the change log, and absent
+	// without a lease (a single SQLite node).
+	CacheLease string `json:"cache_lease,omitempty"`
+}
+
+// readyTimeout bounds /readyz: a load balancer's probe must get an answer
+// while the store hangs, not wait with it.
+const readyTimeout = time.Second
+
 func (a *API) ready(c *call) (any, error) {
-	if err := a.svc.Ping(c.r.Context()); err != nil {
+	ctx, cancel := context.WithTimeout(c.r.Context(), readyTimeout)
+	defer cancel()
+	if err := a.svc.Ping(ctx); err != nil {
 		return nil, keyward.Unavailable(err)
 	}
-	return status{Status: "ready"}, nil
+	r := readiness{Status: "ready"}
+	if a.feeds != nil {
+		r.Feeds = map[string]string{}
+		for name, up := range a.feeds() {
+			r.Feeds[name] = either(up, "up", "down")
+		}
+	}
+	if cache := a.svc.Cache(); cache.Leased() {
+		r.CacheLease = either(cache.LeaseHeld(), "held", "lapsed")
+	}
+	return r, nil
+}
+
+func either(ok bool, yes, no string) string {
+	if ok {
+		return yes
+	}
+	return no
 }
 
 // whoami describes the calling key, in the call's own Whoami.

@@ -142,7 +142,7 @@ func NewServerLogging(t testing.TB, w io.Writer) *Server {
 	cache.SetTrusted(false) // as Watcher.Run does first: wait for its catch-up below
 	ctx, stop := context.WithCancel(context.Background())
 	done := make(chan struct{})
-	watcher := &verify.Watcher{Cache: cache, Log: env.Store, Feed: env.Feed, Logger: Logger(t)}
+	watcher := &verify.Watcher{Cache: cache, Log: env.Store, Feeds: []verify.Feed{env.Feed}, Logger: Logger(t)}
 	go func() { watcher.Run(ctx); close(done) }()
 	t.Cleanup(func() { stop(); <-done })
 	for {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"strings"
+	"time"
 
 	"github.com/keyward/keyward"
 	"github.com/keyward/keyward/internal/store/postgres"
@@ -36,6 +37,32 @@ type Config struct {
 	// X-Forwarded-For and Forwarded headers name the client. Empty: the
 	// client is always the TCP peer and those headers are ignored.
 	TrustedProxies []string
+	// CacheLease bounds how stale a node's key cache may be on PostgreSQL:
+	// the cache answers only within this long of a successful read of the
+	// change log, so a revoked key is refused by every node within it,
+	// whatever fails. 0: DefaultCacheLease. Unused with SQLite.
+	CacheLease time.Duration
+}
+
+// DefaultCacheLease is CacheLease's default.
+const DefaultCacheLease = 100 * time.Millisecond
+
+// The range CacheLease may take: below it the change log is read too
+// often; above it a revoked key lives too long.
+const (
+	minCacheLease = 10 * time.Millisecond
+	maxCacheLease = time.Minute
+)
+
+// cacheLease is CacheLease with its default, or an error out of range.
+func (c Config) cacheLease() (time.Duration, error) {
+	switch {
+	case c.CacheLease == 0:
+		return DefaultCacheLease, nil
+	case c.CacheLease < minCacheLease || c.CacheLease > maxCacheLease:
+		return 0, fmt.Errorf("cache lease %v: must be between %v and %v", c.CacheLease, minCacheLease, maxCacheLease)
+	}
+	return c.CacheLease, nil
 }
 
 // publicURL is PublicURL, or http://ADDR (127.0.0.1 for an empty host).

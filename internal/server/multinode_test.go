@@ -215,7 +215,7 @@ func TestRevocationPropagatesOverRedis(t *testing.T) {
 
 // Killing the nodes' LISTEN connections mid-run costs speed, never
 // correctness: no node accepts a revoked key after it has refused it, and
-// every node recovers (trusts its cache again) without a restart.
+// every node recovers (its feed up again) without a restart.
 func TestFeedKilledMidRun(t *testing.T) {
 	nodes, res := newCluster(t, 3, "")
 	admin, err := pgx.Connect(context.Background(), os.Getenv("KEYWARD_TEST_POSTGRES"))
@@ -234,7 +234,7 @@ func TestFeedKilledMidRun(t *testing.T) {
 	report(t, "with LISTEN connections killed", lags)
 	for i, nd := range nodes {
 		deadline := time.Now().Add(10 * time.Second)
-		for !nd.srv.Service.Cache().Trusted() {
+		for !nd.srv.Watcher.FeedsUp()["postgres"] {
 			if time.Now().After(deadline) {
 				t.Fatalf("node %d did not recover its feed", i)
 			}
@@ -245,9 +245,9 @@ func TestFeedKilledMidRun(t *testing.T) {
 
 // A database "restart" as the nodes see it: every connection to the
 // cluster's database is cut at once (pool, LISTEN). No node may accept a
-// revoked key afterwards, every node comes back by itself, and while its
-// cache cannot be trusted and the database cannot be read it answers 503,
-// never 200.
+// revoked key afterwards, every node comes back by itself, and once its
+// cache lease has lapsed with the database unreadable it answers 503, never
+// 200.
 func TestDatabaseConnectionsCutMidRun(t *testing.T) {
 	nodes, res := newCluster(t, 3, "")
 	admin, err := pgx.Connect(context.Background(), os.Getenv("KEYWARD_TEST_POSTGRES"))
@@ -290,12 +290,12 @@ func TestDatabaseConnectionsCutMidRun(t *testing.T) {
 	}
 	cut()
 	for i, nd := range nodes {
-		// Until the node notices, its cache may still answer (the key is
-		// valid, nothing changed); once its feed is down, it must say 503.
+		// Within its lease the cache may still answer (the key is valid,
+		// nothing changed); once the lease has lapsed it must say 503.
 		deadline := time.Now().Add(10 * time.Second)
-		for nd.srv.Service.Cache().Trusted() {
+		for nd.srv.Service.Cache().LeaseHeld() {
 			if time.Now().After(deadline) {
-				t.Fatalf("node %d still trusts its cache with the database gone", i)
+				t.Fatalf("node %d still holds its cache lease with the database gone", i)
 			}
 			time.Sleep(5 * time.Millisecond) // polling a state that has no signal of its own
 		}
@@ -317,7 +317,7 @@ func TestDatabaseConnectionsCutMidRun(t *testing.T) {
 	}
 	for i, nd := range nodes {
 		deadline := time.Now().Add(15 * time.Second)
-		for whoami(t, nd.url, k.Secret) != 200 || !nd.srv.Service.Cache().Trusted() {
+		for whoami(t, nd.url, k.Secret) != 200 || !nd.srv.Service.Cache().LeaseHeld() || !nd.srv.Watcher.FeedsUp()["postgres"] {
 			if time.Now().After(deadline) {
 				t.Fatalf("node %d did not recover after the database came back", i)
 			}

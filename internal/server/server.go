@@ -53,9 +53,18 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 	srv := &Server{Store: st, log: log, store: "sqlite", feed: "local", metricsAddr: cfg.MetricsAddr, proxies: proxies}
 	logTightened(log, st)
 	scfg := service.Config{Store: st, Pepper: []byte(cfg.Pepper), Logger: log, PublicURL: cfg.publicURL()}
-	var feed verify.Feed
+	// Every node of a PostgreSQL store hears PostgreSQL's NOTIFY, which
+	// each key write sends in its own transaction; with --redis it also
+	// hears Redis. Either wakes it, so fleets that mix both (as during a
+	// rolling change to --redis) stay in step.
+	var feeds []verify.Feed
+	var lease time.Duration
 	if isPostgres(cfg.Database) {
-		feed = &verify.PGFeed{URL: cfg.Database, Logger: log}
+		if lease, err = cfg.cacheLease(); err != nil {
+			st.Close()
+			return nil, err
+		}
+		feeds = append(feeds, &verify.PGFeed{URL: cfg.Database, Logger: log})
 		srv.store, srv.feed = "postgres", "postgres"
 		if cfg.Redis != "" {
 			opts, err := redis.ParseURL(cfg.Redis)
@@ -63,9 +72,9 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 				st.Close()
 				return nil, fmt.Errorf("redis: the URL is not valid (redis://[:password@]host:port[/db])")
 			}
-			rf := &verify.RedisFeed{Client: redis.NewClient(opts), Logger: log}
-			feed, scfg.Announce = rf, rf.Announce
-			srv.feed = "redis"
+			rf := &verify.RedisFeed{Client: redis.NewClient(feedOptions(opts)), Logger: log}
+			feeds, scfg.Announce = append(feeds, rf), rf.Announce
+			srv.feed = "postgres+redis"
 			srv.closers = append(srv.closers, rf.Client.Close)
 			rl := redis.NewClient(limiterOptions(opts))
 			scfg.Limiter = ratelimit.NewRedis(rl, "")
@@ -76,23 +85,51 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 			log.Warn("--redis is ignored with SQLite: a SQLite store has one node")
 		}
 		local := verify.NewLocalFeed()
-		feed, scfg.Announce = local, local.Announce
+		feeds, scfg.Announce = append(feeds, local), local.Announce
 	}
 	svc, err := service.New(scfg)
 	if err != nil {
 		st.Close()
 		return nil, err
 	}
-	srv.Watcher = &verify.Watcher{Cache: svc.Cache(), Log: st, Feed: feed, Logger: log}
+	srv.Watcher = &verify.Watcher{Cache: svc.Cache(), Log: st, Feeds: feeds, Lease: lease, Logger: log}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	dash := dashboard.New(dashboard.Config{Service: svc, Logger: log, Secure: cfg.SecureCookies})
 	reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "keyward_invalidation_lag_seconds", Help: "Delay between a key change's commit and its application on this node (last change).",
 	}, srv.Watcher.LagSeconds))
-	api := httpapi.New(httpapi.Config{Service: svc, Logger: log, Registry: reg, Fallback: dash, MetricsElsewhere: cfg.MetricsAddr != "", TrustedProxies: proxies})
+	for _, f := range feeds {
+		reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "keyward_invalidation_feed_up", Help: "1 while the invalidation feed is proven alive (its heartbeat answers), else 0.",
+			ConstLabels: prometheus.Labels{"feed": f.Name()},
+		}, func() float64 { return b2f(srv.Watcher.FeedsUp()[f.Name()]) }))
+	}
+	if lease > 0 {
+		reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "keyward_key_cache_lease_held", Help: "1 while the key cache may answer from memory (a read of the change log within the lease), else 0.",
+		}, func() float64 { return b2f(svc.Cache().LeaseHeld()) }))
+	}
+	api := httpapi.New(httpapi.Config{Service: svc, Logger: log, Registry: reg, Fallback: dash, MetricsElsewhere: cfg.MetricsAddr != "",
+		TrustedProxies: proxies, Feeds: srv.Watcher.FeedsUp})
 	srv.Service, srv.Handler, srv.api = svc, api, api
 	return srv, nil
+}
+
+func b2f(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// feedOptions derives the invalidation feed's Redis client: its context
+// deadlines bound every call, so a heartbeat published into a paused Redis
+// fails when its deadline passes.
+func feedOptions(o *redis.Options) *redis.Options {
+	f := *o
+	f.ContextTimeoutEnabled = true
+	return &f
 }
 
 // limiterOptions derives the rate limiter's Redis client from the feed's:

@@ -60,6 +60,8 @@ type Cache struct {
 	posMu      sync.Mutex
 	pos        atomic.Int64
 	posChanged chan struct{}
+
+	lease lease // see lease.go; off (always open) unless UseLease
 }
 
 type entry struct {
@@ -81,6 +83,7 @@ func New(opts Options) *Cache {
 	c := &Cache{opts: opts, seed: maphash.MakeSeed(), byID: map[string]Digest{}, posChanged: make(chan struct{})}
 	c.tab.Store(newTable(c.seed, 0))
 	c.trusted.Store(true)
+	c.lease.init()
 	return c
 }
 
@@ -99,9 +102,15 @@ func (*Unkept) Error() string { return "verify: a loaded key not to be kept" }
 // Get returns the key with digest d (nil and NOT_FOUND when there is none),
 // from memory when it can and from load otherwise. Concurrent misses for
 // one digest share one load. When the cache is not trusted every call
-// loads.
+// loads. Under a lease that has lapsed, Get first waits for the shared
+// renewal, and loads only if that fails.
 func (c *Cache) Get(ctx context.Context, d Digest, now time.Time, load Loader) (*keyward.Key, error) {
-	if e, ok := c.held(d, now); ok {
+	e, ok := c.held(d, now)
+	if !ok && !c.lease.open() && c.Holds(d, now) {
+		c.awaitRenewal(ctx)
+		e, ok = c.held(d, now)
+	}
+	if ok {
 		c.hits.Add(1)
 		if e.key == nil {
 			return nil, errNotFound
@@ -144,16 +153,26 @@ func (c *Cache) Get(ctx context.Context, d Digest, now time.Time, load Loader) (
 	return v.(*keyward.Key), nil
 }
 
-// Holds reports whether a Get for d at now would be answered from memory
-// (a key, or "no such key"), without reading the store and without
-// counting a hit or a miss.
+// Holds reports whether the cache holds an unexpired entry for d (a key,
+// or "no such key"), without reading the store and without counting a hit
+// or a miss. It does not look at the lease: a Get may still wait for its
+// renewal.
 func (c *Cache) Holds(d Digest, now time.Time) bool {
-	_, ok := c.held(d, now)
+	_, ok := c.entry(d, now)
 	return ok
 }
 
-// held returns d's entry if the cache is trusted and holds it unexpired.
+// held returns d's entry if the cache may answer (it is trusted and its
+// lease, if any, holds) and holds it unexpired.
 func (c *Cache) held(d Digest, now time.Time) (entry, bool) {
+	if !c.lease.open() {
+		return entry{}, false
+	}
+	return c.entry(d, now)
+}
+
+// entry returns d's entry if the cache is trusted and holds it unexpired.
+func (c *Cache) entry(d Digest, now time.Time) (entry, bool) {
 	if !c.trusted.Load() {
 		return entry{}, false
 	}

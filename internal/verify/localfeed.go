@@ -21,15 +21,18 @@ func (f *LocalFeed) Announce(context.Context) {
 	}
 }
 
+// Name implements Feed.
+func (f *LocalFeed) Name() string { return "local" }
+
 // Run implements Feed.
-func (f *LocalFeed) Run(ctx context.Context, wake func(), health func(up bool)) {
+func (f *LocalFeed) Run(ctx context.Context, wake func(seq int64), health func(up bool)) {
 	health(true)
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-f.ch:
-			wake()
+			wake(0)
 		}
 	}
 }

@@ -2,22 +2,49 @@ package verify
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
 	"log/slog"
+	"net"
+	"strconv"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+
 	"github.com/keyward/keyward"
 )
 
 // PGFeed listens for key changes with PostgreSQL LISTEN/NOTIFY on its own
-// connection (the store's pool cannot hold a LISTEN).
+// connection (the store's pool cannot hold a LISTEN). Each committed key
+// write sends NOTIFY with its change number, so a wake-up says which
+// change to wait for.
+//
+// A LISTEN connection can die without an error: a frozen backend, a
+// partition or a NAT that forgot the connection leaves it open and silent.
+// So the feed proves it is alive: after each quiet Beat it sends itself a
+// NOTIFY on a channel of its own and must hear it back within BeatTimeout,
+// and its socket has TCP keepalives and a user timeout. A feed that fails
+// that is reported down and replaced.
 type PGFeed struct {
-	URL    string
-	Logger *slog.Logger
+	URL         string
+	Logger      *slog.Logger
+	Beat        time.Duration // quiet time before a heartbeat; default 1 s
+	BeatTimeout time.Duration // how long a heartbeat may take; default 1 s
 }
 
+// Name implements Feed.
+func (f *PGFeed) Name() string { return "postgres" }
+
 // Run implements Feed.
-func (f *PGFeed) Run(ctx context.Context, wake func(), health func(up bool)) {
+func (f *PGFeed) Run(ctx context.Context, wake func(seq int64), health func(up bool)) {
+	if f.Beat <= 0 {
+		f.Beat = time.Second
+	}
+	if f.BeatTimeout <= 0 {
+		f.BeatTimeout = time.Second
+	}
 	const first = 50 * time.Millisecond
 	backoff := first
 	for ctx.Err() == nil {
@@ -39,25 +66,92 @@ func (f *PGFeed) Run(ctx context.Context, wake func(), health func(up bool)) {
 	}
 }
 
-// listen holds one LISTEN connection until it fails.
-func (f *PGFeed) listen(ctx context.Context, wake func(), health func(up bool)) (bool, error) {
+// listen holds one LISTEN connection until it fails or goes silent.
+func (f *PGFeed) listen(ctx context.Context, wake func(seq int64), health func(up bool)) (bool, error) {
+	cfg, err := pgx.ParseConfig(f.URL)
+	if err != nil {
+		return false, err
+	}
+	d := &net.Dialer{
+		KeepAliveConfig: net.KeepAliveConfig{Enable: true, Idle: 5 * time.Second, Interval: time.Second, Count: 3},
+		Control:         userTimeout(f.Beat + f.BeatTimeout),
+	}
+	cfg.DialFunc = d.DialContext
 	cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-	conn, err := pgx.Connect(cctx, f.URL)
+	conn, err := pgx.ConnectConfig(cctx, cfg)
 	cancel()
 	if err != nil {
 		return false, err
 	}
-	defer conn.Close(context.WithoutCancel(ctx))
-	if _, err := conn.Exec(ctx, "LISTEN "+keyward.KeyChangesChannel); err != nil {
+	// Closing a dead connection must not wait for it.
+	defer func() {
+		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Second)
+		conn.Close(cctx)
+		cancel()
+	}()
+	b := make([]byte, 8)
+	rand.Read(b)
+	self := keyward.KeyChangesChannel + "_beat_" + hex.EncodeToString(b)
+	lctx, cancel := context.WithTimeout(ctx, f.BeatTimeout)
+	_, err = conn.Exec(lctx, "LISTEN "+keyward.KeyChangesChannel+"; LISTEN "+self)
+	cancel()
+	if err != nil {
 		return false, err
 	}
 	// Listening: from here on no commit goes unannounced. health wakes the
 	// watcher, which catches up with whatever committed before.
 	health(true)
-	for {
-		if _, err := conn.WaitForNotification(ctx); err != nil {
+	for n := 0; ; n++ {
+		wctx, cancel := context.WithTimeout(ctx, f.Beat)
+		note, err := conn.WaitForNotification(wctx)
+		cancel()
+		switch {
+		case err == nil:
+			if note.Channel == keyward.KeyChangesChannel {
+				wake(changeNumber(note.Payload))
+			}
+		case ctx.Err() != nil:
+			return true, ctx.Err()
+		case pgconn.Timeout(err): // quiet: prove the connection is alive
+			if err := f.beat(ctx, conn, self, strconv.Itoa(n), wake); err != nil {
+				return true, err
+			}
+		default:
 			return true, err
 		}
-		wake()
 	}
+}
+
+// beat sends the connection a NOTIFY of its own and waits for it to come
+// back, handing on any key change heard meanwhile.
+func (f *PGFeed) beat(ctx context.Context, conn *pgx.Conn, self, nonce string, wake func(seq int64)) error {
+	bctx, cancel := context.WithTimeout(ctx, f.BeatTimeout)
+	defer cancel()
+	if _, err := conn.Exec(bctx, "SELECT pg_notify($1, $2)", self, nonce); err != nil {
+		return fmt.Errorf("heartbeat: %w", err)
+	}
+	for {
+		note, err := conn.WaitForNotification(bctx)
+		if err != nil {
+			return fmt.Errorf("heartbeat not heard back within %v: %w", f.BeatTimeout, err)
+		}
+		switch note.Channel {
+		case self:
+			if note.Payload == nonce {
+				return nil
+			}
+		case keyward.KeyChangesChannel:
+			wake(changeNumber(note.Payload))
+		}
+	}
+}
+
+// changeNumber reads a NOTIFY's payload: the number of the last change the
+// transaction recorded, or 0 when it is not a number.
+func changeNumber(payload string) int64 {
+	n, err := strconv.ParseInt(payload, 10, 64)
+	if err != nil || n < 0 {
+		return 0
+	}
+	return n
 }

@@ -2,9 +2,13 @@ package verify
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net"
+	"strconv"
 	"time"
 
 	"github.com/keyward/keyward"
@@ -13,74 +17,107 @@ import (
 
 // RedisFeed announces and hears key changes over Redis pub/sub. The node
 // that commits a change publishes after the commit; if it dies before, the
-// other nodes' safety poll of the change log still finds the change.
+// other nodes still hear PostgreSQL's NOTIFY and read the log within their
+// lease.
+//
+// Redis can stop delivering without an error: paused for writes during a
+// failover, a publish blocks while subscriptions stay quiet. So the feed
+// proves it is alive the way its messages travel: after each quiet Beat it
+// publishes a heartbeat on a channel of its own, through Client like an
+// announcement, and must hear it back on its subscription within
+// BeatTimeout. It is up only once a heartbeat has come back.
 type RedisFeed struct {
-	Client *redis.Client
-	Logger *slog.Logger
+	// Client publishes. Its context deadlines must bound its calls
+	// (redis.Options.ContextTimeoutEnabled).
+	Client      *redis.Client
+	Logger      *slog.Logger
+	Beat        time.Duration // quiet time before a heartbeat; default 1 s
+	BeatTimeout time.Duration // how long a heartbeat may take; default 1 s
 }
+
+// Name implements Feed.
+func (f *RedisFeed) Name() string { return "redis" }
 
 // Announce publishes that key changes were committed.
 func (f *RedisFeed) Announce(ctx context.Context) {
 	if err := f.Client.Publish(ctx, keyward.KeyChangesChannel, "1").Err(); err != nil {
-		f.Logger.Warn("invalidation: publishing to Redis failed; other nodes will find the change by polling", "err", err)
+		f.Logger.Warn("invalidation: publishing to Redis failed; other nodes will hear of the change from PostgreSQL", "err", err)
 	}
 }
 
 // Run implements Feed. Each subscription is held until it fails, then
 // closed and replaced (as PGFeed does with its LISTEN connection): go-redis
 // would reconnect a subscription by itself and hide the gap.
-func (f *RedisFeed) Run(ctx context.Context, wake func(), health func(up bool)) {
+func (f *RedisFeed) Run(ctx context.Context, wake func(seq int64), health func(up bool)) {
+	if f.Beat <= 0 {
+		f.Beat = time.Second
+	}
+	if f.BeatTimeout <= 0 {
+		f.BeatTimeout = time.Second
+	}
+	const first = 100 * time.Millisecond
+	backoff := first
 	for ctx.Err() == nil {
 		wasUp, err := f.subscribe(ctx, wake, health)
 		if ctx.Err() != nil {
 			return
 		}
+		health(false)
 		if wasUp {
-			health(false)
+			backoff = first
 			f.Logger.Warn("invalidation feed (Redis) lost; reconnecting", "err", err)
 		}
-		select { // do not spin while Redis is unreachable
+		select { // do not spin while Redis is unreachable or paused
 		case <-ctx.Done():
 			return
-		case <-time.After(100 * time.Millisecond):
+		case <-time.After(backoff):
 		}
+		backoff = min(backoff*2, 2*time.Second)
 	}
 }
 
-// Pings keep a quiet subscription checked: one every pingEvery, and a
-// subscription that has answered nothing (no pong, no message) for
-// silenceLimit is lost.
-const (
-	pingEvery    = time.Second
-	silenceLimit = 3 * time.Second
-)
-
-// subscribe holds one subscription until it fails, and reports whether it
-// was ever up.
-//
-// A receive that times out is not a failure: it only means that nothing
-// arrived in that second, and go-redis keeps the connection. (Treating it
-// as one marked the feed down after any quiet spell of two seconds, and
-// nothing brought it back up: the connection was never replaced, so no new
-// subscription was confirmed, and the node kept its cache off for good.)
-func (f *RedisFeed) subscribe(ctx context.Context, wake func(), health func(up bool)) (bool, error) {
-	ps := f.Client.Subscribe(ctx, keyward.KeyChangesChannel)
+// subscribe holds one subscription until it fails or a heartbeat does not
+// come back, and reports whether it was ever up.
+func (f *RedisFeed) subscribe(ctx context.Context, wake func(seq int64), health func(up bool)) (bool, error) {
+	b := make([]byte, 8)
+	rand.Read(b)
+	self := keyward.KeyChangesChannel + "_beat_" + hex.EncodeToString(b)
+	ps := f.Client.Subscribe(ctx, keyward.KeyChangesChannel, self)
 	defer ps.Close()
 	up := false
-	lastHeard, lastPing := time.Now(), time.Time{}
-	for {
-		if time.Since(lastPing) >= pingEvery {
-			if err := ps.Ping(ctx); err != nil {
-				return up, err
+	subscribed := 0
+	var (
+		nonce  string    // the heartbeat in flight, if any
+		sentAt time.Time // when it was sent
+		heard  = time.Now()
+	)
+	for n := 0; ; n++ {
+		// A heartbeat goes out once both channels are subscribed and then
+		// after every quiet Beat.
+		if nonce == "" && subscribed >= 2 && (!up || time.Since(heard) >= f.Beat) {
+			nonce, sentAt = strconv.Itoa(n), time.Now()
+			pctx, cancel := context.WithTimeout(ctx, f.BeatTimeout)
+			err := f.Client.Publish(pctx, self, nonce).Err()
+			cancel()
+			if err != nil {
+				return up, fmt.Errorf("heartbeat: %w", err)
 			}
-			lastPing = time.Now()
 		}
-		msg, err := ps.ReceiveTimeout(ctx, pingEvery)
+		wait := f.Beat
+		if nonce != "" {
+			wait = max(f.BeatTimeout-time.Since(sentAt), time.Millisecond)
+		}
+		msg, err := ps.ReceiveTimeout(ctx, wait)
 		var netErr net.Error
 		switch {
 		case err == nil:
-			lastHeard = time.Now()
-		case errors.As(err, &netErr) && netErr.Timeout() && time.Since(lastHeard) < silenceLimit:
+		case errors.As(err, &netErr) && netErr.Timeout():
+			if nonce != "" && time.Since(sentAt) >= f.BeatTimeout {
+				return up, fmt.Errorf("heartbeat not heard back within %v", f.BeatTimeout)
+			}
+			if nonce == "" && !up {
+				return up, fmt.Errorf("subscription not confirmed within %v", f.Beat)
+			}
 			continue
 		default:
 			return up, err
@@ -88,13 +125,20 @@ func (f *RedisFeed) subscribe(ctx context.Context, wake func(), health func(up b
 		switch m := msg.(type) {
 		case *redis.Subscription:
 			if m.Kind == "subscribe" {
-				// Confirmed (again, if go-redis replaced the connection
-				// unseen): the watcher catches up with the log on it.
-				up = true
-				health(true)
+				subscribed++
 			}
 		case *redis.Message:
-			wake()
+			heard = time.Now()
+			if m.Channel != self {
+				wake(0) // the payload carries no change number
+			} else if m.Payload == nonce {
+				nonce = ""
+				if !up {
+					// Proven: the watcher catches up with the log on it.
+					up = true
+					health(true)
+				}
+			}
 		case *redis.Pong:
 		}
 	}

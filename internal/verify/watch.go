@@ -19,53 +19,96 @@ type ChangeLog interface {
 
 // Feed wakes a node when key changes may have been committed by another
 // node (PostgreSQL LISTEN/NOTIFY, Redis pub/sub). Run calls wake for each
-// announcement and health when the feed connects (true) or breaks (false);
-// it reconnects by itself until ctx ends.
+// announcement, with the change's number when the feed carries it (0 when
+// it does not), and health when the feed is proven alive (true) or found
+// broken or silent (false); it reconnects by itself until ctx ends.
 type Feed interface {
-	Run(ctx context.Context, wake func(), health func(up bool))
+	Name() string
+	Run(ctx context.Context, wake func(seq int64), health func(up bool))
 }
 
 // Watcher keeps one node's cache in step with the store's change log.
 //
-// The feed only says "look now"; what changed always comes from the log,
-// by change number. So a lost announcement costs at most one poll interval,
-// and a feed that is down, reconnecting or failing makes the cache
-// untrusted (every lookup reads the store) until the node has caught up
-// with the log again: a broken feed costs speed, never correctness.
+// The feeds only say "look now"; what changed always comes from the log,
+// by change number, so a lost announcement costs at most one read
+// interval. With a lease (Lease > 0, every node of a shared store), the
+// cache answers only within Lease of a successful read of the log (see
+// lease.go): the log is read at least every Lease, a wake-up suspends
+// answers until it is read, and a broken or hanging feed or store costs
+// speed, never correctness. Without a lease (a single SQLite node, whose
+// own writes invalidate its cache as they commit) the log is read on each
+// wake-up and every Poll, for change streams.
 type Watcher struct {
 	Cache  *Cache
 	Log    ChangeLog
-	Feed   Feed
-	Poll   time.Duration // safety poll while the feed is up; default 1 s
+	Feeds  []Feed
+	Lease  time.Duration // 0: no lease
+	Poll   time.Duration // read interval without a lease; default 1 s
 	Keep   time.Duration // how long changes are kept in the log; default 1 h
 	Logger *slog.Logger
 
+	// CatchUpTimeout bounds one read of the log; default 200 ms. Answers
+	// that wait for a renewal wait at most this long before they read the
+	// store.
+	CatchUpTimeout time.Duration
+
 	lastLag atomic.Int64 // nanoseconds between a change's commit and its application here
 
-	// trustMu orders the feed's "down" against a catch-up's "trusted":
-	// without it a catch-up that began while the feed was up could switch
-	// the cache back on just after the feed went down.
-	trustMu sync.Mutex
-	feedUp  bool
+	// seq is the position read up to; only the catch-up in flight uses it.
+	seq    int64
+	lastOK time.Time // when the last successful catch-up began
+
+	flightMu sync.Mutex
+	flight   *catchUpFlight
+
+	healthMu sync.Mutex
+	up       map[string]bool
+}
+
+// catchUpFlight is one catch-up shared by everyone who asks while it runs.
+type catchUpFlight struct {
+	done chan struct{}
+	err  error
 }
 
 // LagSeconds is the delay between the last change applied here and its
 // commit, for the keyward_invalidation_lag_seconds metric.
 func (w *Watcher) LagSeconds() float64 { return time.Duration(w.lastLag.Load()).Seconds() }
 
-// Run watches until ctx ends. The cache starts untrusted and is trusted
-// once the feed is up and the node has read the log to its end.
-func (w *Watcher) Run(ctx context.Context) {
+// FeedsUp reports each feed's health by name.
+func (w *Watcher) FeedsUp() map[string]bool {
+	w.healthMu.Lock()
+	defer w.healthMu.Unlock()
+	m := make(map[string]bool, len(w.Feeds))
+	for _, f := range w.Feeds {
+		m[f.Name()] = w.up[f.Name()]
+	}
+	return m
+}
+
+func (w *Watcher) defaults() {
 	if w.Poll <= 0 {
 		w.Poll = time.Second
 	}
 	if w.Keep <= 0 {
 		w.Keep = time.Hour
 	}
+	if w.CatchUpTimeout <= 0 {
+		w.CatchUpTimeout = 200 * time.Millisecond
+	}
 	if w.Logger == nil {
 		w.Logger = slog.Default()
 	}
+}
+
+// Run watches until ctx ends. The cache starts untrusted and is trusted
+// once the node has read the log's head.
+func (w *Watcher) Run(ctx context.Context) {
+	w.defaults()
 	w.Cache.SetTrusted(false)
+	if w.Lease > 0 {
+		w.Cache.UseLease(w.Lease, func(rctx context.Context) error { return w.renew(ctx, rctx) })
+	}
 
 	wake := make(chan struct{}, 1)
 	signal := func() {
@@ -74,38 +117,32 @@ func (w *Watcher) Run(ctx context.Context) {
 		default: // a wake-up is already pending; one catch-up covers both
 		}
 	}
-	go w.Feed.Run(ctx, signal, func(up bool) {
-		w.trustMu.Lock()
-		if w.feedUp && !up {
-			w.Logger.Warn("invalidation feed down: the key cache is off until it is back")
-		}
-		w.feedUp = up
-		if !up {
-			w.Cache.SetTrusted(false)
-		}
-		w.trustMu.Unlock()
-		signal()
-	})
+	for _, f := range w.Feeds {
+		go f.Run(ctx, func(seq int64) {
+			w.Cache.Announced(seq)
+			signal()
+		}, func(up bool) {
+			w.health(f.Name(), up)
+			if up {
+				signal() // announcements made while it was down are lost: read the log
+			}
+		})
+	}
 
-	var seq int64
-	for {
-		var err error
-		if seq, err = w.Log.LatestKeyChange(ctx); err == nil {
-			// The cache starts empty and untrusted: nothing in it predates
-			// seq.
-			w.Cache.Advance(seq)
-			break
-		}
-		w.Logger.Warn("invalidation: cannot read the change log; retrying", "err", err)
+	for !w.start(ctx) {
 		select {
 		case <-ctx.Done():
 			return
-		case <-time.After(w.Poll):
+		case <-time.After(min(w.Poll, time.Second)):
 		}
 	}
 
-	poll := time.NewTicker(w.Poll)
-	defer poll.Stop()
+	every := w.Poll
+	if w.Lease > 0 {
+		every = w.Lease
+	}
+	tick := time.NewTicker(every)
+	defer tick.Stop()
 	prune := time.NewTicker(10 * time.Minute)
 	defer prune.Stop()
 	for {
@@ -113,34 +150,110 @@ func (w *Watcher) Run(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-wake:
-		case <-poll.C:
+		case <-tick.C:
 		case <-prune.C:
-			pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-			if err := w.Log.PruneKeyChanges(pctx, time.Now().Add(-w.Keep)); err != nil {
-				w.Logger.Warn("invalidation: pruning the change log failed", "err", err)
-			}
-			cancel()
+			go w.prune(ctx)
 			continue
 		}
-		seq = w.catchUp(ctx, seq)
+		_ = w.renew(ctx, ctx)
 	}
 }
 
-// catchUp applies every change after seq and returns the new position. The
-// cache is trusted afterwards only if the feed is up and the log was read
-// to its end.
-func (w *Watcher) catchUp(ctx context.Context, seq int64) int64 {
+// start reads the log's head: the cache starts empty, so nothing in it
+// predates that position, and it may answer from then on.
+func (w *Watcher) start(ctx context.Context) bool {
+	t := w.Cache.Ticket()
+	qctx, cancel := context.WithTimeout(ctx, max(w.CatchUpTimeout, time.Second))
+	seq, err := w.Log.LatestKeyChange(qctx)
+	cancel()
+	if err != nil {
+		if ctx.Err() == nil {
+			w.Logger.Warn("invalidation: cannot read the change log; retrying", "err", err)
+		}
+		return false
+	}
+	w.seq, w.lastOK = seq, t.at
+	w.Cache.Advance(seq)
+	w.Cache.SetTrusted(true)
+	w.Cache.Renewed(t)
+	return true
+}
+
+func (w *Watcher) prune(ctx context.Context) {
+	pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := w.Log.PruneKeyChanges(pctx, time.Now().Add(-w.Keep)); err != nil && ctx.Err() == nil {
+		w.Logger.Warn("invalidation: pruning the change log failed", "err", err)
+	}
+}
+
+func (w *Watcher) health(name string, up bool) {
+	w.healthMu.Lock()
+	if w.up == nil {
+		w.up = map[string]bool{}
+	}
+	was, known := w.up[name]
+	w.up[name] = up
+	w.healthMu.Unlock()
+	switch {
+	case up && !was:
+		w.Logger.Info("invalidation feed up", "feed", name)
+	case !up && (was || !known):
+		if w.Lease > 0 {
+			w.Logger.Warn("invalidation feed down: changes from other nodes now reach this one within the cache lease", "feed", name, "lease", w.Lease)
+		} else {
+			w.Logger.Warn("invalidation feed down", "feed", name)
+		}
+	}
+}
+
+// renew runs a catch-up, or joins the one in flight, and waits for it
+// until wait ends. The catch-up itself lives until ctx (the watcher's)
+// ends or its own timeout passes, so one caller giving up does not fail
+// the others.
+func (w *Watcher) renew(ctx, wait context.Context) error {
+	w.flightMu.Lock()
+	f := w.flight
+	if f == nil {
+		f = &catchUpFlight{done: make(chan struct{})}
+		w.flight = f
+		go func() {
+			f.err = w.catchUp(ctx)
+			w.flightMu.Lock()
+			w.flight = nil
+			w.flightMu.Unlock()
+			close(f.done)
+		}()
+	}
+	w.flightMu.Unlock()
+	select {
+	case <-f.done:
+		return f.err
+	case <-wait.Done():
+		return wait.Err()
+	}
+}
+
+// catchUp applies every change after w.seq and renews the lease.
+func (w *Watcher) catchUp(ctx context.Context) error {
 	const batch = 1000
+	t := w.Cache.Ticket()
+	qctx, cancel := context.WithTimeout(ctx, w.CatchUpTimeout)
+	defer cancel()
+	// A node that could not read the log for half of the time the log
+	// keeps changes may have missed some that were pruned: it starts over.
+	stale := !w.lastOK.IsZero() && t.at.Sub(w.lastOK) > w.Keep/2
 	for {
-		qctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-		changes, err := w.Log.KeyChanges(qctx, seq, batch)
-		cancel()
+		changes, err := w.Log.KeyChanges(qctx, w.seq, batch)
 		if err != nil {
 			if ctx.Err() == nil {
-				w.Logger.Warn("invalidation: reading the change log failed: the key cache is off", "err", err)
+				w.Logger.Warn("invalidation: reading the change log failed", "err", err)
 			}
-			w.Cache.SetTrusted(false)
-			return seq
+			return err
+		}
+		if stale {
+			w.Cache.InvalidateAll()
+			stale = false
 		}
 		if len(changes) > 0 {
 			ids := make([]string, len(changes))
@@ -149,19 +262,15 @@ func (w *Watcher) catchUp(ctx context.Context, seq int64) int64 {
 			}
 			w.Cache.Invalidate(ids, nil)
 			last := changes[len(changes)-1]
-			seq = last.Seq
-			w.Cache.Advance(seq)
+			w.seq = last.Seq
+			w.Cache.Advance(w.seq)
 			w.lastLag.Store(int64(max(time.Since(last.At), 0)))
 		}
 		if len(changes) < batch {
 			break
 		}
 	}
-	w.trustMu.Lock()
-	if w.feedUp && !w.Cache.Trusted() {
-		w.Logger.Info("invalidation feed up and the change log read: the key cache is on")
-	}
-	w.Cache.SetTrusted(w.feedUp)
-	w.trustMu.Unlock()
-	return seq
+	w.lastOK = t.at
+	w.Cache.Renewed(t)
+	return nil
 }

@@ -3,6 +3,7 @@ package verify_test
 import (
 	"context"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -16,12 +17,14 @@ import (
 // nodes, not for the database (the change log is a real SQLite store).
 type handFeed struct {
 	mu     sync.Mutex
-	wake   func()
+	wake   func(int64)
 	health func(bool)
 	ready  chan struct{}
 }
 
-func (f *handFeed) Run(ctx context.Context, wake func(), health func(up bool)) {
+func (f *handFeed) Name() string { return "hand" }
+
+func (f *handFeed) Run(ctx context.Context, wake func(int64), health func(up bool)) {
 	f.mu.Lock()
 	f.wake, f.health = wake, health
 	f.mu.Unlock()
@@ -29,8 +32,124 @@ func (f *handFeed) Run(ctx context.Context, wake func(), health func(up bool)) {
 	<-ctx.Done()
 }
 
-func (f *handFeed) up(v bool) { f.mu.Lock(); h := f.health; f.mu.Unlock(); h(v) }
-func (f *handFeed) poke()     { f.mu.Lock(); w := f.wake; f.mu.Unlock(); w() }
+func (f *handFeed) up(v bool)                   { f.mu.Lock(); h := f.health; f.mu.Unlock(); h(v) }
+func (f *handFeed) poke(seq int64)              { f.mu.Lock(); w := f.wake; f.mu.Unlock(); w(seq) }
+func (f *handFeed) await()                      { <-f.ready }
+func newHandFeed() *handFeed                    { return &handFeed{ready: make(chan struct{})} }
+func digestOf(k *keyward.Key) (d verify.Digest) { copy(d[:], k.Digest); return d }
+
+// freezableLog is the real change log behind a switch that makes reads
+// hang, as a partition or a frozen database does, until their context
+// ends. It records when the last read that succeeded began.
+type freezableLog struct {
+	verify.ChangeLog
+	mu       sync.Mutex
+	frozen   chan struct{} // non-nil: reads wait for it to close
+	reads    atomic.Int32
+	lastGood time.Time
+}
+
+func (l *freezableLog) KeyChanges(ctx context.Context, since int64, limit int) (cs []keyward.KeyChange, err error) {
+	err = l.read(ctx, func() error {
+		cs, err = l.ChangeLog.KeyChanges(ctx, since, limit)
+		return err
+	})
+	return cs, err
+}
+
+func (l *freezableLog) LatestKeyChange(ctx context.Context) (seq int64, err error) {
+	err = l.read(ctx, func() error {
+		seq, err = l.ChangeLog.LatestKeyChange(ctx)
+		return err
+	})
+	return seq, err
+}
+
+func (l *freezableLog) read(ctx context.Context, read func() error) error {
+	start := time.Now()
+	l.reads.Add(1)
+	l.mu.Lock()
+	fr := l.frozen
+	l.mu.Unlock()
+	if fr != nil {
+		select {
+		case <-fr:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	if err := read(); err != nil {
+		return err
+	}
+	l.mu.Lock()
+	if start.After(l.lastGood) {
+		l.lastGood = start
+	}
+	l.mu.Unlock()
+	return nil
+}
+
+func (l *freezableLog) freeze() (thaw func()) {
+	ch := make(chan struct{})
+	l.mu.Lock()
+	l.frozen = ch
+	l.mu.Unlock()
+	return func() {
+		l.mu.Lock()
+		l.frozen = nil
+		l.mu.Unlock()
+		close(ch)
+	}
+}
+
+func (l *freezableLog) lastGoodRead() time.Time {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.lastGood
+}
+
+// node is a second node's cache over the test's store: it learns of
+// changes only through its watcher. loads counts its store reads.
+type node struct {
+	cache *verify.Cache
+	log   *freezableLog
+	feed  *handFeed
+	env   *kwtest.Env
+	loads atomic.Int32
+}
+
+// watching is the watcher's settings that a test chooses.
+type watching struct{ Lease, Poll, CatchUpTimeout time.Duration }
+
+func newNode(t *testing.T, env *kwtest.Env, o watching) *node {
+	n := &node{cache: verify.New(verify.Options{}), log: &freezableLog{ChangeLog: env.Store}, feed: newHandFeed(), env: env}
+	w := &verify.Watcher{Cache: n.cache, Log: n.log, Feeds: []verify.Feed{n.feed}, Logger: kwtest.Logger(t),
+		Lease: o.Lease, Poll: o.Poll, CatchUpTimeout: o.CatchUpTimeout}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { w.Run(ctx); close(done) }()
+	t.Cleanup(func() { cancel(); <-done })
+	n.feed.await()
+	waitFor(t, "the cache is trusted", n.cache.Trusted)
+	return n
+}
+
+// get looks a key up on the node and reports whether it read the store.
+func (n *node) get(t *testing.T, k *keyward.Key) (*keyward.Key, bool) {
+	t.Helper()
+	before := n.loads.Load()
+	got, err := n.cache.Get(context.Background(), digestOf(k), n.env.Clock.Now(), func(ctx context.Context, d verify.Digest) (*keyward.Key, error) {
+		n.loads.Add(1)
+		return n.env.Store.GetKeyByDigest(ctx, d[:])
+	})
+	switch {
+	case keyward.ErrorCode(err) == keyward.CodeNotFound: // the store hides revoked keys
+		return &keyward.Key{RevokedAt: ptr(time.Now())}, n.loads.Load() != before
+	case err != nil:
+		t.Fatal(err)
+	}
+	return got, n.loads.Load() != before
+}
 
 // waitFor polls cond: the watcher's state changes have no signal of their
 // own, and the hang guard is generous.
@@ -45,69 +164,152 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 	}
 }
 
+func revoke(t *testing.T, env *kwtest.Env, p *keyward.Project, k *keyward.Key) int64 {
+	t.Helper()
+	if _, err := env.Service.RevokeKey(context.Background(), env.Owner(), service.Where{ProjectID: p.ID}, k.ID, keyward.RevokeInput{}); err != nil {
+		t.Fatal(err)
+	}
+	seq, err := env.Store.LatestKeyChange(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return seq
+}
+
 func TestWatcherFollowsTheChangeLog(t *testing.T) {
 	env := kwtest.NewEnv(t)
 	p := env.MustProject(t, "P")
 	k := env.MustKey(t, nil, p.ID, keyward.CreateKeyInput{})
+	n := newNode(t, env, watching{Poll: time.Hour})
+	n.feed.up(true)
 
-	// A second node's cache over the same store: it only learns of changes
-	// through the watcher.
-	cache := verify.New(verify.Options{})
-	feed := &handFeed{ready: make(chan struct{})}
-	w := &verify.Watcher{Cache: cache, Log: env.Store, Feed: feed, Poll: time.Hour, Logger: kwtest.Logger(t)}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	go w.Run(ctx)
-	<-feed.ready
-	if cache.Trusted() {
-		t.Fatal("trusted before the feed was up")
+	n.get(t, k)
+	if _, read := n.get(t, k); read {
+		t.Fatal("a cached key was read from the store again")
 	}
-	feed.up(true)
-	waitFor(t, "the cache is trusted", cache.Trusted)
-
-	var d verify.Digest
-	copy(d[:], k.Digest)
-	loads := 0
-	load := func(ctx context.Context, dg verify.Digest) (*keyward.Key, error) {
-		loads++
-		return env.Store.GetKeyByDigest(ctx, dg[:])
-	}
-	now := env.Clock.Now()
-	if _, err := cache.Get(ctx, d, now, load); err != nil {
-		t.Fatal(err)
-	}
-
 	// The key is revoked on "another node"; the announcement wakes us.
-	if _, err := env.Service.RevokeKey(ctx, env.Owner(), service.Where{ProjectID: p.ID}, k.ID, keyward.RevokeInput{}); err != nil {
-		t.Fatal(err)
-	}
-	feed.poke()
+	revoke(t, env, p, k)
+	n.feed.poke(0)
 	waitFor(t, "the revoked key leaves the cache", func() bool {
-		_, err := cache.Get(ctx, d, now, load)
-		return keyward.ErrorCode(err) == keyward.CodeNotFound
+		got, _ := n.get(t, k)
+		return got.RevokedAt != nil
 	})
 
-	// The feed breaks: the cache is off at once.
-	feed.up(false)
-	if cache.Trusted() {
-		t.Fatal("still trusted with the feed down")
+	// A broken feed does not switch the cache off: the log is still read.
+	n.feed.up(false)
+	if !n.cache.Trusted() {
+		t.Fatal("the cache went off with the feed")
 	}
-	// A change made while the feed is down is caught up when it returns.
 	k2 := env.MustKey(t, nil, p.ID, keyward.CreateKeyInput{})
-	var d2 verify.Digest
-	copy(d2[:], k2.Digest)
-	feed.up(true)
-	waitFor(t, "trusted again", cache.Trusted)
-	if _, err := cache.Get(ctx, d2, now, load); err != nil {
+	n.get(t, k2)
+	if _, err := env.Service.UpdateKey(context.Background(), env.Owner(), service.Where{ProjectID: p.ID}, k2.ID, keyward.KeyPatch{Name: ptr("renamed")}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := env.Service.UpdateKey(ctx, env.Owner(), service.Where{ProjectID: p.ID}, k2.ID, keyward.KeyPatch{Name: ptr("renamed")}); err != nil {
-		t.Fatal(err)
-	}
-	feed.poke()
+	n.feed.up(true) // back: it reads the log at once
 	waitFor(t, "the renamed key is reloaded", func() bool {
-		got, err := cache.Get(ctx, d2, now, load)
-		return err == nil && got.Name == "renamed"
+		got, _ := n.get(t, k2)
+		return got.Name == "renamed"
+	})
+}
+
+// The log hangs (a partition, a frozen database): the cache answers a
+// revoked key for no longer than the lease after the last read that
+// succeeded, and then reads the store.
+func TestHungLogEndsCacheAnswersWithinTheLease(t *testing.T) {
+	const lease = 50 * time.Millisecond
+	env := kwtest.NewEnv(t)
+	p := env.MustProject(t, "P")
+	k := env.MustKey(t, nil, p.ID, keyward.CreateKeyInput{})
+	n := newNode(t, env, watching{Lease: lease, CatchUpTimeout: 20 * time.Millisecond})
+
+	waitFor(t, "the cache answers from memory", func() bool {
+		_, read := n.get(t, k)
+		return !read
+	})
+	thaw := n.log.freeze()
+	defer thaw()
+	revoke(t, env, p, k)
+	end := n.log.lastGoodRead().Add(lease)
+	for time.Now().Before(end.Add(3 * lease)) {
+		asked := time.Now()
+		got, read := n.get(t, k)
+		if !read && asked.After(end) {
+			t.Fatalf("answered from memory %v after the lease ended", asked.Sub(end))
+		}
+		if read && got.RevokedAt == nil {
+			t.Fatal("the store read missed the revocation")
+		}
+	}
+	if _, read := n.get(t, k); !read {
+		t.Fatalf("still answering from memory with the log frozen (lease held %v, reads %d, loads %d)", n.cache.LeaseHeld(), n.log.reads.Load(), n.loads.Load())
+	}
+}
+
+// Lookups that find the lease lapsed share one catch-up read, and answer
+// from memory when it succeeds.
+func TestLapsedLeaseSharesOneCatchUp(t *testing.T) {
+	env := kwtest.NewEnv(t)
+	p := env.MustProject(t, "P")
+	k := env.MustKey(t, nil, p.ID, keyward.CreateKeyInput{})
+	// The lease outlives the test's own reads; the log's next read hangs.
+	n := newNode(t, env, watching{Lease: 50 * time.Millisecond, CatchUpTimeout: time.Minute})
+	waitFor(t, "the cache answers from memory", func() bool {
+		_, read := n.get(t, k)
+		return !read
+	})
+	readsBefore := n.log.reads.Load()
+	thaw := n.log.freeze() // from here on, a read hangs until thawed
+	waitFor(t, "the lease lapses", func() bool { return !n.cache.LeaseHeld() })
+
+	var wg sync.WaitGroup
+	var fromStore atomic.Int32
+	for range 50 {
+		wg.Go(func() {
+			loads := n.loads.Load()
+			_, err := n.cache.Get(context.Background(), digestOf(k), env.Clock.Now(), func(ctx context.Context, d verify.Digest) (*keyward.Key, error) {
+				n.loads.Add(1)
+				return env.Store.GetKeyByDigest(ctx, d[:])
+			})
+			if err != nil || n.loads.Load() != loads {
+				fromStore.Add(1)
+			}
+		})
+	}
+	waitFor(t, "a catch-up is reading", func() bool { return n.log.reads.Load() > readsBefore })
+	time.Sleep(20 * time.Millisecond) // let the lookups pile up behind it
+	if got := n.log.reads.Load() - readsBefore; got != 1 {
+		thaw()
+		t.Fatalf("%d log reads while 50 lookups waited, want 1 shared", got)
+	}
+	thaw()
+	wg.Wait()
+	if fromStore.Load() != 0 {
+		t.Fatalf("%d lookups read the store after the shared catch-up succeeded", fromStore.Load())
+	}
+}
+
+// A wake-up carrying the number of a change this node has not applied
+// stops cache answers before the change is read, even within the lease.
+func TestWakeUpSuspendsAnswersUntilApplied(t *testing.T) {
+	env := kwtest.NewEnv(t)
+	p := env.MustProject(t, "P")
+	k := env.MustKey(t, nil, p.ID, keyward.CreateKeyInput{})
+	n := newNode(t, env, watching{Lease: time.Hour, Poll: time.Hour, CatchUpTimeout: 20 * time.Millisecond})
+	waitFor(t, "the cache answers from memory", func() bool {
+		_, read := n.get(t, k)
+		return !read
+	})
+	thaw := n.log.freeze()
+	seq := revoke(t, env, p, k)
+	n.feed.poke(seq)
+	got, read := n.get(t, k)
+	if !read || got.RevokedAt == nil {
+		t.Fatalf("after the wake-up for change %d: answered from memory (%v) with the key as before the revocation", seq, !read)
+	}
+	thaw()
+	waitFor(t, "the change is applied and the lease open", func() bool {
+		n.get(t, k) // asks for the catch-up the thaw allows
+		return n.cache.LeaseHeld()
 	})
 }
 
