@@ -92,7 +92,7 @@ func TestDeployComposeExample(t *testing.T) {
 	if started.TrustedProxies != "127.0.0.1/32" {
 		t.Errorf("the node trusts proxies %q, want 127.0.0.1/32 from KEYWARD_TRUSTED_PROXIES", started.TrustedProxies)
 	}
-	conns, err := adminQuery("SELECT 1 FROM pg_stat_activity WHERE datname = $1", dbName)
+	conns, err := adminQuery(dbBase, "SELECT 1 FROM pg_stat_activity WHERE datname = $1", dbName)
 	if err != nil || conns == 0 {
 		t.Errorf("no connection to the test database %s (%v): the node did not use KEYWARD_DATABASE", dbName, err)
 	}

@@ -34,10 +34,12 @@ const testPepper = "multi-node test pepper"
 // cluster is three keyward processes on one database, bootstrapped, with a
 // project to make keys in.
 type cluster struct {
+	admin    string // URL of the PostgreSQL server's admin database (CREATE/DROP DATABASE, pg_stat_activity)
 	db       string // the database's name, for pg_stat_activity
-	redis    string // the nodes' Redis URL when Redis is the feed
+	redis    string // the nodes' Redis URL when Redis is the feed of every node
 	nodes    []*node
-	org      *client.Client // management calls (create, revoke), through node 0
+	org      *client.Client   // management calls (create, revoke), through node 0
+	orgs     []*client.Client // the same, through each node
 	project  string
 	verifier string // secret of a keys:verify key: the hammer's credential
 }
@@ -52,22 +54,50 @@ type node struct {
 	done chan struct{} // closed when the node's stderr ends (it exited)
 }
 
-// newCluster starts three nodes on a new database (with Redis as the
-// invalidation feed when redisURL is set), bootstraps it and waits until
-// every node is ready and trusts its cache.
+// clusterSpec says where a cluster's nodes find PostgreSQL and Redis.
+type clusterSpec struct {
+	// admin is the URL of a database on the PostgreSQL server, from which
+	// the cluster's own database is created; KEYWARD_TEST_POSTGRES when
+	// empty (the test skips without it).
+	admin string
+	// redis is every node's Redis URL (Redis as the feed), or none.
+	redis string
+	// node, when set, says how node i reaches the cluster's database db
+	// and Redis (through a proxy, say), and adds flags of its own.
+	node func(i int, db string) nodeSpec
+}
+
+// nodeSpec is how one node is started.
+type nodeSpec struct {
+	database string   // --database
+	redis    string   // --redis, or none
+	args     []string // more flags for keyward serve
+}
+
+// newCluster starts three nodes on a new database of the shared test
+// server (with Redis as the invalidation feed when redisURL is set),
+// bootstraps it and waits until every node is ready and trusts its cache.
 func newCluster(t *testing.T, redisURL string) *cluster {
 	t.Helper()
-	base := os.Getenv("KEYWARD_TEST_POSTGRES")
-	if base == "" {
-		t.Skip("KEYWARD_TEST_POSTGRES not set: skipping the multi-node process tests")
+	return newClusterOn(t, clusterSpec{redis: redisURL})
+}
+
+// newClusterOn is newCluster as spec says.
+func newClusterOn(t *testing.T, spec clusterSpec) *cluster {
+	t.Helper()
+	if spec.admin == "" {
+		spec.admin = os.Getenv("KEYWARD_TEST_POSTGRES")
+		if spec.admin == "" {
+			t.Skip("KEYWARD_TEST_POSTGRES not set: skipping the multi-node process tests")
+		}
 	}
 	dir := t.TempDir() // first, so it is removed after the nodes have stopped
-	c := &cluster{}
-	dbURL := newDatabase(t, base, &c.db)
-	if redisURL != "" {
+	c := &cluster{admin: spec.admin}
+	dbURL := newDatabase(t, spec.admin, &c.db)
+	if spec.redis != "" {
 		// Named after the database, so that killRedisFeeds finds this
 		// cluster's connections among those of other tests.
-		u, err := url.Parse(redisURL)
+		u, err := url.Parse(spec.redis)
 		if err != nil {
 			t.Fatalf("KEYWARD_TEST_REDIS: %v", err)
 		}
@@ -87,18 +117,26 @@ func newCluster(t *testing.T, redisURL string) *cluster {
 	}
 
 	for i := range 3 { // start all three, then wait: they start in parallel
-		c.nodes = append(c.nodes, startNode(t, dir, i, dbURL, c.redis))
+		ns := nodeSpec{database: dbURL, redis: c.redis}
+		if spec.node != nil {
+			ns = spec.node(i, dbURL)
+		}
+		c.nodes = append(c.nodes, startNode(t, dir, i, ns))
 	}
 	for _, n := range c.nodes {
 		n.waitListening(t)
 	}
 	c.waitHealthy(t, 30*time.Second)
 
-	c.org, err = client.New(client.WithBaseURL(c.nodes[0].url), client.WithOrgAPIKey(boot.OrgAPIKey),
-		client.WithRetries(0)) // a 503 must show, not be retried away
-	if err != nil {
-		t.Fatal(err)
+	for _, n := range c.nodes {
+		org, err := client.New(client.WithBaseURL(n.url), client.WithOrgAPIKey(boot.OrgAPIKey),
+			client.WithRetries(0)) // a 503 must show, not be retried away
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.orgs = append(c.orgs, org)
 	}
+	c.org = c.orgs[0]
 	ctx := context.Background()
 	p, err := c.org.Org().Projects().Create(ctx, keyward.CreateProjectInput{Name: "Procs"})
 	if err != nil {
@@ -113,9 +151,10 @@ func newCluster(t *testing.T, redisURL string) *cluster {
 	return c
 }
 
-// newDatabase creates a database for one test, drops it when the test ends
-// (after the nodes have stopped: cleanups run last-in, first-out), and
-// returns its URL.
+// newDatabase creates a database for one test on the server of base (the
+// URL of another database there), drops it when the test ends (after the
+// nodes have stopped: cleanups run last-in, first-out), and returns its
+// URL.
 func newDatabase(t *testing.T, base string, name *string) string {
 	t.Helper()
 	u, err := url.Parse(base)
@@ -125,11 +164,11 @@ func newDatabase(t *testing.T, base string, name *string) string {
 	b := make([]byte, 6)
 	rand.Read(b)
 	*name = "keyward_procs_" + hex.EncodeToString(b)
-	if err := adminExec("CREATE DATABASE " + *name); err != nil {
+	if err := adminExec(base, "CREATE DATABASE "+*name); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
-		if err := adminExec("DROP DATABASE " + *name + " WITH (FORCE)"); err != nil {
+		if err := adminExec(base, "DROP DATABASE "+*name+" WITH (FORCE)"); err != nil {
 			t.Errorf("dropping the test database: %v", err)
 		}
 	})
@@ -137,19 +176,19 @@ func newDatabase(t *testing.T, base string, name *string) string {
 	return u.String()
 }
 
-// adminExec runs one statement on the test server's admin database, on a
+// adminExec runs one statement on the database of URL admin, on a
 // connection of its own: a PostgreSQL restart breaks any kept connection.
-func adminExec(sql string, args ...any) error {
-	_, err := adminQuery(sql, args...)
+func adminExec(admin, sql string, args ...any) error {
+	_, err := adminQuery(admin, sql, args...)
 	return err
 }
 
 // adminQuery is adminExec that returns the number of rows the statement
 // returned or changed.
-func adminQuery(sql string, args ...any) (int64, error) {
+func adminQuery(admin, sql string, args ...any) (int64, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	conn, err := pgx.Connect(ctx, os.Getenv("KEYWARD_TEST_POSTGRES"))
+	conn, err := pgx.Connect(ctx, admin)
 	if err != nil {
 		return 0, err
 	}
@@ -183,12 +222,13 @@ func stderrOf(err error) string {
 // startNode starts `keyward serve` on a free loopback port; the node's
 // JSON log goes to a file in dir, and its address comes from the
 // "keyward listening" line (see waitListening).
-func startNode(t *testing.T, dir string, i int, dbURL, redisURL string) *node {
+func startNode(t *testing.T, dir string, i int, ns nodeSpec) *node {
 	t.Helper()
-	args := []string{"serve", "--addr", "127.0.0.1:0", "--database", dbURL, "--log-format", "json"}
-	if redisURL != "" {
-		args = append(args, "--redis", redisURL)
+	args := []string{"serve", "--addr", "127.0.0.1:0", "--database", ns.database, "--log-format", "json"}
+	if ns.redis != "" {
+		args = append(args, "--redis", ns.redis)
 	}
+	args = append(args, ns.args...)
 	return startNodeCmd(t, dir, i, runKeyward(args...))
 }
 
@@ -329,7 +369,7 @@ func (n *node) healthy() bool {
 // database only: other tests share the server) and returns how many it
 // ended.
 func (c *cluster) killFeeds(t *testing.T) int64 {
-	n, err := adminQuery(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+	n, err := adminQuery(c.admin, `SELECT pg_terminate_backend(pid) FROM pg_stat_activity
 		WHERE datname = $1 AND query ILIKE 'LISTEN %' AND pid <> pg_backend_pid()`, c.db)
 	if err != nil {
 		t.Errorf("killing the LISTEN connections: %v", err)

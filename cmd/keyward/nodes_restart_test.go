@@ -2,54 +2,39 @@ package main
 
 import (
 	"os"
-	"os/exec"
 	"testing"
 	"time"
-)
 
-// envPGRestart allows TestNodesPostgresRestart to restart the PostgreSQL
-// server. Off by default: every other test using that server at the same
-// time (go test ./... runs packages in parallel) would fail. CI runs this
-// test alone, after the others (.ci/run).
-const envPGRestart = "KEYWARD_TEST_PG_RESTART"
+	"github.com/keyward/keyward/internal/kwtest/instance"
+)
 
 // restartRounds is how many keys each cluster revokes before the restart,
 // and again after it.
 const restartRounds = 12
 
-// A real PostgreSQL restart (pg_ctlcluster, Debian's wrapper) under
-// continuous requests on three nodes, with the PostgreSQL feed and, when
-// KEYWARD_TEST_REDIS is set, on three more with the Redis feed (which stays
-// up while the database is gone). Keys revoked before the restart stay
-// refused through it; a key every node accepts is revoked as soon as the
-// server is back; while it is down the nodes fail closed (503, never 200
-// for a revoked key, never 500); and every node recovers, ready with its
-// feed up and propagating revocations, without a restart of its own.
+// A real PostgreSQL restart (fast shutdown, as pg_ctl restart -m fast)
+// under continuous requests on three nodes, with the PostgreSQL feed and,
+// when KEYWARD_TEST_REDIS is set, on three more with the Redis feed (which
+// stays up while the database is gone). Keys revoked before the restart
+// stay refused through it; a key every node accepts is revoked as soon as
+// the server is back; while it is down the nodes fail closed (503, never
+// 200 for a revoked key, never 500); and every node recovers, ready with
+// its feed up and propagating revocations, without a restart of its own.
+//
+// The server restarted is a private one (internal/kwtest/instance), so
+// the test runs alongside the others.
 func TestNodesPostgresRestart(t *testing.T) {
-	if os.Getenv(envPGRestart) != "1" {
-		t.Skip(envPGRestart + "=1 not set: this test restarts the PostgreSQL server, which would break the tests of other packages running at the same time")
-	}
-	version := pgVersion(t)
-	restartPostgres(t, func([]*cluster) {
-		out, err := exec.Command("pg_ctlcluster", "--skip-systemctl-redirect", version, "main", "restart", "-m", "fast").CombinedOutput()
-		if err != nil {
-			t.Fatalf("pg_ctlcluster restart: %v\n%s", err, out)
-		}
-	})
-}
-
-// restartPostgres runs the restart test around restart, which returns
-// once the server is restarting or restarted.
-func restartPostgres(t *testing.T, restart func([]*cluster)) {
+	pg := instance.NewPostgres(t)
 	type run struct {
 		name string
 		c    *cluster
 		h    *hammer
 		v    *target // accepted everywhere, asked about through the restart
 	}
-	runs := []*run{{name: "PostgreSQL feed", c: newCluster(t, "")}}
+	admin := pg.URL("postgres")
+	runs := []*run{{name: "PostgreSQL feed", c: newClusterOn(t, clusterSpec{admin: admin})}}
 	if redisURL := os.Getenv("KEYWARD_TEST_REDIS"); redisURL != "" {
-		runs = append(runs, &run{name: "Redis feed", c: newCluster(t, redisURL)})
+		runs = append(runs, &run{name: "Redis feed", c: newClusterOn(t, clusterSpec{admin: admin, redis: redisURL})})
 	}
 	for _, r := range runs {
 		r.h = r.c.newHammer(t, true) // nodes must fail closed while the server is down
@@ -64,12 +49,7 @@ func restartPostgres(t *testing.T, restart func([]*cluster)) {
 	}
 
 	down := time.Now()
-	var cs []*cluster
-	for _, r := range runs {
-		cs = append(cs, r.c)
-	}
-	restart(cs)
-	waitPostgres(t)
+	pg.Restart(t) // returns once the server accepts connections again
 	up := time.Now()
 	t.Logf("PostgreSQL restarted in %v", up.Sub(down).Round(time.Millisecond))
 
@@ -109,32 +89,5 @@ func restartPostgres(t *testing.T, restart func([]*cluster)) {
 		checkBound(t, report(t, r.name+", before the PostgreSQL restart", s.lags["before"]))
 		report(t, r.name+", the key revoked as PostgreSQL came back", s.lags["restart"])
 		checkBound(t, report(t, r.name+", after the PostgreSQL restart", s.lags["after"]))
-	}
-}
-
-// pgVersion is the version of the one cluster in /etc/postgresql (Debian's
-// layout), which pg_ctlcluster needs.
-func pgVersion(t *testing.T) string {
-	t.Helper()
-	dirs, err := os.ReadDir("/etc/postgresql")
-	if err != nil || len(dirs) != 1 {
-		t.Fatalf("%s=1 needs exactly one PostgreSQL cluster in /etc/postgresql (%v, %d found)", envPGRestart, err, len(dirs))
-	}
-	return dirs[0].Name()
-}
-
-// waitPostgres waits until the server accepts connections again.
-func waitPostgres(t *testing.T) {
-	t.Helper()
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		err := adminExec("SELECT 1")
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("PostgreSQL not back a minute after its restart: %v", err)
-		}
-		time.Sleep(50 * time.Millisecond) // a server starting up has no signal to wait on
 	}
 }
