@@ -329,16 +329,15 @@ func (n *node) problems() string {
 }
 
 // waitHealthy waits until every node answers /readyz with 200 and reports
-// (keyward_invalidation_feed_up 1) that its feed is up and its cache
-// trusted: only then is a propagation measured through the feed, rather
-// than through store reads.
+// every feed up and its cache lease held: only then is a propagation
+// measured through the feeds, rather than through store reads.
 func (c *cluster) waitHealthy(t *testing.T, within time.Duration) {
 	t.Helper()
 	deadline := time.Now().Add(within)
 	for _, n := range c.nodes {
 		for !n.healthy() {
 			if time.Now().After(deadline) {
-				t.Fatalf("node %d not ready with its feed up after %v:\n%s", n.i, within, n.problems())
+				t.Fatalf("node %d not ready with its feeds up after %v:\n%s", n.i, within, n.problems())
 			}
 			time.Sleep(10 * time.Millisecond) // the state has no signal of its own to wait on
 		}
@@ -352,17 +351,20 @@ func (n *node) healthy() bool {
 	if err != nil {
 		return false
 	}
-	res.Body.Close()
-	if res.StatusCode != 200 {
-		return false
-	}
-	res, err = probe.Get(n.url + "/metrics")
-	if err != nil {
-		return false
-	}
 	defer res.Body.Close()
-	m, _ := io.ReadAll(res.Body)
-	return strings.Contains(string(m), "\nkeyward_invalidation_feed_up 1\n")
+	var r struct {
+		Feeds      map[string]string `json:"feeds"`
+		CacheLease string            `json:"cache_lease"`
+	}
+	if res.StatusCode != 200 || json.NewDecoder(res.Body).Decode(&r) != nil || len(r.Feeds) == 0 || r.CacheLease != "held" {
+		return false
+	}
+	for _, state := range r.Feeds {
+		if state != "up" {
+			return false
+		}
+	}
+	return true
 }
 
 // killFeeds ends the nodes' LISTEN connections (on this cluster's
@@ -370,7 +372,7 @@ func (n *node) healthy() bool {
 // ended.
 func (c *cluster) killFeeds(t *testing.T) int64 {
 	n, err := adminQuery(c.admin, `SELECT pg_terminate_backend(pid) FROM pg_stat_activity
-		WHERE datname = $1 AND query ILIKE 'LISTEN %' AND pid <> pg_backend_pid()`, c.db)
+		WHERE datname = $1 AND application_name = 'keyward-feed' AND pid <> pg_backend_pid()`, c.db)
 	if err != nil {
 		t.Errorf("killing the LISTEN connections: %v", err)
 	}

@@ -226,7 +226,7 @@ func TestFeedKilledMidRun(t *testing.T) {
 	lags := propagation(t, nodes, res, 10, func(round int) {
 		if round%3 == 0 {
 			if _, err := admin.Exec(context.Background(),
-				`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query ILIKE 'LISTEN %' AND pid <> pg_backend_pid()`); err != nil {
+				`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'keyward-feed' AND datname = $1`, nodes[0].db); err != nil {
 				t.Fatal(err)
 			}
 		}

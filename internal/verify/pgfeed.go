@@ -34,6 +34,9 @@ type PGFeed struct {
 	BeatTimeout time.Duration // how long a heartbeat may take; default 1 s
 }
 
+// FeedApplicationName is the application_name of the feed's connection.
+const FeedApplicationName = "keyward-feed"
+
 // Name implements Feed.
 func (f *PGFeed) Name() string { return "postgres" }
 
@@ -77,6 +80,9 @@ func (f *PGFeed) listen(ctx context.Context, wake func(seq int64), health func(u
 		Control:         userTimeout(f.Beat + f.BeatTimeout),
 	}
 	cfg.DialFunc = d.DialContext
+	// Named, so that an operator (or a test) can find the feeds among the
+	// store's connections in pg_stat_activity.
+	cfg.RuntimeParams["application_name"] = FeedApplicationName
 	cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	conn, err := pgx.ConnectConfig(cctx, cfg)
 	cancel()
