@@ -185,8 +185,11 @@ func (c *Cache) entry(d Digest, now time.Time) (entry, bool) {
 
 var errNotFound = keyward.NotFound("key")
 
-// loadTimeout bounds one shared store read.
-const loadTimeout = 5 * time.Second
+// loadTimeout bounds one shared store read: a key read by its digest is
+// one indexed row, and a verification that cannot have it within a second
+// is answered 503 rather than held while the store hangs (held requests
+// pile up at the rate they arrive).
+const loadTimeout = time.Second
 
 // put stores an entry loaded at epoch, unless something was invalidated
 // since (then the loaded value may already be stale) or the cache is not
