@@ -86,8 +86,8 @@ func TestDeployComposeExample(t *testing.T) {
 	// The node runs on what the environment names: the test database (not
 	// a SQLite file it would fall back to) and Redis as its feed.
 	started := startLine(t, n.log)
-	if started.Store != "postgres" || started.Feed != "redis" {
-		t.Errorf("the node started on store %q with feed %q, want postgres and redis", started.Store, started.Feed)
+	if started.Store != "postgres" || started.Feed != "postgres+redis" {
+		t.Errorf("the node started on store %q with feed %q, want postgres and postgres+redis", started.Store, started.Feed)
 	}
 	if started.TrustedProxies != "127.0.0.1/32" {
 		t.Errorf("the node trusts proxies %q, want 127.0.0.1/32 from KEYWARD_TRUSTED_PROXIES", started.TrustedProxies)

@@ -1,0 +1,164 @@
+package server
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/keyward/keyward/internal/kwtest/faultnet"
+	"github.com/keyward/keyward/internal/kwtest/instance"
+)
+
+// lockedBuffer is a log destination the test reads while the server
+// writes.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// A feed that goes silent without an error (its connection blackholed, as
+// by a partition or a NAT that forgot it; Redis paused for writes, as in a
+// failover) is found by its heartbeat: logged, reported down by /readyz and
+// /metrics, and up again once it is back. The node stays ready and its
+// cache lease held meanwhile: the lease, not the feed, bounds staleness.
+func TestSilentFeedsAreReported(t *testing.T) {
+	pg := instance.NewPostgres(t)
+	rd := instance.NewRedis(t)
+	db := newProxy(t, pg.Addr(), faultnet.Mark{Name: "listen", Pattern: "LISTEN "})
+	dbURL := "postgres://postgres@" + db.Addr() + "/postgres?sslmode=disable"
+
+	var logs lockedBuffer
+	ctx, cancel := context.WithCancel(context.Background())
+	srv, err := New(ctx, Config{Database: dbURL, Redis: "redis://" + rd.Addr() + "/0"}, slog.New(slog.NewJSONHandler(&logs, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(ctx, ln) }()
+	t.Cleanup(func() { cancel(); <-done })
+	url := "http://" + ln.Addr().String()
+
+	want := func(what string, postgres, redis string) {
+		t.Helper()
+		deadline := time.Now().Add(15 * time.Second) // a hang guard: a heartbeat takes up to 2 s
+		for {
+			// The lease lapses for a read's round trip each time it ends
+			// (it is renewed once per L): wait for it, as for the feeds.
+			r := readyz(t, url)
+			if r.Feeds["postgres"] == postgres && r.Feeds["redis"] == redis && r.CacheLease == "held" {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: /readyz reports %+v, want postgres %s and redis %s\nlog:\n%s", what, r, postgres, redis, logs.String())
+			}
+			time.Sleep(20 * time.Millisecond) // the state has no signal of its own
+		}
+	}
+	want("at start", "up", "up")
+
+	db.SetMark("listen", faultnet.Blackhole)
+	want("LISTEN connection blackholed", "down", "up")
+	if m := metricsOf(t, url); !strings.Contains(m, `keyward_invalidation_feed_up{feed="postgres"} 0`) {
+		t.Fatalf("/metrics with the LISTEN connection blackholed:\n%s", grepLines(m, "feed_up"))
+	}
+	if !strings.Contains(logs.String(), "invalidation feed down") {
+		t.Fatalf("the dead feed was not logged:\n%s", logs.String())
+	}
+	db.ClearMark("listen")
+	want("LISTEN connection back", "up", "up")
+
+	admin := redis.NewClient(&redis.Options{Addr: rd.Addr()})
+	defer admin.Close()
+	if err := admin.Do(context.Background(), "CLIENT", "PAUSE", "20000", "WRITE").Err(); err != nil {
+		t.Fatal(err)
+	}
+	want("Redis paused for writes", "up", "down")
+	if m := metricsOf(t, url); !strings.Contains(m, `keyward_invalidation_feed_up{feed="redis"} 0`) {
+		t.Fatalf("/metrics with Redis paused:\n%s", grepLines(m, "feed_up"))
+	}
+	if err := admin.Do(context.Background(), "CLIENT", "UNPAUSE").Err(); err != nil {
+		t.Fatal(err)
+	}
+	want("Redis resumed", "up", "up")
+}
+
+type readiness struct {
+	Status     string            `json:"status"`
+	Feeds      map[string]string `json:"feeds"`
+	CacheLease string            `json:"cache_lease"`
+}
+
+func readyz(t *testing.T, url string) readiness {
+	t.Helper()
+	c := &http.Client{Timeout: 5 * time.Second}
+	res, err := c.Get(url + "/readyz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	var r readiness
+	if err := json.NewDecoder(res.Body).Decode(&r); err != nil {
+		t.Fatal(err)
+	}
+	if res.StatusCode != 200 {
+		t.Fatalf("/readyz: %d %+v", res.StatusCode, r)
+	}
+	return r
+}
+
+func metricsOf(t *testing.T, url string) string {
+	t.Helper()
+	res, err := http.Get(url + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	return string(b)
+}
+
+func grepLines(s, sub string) string {
+	var out []string
+	for _, l := range strings.Split(s, "\n") {
+		if strings.Contains(l, sub) {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
+}
+
+func newProxy(t *testing.T, target string, marks ...faultnet.Mark) *faultnet.Proxy {
+	t.Helper()
+	p, err := faultnet.New(target, marks...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { p.Close() })
+	return p
+}
