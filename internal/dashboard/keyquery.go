@@ -26,20 +26,23 @@ type keysQuery struct {
 }
 
 // keyStatuses are the status filter's choices; the first is the default.
+// Active keys are the ones that work: expiring ones (rotated, in their
+// grace period) too.
 var keyStatuses = []choice{
-	{"active", "Active (working)"}, {"expiring", "Expiring (rotated)"}, {"expired", "Expired"},
-	{"revoked", "Revoked"}, {"all", "All"},
+	{Value: "active", Label: "Active"}, {Value: "expiring", Label: "Expiring"}, {Value: "expired", Label: "Expired"},
+	{Value: "revoked", Label: "Revoked"}, {Value: "all", Label: "All"},
 }
 
 // keySorts are the order's choices.
 var keySorts = []choice{
-	{string(keyward.OrderNewest), "Newest first"}, {string(keyward.OrderOldest), "Oldest first"},
-	{string(keyward.OrderUsed), "Last used, recent first"}, {string(keyward.OrderUsedLeast), "Last used, least recent first"},
+	{Value: string(keyward.OrderNewest), Label: "Newest first"}, {Value: string(keyward.OrderOldest), Label: "Oldest first"},
+	{Value: string(keyward.OrderUsed), Label: "Last used, recent first"}, {Value: string(keyward.OrderUsedLeast), Label: "Last used, least recent first"},
 }
 
-// choice is an option of a select.
+// choice is an option of a select, or a link to the list filtered by it.
 type choice struct {
 	Value, Label string
+	URL          string
 }
 
 // readKeysQuery reads a keys query from a URL's query or a form.

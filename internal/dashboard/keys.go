@@ -171,7 +171,7 @@ func (d *dashboard) keysData(r *http.Request, p *page, q keysQuery) (*keysData, 
 	now := d.clock.Now()
 	base := keysURL(p)
 	data := &keysData{
-		Base: base, Query: q, QueryNote: note, Statuses: keyStatuses, Sorts: keySorts,
+		Base: base, Query: q, QueryNote: note, Sorts: keySorts,
 		Here:        q.url(base),
 		Clear:       keysQuery{Status: q.Status, Sort: q.Sort}.url(base),
 		SortCreated: q.sortLink(base, keyward.OrderNewest, keyward.OrderOldest),
@@ -181,6 +181,12 @@ func (d *dashboard) keysData(r *http.Request, p *page, q keysQuery) (*keysData, 
 		Create:      createForm{Access: "full", Expiry: "never"},
 	}
 	data.Owners = d.ownerChoices(r, p, q.Owner)
+	for _, c := range keyStatuses {
+		at := q.at("")
+		at.Status = c.Value
+		c.URL = at.url(base)
+		data.Statuses = append(data.Statuses, c)
+	}
 	if res.Prev != "" {
 		data.First, data.Prev = q.at("").url(base), q.at(res.Prev).url(base)
 	}
