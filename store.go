@@ -139,18 +139,57 @@ type Queries interface {
 	UpdateInvitation(ctx context.Context, inv *Invitation) error
 }
 
-// KeyFilter selects keys, newest first (by id, descending).
+// KeyFilter selects keys, in Order (newest first unless told).
 type KeyFilter struct {
 	OrgID       string
 	Kind        KeyKind // "" = both
 	ProjectID   string  // "" = any
 	OwnerUserID string  // "" = any
-	// Status: "" or "active" = active and expiring; "revoked"; "expired";
-	// "all". Judged at Now.
+	// Status: "" or "active" = active and expiring; "expiring"; "revoked";
+	// "expired"; "all". Judged at Now.
 	Status string
 	Now    time.Time
-	Before string // ids below this one (cursor); "" = from the newest
-	Limit  int
+	// Search keeps the keys whose name or hint contains it, ignoring the
+	// case of ASCII letters; "" = any.
+	Search string
+	Scope  string // keys that hold this scope; "" = any
+	Order  KeyOrder
+	// After is where a page starts (from a cursor): the keys after it in
+	// Order; nil = from the start. With Back, the Limit keys just before
+	// it instead, still returned in Order.
+	After *KeyPos
+	Back  bool
+	Limit int
+}
+
+// KeyOrder is the order in which ListKeys returns keys. Every order is
+// total (ties broken by id), so a KeyPos is a place in it.
+type KeyOrder string
+
+// Key orders. Ids sort by creation time, so created is id order.
+const (
+	OrderNewest    KeyOrder = ""           // created, newest first
+	OrderOldest    KeyOrder = "oldest"     // created, oldest first
+	OrderUsed      KeyOrder = "used"       // last used, most recent first, never used last
+	OrderUsedLeast KeyOrder = "used_least" // last used, least recent first, never used first
+)
+
+// KeyOrders are the orders ListKeys knows.
+var KeyOrders = []KeyOrder{OrderNewest, OrderOldest, OrderUsed, OrderUsedLeast}
+
+// ByUse reports whether o sorts by last use (and so a KeyPos in it needs
+// LastUsedAt).
+func (o KeyOrder) ByUse() bool { return o == OrderUsed || o == OrderUsedLeast }
+
+// Descending reports whether o lists the greatest (newest, most recently
+// used) first.
+func (o KeyOrder) Descending() bool { return o == OrderNewest || o == OrderUsed }
+
+// KeyPos is a key's place in a KeyOrder: its id and, for the orders by
+// use, when it was last used (nil = never).
+type KeyPos struct {
+	ID         string
+	LastUsedAt *time.Time
 }
 
 // KeyChange is one entry of the key change log.

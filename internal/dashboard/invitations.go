@@ -119,7 +119,7 @@ func (d *dashboard) revokeInvitation(w http.ResponseWriter, r *http.Request, p *
 	back := orgURL(p) + "/members"
 	inv, err := d.svc.RevokeInvitation(r.Context(), p.Actor, r.PathValue("inv"))
 	if err != nil {
-		return d.formFailed(w, r, back, err)
+		return d.formFailed(w, r, back, at("revoke-invitation-"+r.PathValue("inv")), err)
 	}
 	return d.redirect(w, r, back, "The invitation of "+inv.Email+" is revoked; its link no longer works.")
 }

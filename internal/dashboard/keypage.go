@@ -71,7 +71,7 @@ func (d *dashboard) renameKey(w http.ResponseWriter, r *http.Request, p *page) e
 	name := strings.TrimSpace(r.PostFormValue("name"))
 	k, err := d.svc.UpdateKey(r.Context(), p.Actor, where(p), r.PathValue("key"), keyward.KeyPatch{Name: &name})
 	if err != nil {
-		return d.formFailed(w, r, back, err)
+		return d.formFailed(w, r, back, at("key-rename"), err)
 	}
 	return d.redirect(w, r, back, "Key renamed to “"+k.Name+"”.")
 }

@@ -11,17 +11,31 @@ import (
 	"github.com/keyward/keyward/internal/service"
 )
 
-// keysData is the keys page: the table, and the dialogs' choices. Secret
-// is set only on the page a create or rotate redirected to, the one time
-// the secret is shown (see onetime.go).
+// keysData is the keys page: the table, its search, filters, order and
+// pages, and the dialogs' choices. Secret is set only on the page a create
+// or rotate redirected to, the one time the secret is shown (see
+// onetime.go).
 type keysData struct {
-	Base         string // the keys page's URL
-	Filter       string // active, revoked or all
-	Rows         []keyRow
-	Next         string
-	Paged        bool // not the first page
-	CanCreate    bool
-	Scopes       []string
+	Base  string // the keys page's URL
+	Query keysQuery
+	// QueryNote says which values of the URL's query were left out.
+	QueryNote  string
+	Statuses   []choice
+	Sorts      []choice
+	Owners     []choice
+	Here       string // this page's URL, query included
+	Clear      string // the page without search or filters
+	First      string // the first page, when this is not it
+	Prev, Next string // the pages either side, when there are
+	// SortCreated and SortUsed are the column headers' links, and
+	// AriaCreated and AriaUsed their aria-sort.
+	SortCreated, SortUsed string
+	AriaCreated, AriaUsed string
+	Rows                  []keyRow
+	CanCreate             bool
+	Scopes                []string // a new key's choices
+	ScopeChoices          []string // the scope filter's: Scopes, and the one chosen
+
 	Graces       []graceOption
 	DefaultGrace string // the grace chosen until the user chooses
 	Create       createForm
@@ -125,16 +139,8 @@ func readOnly(p *page) []string {
 	return []string{keyward.ScopeProjectsRead, keyward.ScopeKeysRead, keyward.ScopeMembersRead, keyward.ScopeAuditRead}
 }
 
-func filterOf(r *http.Request, field string) string {
-	switch v := r.FormValue(field); v {
-	case "revoked", "all":
-		return v
-	}
-	return "active"
-}
-
 func (d *dashboard) keysPage(w http.ResponseWriter, r *http.Request, p *page) error {
-	data, err := d.keysData(r, p, filterOf(r, "status"))
+	data, err := d.keysData(r, p, readKeysQuery(r.URL.Query()))
 	if err != nil {
 		return err
 	}
@@ -155,29 +161,43 @@ func (d *dashboard) renderKeys(w http.ResponseWriter, r *http.Request, status in
 	return d.render(w, r, status, "keys", p, title, "keys", data)
 }
 
-// keysData lists the keys and works out, with the service's Abilities,
-// which actions each row offers.
-func (d *dashboard) keysData(r *http.Request, p *page, filter string) (*keysData, error) {
-	status := filter
-	if status == "active" {
-		status = "" // active and expiring: the keys that still work
-	}
-	res, err := d.svc.ListKeys(r.Context(), p.Actor, where(p), service.ListKeysQuery{
-		Status: status, Limit: keysPerPage, Cursor: r.URL.Query().Get("cursor"),
-	})
+// keysData lists the page of keys q asks for and works out, with the
+// service's Abilities, which actions each row offers.
+func (d *dashboard) keysData(r *http.Request, p *page, q keysQuery) (*keysData, error) {
+	res, q, note, err := d.listKeys(r, p, q)
 	if err != nil {
 		return nil, err
 	}
 	now := d.clock.Now()
-	data := &keysData{Base: keysURL(p), Filter: filter, Create: createForm{Access: "full", Expiry: "never"}, Paged: r.URL.Query().Get("cursor") != ""}
-	if res.NextCursor != nil {
-		data.Next = *res.NextCursor
+	base := keysURL(p)
+	data := &keysData{
+		Base: base, Query: q, QueryNote: note, Sorts: keySorts,
+		Here:        q.url(base),
+		Clear:       keysQuery{Status: q.Status, Sort: q.Sort}.url(base),
+		SortCreated: q.sortLink(base, keyward.OrderNewest, keyward.OrderOldest),
+		SortUsed:    q.sortLink(base, keyward.OrderUsed, keyward.OrderUsedLeast),
+		AriaCreated: q.ariaSort(keyward.OrderNewest, keyward.OrderOldest),
+		AriaUsed:    q.ariaSort(keyward.OrderUsed, keyward.OrderUsedLeast),
+		Create:      createForm{Access: "full", Expiry: "never"},
+	}
+	data.Owners = d.ownerChoices(r, p, q.Owner)
+	for _, c := range keyStatuses {
+		at := q.at("")
+		at.Status = c.Value
+		c.URL = at.url(base)
+		data.Statuses = append(data.Statuses, c)
+	}
+	if res.Prev != "" {
+		data.First, data.Prev = q.at("").url(base), q.at(res.Prev).url(base)
+	}
+	if res.Next != "" {
+		data.Next = q.at(res.Next).url(base)
 	}
 	all := keyward.OrgScopes
 	if p.Project != nil {
 		all = append(slices.Clone(keyward.ProjectScopes), p.Project.CustomScopes...)
 	}
-	for _, k := range res.Data {
+	for _, k := range res.Keys {
 		row := keyRow{Key: k, CanChange: p.Ab.CanChangeKey(k)}
 		row.FullAccess = sameScopes(k.Scopes, all)
 		if k.LastUsedAt != nil {
@@ -197,6 +217,10 @@ func (d *dashboard) keysData(r *http.Request, p *page, filter string) (*keysData
 	} else {
 		data.CanCreate = p.Ab.ManageOrg
 		data.Scopes = keyward.OrgScopes
+	}
+	data.ScopeChoices = data.Scopes
+	if q.Scope != "" && !slices.Contains(data.Scopes, q.Scope) {
+		data.ScopeChoices = append(slices.Clone(data.Scopes), q.Scope)
 	}
 	path, header := "/v1/whoami", "x-api-key"
 	if p.Project == nil {
@@ -272,7 +296,7 @@ func (d *dashboard) createKey(w http.ResponseWriter, r *http.Request, p *page) e
 		// A failed create changes nothing: the page is answered with the
 		// dialog open again, what was typed, and each problem inside it
 		// next to its field (a reload posts again, harmlessly).
-		data, lerr := d.keysData(r, p, "active")
+		data, lerr := d.keysData(r, p, keysQuery{Status: "active"})
 		if lerr != nil {
 			return lerr
 		}
@@ -295,11 +319,11 @@ func (d *dashboard) createKey(w http.ResponseWriter, r *http.Request, p *page) e
 // keyFailed answers a failed rotate or revoke: a fixable error re-opens
 // its dialog on the keys page, with the problem inside it (4xx, nothing
 // changed); any other error goes to the error page.
-func (d *dashboard) keyFailed(w http.ResponseWriter, r *http.Request, p *page, filter string, set func(*keysData) *keyForm, f keyForm, err error) error {
+func (d *dashboard) keyFailed(w http.ResponseWriter, r *http.Request, p *page, q keysQuery, set func(*keysData) *keyForm, f keyForm, err error) error {
 	if !fixable(err) {
 		return err
 	}
-	data, lerr := d.keysData(r, p, filter)
+	data, lerr := d.keysData(r, p, q)
 	if lerr != nil {
 		return lerr
 	}
@@ -324,14 +348,14 @@ func (d *dashboard) rotateKey(w http.ResponseWriter, r *http.Request, p *page) e
 	rotate := func(data *keysData) *keyForm { return &data.Rotate }
 	grace, err := keyward.ParseDuration(f.Grace)
 	if err != nil {
-		return d.keyFailed(w, r, p, "active", rotate, f, keyward.Invalid(keyward.FieldError{Field: "grace", Problem: "choose when the old key stops working"}))
+		return d.keyFailed(w, r, p, keysQuery{Status: "active"}, rotate, f, keyward.Invalid(keyward.FieldError{Field: "grace", Problem: "choose when the old key stops working"}))
 	}
 	k, err := d.svc.RotateKey(r.Context(), p.Actor, where(p), r.PathValue("key"), keyward.RotateInput{GracePeriod: new(keyward.Duration(grace))})
 	if err != nil {
 		if problem, ok := problems(err)["grace_period"]; ok { // the form calls it grace
 			err = keyward.Invalid(keyward.FieldError{Field: "grace", Problem: problem})
 		}
-		return d.keyFailed(w, r, p, "active", rotate, f, err)
+		return d.keyFailed(w, r, p, keysQuery{Status: "active"}, rotate, f, err)
 	}
 	msg := "Key “" + k.Name + "” rotated. The old key stopped working."
 	if grace > 0 {
@@ -342,20 +366,21 @@ func (d *dashboard) rotateKey(w http.ResponseWriter, r *http.Request, p *page) e
 
 // revokeKey revokes a key once REVOKE was typed. The dialog's button
 // enforces that in the browser; this checks it again for any other client.
+// The form carries the page's query, so the page comes back as it was.
 func (d *dashboard) revokeKey(w http.ResponseWriter, r *http.Request, p *page) error {
-	filter := filterOf(r, "status")
-	back := keysURL(p) + "?status=" + filter
+	confirm := r.PostFormValue("confirm") // parses the form
+	q := readKeysQuery(r.PostForm)
 	f := keyForm{URL: keysURL(p) + "/" + r.PathValue("key") + "/revoke"}
 	revoke := func(data *keysData) *keyForm { return &data.Revoke }
-	if r.PostFormValue("confirm") != "REVOKE" {
-		return d.keyFailed(w, r, p, filter, revoke, f, keyward.Invalid(keyward.FieldError{
+	if confirm != "REVOKE" {
+		return d.keyFailed(w, r, p, q, revoke, f, keyward.Invalid(keyward.FieldError{
 			Field: "confirm", Problem: "type REVOKE to revoke the key; it was not revoked"}))
 	}
 	k, err := d.svc.RevokeKey(r.Context(), p.Actor, where(p), r.PathValue("key"), keyward.RevokeInput{})
 	if err != nil {
-		return d.keyFailed(w, r, p, filter, revoke, f, err)
+		return d.keyFailed(w, r, p, q, revoke, f, err)
 	}
-	return d.redirect(w, r, back, "Key “"+k.Name+"” revoked. It stopped working and cannot be restored.")
+	return d.redirect(w, r, q.url(keysURL(p)), "Key “"+k.Name+"” revoked. It stopped working and cannot be restored.")
 }
 
 func graceText(g time.Duration) string {

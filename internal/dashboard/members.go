@@ -97,13 +97,13 @@ func (d *dashboard) addProjectMember(w http.ResponseWriter, r *http.Request, p *
 	if !p.Ab.ManageOrg {
 		// A project admin without an org role adds existing org members only.
 		if _, err := d.svc.AddProjectMember(r.Context(), p.Actor, p.Project.ID, email, pm.Role); err != nil {
-			return d.formFailed(w, r, back, err)
+			return d.formFailed(w, r, back, addMemberAt, err)
 		}
 		return d.redirect(w, r, back, email+" is now "+string(pm.Role)+" of this project.")
 	}
 	existing, err := d.memberByEmail(r, p, email)
 	if err != nil {
-		return d.formFailed(w, r, back, err)
+		return d.formFailed(w, r, back, addMemberAt, err)
 	}
 	var added *keyward.Member
 	if existing != nil {
@@ -112,7 +112,7 @@ func (d *dashboard) addProjectMember(w http.ResponseWriter, r *http.Request, p *
 		added, err = d.svc.AddMember(r.Context(), p.Actor, keyward.AddMemberInput{Email: email, Role: keyward.OrgMember, Projects: []keyward.ProjectMember{pm}})
 	}
 	if err != nil {
-		return d.formFailed(w, r, back, err)
+		return d.formFailed(w, r, back, addMemberAt, err)
 	}
 	if added != nil && added.Status == "pending" {
 		// An existing account joins only when its person accepts: the
@@ -146,10 +146,10 @@ func (d *dashboard) setProjectRole(w http.ResponseWriter, r *http.Request, p *pa
 	back := projectURL(p) + "/members"
 	pm := keyward.ProjectMember{ProjectID: p.Project.ID, Role: keyward.ProjectRole(r.PostFormValue("role"))}
 	if !pm.Role.Valid() {
-		return d.formFailed(w, r, back, keyward.Invalid(keyward.FieldError{Field: "role", Problem: "must be admin, developer or viewer"}))
+		return d.formFailed(w, r, back, at("role-"+r.PathValue("user")), keyward.Invalid(keyward.FieldError{Field: "role", Problem: "must be admin, developer or viewer"}))
 	}
 	if _, err := d.svc.UpdateMember(r.Context(), p.Actor, r.PathValue("user"), keyward.MemberPatch{Projects: []keyward.ProjectMember{pm}}); err != nil {
-		return d.formFailed(w, r, back, err)
+		return d.formFailed(w, r, back, at("role-"+r.PathValue("user")), err)
 	}
 	return d.redirect(w, r, back, "Project role changed to "+string(pm.Role)+"; their keys now do only what this role allows.")
 }
@@ -159,14 +159,14 @@ func (d *dashboard) setProjectRole(w http.ResponseWriter, r *http.Request, p *pa
 func (d *dashboard) removeProjectMember(w http.ResponseWriter, r *http.Request, p *page) error {
 	back := projectURL(p) + "/members"
 	if err := d.confirmedEmail(r, p); err != nil {
-		return d.formFailed(w, r, back, err)
+		return d.formFailed(w, r, back, removeAt(r), err)
 	}
 	h := keyward.KeyHandling(r.PostFormValue("key_handling"))
 	_, err := d.svc.UpdateMember(r.Context(), p.Actor, r.PathValue("user"), keyward.MemberPatch{
 		Projects: []keyward.ProjectMember{{ProjectID: p.Project.ID, Role: ""}}, KeyHandling: h,
 	})
 	if err != nil {
-		return d.formFailed(w, r, back, err)
+		return d.formFailed(w, r, back, removeAt(r), err)
 	}
 	return d.redirect(w, r, back, "Member removed from the project; their keys here were "+handled(h)+".")
 }
@@ -225,7 +225,7 @@ func (d *dashboard) addOrgMember(w http.ResponseWriter, r *http.Request, p *page
 	in := keyward.AddMemberInput{Email: strings.TrimSpace(r.PostFormValue("email")), Name: r.PostFormValue("name"), Role: keyward.OrgRole(r.PostFormValue("role"))}
 	m, err := d.svc.AddMember(r.Context(), p.Actor, in)
 	if err != nil {
-		return d.formFailed(w, r, back, err)
+		return d.formFailed(w, r, back, addMemberAt, err)
 	}
 	// The invitation link is shown once, like a secret, on the page this
 	// redirects to.
@@ -240,7 +240,7 @@ func (d *dashboard) setOrgRole(w http.ResponseWriter, r *http.Request, p *page) 
 	back := orgURL(p) + "/members"
 	role := keyward.OrgRole(r.PostFormValue("role"))
 	if _, err := d.svc.UpdateMember(r.Context(), p.Actor, r.PathValue("user"), keyward.MemberPatch{Role: &role}); err != nil {
-		return d.formFailed(w, r, back, err)
+		return d.formFailed(w, r, back, at("role-"+r.PathValue("user")), err)
 	}
 	return d.redirect(w, r, back, "Role changed to "+string(role)+"; keys the new role no longer allows were revoked.")
 }
@@ -248,11 +248,11 @@ func (d *dashboard) setOrgRole(w http.ResponseWriter, r *http.Request, p *page) 
 func (d *dashboard) removeOrgMember(w http.ResponseWriter, r *http.Request, p *page) error {
 	back := orgURL(p) + "/members"
 	if err := d.confirmedEmail(r, p); err != nil {
-		return d.formFailed(w, r, back, err)
+		return d.formFailed(w, r, back, removeAt(r), err)
 	}
 	h := keyward.KeyHandling(r.PostFormValue("key_handling"))
 	if err := d.svc.RemoveMember(r.Context(), p.Actor, r.PathValue("user"), keyward.RemoveMemberInput{KeyHandling: h}); err != nil {
-		return d.formFailed(w, r, back, err)
+		return d.formFailed(w, r, back, removeAt(r), err)
 	}
 	return d.redirect(w, r, back, "Member removed; their keys were "+handled(h)+".")
 }
@@ -264,7 +264,7 @@ func (d *dashboard) resetMemberPassword(w http.ResponseWriter, r *http.Request, 
 	user := r.PathValue("user")
 	token, err := d.svc.CreatePasswordReset(r.Context(), p.Actor, user)
 	if err != nil {
-		return d.formFailed(w, r, orgURL(p)+"/members", err)
+		return d.formFailed(w, r, orgURL(p)+"/members", at("reset-"+user), err)
 	}
 	// The link is on --public-url, never on the request's Host header.
 	return d.redirectOnce(w, r, p, orgURL(p)+"/members", &memberLinks{Reset: &resetLink{URL: d.svc.ResetLink(token)}, ResetFor: user},
@@ -301,4 +301,16 @@ func (d *dashboard) confirmedEmail(r *http.Request, p *page) error {
 		return keyward.Invalid(keyward.FieldError{Field: "confirm", Problem: "type the member's email to remove them; nobody was removed"})
 	}
 	return nil
+}
+
+// addMemberAt places the add-member form's problems next to its inputs.
+var addMemberAt = formAt{Default: "member-email", Fields: map[string]string{
+	"email": "member-email", "name": "member-name", "role": "member-role", "projects": "member-role",
+}}
+
+// removeAt places the problems of the form that removes the member of the
+// request's path.
+func removeAt(r *http.Request) formAt {
+	u := r.PathValue("user")
+	return formAt{Default: "remove-confirm-" + u, Fields: map[string]string{"key_handling": "handling-" + u, "confirm": "remove-confirm-" + u}}
 }

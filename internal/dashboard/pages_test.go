@@ -172,8 +172,26 @@ func TestSettings(t *testing.T) {
 	}
 	form.Set("max_org_keys", "0")
 	r := b.post(org+"/settings", form)
-	if page := b.get(r.Header.Get("Location")).Body; !strings.Contains(page, "flash-error") || !strings.Contains(page, "between 1 and 1000000") {
-		t.Errorf("invalid setting not reported:\n%s", page)
+	// The problem is under its field, which it describes, with what was
+	// typed; not in the page's banner.
+	page := b.get(r.Header.Get("Location")).Body
+	for _, want := range []string{
+		`<input id="max_org_keys" name="max_org_keys" type="number" min="1" max="1000000" required value="0" aria-invalid="true" aria-describedby="max_org_keys-problem" autofocus>`,
+		`<p id="max_org_keys-problem" class="problem" role="alert">must be between 1 and 1000000</p>`,
+	} {
+		if !strings.Contains(page, want) {
+			t.Errorf("invalid setting not reported next to its field: no %s in\n%s", want, page)
+		}
+	}
+	if strings.Contains(page, `id="flash"`) {
+		t.Error("the problem of a field is in the page's banner too")
+	}
+	r = b.post(org+"/settings", url.Values{"max_keys_per_user": {"x"}, "max_keys_per_project": {"5"}, "max_org_keys": {"4"}, "rotation_max_grace": {"soon"}})
+	page = b.get(r.Header.Get("Location")).Body
+	for _, want := range []string{`<p id="max_keys_per_user-problem" class="problem" role="alert">must be a whole number</p>`, `<p id="rotation_max_grace-problem" class="problem" role="alert">must be a duration`, `value="soon"`} {
+		if !strings.Contains(page, want) {
+			t.Errorf("two invalid settings: no %s", want)
+		}
 	}
 }
 

@@ -42,7 +42,7 @@ func (d *dashboard) createProject(w http.ResponseWriter, r *http.Request, p *pag
 	back := orgURL(p) + "/projects"
 	prj, err := d.svc.CreateProject(r.Context(), p.Actor, keyward.CreateProjectInput{Name: r.PostFormValue("name")})
 	if err != nil {
-		return d.formFailed(w, r, back, err)
+		return d.formFailed(w, r, back, at("project-name"), err)
 	}
 	return d.redirect(w, r, back+"/"+prj.ID+"/keys", "Project “"+prj.Name+"” created.")
 }
@@ -52,7 +52,7 @@ func (d *dashboard) renameProject(w http.ResponseWriter, r *http.Request, p *pag
 	name := r.PostFormValue("name")
 	prj, err := d.svc.UpdateProject(r.Context(), p.Actor, p.Project.ID, keyward.ProjectPatch{Name: &name})
 	if err != nil {
-		return d.formFailed(w, r, back, err)
+		return d.formFailed(w, r, back, at("rename-"+p.Project.ID), err)
 	}
 	return d.redirect(w, r, back, "Project renamed to “"+prj.Name+"”.")
 }
@@ -62,11 +62,11 @@ func (d *dashboard) renameProject(w http.ResponseWriter, r *http.Request, p *pag
 func (d *dashboard) deleteProject(w http.ResponseWriter, r *http.Request, p *page) error {
 	back := orgURL(p) + "/projects"
 	if r.PostFormValue("confirm") != p.Project.Name {
-		return d.formFailed(w, r, back, keyward.Invalid(keyward.FieldError{
+		return d.formFailed(w, r, back, at("delete-"+p.Project.ID), keyward.Invalid(keyward.FieldError{
 			Field: "confirm", Problem: "type the project's name to delete it; nothing was deleted"}))
 	}
 	if err := d.svc.DeleteProject(r.Context(), p.Actor, p.Project.ID); err != nil {
-		return d.formFailed(w, r, back, err)
+		return d.formFailed(w, r, back, at("delete-"+p.Project.ID), err)
 	}
 	return d.redirect(w, r, back, "Project “"+p.Project.Name+"” deleted; its keys no longer work.")
 }

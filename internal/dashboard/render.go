@@ -28,6 +28,8 @@ var funcs = template.FuncMap{
 	"join":      strings.Join,
 	"hasSuffix": strings.HasSuffix,
 	"countdown": countdown,
+	"invalid":   invalid,
+	"problem":   problemText,
 	"has": func(list []string, s string) bool {
 		for _, v := range list {
 			if v == s {
@@ -60,6 +62,42 @@ func mustParsePages() map[string]*pageTemplate {
 		pages[strings.TrimSuffix(name, ".html")] = template.Must(t.ParseFS(assets, n))
 	}
 	return pages
+}
+
+// Problem is the problem a failed form left for the input id (see
+// formFailed), or "".
+func (v view) Problem(id string) string {
+	if v.page == nil || v.Flash == nil {
+		return ""
+	}
+	return v.Flash.Problems[id]
+}
+
+// Typed is what was typed in the input id of a failed form, or def.
+func (v view) Typed(id, def string) string {
+	if v.page != nil && v.Flash != nil {
+		if t, ok := v.Flash.Typed[id]; ok {
+			return t
+		}
+	}
+	return def
+}
+
+// invalid marks the input id when problem is set: aria-invalid, described
+// by its problem (see problemText), and focused on load.
+func invalid(id, problem string) template.HTMLAttr {
+	if problem == "" {
+		return ""
+	}
+	return template.HTMLAttr(` aria-invalid="true" aria-describedby="` + template.HTMLEscapeString(id) + `-problem" autofocus`)
+}
+
+// problemText is an input's problem, right under it and announced.
+func problemText(id, problem string) template.HTML {
+	if problem == "" {
+		return ""
+	}
+	return template.HTML(`<p id="` + template.HTMLEscapeString(id) + `-problem" class="problem" role="alert">` + template.HTMLEscapeString(problem) + `</p>`)
 }
 
 // view is what every template gets: the request's page (user, org,
@@ -145,9 +183,25 @@ func fixable(err error) bool {
 	return false
 }
 
-// formFailed sends a fixable error back to the page at to as a flash
-// message; any other error is returned for the error page.
-func (d *dashboard) formFailed(w http.ResponseWriter, r *http.Request, to string, err error) error {
+// formAt says where a form's problems go on the page it redirects to:
+// Fields maps the service's field names to the ids of the form's inputs,
+// and a problem of any other field, or of the whole form, goes next to
+// Default.
+type formAt struct {
+	Default string
+	Fields  map[string]string
+}
+
+// at is a formAt for a form with one input.
+func at(id string) formAt { return formAt{Default: id} }
+
+// maxTyped bounds what a failed form keeps of what was typed in a field.
+const maxTyped = 200
+
+// formFailed sends a fixable error back to the page at to, each problem
+// next to the input it concerns (see formAt), with what was typed there;
+// any other error is returned for the error page.
+func (d *dashboard) formFailed(w http.ResponseWriter, r *http.Request, to string, place formAt, err error) error {
 	var mbe *http.MaxBytesError
 	if errors.As(err, &mbe) {
 		return keyward.Errorf(keyward.CodePayloadTooLarge, "The form is too large")
@@ -155,7 +209,30 @@ func (d *dashboard) formFailed(w http.ResponseWriter, r *http.Request, to string
 	if !fixable(err) {
 		return err
 	}
-	d.setFlash(w, true, describe(keyward.AsError(err)))
+	e := keyward.AsError(err)
+	f := &flash{Error: true, Problems: map[string]string{}, Typed: map[string]string{}}
+	add := func(id, problem string) {
+		if prev, ok := f.Problems[id]; ok {
+			problem = prev + "; " + problem
+		}
+		f.Problems[id] = problem
+	}
+	if len(e.Details) == 0 {
+		add(place.Default, e.Message)
+	}
+	for _, fe := range e.Details {
+		id, ok := place.Fields[fe.Field]
+		problem := fe.Problem
+		if !ok {
+			id, problem = place.Default, fe.Field+" "+fe.Problem
+		}
+		add(id, problem)
+		// Passwords are never kept, not even for a minute in a cookie.
+		if v, ok := r.PostForm[fe.Field]; ok && len(v) == 1 && !strings.Contains(fe.Field, "password") {
+			f.Typed[id] = truncate(v[0], maxTyped)
+		}
+	}
+	d.leaveFlash(w, f)
 	http.Redirect(w, r, to, http.StatusSeeOther)
 	return nil
 }

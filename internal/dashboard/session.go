@@ -1,6 +1,7 @@
 package dashboard
 
 import (
+	"encoding/json"
 	"net/http"
 	"net/url"
 	"strings"
@@ -32,10 +33,15 @@ type page struct {
 	token   string // the session's token, from its cookie: seals one-time values
 }
 
-// flash is a one-time message shown on the page after a redirect.
+// flash is a one-time message shown on the page after a redirect. The
+// failure of a form outside a dialog carries its Problems instead: by the
+// id of the input each concerns, shown next to it (with what was typed
+// there, in Typed), not in the page's banner.
 type flash struct {
-	Error   bool
-	Message string
+	Error    bool              `json:"e,omitempty"`
+	Message  string            `json:"m,omitempty"`
+	Problems map[string]string `json:"p,omitempty"`
+	Typed    map[string]string `json:"t,omitempty"`
 }
 
 func origin(w http.ResponseWriter, r *http.Request) service.Origin {
@@ -121,12 +127,18 @@ func (d *dashboard) clearSession(w http.ResponseWriter) {
 
 // setFlash leaves a message for the page the browser is redirected to.
 func (d *dashboard) setFlash(w http.ResponseWriter, isErr bool, msg string) {
-	v := "ok:" + msg
-	if isErr {
-		v = "err:" + msg
+	d.leaveFlash(w, &flash{Error: isErr, Message: msg})
+}
+
+// leaveFlash leaves f for the page the browser is redirected to, in a
+// cookie that lives a minute.
+func (d *dashboard) leaveFlash(w http.ResponseWriter, f *flash) {
+	v, err := json.Marshal(f)
+	if err != nil {
+		return
 	}
 	http.SetCookie(w, &http.Cookie{
-		Name: flashCookie, Value: url.QueryEscape(v), Path: "/", HttpOnly: true,
+		Name: flashCookie, Value: url.QueryEscape(string(v)), Path: "/", HttpOnly: true,
 		Secure: d.secure, SameSite: http.SameSiteLaxMode, MaxAge: 60,
 	})
 }
@@ -143,13 +155,15 @@ func (d *dashboard) takeFlash(w http.ResponseWriter, r *http.Request) *flash {
 	if err != nil {
 		return nil
 	}
-	if msg, ok := strings.CutPrefix(v, "err:"); ok {
-		return &flash{Error: true, Message: truncate(msg, 300)}
+	var f flash
+	if json.Unmarshal([]byte(v), &f) != nil || (f.Message == "" && len(f.Problems) == 0) {
+		return nil
 	}
-	if msg, ok := strings.CutPrefix(v, "ok:"); ok {
-		return &flash{Message: truncate(msg, 300)}
+	f.Message = truncate(f.Message, 300)
+	for id, m := range f.Problems {
+		f.Problems[id] = truncate(m, 300)
 	}
-	return nil
+	return &f
 }
 
 // redirect ends a POST with Post/Redirect/Get, leaving a flash message.

@@ -32,7 +32,7 @@ func (d *dashboard) updateProjectSettings(w http.ResponseWriter, r *http.Request
 		scopes = []string{}
 	}
 	if _, err := d.svc.UpdateProject(r.Context(), p.Actor, p.Project.ID, keyward.ProjectPatch{CustomScopes: &scopes}); err != nil {
-		return d.formFailed(w, r, back, err)
+		return d.formFailed(w, r, back, at("custom-scopes-input"), err)
 	}
 	return d.redirect(w, r, back, "Custom scopes saved.")
 }
@@ -106,10 +106,17 @@ func (d *dashboard) updateOrgSettings(w http.ResponseWriter, r *http.Request, p 
 		in.RotationMaxGrace = dur("rotation_max_grace")
 	}
 	if len(errs) > 0 {
-		return d.formFailed(w, r, back, keyward.Invalid(errs...))
+		return d.formFailed(w, r, back, orgSettingsAt, keyward.Invalid(errs...))
 	}
 	if _, err := d.svc.UpdateSettings(r.Context(), p.Actor, in); err != nil {
-		return d.formFailed(w, r, back, err)
+		return d.formFailed(w, r, back, orgSettingsAt, err)
 	}
 	return d.redirect(w, r, back, "Settings saved.")
 }
+
+// orgSettingsAt places the settings form's problems: each field's input
+// has the field's name as its id; the form's own problems go above it.
+var orgSettingsAt = formAt{Default: "org-settings", Fields: map[string]string{
+	"max_keys_per_user": "max_keys_per_user", "max_keys_per_project": "max_keys_per_project",
+	"max_org_keys": "max_org_keys", "max_key_lifetime": "max_key_lifetime", "rotation_max_grace": "rotation_max_grace",
+}}

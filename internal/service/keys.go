@@ -55,38 +55,120 @@ func loadKey(ctx context.Context, q keyward.Queries, a *Actor, w Where, id strin
 	return k, nil
 }
 
-// ListKeysQuery selects keys: status is "", "active", "revoked", "expired"
-// or "all".
+// ListKeysQuery selects keys. Status is "", "active" (active and
+// expiring), "expiring", "revoked", "expired" or "all". Search (in names
+// and hints), OwnerUserID and Scope narrow the list ("" = any); Order
+// sorts it.
 type ListKeysQuery struct {
-	Status string
-	Limit  int
-	Cursor string
+	Status      string
+	Search      string
+	OwnerUserID string
+	Scope       string
+	Order       keyward.KeyOrder
+	Limit       int
+	Cursor      string
 }
 
-// ListKeys lists the keys w names, newest first.
+// KeyPage is a page of keys with the cursors of the pages either side of
+// it ("" = none).
+type KeyPage struct {
+	Keys       []*keyward.Key
+	Next, Prev string
+}
+
+// ListKeys lists the keys w names, newest first unless q orders them
+// otherwise: KeyPage's page in the API's shape.
 func (s *Service) ListKeys(ctx context.Context, a *Actor, w Where, q ListKeysQuery) (*keyward.Page[*keyward.Key], error) {
+	kp, err := s.KeyPage(ctx, a, w, q)
+	if err != nil {
+		return nil, err
+	}
+	page := &keyward.Page[*keyward.Key]{Data: kp.Keys}
+	if kp.Next != "" {
+		page.NextCursor = &kp.Next
+	}
+	return page, nil
+}
+
+// maxSearch bounds a search's length: longer than any key's name.
+const maxSearch = 200
+
+// KeyPage lists a page of the keys w names, as ListKeys, with the cursors
+// of the next and the previous page. Search, owner, scope and order are
+// the store's (one query, however many keys the project has).
+func (s *Service) KeyPage(ctx context.Context, a *Actor, w Where, q ListKeysQuery) (*KeyPage, error) {
 	if _, err := s.access(ctx, s.store, a, w, actKeysRead, AuditKeyRead); err != nil {
 		return nil, s.finish(ctx, err)
 	}
-	if !slices.Contains([]string{"", "active", "revoked", "expired", "all"}, q.Status) {
-		return nil, keyward.Invalid(keyward.FieldError{Field: "status", Problem: "must be active, revoked, expired or all"})
+	var bad []keyward.FieldError
+	if !slices.Contains([]string{"", "active", "expiring", "revoked", "expired", "all"}, q.Status) {
+		bad = append(bad, keyward.FieldError{Field: "status", Problem: "must be active, expiring, revoked, expired or all"})
 	}
-	limit, before, err := pageArgs(q.Limit, q.Cursor)
+	if len(q.Search) > maxSearch {
+		bad = append(bad, keyward.FieldError{Field: "search", Problem: "must be at most 200 characters"})
+	}
+	if q.OwnerUserID != "" && !keyward.ValidID(keyward.PrefixUser, q.OwnerUserID) {
+		bad = append(bad, keyward.FieldError{Field: "owner", Problem: "must be a user id"})
+	}
+	if len(q.Scope) > maxSearch {
+		bad = append(bad, keyward.FieldError{Field: "scope", Problem: "must be at most 200 characters"})
+	}
+	if !slices.Contains(keyward.KeyOrders, q.Order) {
+		bad = append(bad, keyward.FieldError{Field: "order", Problem: "must be oldest, used or used_least, or left out for newest first"})
+	}
+	if len(bad) > 0 {
+		return nil, keyward.Invalid(bad...)
+	}
+	limit, _, err := pageArgs(q.Limit, "")
+	if err != nil {
+		return nil, err
+	}
+	from, err := decodeKeyCursor(q.Cursor, q.Order)
 	if err != nil {
 		return nil, err
 	}
 	now := s.clock.Now()
-	keys, err := s.store.ListKeys(ctx, keyward.KeyFilter{
-		OrgID: a.OrgID, Kind: w.kind(), ProjectID: w.ProjectID,
-		Status: q.Status, Now: now, Before: before, Limit: limit + 1,
-	})
+	f := keyward.KeyFilter{
+		OrgID: a.OrgID, Kind: w.kind(), ProjectID: w.ProjectID, OwnerUserID: q.OwnerUserID,
+		Status: q.Status, Search: q.Search, Scope: q.Scope, Order: q.Order, Now: now, Limit: limit + 1,
+	}
+	if from != nil {
+		f.After, f.Back = &from.pos, from.back
+	}
+	keys, err := s.store.ListKeys(ctx, f)
 	if err != nil {
 		return nil, err
 	}
-	for _, k := range keys {
+	more := len(keys) > limit
+	if f.Back && !more {
+		// Back at the start: the first page, whole, as without a cursor.
+		q.Cursor = ""
+		return s.KeyPage(ctx, a, w, q)
+	}
+	page := &KeyPage{Keys: keys}
+	cursor := func(k *keyward.Key, back bool) string {
+		return keyCursor{order: q.Order, back: back, pos: keyward.KeyPos{ID: k.ID, LastUsedAt: k.LastUsedAt}}.encode()
+	}
+	switch {
+	case f.Back: // the extra key is the first: there is a page before
+		page.Keys = keys[1:]
+		page.Prev = cursor(page.Keys[0], true)
+		page.Next = cursor(page.Keys[len(page.Keys)-1], false)
+	default:
+		if more {
+			page.Keys = keys[:limit]
+			page.Next = cursor(page.Keys[limit-1], false)
+		}
+		if from != nil && len(page.Keys) > 0 {
+			page.Prev = cursor(page.Keys[0], true)
+		} else if from != nil {
+			page.Prev = keyCursor{order: q.Order, back: true, pos: from.pos}.encode()
+		}
+	}
+	for _, k := range page.Keys {
 		k.Status = k.StatusAt(now)
 	}
-	return makePage(keys, limit, func(k *keyward.Key) string { return k.ID }), nil
+	return page, nil
 }
 
 // GetKey returns one key.

@@ -27,11 +27,14 @@ func pageArgs(limit int, cursor string) (int, string, error) {
 	}
 	raw, err := base64.RawURLEncoding.DecodeString(cursor)
 	id := string(raw)
-	if err != nil || len(id) > 64 || !strings.Contains(id, "_") {
+	if err != nil || !cursorID(id) {
 		return 0, "", keyward.Invalid(keyward.FieldError{Field: "cursor", Problem: "is not a cursor this API returned"})
 	}
 	return limit, id, nil
 }
+
+// cursorID reports whether id could be the id a cursor points after.
+func cursorID(id string) bool { return len(id) <= 64 && strings.Contains(id, "_") }
 
 // encodeCursor makes the opaque cursor that points after id.
 func encodeCursor(id string) string { return base64.RawURLEncoding.EncodeToString([]byte(id)) }

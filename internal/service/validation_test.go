@@ -195,7 +195,13 @@ func TestBadListArguments(t *testing.T) {
 		{"cursor too long", service.ListKeysQuery{Cursor: base64.RawURLEncoding.EncodeToString([]byte("key_" + strings.Repeat("A", 100)))}, "cursor"},
 		{"unknown status", service.ListKeysQuery{Status: "deleted"}, "status"},
 		{"status in capitals", service.ListKeysQuery{Status: "ACTIVE"}, "status"},
-		{"status expiring is not a filter", service.ListKeysQuery{Status: "expiring"}, "status"},
+		{"search too long", service.ListKeysQuery{Search: strings.Repeat("a", 201)}, "search"},
+		{"owner not a user id", service.ListKeysQuery{OwnerUserID: "bob"}, "owner"},
+		{"scope too long", service.ListKeysQuery{Scope: strings.Repeat("a", 201)}, "scope"},
+		{"unknown order", service.ListKeysQuery{Order: "name"}, "order"},
+		{"cursor of another order", service.ListKeysQuery{Order: keyward.OrderUsed, Cursor: base64.RawURLEncoding.EncodeToString([]byte("key_01"))}, "cursor"},
+		{"cursor with a bad last use", service.ListKeysQuery{Order: keyward.OrderUsed, Cursor: base64.RawURLEncoding.EncodeToString([]byte("key_01 used next soon"))}, "cursor"},
+		{"cursor going nowhere", service.ListKeysQuery{Cursor: base64.RawURLEncoding.EncodeToString([]byte("key_01 newest up never"))}, "cursor"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -67,6 +67,14 @@ func TestAccessibility(t *testing.T) {
 	k := h.srv.MustKey(t, nil, p.ID, keyward.CreateKeyInput{Name: "payments"})
 	h.srv.MustKey(t, nil, p.ID, keyward.CreateKeyInput{Name: "nightly"})
 	h.srv.MustMember(t, "dev@example.com", keyward.OrgMember, p.ID, keyward.ProjectDeveloper)
+	// More keys than a page holds, for the pages' links.
+	if _, err := h.srv.Service.UpdateSettings(t.Context(), h.srv.Owner(), keyward.SettingsPatch{MaxKeysPerUser: new(30)}); err != nil {
+		t.Fatal(err)
+	}
+	many := h.srv.MustProject(t, "Archive")
+	for i := range 27 {
+		h.srv.MustKey(t, nil, many.ID, keyward.CreateKeyInput{Name: fmt.Sprintf("service %02d", i+1)})
+	}
 	org := h.srv.URL + "/orgs/" + h.srv.OrgID
 	for _, c := range []struct {
 		width  int64
@@ -87,6 +95,9 @@ func TestAccessibility(t *testing.T) {
 			for _, page := range []struct{ name, path, wait string }{
 				{"projects", org + "/projects", "main"},
 				{"keys", h.keysURL(p.ID, ""), "table#keys"},
+				{"keys searched, filtered and sorted", h.keysURL(p.ID, "all") + "&q=pay&scope=orders:read&sort=used", "table#keys"},
+				{"keys: no match, and a value left out", h.keysURL(p.ID, "all") + "&q=nothing&sort=bogus", "#key-query-note"},
+				{"keys: next and previous pages", h.keysURL(many.ID, "active") + "&q=service&sort=oldest", "nav#key-pages"},
 				{"a key's page", h.keysURL(p.ID, "") + "/" + k.ID, "dl#key-detail"},
 				{"project members", org + "/projects/" + p.ID + "/members", "main"},
 				{"project settings", org + "/projects/" + p.ID + "/settings", "main"},
@@ -101,6 +112,9 @@ func TestAccessibility(t *testing.T) {
 				b.do("open "+page.name, chromedp.Navigate(page.path), chromedp.WaitVisible(chromedp.CSS(page.wait)))
 				b.checkAxe(page.name, src)
 			}
+			b.do("the second page", chromedp.Navigate(h.keysURL(many.ID, "active")+"&sort=oldest"),
+				chromedp.WaitVisible(chromedp.CSS("a#next-page")), chromedp.Click(chromedp.CSS("a#next-page")), chromedp.WaitVisible(chromedp.CSS("a#prev-page")))
+			b.checkAxe("keys: the second page", src)
 			if c.scheme == "light" {
 				b.do("a key's page", chromedp.Navigate(h.keysURL(p.ID, "")+"/"+k.ID), chromedp.WaitVisible(chromedp.CSS("dl#key-detail")))
 				b.screenshot(fmt.Sprintf("key-page-%d.png", width), true)

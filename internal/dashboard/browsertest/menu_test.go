@@ -151,42 +151,53 @@ func (b *browser) scrollToBottom() {
 }
 
 // TestMenuOneKeyByMouse: on a project with one key (every new project), at
-// 1280 and 400 px, the whole flow by mouse: ⋯ → Revoke… → type REVOKE →
-// confirm; the row shows Revoked and the API refuses the key at once.
+// 1280 and 400 px, in the light and the dark theme, the whole flow by
+// mouse: ⋯ → Revoke… → type REVOKE → confirm; the row shows Revoked and
+// the API refuses the key at once.
 func TestMenuOneKeyByMouse(t *testing.T) {
-	for _, vp := range viewports {
-		t.Run(vp.name, func(t *testing.T) {
-			h := newHarness(t)
-			p := h.srv.MustProject(t, "Billing")
-			k := h.srv.MustKey(t, nil, p.ID, keyward.CreateKeyInput{Name: "payments"})
-			b := h.tab()
-			b.do("set the viewport", chromedp.EmulateViewport(vp.w, vp.h))
-			b.signIn(kwtest.OwnerEmail, kwtest.OwnerPassword)
-			b.openKeys(p.ID, "")
-
-			b.clickMenuOpen(k.ID)
-			if vp.w >= 1000 {
-				b.screenshot("menu-one-key.png", false)
-			} else {
-				b.screenshot("menu-one-key-narrow.png", false)
-			}
-			b.clickAt("Revoke…", menuItem(k.ID, "revoke"))
-			b.waitRevokeDialog()
-			if got := eval[string](b, `document.querySelector('dialog#revoke-dialog form').getAttribute('action')`); !strings.Contains(got, "/"+k.ID+"/revoke") {
-				t.Fatalf("the revoke dialog posts to %q, want the revoke of %s", got, k.ID)
-			}
-			b.do("type REVOKE", chromedp.SendKeys(chromedp.CSS("input#revoke-confirm"), "REVOKE"), chromedp.WaitEnabled(chromedp.CSS("button#revoke-submit")))
-			b.clickAt("Revoke key", "dialog#revoke-dialog button#revoke-submit")
-			b.poll("the revoke lands", fmt.Sprintf(`document.querySelector('table#keys') && !document.querySelector('dialog#revoke-dialog[open]') &&
-				(!document.querySelector(%[1]s) || document.querySelector(%[1]s + ' span.badge[data-status=revoked]'))`, js(row(k.ID))))
-
-			if st, code, _ := h.whoami(k.Secret); st != 401 || code != "API_KEY_INVALID" {
-				t.Errorf("GET /v1/whoami with the revoked secret = %d %s, want 401 API_KEY_INVALID", st, code)
-			}
-			b.openKeys(p.ID, "all")
-			b.checkBadge(k.ID, "revoked", "Revoked")
-		})
+	for _, scheme := range []string{"light", "dark"} {
+		for _, vp := range viewports {
+			t.Run(vp.name+"/"+scheme, func(t *testing.T) { oneKeyByMouse(t, vp.w, vp.h, scheme) })
+		}
 	}
+}
+
+func oneKeyByMouse(t *testing.T, w, vh int64, scheme string) {
+	h := newHarness(t)
+	p := h.srv.MustProject(t, "Billing")
+	k := h.srv.MustKey(t, nil, p.ID, keyward.CreateKeyInput{Name: "payments"})
+	b := h.tab()
+	b.do("set the viewport and the theme", chromedp.EmulateViewport(w, vh), colorScheme(scheme))
+	b.signIn(kwtest.OwnerEmail, kwtest.OwnerPassword)
+	b.openKeys(p.ID, "")
+	if dark := eval[string](b, `getComputedStyle(document.documentElement).backgroundColor`) == "rgb(13, 17, 23)"; dark != (scheme == "dark") {
+		t.Fatalf("the page is not in the %s theme", scheme)
+	}
+
+	b.clickMenuOpen(k.ID)
+	name := "menu-one-key"
+	if w < 1000 {
+		name += "-narrow"
+	}
+	if scheme == "dark" {
+		name += "-dark"
+	}
+	b.screenshot(name+".png", false)
+	b.clickAt("Revoke…", menuItem(k.ID, "revoke"))
+	b.waitRevokeDialog()
+	if got := eval[string](b, `document.querySelector('dialog#revoke-dialog form').getAttribute('action')`); !strings.Contains(got, "/"+k.ID+"/revoke") {
+		t.Fatalf("the revoke dialog posts to %q, want the revoke of %s", got, k.ID)
+	}
+	b.do("type REVOKE", chromedp.SendKeys(chromedp.CSS("input#revoke-confirm"), "REVOKE"), chromedp.WaitEnabled(chromedp.CSS("button#revoke-submit")))
+	b.clickAt("Revoke key", "dialog#revoke-dialog button#revoke-submit")
+	b.poll("the revoke lands", fmt.Sprintf(`document.querySelector('table#keys') && !document.querySelector('dialog#revoke-dialog[open]') &&
+		(!document.querySelector(%[1]s) || document.querySelector(%[1]s + ' span.badge[data-status=revoked]'))`, js(row(k.ID))))
+
+	if st, code, _ := h.whoami(k.Secret); st != 401 || code != "API_KEY_INVALID" {
+		t.Errorf("GET /v1/whoami with the revoked secret = %d %s, want 401 API_KEY_INVALID", st, code)
+	}
+	b.openKeys(p.ID, "all")
+	b.checkBadge(k.ID, "revoked", "Revoked")
 }
 
 // TestMenuFirstAndLastRowsByMouse: with more keys than fit on the screen,

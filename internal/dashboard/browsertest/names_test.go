@@ -3,7 +3,6 @@ package browsertest
 import (
 	"context"
 	"fmt"
-	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -154,64 +153,5 @@ func TestHeaderFitsTwoRowsAt400(t *testing.T) {
 		if !eval[bool](b, fmt.Sprintf(`(() => { const e = document.querySelector(%s); const r = e.getBoundingClientRect(); const x = r.left + r.width/2, y = r.top + r.height/2; const at = document.elementFromPoint(x, y); return r.left >= 0 && r.right <= innerWidth && (at === e || e.contains(at)); })()`, js(sel))) {
 			t.Errorf("%s is not fully visible and clickable in the header at 400 px", sel)
 		}
-	}
-}
-
-// The keys page is searched by name or hint as one types, and says how
-// many keys match.
-func TestKeysSearchByNameOrHint(t *testing.T) {
-	h := newHarness(t)
-	p := h.srv.MustProject(t, "Billing")
-	pay := h.srv.MustKey(t, nil, p.ID, keyward.CreateKeyInput{Name: "payments"})
-	h.srv.MustKey(t, nil, p.ID, keyward.CreateKeyInput{Name: "nightly export"})
-	b := h.tab()
-	b.signIn(kwtest.OwnerEmail, kwtest.OwnerPassword)
-	b.openKeys(p.ID, "")
-	visibleRows := func() int {
-		return eval[int](b, `[...document.querySelectorAll('table#keys tr[data-key-id]')].filter(r => r.getClientRects().length > 0).length`)
-	}
-	b.do("search by name", chromedp.Click(chromedp.CSS("input#key-search")), chromedp.SendKeys(chromedp.CSS("input#key-search"), "PAY"))
-	if n := visibleRows(); n != 1 {
-		t.Errorf("searching PAY shows %d rows, want 1", n)
-	}
-	if c := b.text("#key-search-count"); c != "1 of 2 keys" {
-		t.Errorf("the search says %q", c)
-	}
-	hint := pay.Hint[len(pay.Hint)-4:]
-	eval[bool](b, `(document.querySelector('input#key-search').value = '') === ''`)
-	b.do("search by hint", chromedp.SendKeys(chromedp.CSS("input#key-search"), hint))
-	if n := visibleRows(); n != 1 {
-		t.Errorf("searching the hint %s shows %d rows, want 1", hint, n)
-	}
-}
-
-// The keys page sorts by last use, by clicking the column's header: the
-// most recently used first, keys never used last; again, the other way.
-func TestKeysSortByLastUse(t *testing.T) {
-	h := newHarness(t)
-	p := h.srv.MustProject(t, "Billing")
-	old := h.srv.MustKey(t, nil, p.ID, keyward.CreateKeyInput{Name: "used long ago"})
-	never := h.srv.MustKey(t, nil, p.ID, keyward.CreateKeyInput{Name: "never used"})
-	recent := h.srv.MustKey(t, nil, p.ID, keyward.CreateKeyInput{Name: "used just now"})
-	now := h.srv.Clock.Now()
-	if err := h.srv.Store.TouchKeys(context.Background(), map[string]time.Time{old.ID: now.Add(-48 * time.Hour), recent.ID: now.Add(-time.Minute)}); err != nil {
-		t.Fatal(err)
-	}
-	b := h.tab()
-	b.signIn(kwtest.OwnerEmail, kwtest.OwnerPassword)
-	b.openKeys(p.ID, "")
-	order := func() []string {
-		return eval[[]string](b, `[...document.querySelectorAll('table#keys tr[data-key-id]')].map(r => r.dataset.keyId)`)
-	}
-	b.do("sort by last use", chromedp.Click(chromedp.CSS(`th[data-sort=last-used] button`)))
-	if got, want := order(), []string{recent.ID, old.ID, never.ID}; !slices.Equal(got, want) {
-		t.Errorf("sorted by last use: %v, want %v", got, want)
-	}
-	b.do("sort the other way", chromedp.Click(chromedp.CSS(`th[data-sort=last-used] button`)))
-	if got, want := order(), []string{old.ID, recent.ID, never.ID}; !slices.Equal(got, want) {
-		t.Errorf("sorted by last use, oldest first: %v, want %v", got, want)
-	}
-	if s := eval[string](b, `document.querySelector('th[data-sort=last-used]').getAttribute('aria-sort')`); s != "ascending" {
-		t.Errorf("aria-sort = %q", s)
 	}
 }

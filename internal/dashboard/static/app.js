@@ -229,55 +229,6 @@
     sync();
   }
 
-  // ---- keys search: the rows of this page by name or hint -------------------
-  var search = document.getElementById("key-search");
-  if (search) {
-    search.closest(".js-only").hidden = false;
-    var count = document.getElementById("key-search-count");
-    search.addEventListener("input", function () {
-      var q = search.value.trim().toLowerCase();
-      var rows = document.querySelectorAll("table#keys tr[data-key-id]");
-      var shown = 0;
-      rows.forEach(function (row) {
-        var text = ((row.dataset.keyName || "") + " " + (row.dataset.keyHint || "")).toLowerCase();
-        row.hidden = q !== "" && text.indexOf(q) < 0;
-        if (!row.hidden) shown++;
-      });
-      count.textContent = q === "" ? "" : shown + " of " + rows.length + " keys";
-    });
-  }
-
-  // ---- keys table: sort this page by created or last used -------------------
-  document.querySelectorAll("table#keys th[data-sort]").forEach(function (th) {
-    var col = th.dataset.sort;
-    var button = document.createElement("button");
-    button.type = "button";
-    button.className = "sort";
-    button.textContent = th.textContent;
-    th.textContent = "";
-    th.appendChild(button);
-    button.addEventListener("click", function () {
-      var table = th.closest("table");
-      var body = table.tBodies[0];
-      var desc = th.getAttribute("aria-sort") !== "descending";
-      table.querySelectorAll("th[aria-sort]").forEach(function (o) { o.removeAttribute("aria-sort"); });
-      th.setAttribute("aria-sort", desc ? "descending" : "ascending");
-      var value = function (row) {
-        var t = row.querySelector("td[data-col=" + col + "] time");
-        return t ? t.getAttribute("datetime") : ""; // never used sorts last
-      };
-      var rows = Array.prototype.slice.call(body.querySelectorAll("tr[data-key-id]"));
-      rows.sort(function (a, b) {
-        var x = value(a), y = value(b);
-        if (x === y) return 0;
-        if (x === "") return 1;
-        if (y === "") return -1;
-        return (x < y ? -1 : 1) * (desc ? -1 : 1);
-      });
-      rows.forEach(function (r) { body.appendChild(r); });
-    });
-  });
-
   // ---- org switcher ---------------------------------------------------------
   var switcher = document.getElementById("org-switcher");
   if (switcher) {

@@ -11,8 +11,9 @@ import (
 )
 
 // keyWhere builds the WHERE clause shared by ListKeys and CountUsableKeys:
-// f's org, kind, project and owner (empty = any) and its status judged at
-// f.Now, mirroring keyward.Key.StatusAt. It numbers its parameters in args.
+// f's org, kind, project and owner (empty = any), its status judged at
+// f.Now, mirroring keyward.Key.StatusAt, its search and scope, and the
+// page's start. It numbers its parameters in args.
 func keyWhere(f keyward.KeyFilter, args *params) (string, error) {
 	var conds []string
 	if f.OrgID != "" {
@@ -34,6 +35,8 @@ func keyWhere(f keyward.KeyFilter, args *params) (string, error) {
 	switch f.Status {
 	case "", string(keyward.StatusActive):
 		conds = append(conds, "revoked_at IS NULL AND (expires_at IS NULL OR expires_at > "+args.add(now)+")")
+	case string(keyward.StatusExpiring):
+		conds = append(conds, "revoked_at IS NULL AND replaced_by IS NOT NULL AND (expires_at IS NULL OR expires_at > "+args.add(now)+")")
 	case string(keyward.StatusRevoked):
 		conds = append(conds, "revoked_at IS NOT NULL")
 	case string(keyward.StatusExpired):
@@ -41,10 +44,32 @@ func keyWhere(f keyward.KeyFilter, args *params) (string, error) {
 	case "all":
 	default:
 		return "", keyward.Invalid(keyward.FieldError{
-			Field: "status", Problem: "must be one of active, revoked, expired, all"})
+			Field: "status", Problem: "must be one of active, expiring, revoked, expired, all"})
 	}
-	if f.Before != "" {
-		conds = append(conds, "id < "+args.add(f.Before))
+	if f.Search != "" {
+		// strpos, unlike LIKE, has no wildcards to escape.
+		s := args.add(strings.ToLower(f.Search))
+		conds = append(conds, "(strpos(lower(name), "+s+") > 0 OR strpos(lower(hint), "+s+") > 0)")
+	}
+	if f.Scope != "" {
+		conds = append(conds, "scopes @> jsonb_build_array("+args.add(f.Scope)+"::text)")
+	}
+	if f.After != nil {
+		// A row comparison on the order's columns: the keys past After,
+		// in the direction the page goes.
+		op := " > "
+		if f.Order.Descending() != f.Back {
+			op = " < "
+		}
+		if f.Order.ByUse() {
+			used := "'-infinity'::timestamptz"
+			if f.After.LastUsedAt != nil {
+				used = args.add(*f.After.LastUsedAt) + "::timestamptz"
+			}
+			conds = append(conds, "("+usedKey+", id)"+op+"("+used+", "+args.add(f.After.ID)+"::text)")
+		} else {
+			conds = append(conds, "id"+op+args.add(f.After.ID))
+		}
 	}
 	if len(conds) == 0 {
 		return "", nil
@@ -52,28 +77,54 @@ func keyWhere(f keyward.KeyFilter, args *params) (string, error) {
 	return " WHERE " + strings.Join(conds, " AND "), nil
 }
 
-// ListKeys returns the keys matching f, newest first. A zero f.Now means
-// the current time.
+// usedKey is last_used_at as the orders by use compare it: never used
+// (NULL) sorts below every use.
+const usedKey = "COALESCE(last_used_at, '-infinity'::timestamptz)"
+
+// keyOrderBy is the ORDER BY of o, reversed when going back.
+func keyOrderBy(o keyward.KeyOrder, back bool) string {
+	dir := " ASC"
+	if o.Descending() != back {
+		dir = " DESC"
+	}
+	if o.ByUse() {
+		return " ORDER BY " + usedKey + dir + ", id" + dir
+	}
+	return " ORDER BY id" + dir
+}
+
+// ListKeys returns the keys matching f, in f.Order. A zero f.Now means
+// the current time. The orders by creation read keys_org or keys_project
+// in id order; the orders by use sort the matching keys (an index on
+// last_used_at would be rewritten on every use).
 func (q queries) ListKeys(ctx context.Context, f keyward.KeyFilter) ([]*keyward.Key, error) {
+	if !slices.Contains(keyward.KeyOrders, f.Order) {
+		return nil, keyward.Invalid(keyward.FieldError{Field: "order", Problem: "is not an order of keys"})
+	}
 	var args params
 	where, err := keyWhere(f, &args)
 	if err != nil {
 		return nil, err
 	}
 	rows, err := q.db.Query(ctx, `SELECT `+keyColumns+` FROM keys`+where+
-		` ORDER BY id DESC LIMIT `+args.add(sqlLimit(f.Limit)), args...)
-	return collect(rows, err, scanKey, "postgres: listKeys(org %q, project %q)", f.OrgID, f.ProjectID)
+		keyOrderBy(f.Order, f.Back)+` LIMIT `+args.add(sqlLimit(f.Limit)), args...)
+	keys, err := collect(rows, err, scanKey, "postgres: listKeys(org %q, project %q)", f.OrgID, f.ProjectID)
+	if err == nil && f.Back {
+		slices.Reverse(keys)
+	}
+	return keys, err
 }
 
 // CountUsableKeys counts the keys that are neither revoked nor expired at
 // f.Now (zero = the current time) and match f's org, kind, project and
 // owner, stopping at f.Limit when it is positive: a limit check only needs
 // to know whether the count has reached the limit, so it reads at most that
-// many index entries however many keys there are. f's Status and Before
-// are ignored. The keys_usable index (migration 0006) serves the count.
+// many index entries however many keys there are. f's Status, Search,
+// Scope, Order and After are ignored. The keys_usable index (migration
+// 0006) serves the count.
 func (q queries) CountUsableKeys(ctx context.Context, f keyward.KeyFilter) (int, error) {
 	bound := f.Limit
-	f.Status, f.Before, f.Limit = "", "", 0
+	f = keyward.KeyFilter{OrgID: f.OrgID, Kind: f.Kind, ProjectID: f.ProjectID, OwnerUserID: f.OwnerUserID, Now: f.Now}
 	var args params
 	where, err := keyWhere(f, &args)
 	if err != nil {

@@ -11,8 +11,9 @@ import (
 )
 
 // keyWhere builds the WHERE clause shared by ListKeys and CountUsableKeys:
-// f's org, kind, project and owner (empty = any) and its status judged at
-// f.Now, mirroring keyward.Key.StatusAt.
+// f's org, kind, project and owner (empty = any), its status judged at
+// f.Now, mirroring keyward.Key.StatusAt, its search and scope, and the
+// page's start.
 func keyWhere(f keyward.KeyFilter) (string, []any, error) {
 	var conds []string
 	var args []any
@@ -39,6 +40,8 @@ func keyWhere(f keyward.KeyFilter) (string, []any, error) {
 	switch f.Status {
 	case "", string(keyward.StatusActive):
 		add("revoked_at IS NULL AND (expires_at IS NULL OR expires_at > ?)", micros(now))
+	case string(keyward.StatusExpiring):
+		add("revoked_at IS NULL AND replaced_by IS NOT NULL AND (expires_at IS NULL OR expires_at > ?)", micros(now))
 	case string(keyward.StatusRevoked):
 		conds = append(conds, "revoked_at IS NOT NULL")
 	case string(keyward.StatusExpired):
@@ -46,10 +49,31 @@ func keyWhere(f keyward.KeyFilter) (string, []any, error) {
 	case "all":
 	default:
 		return "", nil, keyward.Invalid(keyward.FieldError{
-			Field: "status", Problem: "must be one of active, revoked, expired, all"})
+			Field: "status", Problem: "must be one of active, expiring, revoked, expired, all"})
 	}
-	if f.Before != "" {
-		add("id < ?", f.Before)
+	if f.Search != "" {
+		// lower() folds ASCII letters only, as the lowered argument is
+		// compared with it; instr, unlike LIKE, has no wildcards to escape.
+		s := strings.ToLower(f.Search)
+		conds = append(conds, "(instr(lower(name), ?) > 0 OR instr(lower(hint), ?) > 0)")
+		args = append(args, s, s)
+	}
+	if f.Scope != "" {
+		add("EXISTS (SELECT 1 FROM json_each(keys.scopes) WHERE json_each.value = ?)", f.Scope)
+	}
+	if f.After != nil {
+		// A row value comparison on the order's columns: the keys past
+		// After, in the direction the page goes.
+		op := ">"
+		if f.Order.Descending() != f.Back {
+			op = "<"
+		}
+		if f.Order.ByUse() {
+			add("("+usedKey+", id) "+op+" (?, ?)", usedPos(f.After.LastUsedAt))
+			args = append(args, f.After.ID)
+		} else {
+			add("id "+op+" ?", f.After.ID)
+		}
 	}
 	if len(conds) == 0 {
 		return "", nil, nil
@@ -57,16 +81,44 @@ func keyWhere(f keyward.KeyFilter) (string, []any, error) {
 	return " WHERE " + strings.Join(conds, " AND "), args, nil
 }
 
-// ListKeys returns the keys matching f, newest first. A zero f.Now means
-// the current time.
+// usedKey is last_used_at as the orders by use compare it: never used
+// (NULL) sorts below every use.
+const usedKey = "COALESCE(last_used_at, -1)"
+
+func usedPos(t *time.Time) int64 {
+	if t == nil {
+		return -1
+	}
+	return micros(*t)
+}
+
+// keyOrderBy is the ORDER BY of o, reversed when going back.
+func keyOrderBy(o keyward.KeyOrder, back bool) string {
+	dir := " ASC"
+	if o.Descending() != back {
+		dir = " DESC"
+	}
+	if o.ByUse() {
+		return " ORDER BY " + usedKey + dir + ", id" + dir
+	}
+	return " ORDER BY id" + dir
+}
+
+// ListKeys returns the keys matching f, in f.Order. A zero f.Now means
+// the current time. The orders by creation read keys_org or keys_project
+// in id order; the orders by use sort the matching keys (an index on
+// last_used_at would be rewritten on every use).
 func (q queries) ListKeys(ctx context.Context, f keyward.KeyFilter) ([]*keyward.Key, error) {
+	if !slices.Contains(keyward.KeyOrders, f.Order) {
+		return nil, keyward.Invalid(keyward.FieldError{Field: "order", Problem: "is not an order of keys"})
+	}
 	where, args, err := keyWhere(f)
 	if err != nil {
 		return nil, err
 	}
 	args = append(args, sqlLimit(f.Limit))
 	rows, err := q.r.QueryContext(ctx, `SELECT `+keyColumns+` FROM keys`+where+
-		` ORDER BY id DESC LIMIT ?`, args...)
+		keyOrderBy(f.Order, f.Back)+` LIMIT ?`, args...)
 	if err != nil {
 		return nil, dbError(err, "sqlite: listKeys(org %q, project %q)", f.OrgID, f.ProjectID)
 	}
@@ -82,6 +134,9 @@ func (q queries) ListKeys(ctx context.Context, f keyward.KeyFilter) ([]*keyward.
 	if err := rows.Err(); err != nil {
 		return nil, dbError(err, "sqlite: listKeys(org %q, project %q)", f.OrgID, f.ProjectID)
 	}
+	if f.Back {
+		slices.Reverse(keys)
+	}
 	return keys, nil
 }
 
@@ -89,11 +144,12 @@ func (q queries) ListKeys(ctx context.Context, f keyward.KeyFilter) ([]*keyward.
 // f.Now (zero = the current time) and match f's org, kind, project and
 // owner, stopping at f.Limit when it is positive: a limit check only needs
 // to know whether the count has reached the limit, so it reads at most that
-// many index entries however many keys there are. f's Status and Before
-// are ignored. The keys_usable index (migration 0006) serves the count.
+// many index entries however many keys there are. f's Status, Search,
+// Scope, Order and After are ignored. The keys_usable index (migration
+// 0006) serves the count.
 func (q queries) CountUsableKeys(ctx context.Context, f keyward.KeyFilter) (int, error) {
 	bound := f.Limit
-	f.Status, f.Before, f.Limit = "", "", 0
+	f = keyward.KeyFilter{OrgID: f.OrgID, Kind: f.Kind, ProjectID: f.ProjectID, OwnerUserID: f.OwnerUserID, Now: f.Now}
 	where, args, err := keyWhere(f)
 	if err != nil {
 		return 0, err

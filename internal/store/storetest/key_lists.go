@@ -23,11 +23,12 @@ var keyListTests = []test{
 		e.key(o, nil)          // an org key
 
 		want := map[string][]*keyward.Key{
-			"":        {expiring, activeExp, active},
-			"active":  {expiring, activeExp, active},
-			"expired": {expired, expiredNow},
-			"revoked": {revokedExp, revokedKey},
-			"all":     {revokedExp, revokedKey, expired, expiredNow, expiring, activeExp, active},
+			"":         {expiring, activeExp, active},
+			"active":   {expiring, activeExp, active},
+			"expiring": {expiring},
+			"expired":  {expired, expiredNow},
+			"revoked":  {revokedExp, revokedKey},
+			"all":      {revokedExp, revokedKey, expired, expiredNow, expiring, activeExp, active},
 		}
 		for status, keys := range want {
 			got, err := e.s.ListKeys(e.ctx, keyward.KeyFilter{OrgID: o.ID, ProjectID: p.ID, Status: status, Now: base})
@@ -37,7 +38,7 @@ var keyListTests = []test{
 			for _, k := range got {
 				s := k.StatusAt(base)
 				ok := map[string]bool{
-					"": k.Usable(base), "active": k.Usable(base), "all": true,
+					"": k.Usable(base), "active": k.Usable(base), "all": true, "expiring": s == keyward.StatusExpiring,
 					"expired": s == keyward.StatusExpired, "revoked": s == keyward.StatusRevoked,
 				}[status]
 				if !ok {
@@ -94,9 +95,9 @@ var keyListTests = []test{
 		slices.Reverse(made)       // newest first
 
 		var seen []string
-		before := ""
+		var after *keyward.KeyPos
 		for page := 0; ; page++ {
-			got, err := e.s.ListKeys(e.ctx, keyward.KeyFilter{OrgID: o.ID, ProjectID: p.ID, Now: base, Before: before, Limit: 3})
+			got, err := e.s.ListKeys(e.ctx, keyward.KeyFilter{OrgID: o.ID, ProjectID: p.ID, Now: base, After: after, Limit: 3})
 			mustNil(t, "ListKeys", err)
 			if len(got) == 0 {
 				break
@@ -105,7 +106,7 @@ var keyListTests = []test{
 				t.Fatalf("page %d has %d keys, limit 3", page, len(got))
 			}
 			seen = append(seen, ids(got, keyID)...)
-			before = got[len(got)-1].ID
+			after = &keyward.KeyPos{ID: got[len(got)-1].ID}
 			// Keys created between page reads are newer than every cursor,
 			// so later pages do not change.
 			e.key(o, p)
@@ -142,8 +143,9 @@ var keyListTests = []test{
 			{"project", keyward.KeyFilter{OrgID: o.ID, Kind: keyward.KindProject, ProjectID: p1.ID}, 4},
 			{"owner in project", keyward.KeyFilter{OrgID: o.ID, Kind: keyward.KindProject, ProjectID: p1.ID, OwnerUserID: ann.ID}, 2},
 			{"owner in org", keyward.KeyFilter{OrgID: o.ID, OwnerUserID: ann.ID}, 3},
-			// Status and Before do not narrow a count.
-			{"ignores status", keyward.KeyFilter{OrgID: o.ID, Kind: keyward.KindOrg, Status: "all", Before: "key_0"}, 1},
+			// Status, search, scope and place do not narrow a count.
+			{"ignores status", keyward.KeyFilter{OrgID: o.ID, Kind: keyward.KindOrg, Status: "all", After: &keyward.KeyPos{ID: "key_0"}}, 1},
+			{"ignores search", keyward.KeyFilter{OrgID: o.ID, Kind: keyward.KindOrg, Search: "nothing like it", Scope: "none:such"}, 1},
 			// A positive Limit caps the count, as a limit check needs:
 			// min(count, Limit), the same on every store.
 			{"capped below", keyward.KeyFilter{OrgID: o.ID, Kind: keyward.KindProject, ProjectID: p1.ID, Limit: 3}, 3},

@@ -33,6 +33,7 @@ func Run(t *testing.T, open func(t *testing.T) keyward.Store) {
 		{"Projects", projectTests},
 		{"Keys", keyTests},
 		{"KeyLists", keyListTests},
+		{"KeySearch", keySearchTests},
 		{"KeyChanges", keyChangeTests},
 		{"Audit", auditTests},
 		{"Sessions", sessionTests},
