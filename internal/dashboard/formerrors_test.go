@@ -1,6 +1,7 @@
 package dashboard_test
 
 import (
+	"context"
 	"net/url"
 	"strings"
 	"testing"
@@ -65,5 +66,32 @@ func TestInlineFormErrorsNextToTheirFields(t *testing.T) {
 				t.Error("the problem is shown again on the next visit")
 			}
 		})
+	}
+}
+
+// A problem whose input is gone from the page it comes back to (here the
+// member whose role was being changed was removed meanwhile) is shown in
+// the page's banner, never dropped.
+func TestFormProblemWithoutItsInputGoesToTheBanner(t *testing.T) {
+	srv, b := signedInOwner(t)
+	dev := srv.MustMember(t, "dev@example.com", keyward.OrgMember, "", "")
+	org := "/orgs/" + srv.OrgID
+	r := b.post(org+"/members/"+dev.UserID+"/role", url.Values{"role": {"boss"}})
+	if r.StatusCode != 303 {
+		t.Fatalf("%d, want 303", r.StatusCode)
+	}
+	if err := srv.Service.RemoveMember(context.Background(), srv.Owner(), dev.UserID, keyward.RemoveMemberInput{}); err != nil {
+		t.Fatal(err)
+	}
+	page := b.get(r.Header.Get("Location")).Body
+	if strings.Contains(page, `id="role-`+dev.UserID+`"`) {
+		t.Fatal("the removed member's role input is still on the page")
+	}
+	i := strings.Index(page, `id="flash"`)
+	if i < 0 {
+		t.Fatalf("the problem is nowhere on the page:\n%s", page)
+	}
+	if banner := page[i:min(len(page), i+300)]; !strings.Contains(banner, "role") {
+		t.Fatalf("the banner does not name the problem: %s", banner)
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/url"
 	"path"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -70,7 +71,11 @@ func (v view) Problem(id string) string {
 	if v.page == nil || v.Flash == nil {
 		return ""
 	}
-	return v.Flash.Problems[id]
+	if m, ok := v.Flash.Problems[id]; ok {
+		v.shown[id] = true
+		return m
+	}
+	return ""
 }
 
 // Typed is what was typed in the input id of a failed form, or def.
@@ -109,6 +114,23 @@ type view struct {
 	Tab       string
 	ServerNow string
 	Data      any
+	shown     map[string]bool // the ids whose problems Problem has placed
+}
+
+// unshown is the problems of a failed form that the page did not place
+// next to an input, as one message ("" when there are none).
+func (p *page) unshown(shown map[string]bool) string {
+	if p.Flash == nil || p.Flash.Message != "" {
+		return ""
+	}
+	var out []string
+	for id, m := range p.Flash.Problems {
+		if !shown[id] {
+			out = append(out, m)
+		}
+	}
+	slices.Sort(out)
+	return strings.Join(out, "; ")
 }
 
 // render writes a whole page. It renders into a buffer first so that a
@@ -122,10 +144,23 @@ func (d *dashboard) render(w http.ResponseWriter, r *http.Request, status int, n
 		p = &page{}
 	}
 	var buf bytes.Buffer
-	v := view{page: p, Title: title, Tab: tab, ServerNow: d.clock.Now().UTC().Format(time.RFC3339), Data: data}
+	v := view{page: p, Title: title, Tab: tab, ServerNow: d.clock.Now().UTC().Format(time.RFC3339), Data: data, shown: map[string]bool{}}
 	if err := t.ExecuteTemplate(&buf, "layout.html", v); err != nil {
 		d.log.ErrorContext(r.Context(), "dashboard: template", "page", name, "err", err)
 		return &keyward.Error{Code: keyward.CodeInternal, Message: "An internal error occurred", Err: err}
+	}
+	// A problem whose input is not on this page (the member it concerned
+	// was removed meanwhile, say) is never dropped: the page is rendered
+	// again with it in the banner.
+	if orphans := p.unshown(v.shown); orphans != "" {
+		f := *p.Flash
+		f.Message = orphans
+		p.Flash = &f
+		buf.Reset()
+		if err := t.ExecuteTemplate(&buf, "layout.html", v); err != nil {
+			d.log.ErrorContext(r.Context(), "dashboard: template", "page", name, "err", err)
+			return &keyward.Error{Code: keyward.CodeInternal, Message: "An internal error occurred", Err: err}
+		}
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.WriteHeader(status)
