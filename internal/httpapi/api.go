@@ -5,10 +5,12 @@
 package httpapi
 
 import (
+	"context"
 	"log/slog"
 	"net/http"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/keyward/keyward"
 	"github.com/keyward/keyward/internal/clientaddr"
@@ -65,7 +67,11 @@ func New(cfg Config) *API {
 	router := newRouter(mux)
 	methods := map[string][]string{}
 	for _, rt := range a.routes() {
-		router.handle(rt.Method, rt.Path, a.adapt(rt))
+		h := a.adapt(rt)
+		if !rt.Hot && !rt.Stream {
+			h = bounded(h)
+		}
+		router.handle(rt.Method, rt.Path, h)
 		methods[rt.Path] = append(methods[rt.Path], rt.Method)
 	}
 	// The same paths with any other method: 405 in the error contract.
@@ -87,12 +93,27 @@ func New(cfg Config) *API {
 	}
 	mux.HandleFunc("/v1/", notFound)
 	if cfg.Fallback != nil {
-		mux.Handle("/", cfg.Fallback)
+		mux.Handle("/", bounded(cfg.Fallback))
 	} else {
 		mux.HandleFunc("/", notFound)
 	}
 	a.handler = a.observe(router)
 	return a
+}
+
+// requestTimeout bounds every request but the hot routes' and the event
+// streams': whatever the store does, a request ends, its store calls
+// canceled, after this long. Writes that touch many keys (a project's
+// deletion) fit well within it.
+const requestTimeout = 10 * time.Second
+
+// bounded runs h with requestTimeout as its request's deadline.
+func bounded(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), requestTimeout)
+		defer cancel()
+		h.ServeHTTP(w, r.WithContext(ctx))
+	})
 }
 
 // MetricsHandler serves the metrics (GET /metrics) on a listener of

@@ -37,7 +37,12 @@ type route struct {
 	Out     any      // response body type, or nil
 	Status  int      // status on success
 	Stream  bool     // on success the handler has written the response itself (server-sent events)
-	Handle  func(*call) (any, error)
+	// Hot routes answer from the key cache, whose store reads carry their
+	// own deadline (verify.LoadTimeout); every other route runs under
+	// requestTimeout (see bounded). A deadline per request would cost the
+	// hot path allocations.
+	Hot    bool
+	Handle func(*call) (any, error)
 
 	// AltStatus is another success status with the same body, which the
 	// handler answers by returning a withStatus (AltSummary says when).
@@ -56,7 +61,7 @@ func (a *API) routes() []route {
 		{Method: "GET", Path: "/openapi.json", Summary: "This API's OpenAPI 3.1 document", Status: 200,
 			Handle: func(c *call) (any, error) { return a.OpenAPI(), nil }},
 
-		{Method: "GET", Path: "/v1/whoami", Summary: "The calling key", Auth: authProject, Out: keyward.Whoami{}, Status: 200,
+		{Method: "GET", Path: "/v1/whoami", Summary: "The calling key", Auth: authProject, Out: keyward.Whoami{}, Status: 200, Hot: true,
 			Handle: a.whoami},
 		{Method: "GET", Path: "/v1/audit-events", Summary: "The project's audit log", Auth: authProject, Query: auditQuery, Out: keyward.Page[keyward.AuditEvent]{}, Status: 200,
 			Handle: func(c *call) (any, error) {
@@ -67,7 +72,7 @@ func (a *API) routes() []route {
 				q.ProjectID = c.actor.Key.ProjectID
 				return a.svc.ListProjectAudit(c.r.Context(), c.actor, q)
 			}},
-		{Method: "POST", Path: "/v1/verify", Summary: "Verify a key a client presented to your API", Auth: authProject, In: keyward.VerifyInput{}, Out: keyward.VerifyResult{}, Status: 200,
+		{Method: "POST", Path: "/v1/verify", Summary: "Verify a key a client presented to your API", Auth: authProject, In: keyward.VerifyInput{}, Out: keyward.VerifyResult{}, Status: 200, Hot: true,
 			Handle: func(c *call) (any, error) { return a.verify(c, c.actor.Key.ProjectID) }},
 
 		{Method: "GET", Path: "/v1/key-changes", Summary: "Server-sent events naming the project's keys that changed, for SDKs that cache verifications", Auth: authProject, Out: keyChangesEvent{}, Status: 200, Stream: true,
@@ -75,7 +80,7 @@ func (a *API) routes() []route {
 
 		{Method: "GET", Path: "/v1/org/whoami", Summary: "The calling org key", Auth: authOrg, Out: keyward.Whoami{}, Status: 200,
 			Handle: a.whoami},
-		{Method: "POST", Path: "/v1/org/verify", Summary: "Verify a project key of any project of the org", Auth: authOrg, In: keyward.VerifyInput{}, Out: keyward.VerifyResult{}, Status: 200,
+		{Method: "POST", Path: "/v1/org/verify", Summary: "Verify a project key of any project of the org", Auth: authOrg, In: keyward.VerifyInput{}, Out: keyward.VerifyResult{}, Status: 200, Hot: true,
 			Handle: func(c *call) (any, error) { return a.verify(c, "") }},
 		{Method: "GET", Path: "/v1/org/key-changes", Summary: "Server-sent events naming the org's project keys that changed, for SDKs that cache verifications", Auth: authOrg, Out: keyChangesEvent{}, Status: 200, Stream: true,
 			Handle: func(c *call) (any, error) { return nil, a.keyChanges(c, "") }},

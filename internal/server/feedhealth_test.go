@@ -17,6 +17,7 @@ import (
 
 	"github.com/keyward/keyward/internal/kwtest/faultnet"
 	"github.com/keyward/keyward/internal/kwtest/instance"
+	"github.com/keyward/keyward/internal/service"
 )
 
 // lockedBuffer is a log destination the test reads while the server
@@ -161,4 +162,75 @@ func newProxy(t *testing.T, target string, marks ...faultnet.Mark) *faultnet.Pro
 	}
 	t.Cleanup(func() { p.Close() })
 	return p
+}
+
+// A request that is not answered from the key cache (here listing
+// projects) ends with 503 while the database hangs, within its deadline,
+// instead of waiting for the database: so do /readyz (within a second) and
+// the dashboard.
+func TestRequestsEndWhileTheDatabaseHangs(t *testing.T) {
+	pg := instance.NewPostgres(t)
+	db := newProxy(t, pg.Addr())
+	ctx, cancel := context.WithCancel(context.Background())
+	srv, err := New(ctx, Config{Database: "postgres://postgres@" + db.Addr() + "/postgres?sslmode=disable"}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	boot, err := srv.Service.Bootstrap(ctx, service.BootstrapInput{OrgName: "Acme", Email: "o@example.com", Password: "a long password"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	session, _, err := srv.Service.Login(ctx, "o@example.com", "a long password", service.Origin{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(ctx, ln) }()
+	t.Cleanup(func() { db.Set(faultnet.Pass); cancel(); <-done })
+	url := "http://" + ln.Addr().String()
+
+	get := func(path string) (int, time.Duration) {
+		req, _ := http.NewRequest("GET", url+path, nil)
+		req.Header.Set("Authorization", "Bearer "+boot.OrgKey.Secret)
+		req.AddCookie(&http.Cookie{Name: "keyward_session", Value: session})
+		c := &http.Client{Timeout: 30 * time.Second, // a hang guard, far above the deadlines
+			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+		start := time.Now()
+		res, err := c.Do(req)
+		if err != nil {
+			t.Fatalf("GET %s: %v", path, err)
+		}
+		io.Copy(io.Discard, res.Body)
+		res.Body.Close()
+		return res.StatusCode, time.Since(start)
+	}
+	for _, path := range []string{"/v1/org/projects", "/orgs/" + boot.Org.ID + "/projects"} {
+		if code, _ := get(path); code != 200 {
+			t.Fatalf("GET %s before the freeze: %d", path, code)
+		}
+	}
+	db.Set(faultnet.Blackhole)
+	for _, c := range []struct {
+		path string
+		max  time.Duration
+	}{
+		// The dashboard first, while the pool still holds connections
+		// that were fine: its query is sent, and nothing comes back.
+		{"/orgs/" + boot.Org.ID + "/projects", 12 * time.Second},
+		{"/v1/org/projects", 12 * time.Second},
+		{"/readyz", 2 * time.Second},
+	} {
+		code, took := get(c.path)
+		t.Logf("GET %s with the database frozen: %d after %v", c.path, code, took.Round(time.Millisecond))
+		if code == 200 {
+			t.Errorf("GET %s answered 200 with the database frozen", c.path)
+		}
+		if took > c.max {
+			t.Errorf("GET %s took %v with the database frozen, more than %v", c.path, took, c.max)
+		}
+	}
 }

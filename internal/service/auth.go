@@ -34,7 +34,9 @@ func (s *Service) lookupFrom(ctx context.Context, secret string, now time.Time, 
 	var k *keyward.Key
 	var err error
 	if fromStore {
-		k, err = s.loadKey(ctx, s.digest.Sum(secret))
+		lctx, cancel := context.WithTimeout(ctx, verify.LoadTimeout)
+		k, err = s.loadKey(lctx, s.digest.Sum(secret))
+		cancel()
 	} else {
 		k, err = s.cache.Get(ctx, s.digest.Sum(secret), now, s.loadKey)
 	}

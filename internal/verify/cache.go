@@ -133,7 +133,7 @@ func (c *Cache) Get(ctx context.Context, d Digest, now time.Time, load Loader) (
 			return e.key, nil
 		}
 		// The load is shared: one caller going away must not fail the rest.
-		lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), loadTimeout)
+		lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), LoadTimeout)
 		defer cancel()
 		k, err := load(lctx, d)
 		var unkept *Unkept
@@ -185,11 +185,11 @@ func (c *Cache) entry(d Digest, now time.Time) (entry, bool) {
 
 var errNotFound = keyward.NotFound("key")
 
-// loadTimeout bounds one shared store read: a key read by its digest is
+// LoadTimeout bounds one store read of a key on the verification path: a key read by its digest is
 // one indexed row, and a verification that cannot have it within a second
 // is answered 503 rather than held while the store hangs (held requests
 // pile up at the rate they arrive).
-const loadTimeout = time.Second
+const LoadTimeout = time.Second
 
 // put stores an entry loaded at epoch, unless something was invalidated
 // since (then the loaded value may already be stale) or the cache is not
