@@ -12,6 +12,7 @@ import (
 	"github.com/keyward/keyward"
 	"github.com/keyward/keyward/internal/clientaddr"
 	"github.com/keyward/keyward/internal/dashboard"
+	"github.com/keyward/keyward/internal/feeds"
 	"github.com/keyward/keyward/internal/httpapi"
 	"github.com/keyward/keyward/internal/ratelimit"
 	"github.com/keyward/keyward/internal/service"
@@ -57,14 +58,14 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 	// each key write sends in its own transaction; with --redis it also
 	// hears Redis. Either wakes it, so fleets that mix both (as during a
 	// rolling change to --redis) stay in step.
-	var feeds []verify.Feed
+	var heard []verify.Feed
 	var lease time.Duration
 	if isPostgres(cfg.Database) {
 		if lease, err = cfg.cacheLease(); err != nil {
 			st.Close()
 			return nil, err
 		}
-		feeds = append(feeds, &verify.PGFeed{URL: cfg.Database, Logger: log})
+		heard = append(heard, &feeds.Postgres{URL: cfg.Database, Logger: log})
 		srv.store, srv.feed = "postgres", "postgres"
 		if cfg.Redis != "" {
 			opts, err := redis.ParseURL(cfg.Redis)
@@ -72,8 +73,8 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 				st.Close()
 				return nil, fmt.Errorf("redis: the URL is not valid (redis://[:password@]host:port[/db])")
 			}
-			rf := &verify.RedisFeed{Client: redis.NewClient(feedOptions(opts)), Logger: log}
-			feeds, scfg.Announce = append(feeds, rf), rf.Announce
+			rf := &feeds.Redis{Client: redis.NewClient(feedOptions(opts)), Logger: log}
+			heard, scfg.Announce = append(heard, rf), rf.Announce
 			srv.feed = "postgres+redis"
 			srv.closers = append(srv.closers, rf.Client.Close)
 			rl := redis.NewClient(limiterOptions(opts))
@@ -85,21 +86,21 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 			log.Warn("--redis is ignored with SQLite: a SQLite store has one node")
 		}
 		local := verify.NewLocalFeed()
-		feeds, scfg.Announce = append(feeds, local), local.Announce
+		heard, scfg.Announce = append(heard, local), local.Announce
 	}
 	svc, err := service.New(scfg)
 	if err != nil {
 		st.Close()
 		return nil, err
 	}
-	srv.Watcher = &verify.Watcher{Cache: svc.Cache(), Log: st, Feeds: feeds, Lease: lease, Logger: log}
+	srv.Watcher = &verify.Watcher{Cache: svc.Cache(), Log: st, Feeds: heard, Lease: lease, Logger: log}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	dash := dashboard.New(dashboard.Config{Service: svc, Logger: log, Secure: cfg.SecureCookies})
 	reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "keyward_invalidation_lag_seconds", Help: "Delay between a key change's commit and its application on this node (last change).",
 	}, srv.Watcher.LagSeconds))
-	for _, f := range feeds {
+	for _, f := range heard {
 		reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "keyward_invalidation_feed_up", Help: "1 while the invalidation feed is proven alive (its heartbeat answers), else 0.",
 			ConstLabels: prometheus.Labels{"feed": f.Name()},

@@ -1,4 +1,4 @@
-package verify
+package feeds
 
 import (
 	"context"
@@ -15,7 +15,7 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
-// RedisFeed announces and hears key changes over Redis pub/sub. The node
+// Redis announces and hears key changes over Redis pub/sub. The node
 // that commits a change publishes after the commit; if it dies before, the
 // other nodes still hear PostgreSQL's NOTIFY and read the log within their
 // lease.
@@ -26,7 +26,7 @@ import (
 // publishes a heartbeat on a channel of its own, through Client like an
 // announcement, and must hear it back on its subscription within
 // BeatTimeout. It is up only once a heartbeat has come back.
-type RedisFeed struct {
+type Redis struct {
 	// Client publishes. Its context deadlines must bound its calls
 	// (redis.Options.ContextTimeoutEnabled).
 	Client      *redis.Client
@@ -35,20 +35,20 @@ type RedisFeed struct {
 	BeatTimeout time.Duration // how long a heartbeat may take; default 1 s
 }
 
-// Name implements Feed.
-func (f *RedisFeed) Name() string { return "redis" }
+// Name implements verify.Feed.
+func (f *Redis) Name() string { return "redis" }
 
 // Announce publishes that key changes were committed.
-func (f *RedisFeed) Announce(ctx context.Context) {
+func (f *Redis) Announce(ctx context.Context) {
 	if err := f.Client.Publish(ctx, keyward.KeyChangesChannel, "1").Err(); err != nil {
 		f.Logger.Warn("invalidation: publishing to Redis failed; other nodes will hear of the change from PostgreSQL", "err", err)
 	}
 }
 
-// Run implements Feed. Each subscription is held until it fails, then
-// closed and replaced (as PGFeed does with its LISTEN connection): go-redis
+// Run implements verify.Feed. Each subscription is held until it fails, then
+// closed and replaced (as Postgres does with its LISTEN connection): go-redis
 // would reconnect a subscription by itself and hide the gap.
-func (f *RedisFeed) Run(ctx context.Context, wake func(seq int64), health func(up bool)) {
+func (f *Redis) Run(ctx context.Context, wake func(seq int64), health func(up bool)) {
 	if f.Beat <= 0 {
 		f.Beat = time.Second
 	}
@@ -78,7 +78,7 @@ func (f *RedisFeed) Run(ctx context.Context, wake func(seq int64), health func(u
 
 // subscribe holds one subscription until it fails or a heartbeat does not
 // come back, and reports whether it was ever up.
-func (f *RedisFeed) subscribe(ctx context.Context, wake func(seq int64), health func(up bool)) (bool, error) {
+func (f *Redis) subscribe(ctx context.Context, wake func(seq int64), health func(up bool)) (bool, error) {
 	b := make([]byte, 8)
 	rand.Read(b)
 	self := keyward.KeyChangesChannel + "_beat_" + hex.EncodeToString(b)

@@ -1,4 +1,4 @@
-package verify
+package feeds
 
 import (
 	"context"
@@ -16,7 +16,7 @@ import (
 	"github.com/keyward/keyward"
 )
 
-// PGFeed listens for key changes with PostgreSQL LISTEN/NOTIFY on its own
+// Postgres listens for key changes with PostgreSQL LISTEN/NOTIFY on its own
 // connection (the store's pool cannot hold a LISTEN). Each committed key
 // write sends NOTIFY with its change number, so a wake-up says which
 // change to wait for.
@@ -27,7 +27,7 @@ import (
 // NOTIFY on a channel of its own and must hear it back within BeatTimeout,
 // and its socket has TCP keepalives and a user timeout. A feed that fails
 // that is reported down and replaced.
-type PGFeed struct {
+type Postgres struct {
 	URL         string
 	Logger      *slog.Logger
 	Beat        time.Duration // quiet time before a heartbeat; default 1 s
@@ -37,11 +37,11 @@ type PGFeed struct {
 // FeedApplicationName is the application_name of the feed's connection.
 const FeedApplicationName = "keyward-feed"
 
-// Name implements Feed.
-func (f *PGFeed) Name() string { return "postgres" }
+// Name implements verify.Feed.
+func (f *Postgres) Name() string { return "postgres" }
 
-// Run implements Feed.
-func (f *PGFeed) Run(ctx context.Context, wake func(seq int64), health func(up bool)) {
+// Run implements verify.Feed.
+func (f *Postgres) Run(ctx context.Context, wake func(seq int64), health func(up bool)) {
 	if f.Beat <= 0 {
 		f.Beat = time.Second
 	}
@@ -70,7 +70,7 @@ func (f *PGFeed) Run(ctx context.Context, wake func(seq int64), health func(up b
 }
 
 // listen holds one LISTEN connection until it fails or goes silent.
-func (f *PGFeed) listen(ctx context.Context, wake func(seq int64), health func(up bool)) (bool, error) {
+func (f *Postgres) listen(ctx context.Context, wake func(seq int64), health func(up bool)) (bool, error) {
 	cfg, err := pgx.ParseConfig(f.URL)
 	if err != nil {
 		return false, err
@@ -130,7 +130,7 @@ func (f *PGFeed) listen(ctx context.Context, wake func(seq int64), health func(u
 
 // beat sends the connection a NOTIFY of its own and waits for it to come
 // back, handing on any key change heard meanwhile.
-func (f *PGFeed) beat(ctx context.Context, conn *pgx.Conn, self, nonce string, wake func(seq int64)) error {
+func (f *Postgres) beat(ctx context.Context, conn *pgx.Conn, self, nonce string, wake func(seq int64)) error {
 	bctx, cancel := context.WithTimeout(ctx, f.BeatTimeout)
 	defer cancel()
 	if _, err := conn.Exec(bctx, "SELECT pg_notify($1, $2)", self, nonce); err != nil {

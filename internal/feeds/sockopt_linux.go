@@ -1,4 +1,4 @@
-package verify
+package feeds
 
 import (
 	"syscall"
