@@ -1,4 +1,4 @@
--- The index behind the key limit checks (SPEC §7). Every create counts the
+-- The index behind the key limit checks (docs/limits.md). Every create counts the
 -- usable keys of its org, project or owner under the org's lock. keys_org
 -- and keys_project find the rows but not whether each is revoked or
 -- expired, so the count visited one heap row per key, scattered over the

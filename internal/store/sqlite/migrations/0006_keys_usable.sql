@@ -1,4 +1,4 @@
--- The index behind the key limit checks (SPEC §7), as on PostgreSQL: every
+-- The index behind the key limit checks (docs/limits.md), as on PostgreSQL: every
 -- create counts the usable keys of its org, project or owner, and keys_org
 -- and keys_project do not say whether a key is revoked or expired, so the
 -- count read one table row per key. This index holds only unrevoked keys
