@@ -126,13 +126,19 @@ func (a *API) authenticate(w http.ResponseWriter, r *http.Request, want keyward.
 		a.metrics.authResult(keyward.ErrorCode(err))
 		return err
 	}
-	k, d, err := a.svc.AuthenticateLimited(r.Context(), secret, want, ClientAddr(w, r))
-	if err == nil {
-		// Only a valid key of the right kind gets here: an unknown key is
-		// API_KEY_INVALID and a key of the other kind names its header
-		// already, wherever they were sent.
-		err = wrongHeader(src, want)
+	if herr := wrongHeader(src, want); herr != nil {
+		// The key is answered for first (an unknown key is
+		// API_KEY_INVALID, a key of the other kind names its header), but
+		// a request refused for its header spends none of the key's budget
+		// and is not a use of it.
+		_, err := a.svc.Identify(r.Context(), secret, want, ClientAddr(w, r))
+		if err == nil {
+			err = herr
+		}
+		a.metrics.authResult(keyward.ErrorCode(err))
+		return err
 	}
+	k, d, err := a.svc.AuthenticateLimited(r.Context(), secret, want, ClientAddr(w, r))
 	a.metrics.authResult(keyward.ErrorCode(err))
 	setRateLimitHeaders(w.Header(), d)
 	if err != nil {

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/keyward/keyward"
 	"github.com/keyward/keyward/internal/kwtest"
@@ -169,5 +170,19 @@ func TestClientRequestIDIsNotTheServers(t *testing.T) {
 	want := []string{wellFormed, "evilidscript" + strings.Repeat("x", 52)}
 	if len(clientIDs) < 2 || clientIDs[0] != want[0] || clientIDs[1] != want[1] {
 		t.Errorf("client_request_id in the log: %q, want %q first", clientIDs, want)
+	}
+}
+
+// A request refused for the header its key came in is not a use of the
+// key: it spends none of the key's rate limit budget.
+func TestKeyInTheOtherFamilysHeaderSpendsNoBudget(t *testing.T) {
+	s := newSetup(t)
+	limited := s.srv.MustKey(t, nil, s.project.ID, keyward.CreateKeyInput{RateLimit: &keyward.RateLimit{Limit: 3, Window: keyward.Duration(24 * time.Hour)}})
+	for range 5 {
+		do(t, s.srv, "GET", "/v1/whoami", nil, "x-org-api-key", limited.Secret).wantError(t, 403, keyward.CodePermissionDenied)
+	}
+	r := do(t, s.srv, "GET", "/v1/whoami", nil, "x-api-key", limited.Secret).want(t, 200)
+	if got := r.Header.Get("X-RateLimit-Remaining"); got != "2" {
+		t.Fatalf("X-RateLimit-Remaining %q after five refused requests and one good one, want 2", got)
 	}
 }

@@ -104,10 +104,31 @@ func (s *Service) Authenticate(ctx context.Context, secret string, want keyward.
 // when no limit applied (no limit on the key, or the limiter unreachable).
 func (s *Service) AuthenticateLimited(ctx context.Context, secret string, want keyward.KeyKind, ip netip.Addr) (*keyward.Key, ratelimit.Decision, error) {
 	now := s.clock.Now()
+	k, err := s.identify(ctx, secret, want, ip, now)
+	if err != nil {
+		return nil, ratelimit.Decision{}, err
+	}
+	d, err := s.rateLimit(ctx, k, now)
+	if err != nil {
+		return nil, d, err
+	}
+	s.usage.note(k.ID, now)
+	return k, d, nil
+}
+
+// Identify is Authenticate without using the key: no rate limit budget is
+// spent and no use recorded. The HTTP layer calls it for a key sent in the
+// other family's header, to answer for the key (invalid, wrong kind, wrong
+// address) before it refuses the header.
+func (s *Service) Identify(ctx context.Context, secret string, want keyward.KeyKind, ip netip.Addr) (*keyward.Key, error) {
+	return s.identify(ctx, secret, want, ip, s.clock.Now())
+}
+
+func (s *Service) identify(ctx context.Context, secret string, want keyward.KeyKind, ip netip.Addr, now time.Time) (*keyward.Key, error) {
 	throttled := s.authByAddr.throttled(ip, now)
 	if throttled {
 		if err := s.admitThrottled(ctx, secret, ip, now); err != nil {
-			return nil, ratelimit.Decision{}, err
+			return nil, err
 		}
 	}
 	k, err := s.lookup(ctx, secret, now)
@@ -120,23 +141,18 @@ func (s *Service) AuthenticateLimited(ctx context.Context, secret string, want k
 				s.authByAddr.fail(ctx, ip, now)
 			}
 		}
-		return nil, ratelimit.Decision{}, err
+		return nil, err
 	}
 	if k.Kind != want {
 		if k.Kind == keyward.KindOrg {
-			return nil, ratelimit.Decision{}, keyward.Denied("Org keys (kwo_) are for /v1/org endpoints, sent in the x-org-api-key header; use a project key (kwp_) in x-api-key here")
+			return nil, keyward.Denied("Org keys (kwo_) are for /v1/org endpoints, sent in the x-org-api-key header; use a project key (kwp_) in x-api-key here")
 		}
-		return nil, ratelimit.Decision{}, keyward.Denied("Project keys (kwp_) are for project endpoints, sent in the x-api-key header; use an org key (kwo_) in x-org-api-key here")
+		return nil, keyward.Denied("Project keys (kwp_) are for project endpoints, sent in the x-api-key header; use an org key (kwo_) in x-org-api-key here")
 	}
 	if !k.AllowsIP(ip) {
-		return nil, ratelimit.Decision{}, errIPNotAllowed
+		return nil, errIPNotAllowed
 	}
-	d, err := s.rateLimit(ctx, k, now)
-	if err != nil {
-		return nil, d, err
-	}
-	s.usage.note(k.ID, now)
-	return k, d, nil
+	return k, nil
 }
 
 var errIPNotAllowed = keyward.Errorf(keyward.CodeIPNotAllowed, "This API key may not be used from this address")
