@@ -1,0 +1,234 @@
+package server
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/keyward/keyward"
+	"github.com/keyward/keyward/internal/kwtest/faultnet"
+	"github.com/keyward/keyward/internal/kwtest/instance"
+	"github.com/keyward/keyward/internal/service"
+)
+
+// Edges of the cache lease (issue 18) that the three-process fault test
+// does not reach: a node whose database answers late rather than never,
+// an SDK following a node that has gone blind, and verifications that
+// read the store outside the key cache.
+
+// startNodeOn serves a node on dbURL until the test ends.
+func startNodeOn(t *testing.T, dbURL string) *node {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	srv, err := New(ctx, Config{Database: dbURL}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(ctx, ln) }()
+	t.Cleanup(func() { cancel(); <-done })
+	cache := srv.Service.Cache()
+	for deadline := time.Now().Add(10 * time.Second); !cache.Trusted(); {
+		changed := cache.Changed()
+		if cache.Trusted() {
+			break
+		}
+		select {
+		case <-changed:
+		case <-time.After(time.Until(deadline)):
+			t.Fatal("the node never trusted its cache")
+		}
+	}
+	return &node{srv: srv, url: "http://" + ln.Addr().String()}
+}
+
+// twoNodes starts node a directly on a private PostgreSQL and node b
+// through a proxy the test controls, and bootstraps the store.
+func twoNodes(t *testing.T) (a, b *node, bdb *faultnet.Proxy, owner *service.Actor, where service.Where) {
+	t.Helper()
+	pg := instance.NewPostgres(t)
+	bdb = newProxy(t, pg.Addr(), faultnet.Mark{Name: "listen", Pattern: "LISTEN "})
+	a = startNodeOn(t, "postgres://postgres@"+pg.Addr()+"/postgres?sslmode=disable")
+	b = startNodeOn(t, "postgres://postgres@"+bdb.Addr()+"/postgres?sslmode=disable")
+	t.Cleanup(func() { bdb.Set(faultnet.Pass) }) // so that b stops promptly
+	ctx := context.Background()
+	res, err := a.srv.Service.Bootstrap(ctx, service.BootstrapInput{OrgName: "Acme", Email: "o@example.com"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	owner = service.UserActor(res.User.ID, res.Org.ID, service.Origin{})
+	p, err := a.srv.Service.CreateProject(ctx, owner, keyward.CreateProjectInput{Name: "Shop"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a, b, bdb, owner, service.Where{ProjectID: p.ID}
+}
+
+// A node whose database answers late (every packet delayed, as over a
+// congested or lossy link) cannot renew its lease, so each verification
+// reads the store. Requests that arrive while such a read is under way
+// share it; but a read that began before a revoke was committed answers
+// as before the revoke, so a request may take its answer only if the read
+// began less than the lease before the request arrived. Otherwise a
+// request sent well after the revoke returned is accepted.
+func TestSlowDatabaseSharedLoadsRespectTheLease(t *testing.T) {
+	a, b, bdb, owner, where := twoNodes(t)
+	ctx := context.Background()
+	hc := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
+
+	type answer struct {
+		sent time.Time
+		code int
+	}
+	const rounds, workers = 4, 32
+	worst := time.Duration(0)
+	for r := range rounds {
+		k, err := a.srv.Service.CreateKey(ctx, owner, where, keyward.CreateKeyInput{Name: fmt.Sprint("customer ", r)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		bdb.Set(faultnet.Pass)
+		warm(t, b.url, k.Secret)
+		bdb.Set(faultnet.Delay(150 * time.Millisecond))
+
+		var mu sync.Mutex
+		var answers []answer
+		stop := make(chan struct{})
+		var wg sync.WaitGroup
+		for i := range workers {
+			wg.Go(func() {
+				// Spread: requests arrive all the time, not in waves.
+				time.Sleep(time.Duration(i) * 600 * time.Millisecond / workers)
+				for {
+					select {
+					case <-stop:
+						return
+					default:
+					}
+					sent := time.Now()
+					code := whoamiFrom(t, hc, b.url, k.Secret)
+					mu.Lock()
+					answers = append(answers, answer{sent, code})
+					mu.Unlock()
+				}
+			})
+		}
+		time.Sleep(2 * time.Second) // the hammer's requests spread over the slow reads
+		if _, err := a.srv.Service.RevokeKey(ctx, owner, where, k.ID, keyward.RevokeInput{}); err != nil {
+			t.Fatal(err)
+		}
+		returned := time.Now()
+		time.Sleep(2 * time.Second)
+		close(stop)
+		wg.Wait()
+		codes := map[int]int{}
+		for _, an := range answers {
+			codes[an.code]++
+		}
+		t.Logf("round %d: answers %v", r, codes)
+		for _, an := range answers {
+			if an.code == 200 && an.sent.After(returned) {
+				worst = max(worst, an.sent.Sub(returned))
+			}
+		}
+	}
+	t.Logf("latest acceptance of a revoked key by the slow node, by when the request was sent: %v after the revoke returned", worst)
+	if bound := DefaultCacheLease + 50*time.Millisecond; worst > bound {
+		t.Errorf("the node whose database is slow accepted a revoked key %v after the revoke returned (bound %v)", worst, bound)
+	}
+}
+
+// An SDK following a node's change stream answers from its own memory
+// while the stream says the node is live. A node cut off from its
+// database (no feed, no reads of the change log) must stop saying so:
+// otherwise the SDK keeps accepting a key revoked through another node
+// for as long as it keeps the key (a minute by default).
+func TestSDKStreamStopsBeingLiveWhenItsNodeIsBlind(t *testing.T) {
+	a, b, bdb, owner, where := twoNodes(t)
+	ctx := context.Background()
+	lb, lc := startLocalCache(t, []*node{b}, owner, &keyward.Project{ID: where.ProjectID})
+	k, err := a.srv.Service.CreateKey(ctx, owner, where, keyward.CreateKeyInput{Name: "customer"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := keyward.VerifyInput{Key: k.Secret}
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		before := lb.verifies.Load()
+		v, err := lc.Verify(ctx, in)
+		if err != nil || !v.Valid {
+			t.Fatalf("Verify of a fresh key = %+v, %v", v, err)
+		}
+		if lb.verifies.Load() == before { // answered from memory
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the key was never answered from memory")
+		}
+	}
+
+	bdb.Set(faultnet.Blackhole)
+	if _, err := a.srv.Service.RevokeKey(ctx, owner, where, k.ID, keyward.RevokeInput{}); err != nil {
+		t.Fatal(err)
+	}
+	returned := time.Now()
+	// The SDK's bound is not the node's (its stream is one more hop),
+	// but it is short: the lease, a failed catch-up and a round trip.
+	const bound = time.Second
+	for {
+		v, err := lc.Verify(ctx, in)
+		if err != nil || !v.Valid {
+			t.Logf("the SDK stopped accepting the key %v after the revoke returned (%v, %v)", time.Since(returned).Round(time.Millisecond), v, err)
+			return
+		}
+		if time.Since(returned) > bound {
+			t.Fatalf("the SDK still accepts a key revoked %v ago, from memory (live=%v), while its node cannot read the database", time.Since(returned).Round(time.Millisecond), lc.Live())
+		}
+		time.Sleep(10 * time.Millisecond) // polling the SDK, as an application does
+	}
+}
+
+// A verification by a key that may not verify (no keys:verify scope) is
+// refused after store reads and an audit write: they must end while the
+// database hangs, like every other store call of a request.
+func TestRefusedVerifyEndsWhileTheDatabaseHangs(t *testing.T) {
+	a, b, bdb, owner, where := twoNodes(t)
+	_ = a
+	k, err := a.srv.Service.CreateKey(context.Background(), owner, where, keyward.CreateKeyInput{Name: "no verify", Scopes: []string{keyward.ScopeKeysRead}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	post := func() (int, time.Duration) {
+		req, _ := http.NewRequest("POST", b.url+"/v1/verify", bytes.NewBufferString(`{"key":"kwp_x"}`))
+		req.Header.Set("x-api-key", k.Secret)
+		req.Header.Set("Content-Type", "application/json")
+		c := &http.Client{Timeout: 30 * time.Second} // a hang guard, far above any deadline
+		start := time.Now()
+		res, err := c.Do(req)
+		if err != nil {
+			t.Fatalf("POST /v1/verify: %v", err)
+		}
+		io.Copy(io.Discard, res.Body)
+		res.Body.Close()
+		return res.StatusCode, time.Since(start)
+	}
+	if code, _ := post(); code != http.StatusForbidden {
+		t.Fatalf("a key without keys:verify verifying: %d, want 403", code)
+	}
+	bdb.Set(faultnet.Blackhole)
+	code, took := post()
+	t.Logf("with the database frozen: %d after %v", code, took.Round(time.Millisecond))
+	if took > 3*time.Second {
+		t.Errorf("a refused verification took %v with the database frozen", took)
+	}
+}
