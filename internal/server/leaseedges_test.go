@@ -126,7 +126,6 @@ func TestSDKStreamStopsBeingLiveWhenItsNodeIsBlind(t *testing.T) {
 // database hangs, like every other store call of a request.
 func TestRefusedVerifyEndsWhileTheDatabaseHangs(t *testing.T) {
 	a, b, bdb, owner, where := twoNodes(t)
-	_ = a
 	k, err := a.srv.Service.CreateKey(context.Background(), owner, where, keyward.CreateKeyInput{Name: "no verify", Scopes: []string{keyward.ScopeKeysRead}})
 	if err != nil {
 		t.Fatal(err)
