@@ -169,11 +169,19 @@ func (s *Service) Whoami(a *Actor) *keyward.Whoami {
 // mayVerify checks that a may verify keys of project projectID ("": of any
 // project of its org).
 func (s *Service) mayVerify(ctx context.Context, a *Actor, projectID string) error {
-	var err error
-	switch {
-	case a.IsKind(keyward.KindProject) && a.Key.ProjectID == projectID && keyAllows(a, actKeysVerify):
+	if a.IsKind(keyward.KindProject) && a.Key.ProjectID == projectID && keyAllows(a, actKeysVerify) {
 		// The hot path: a project key verifying for its own project. The
 		// key was just authenticated, so its project exists; no store read.
+		return nil
+	}
+	// Otherwise the store is read (and a refusal is written to the audit
+	// log). Verifications run without a request deadline (see
+	// httpapi.route.Hot), so these calls get one of their own: a request
+	// must not wait for a store that hangs.
+	ctx, cancel := context.WithTimeout(ctx, verify.LoadTimeout)
+	defer cancel()
+	var err error
+	switch {
 	case projectID != "":
 		_, err = s.projectAccess(ctx, s.store, a, projectID, actKeysVerify, AuditKeyVerify)
 	default:

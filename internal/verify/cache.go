@@ -123,34 +123,60 @@ func (c *Cache) Get(ctx context.Context, d Digest, now time.Time, load Loader) (
 	// invalidation must not join a load that began before it (that load may
 	// return the key as it was before a revoke).
 	flight := string(d[:]) + strconv.FormatUint(epoch, 10)
-	v, err, _ := c.group.Do(flight, func() (any, error) {
-		// A load for d may have ended between this caller's miss and its
-		// flight: then what it loaded is here.
-		if e, ok := c.held(d, now); ok {
-			if e.key == nil {
-				return (*keyward.Key)(nil), errNotFound
-			}
-			return e.key, nil
-		}
-		// The load is shared: one caller going away must not fail the rest.
-		lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), LoadTimeout)
-		defer cancel()
-		k, err := load(lctx, d)
-		var unkept *Unkept
-		switch {
-		case errors.As(err, &unkept):
-			return unkept.Key, nil
-		case err == nil:
-			c.put(d, k, now.Add(c.opts.PositiveTTL), epoch)
-		case keyward.ErrorCode(err) == keyward.CodeNotFound:
-			c.put(d, nil, now.Add(c.opts.NegativeTTL), epoch)
-		}
-		return k, err
+	arrived := time.Now()
+	v, err, shared := c.group.Do(flight, func() (any, error) {
+		return c.load(ctx, d, now, load, epoch)
 	})
+	r := v.(loaded)
+	// Under a lease the epoch alone is not enough: while the lease cannot
+	// be renewed no invalidation arrives, and a load that began before a
+	// revoke was committed may still be under way (a slow database). Its
+	// answer is as old as its start, so a request that arrived L or more
+	// after that start reads for itself.
+	if shared && c.lease.outlived(r.began, arrived) {
+		r, err = c.load(ctx, d, now, load, epoch)
+	}
 	if err != nil {
 		return nil, err
 	}
-	return v.(*keyward.Key), nil
+	return r.key, nil
+}
+
+// loaded is a load's answer and when the load began.
+type loaded struct {
+	key   *keyward.Key
+	began time.Time
+}
+
+// load reads d from the store for Get, bounded by LoadTimeout, and keeps
+// what it read unless the cache was invalidated since epoch.
+func (c *Cache) load(ctx context.Context, d Digest, now time.Time, load Loader, epoch uint64) (loaded, error) {
+	r := loaded{began: time.Now()}
+	// A load for d may have ended between this caller's miss and its
+	// flight: then what it loaded is here.
+	if e, ok := c.held(d, now); ok {
+		if e.key == nil {
+			return r, errNotFound
+		}
+		r.key = e.key
+		return r, nil
+	}
+	// The load is shared: one caller going away must not fail the rest.
+	lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), LoadTimeout)
+	defer cancel()
+	k, err := load(lctx, d)
+	var unkept *Unkept
+	switch {
+	case errors.As(err, &unkept):
+		r.key = unkept.Key
+		return r, nil
+	case err == nil:
+		c.put(d, k, now.Add(c.opts.PositiveTTL), epoch)
+	case keyward.ErrorCode(err) == keyward.CodeNotFound:
+		c.put(d, nil, now.Add(c.opts.NegativeTTL), epoch)
+	}
+	r.key = k
+	return r, err
 }
 
 // Holds reports whether the cache holds an unexpired entry for d (a key,
@@ -307,9 +333,13 @@ func (c *Cache) SetTrusted(ok bool) {
 // Position returns the last change of the store's change log that has been
 // applied to this cache, and whether the cache is trusted. While it is
 // trusted, every answer it gives reflects at least every change up to seq.
+//
+// Under a lease the cache does not vouch while catch-ups fail
+// (Unrenewed): its position may be far behind the log, and a change
+// stream must not tell its SDKs that they are up to date.
 func (c *Cache) Position() (seq int64, trusted bool) {
 	// pos first: trust read after it vouches for at least that position.
-	return c.pos.Load(), c.trusted.Load()
+	return c.pos.Load(), c.trusted.Load() && !c.lease.blind.Load()
 }
 
 // Changed returns a channel that is closed the next time the position or

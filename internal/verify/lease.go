@@ -40,6 +40,10 @@ type lease struct {
 	asked  uint64 // wake-ups of an unknown position so far
 	seen   uint64 // of those, how many a finished catch-up began after
 	renew  func(ctx context.Context) error
+
+	// blind is set while catch-ups fail (Unrenewed), until one succeeds:
+	// the cache's position then vouches for nothing (Position).
+	blind atomic.Bool
 }
 
 func (l *lease) init() {
@@ -96,6 +100,7 @@ func (c *Cache) Ticket() Ticket {
 // committed before t was taken is applied. The lease then runs until L
 // after t, unless a wake-up announced a change that is still to be read.
 func (c *Cache) Renewed(t Ticket) {
+	c.setBlind(false)
 	l := &c.lease
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -107,6 +112,30 @@ func (c *Cache) Renewed(t Ticket) {
 	if end > l.gate.Load() {
 		l.gate.Store(end)
 	}
+}
+
+// Unrenewed records that a catch-up failed: until one succeeds, the cache
+// does not vouch for its position (Position), so that change streams stop
+// saying they are live. The lease itself needs no telling: it lapses by
+// the clock.
+func (c *Cache) Unrenewed() { c.setBlind(true) }
+
+func (c *Cache) setBlind(b bool) {
+	if c.lease.blind.Swap(b) != b {
+		c.posMu.Lock()
+		c.signalLocked()
+		c.posMu.Unlock()
+	}
+}
+
+// outlived reports whether a load that began at began is too old for a
+// request that arrived at arrived: its answer may predate changes
+// committed more than L before the request.
+func (l *lease) outlived(began, arrived time.Time) bool {
+	l.mu.Lock()
+	length := l.length
+	l.mu.Unlock()
+	return length > 0 && arrived.Sub(began) >= length
 }
 
 // Announced records a wake-up: a change numbered seq (0: a change of

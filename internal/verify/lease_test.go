@@ -166,3 +166,77 @@ func TestNoLeaseAlwaysOpen(t *testing.T) {
 		}
 	})
 }
+
+// A store read that began before a revoke was committed answers as before
+// it. Under a lease, a lookup may share such a read only if the read began
+// less than L before the lookup arrived: a lookup that arrives later, while
+// the lease cannot be renewed, reads again (the three-process picture: a
+// node whose database answers late, a revoke committed while a read is
+// under way, and a request sent L after the revoke returned that joins it).
+func TestSharedLoadOlderThanTheLeaseIsNotTaken(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		f := newLeaseFixture(t) // renewals fail
+		release := make(chan struct{})
+		var n atomic.Int32
+		load := func(context.Context, Digest) (*keyward.Key, error) {
+			if n.Add(1) == 1 {
+				<-release // the answer of a read from before the revoke, late
+				return f.key, nil
+			}
+			return nil, errNotFound // the store after the revoke
+		}
+		first := make(chan *keyward.Key)
+		go func() {
+			k, _ := f.c.Get(context.Background(), digest(1), time.Now(), load)
+			first <- k
+		}()
+		synctest.Wait()                          // the first lookup's read is under way
+		time.Sleep(testLease + time.Millisecond) // the revoke returned meanwhile
+		late := make(chan *keyward.Key)
+		go func() {
+			k, _ := f.c.Get(context.Background(), digest(1), time.Now(), load)
+			late <- k
+		}()
+		synctest.Wait()
+		close(release)
+		if k := <-first; k == nil {
+			t.Fatal("the lookup that began the read did not get its answer")
+		}
+		if k := <-late; k != nil {
+			t.Fatalf("a lookup that arrived %v after a read began took its answer (the key as before the revoke)", testLease+time.Millisecond)
+		}
+	})
+}
+
+// While catch-ups fail, the cache does not vouch for its position:
+// change streams then tell SDKs not to answer from memory. The first
+// successful catch-up vouches again; both turns are signalled.
+func TestFailedCatchUpWithdrawsThePosition(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		f := newLeaseFixture(t)
+		f.c.Renewed(f.c.Ticket())
+		if _, ok := f.c.Position(); !ok {
+			t.Fatal("a renewed cache does not vouch for its position")
+		}
+		changed := f.c.Changed()
+		f.c.Unrenewed()
+		if _, ok := f.c.Position(); ok {
+			t.Fatal("the cache vouches for its position after a failed catch-up")
+		}
+		select {
+		case <-changed:
+		default:
+			t.Fatal("a failed catch-up was not signalled")
+		}
+		changed = f.c.Changed()
+		f.c.Renewed(f.c.Ticket())
+		if _, ok := f.c.Position(); !ok {
+			t.Fatal("the cache does not vouch again after a good catch-up")
+		}
+		select {
+		case <-changed:
+		default:
+			t.Fatal("the good catch-up was not signalled")
+		}
+	})
+}

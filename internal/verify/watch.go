@@ -246,6 +246,7 @@ func (w *Watcher) catchUp(ctx context.Context) error {
 	for {
 		changes, err := w.Log.KeyChanges(qctx, w.seq, batch)
 		if err != nil {
+			w.Cache.Unrenewed()
 			if ctx.Err() == nil {
 				w.Logger.Warn("invalidation: reading the change log failed", "err", err)
 			}
