@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -108,20 +109,28 @@ func (c *cluster) saturate(t *testing.T, wrk string) func() string {
 func reportAcceptance(t *testing.T, h *hammer, phase string) {
 	t.Helper()
 	var latest time.Duration
+	var trips []time.Duration // every answer's round trip, for the share of the lag that is the request itself
 	n := 0
 	for _, tg := range h.all {
-		if tg.phase != phase || tg.revoked.IsZero() {
+		if tg.phase != phase {
 			continue
 		}
 		for _, a := range tg.answers {
-			if a.out == accepted && a.node != tg.via && a.sent.After(tg.revoked) {
+			trips = append(trips, a.got.Sub(a.sent))
+			if !tg.revoked.IsZero() && a.out == accepted && a.node != tg.via && a.sent.After(tg.revoked) {
 				n++
 				latest = max(latest, a.sent.Sub(tg.revoked))
 			}
 		}
 	}
-	line := fmt.Sprintf("revocation propagation, %s: %d accepted answers sent after a revoke returned; the latest sent %v after it",
-		phase, n, latest.Round(10*time.Microsecond))
+	if len(trips) == 0 {
+		t.Fatalf("%s: no answers", phase)
+	}
+	slices.Sort(trips)
+	r := func(d time.Duration) time.Duration { return d.Round(10 * time.Microsecond) }
+	line := fmt.Sprintf("revocation propagation, %s: %d accepted answers sent after a revoke returned, the latest sent %v after it; "+
+		"the hammer's requests took p50 %v, p99 %v, max %v",
+		phase, n, r(latest), r(trips[len(trips)/2]), r(trips[len(trips)*99/100]), r(trips[len(trips)-1]))
 	t.Log(line)
 	fmt.Println(line)
 }
