@@ -51,6 +51,43 @@ func saturated(t *testing.T, redisURL, name string) {
 	t.Log(stop())
 	checkBound(t, report(t, name, s.lags["saturated"]))
 	reportAcceptance(t, h, "saturated")
+	reportSlowest(t, h, "saturated", 5)
+}
+
+// reportSlowest splits the k longest propagation lags of a phase into when
+// the first refusing request was sent (after the revoke returned) and how
+// long the node took to answer it: a lag made of a long answer is a request
+// that waited (for the catch-up read, the store, the CPU), not a node that
+// kept accepting.
+func reportSlowest(t *testing.T, h *hammer, phase string, k int) {
+	t.Helper()
+	type sample struct{ lag, sent, took time.Duration }
+	var all []sample
+	for _, tg := range h.all {
+		if tg.phase != phase || tg.revoked.IsZero() {
+			continue
+		}
+		var first [3]*answer
+		for i := range tg.answers {
+			a := &tg.answers[i]
+			if a.out == refused && (first[a.node] == nil || a.got.Before(first[a.node].got)) {
+				first[a.node] = a
+			}
+		}
+		for node, a := range first {
+			if a != nil && node != tg.via {
+				all = append(all, sample{a.got.Sub(tg.revoked), a.sent.Sub(tg.revoked), a.got.Sub(a.sent)})
+			}
+		}
+	}
+	slices.SortFunc(all, func(a, b sample) int { return int(b.lag - a.lag) })
+	r := func(d time.Duration) time.Duration { return d.Round(10 * time.Microsecond) }
+	for _, s := range all[:min(k, len(all))] {
+		line := fmt.Sprintf("revocation propagation, %s: lag %v = first refusing request sent %v after the revoke returned + answered in %v",
+			phase, r(s.lag), r(s.sent), r(s.took))
+		t.Log(line)
+		fmt.Println(line)
+	}
 }
 
 // saturate starts one wrk per node, verifying the cluster's verifier key

@@ -13,6 +13,8 @@
 # Both servers run for the whole A/B (one process per binary, warmed up
 # for 1 s before the first round); their request logs go to files in a
 # temporary directory, as `keyward serve` writes them in production.
+# Besides the rate, each round gives the server's CPU time per request
+# (user + system, from /proc), which the machine's neighbours move less.
 # The databases are dropped at the end, also on error or Ctrl-C.
 set -euo pipefail
 
@@ -73,31 +75,41 @@ EOF
 	wrk -c "$conns" -d 1s -s "$work/$name.lua" "http://127.0.0.1:$port" >/dev/null # warm-up
 }
 
-# load NAME PORT: one round; prints "rate p99_ms non2xx".
+# cputicks PID: the process's user+system CPU time, in clock ticks.
+cputicks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+
+# load NAME PORT PID: one round; prints "rate p99_ms non2xx cpu_us_per_request".
 load() {
-	local out
+	local out t0 t1
+	t0=$(cputicks "$3")
 	out=$(wrk -c "$conns" -d "$dur" --latency -s "$work/$1.lua" "http://127.0.0.1:$2")
-	local rate p99 bad
+	t1=$(cputicks "$3")
+	local rate p99 bad n cpu
 	rate=$(awk '/^Requests\/sec:/ {print $2}' <<<"$out")
+	n=$(awk '/requests in/ {print $1}' <<<"$out")
+	cpu=$(awk -v d=$((t1 - t0)) -v n="$n" -v hz="$(getconf CLK_TCK)" 'BEGIN {printf "%.1f", d / hz * 1e6 / n}')
 	p99=$(awk '$1 == "99%" {v=$2; if (v ~ /us$/) {sub(/us/,"",v); v/=1000} else if (v ~ /ms$/) {sub(/ms/,"",v)} else if (v ~ /s$/) {sub(/s/,"",v); v*=1000}; print v}' <<<"$out")
 	bad=$(awk '/Non-2xx/ {print $5}' <<<"$out")
-	echo "$rate $p99 ${bad:-0}"
+	echo "$rate $p99 ${bad:-0} $cpu"
 }
 
 start old "$old" 18081
 start new "$new" 18082
 echo "endpoint $endpoint, $rounds rounds of -c$conns -d$dur, alternating old/new; load at start: $(cut -d' ' -f1-3 /proc/loadavg)"
-printf '%-6s %12s %9s %12s %9s %8s\n' round old_req/s old_p99 new_req/s new_p99 new/old
-ratios=()
+printf '%-6s %12s %9s %9s %12s %9s %9s %8s\n' round old_req/s old_p99 old_cpu new_req/s new_p99 new_cpu new/old
+ratios=() cpus=()
 for r in $(seq 1 "$rounds"); do
-	read -r orate op99 obad < <(load old 18081)
-	read -r nrate np99 nbad < <(load new 18082)
+	read -r orate op99 obad ocpu < <(load old 18081 "${pids[0]}")
+	read -r nrate np99 nbad ncpu < <(load new 18082 "${pids[1]}")
 	if [ "$obad" != 0 ] || [ "$nbad" != 0 ]; then echo "non-2xx answers: old $obad, new $nbad" >&2; exit 1; fi
 	ratio=$(awk -v a="$orate" -v b="$nrate" 'BEGIN {printf "%.3f", b/a}')
 	ratios+=("$ratio")
-	printf '%-6s %12s %7sms %12s %7sms %8s\n' "$r" "$orate" "$op99" "$nrate" "$np99" "$ratio"
+	cpus+=("$ocpu $ncpu")
+	printf '%-6s %12s %7sms %7sus %12s %7sms %7sus %8s\n' "$r" "$orate" "$op99" "$ocpu" "$nrate" "$np99" "$ncpu" "$ratio"
 done
 printf '%s\n' "${ratios[@]}" | sort -n | awk '{v[NR]=$1; s+=$1} END {
 	m = (NR % 2) ? v[(NR+1)/2] : (v[NR/2] + v[NR/2+1]) / 2
 	printf "new/old: median %.3f, mean %.3f, min %.3f, max %.3f\n", m, s/NR, v[1], v[NR]}'
+printf '%s\n' "${cpus[@]}" | awk '{o[NR]=$1; n[NR]=$2; so+=$1; sn+=$2} END {
+	printf "server CPU per request: old mean %.1f us, new mean %.1f us (new/old %.3f)\n", so/NR, sn/NR, sn/so}'
 echo "load at end: $(cut -d' ' -f1-3 /proc/loadavg)"
