@@ -29,6 +29,7 @@ func TestNodesPostgresNotify(t *testing.T) {
 	}
 	s := h.finish(t)
 	checkBound(t, report(t, "PostgreSQL LISTEN/NOTIFY", s.lags["notify"]))
+	reportAcceptance(t, h, "notify")
 }
 
 // The Redis variant also closes the nodes' pub/sub connections twice
@@ -53,6 +54,7 @@ func TestNodesRedis(t *testing.T) {
 	}
 	s := h.finish(t)
 	checkBound(t, report(t, "Redis pub/sub, its connections closed twice", s.lags["redis"]))
+	reportAcceptance(t, h, "redis")
 
 	// A feed that hears nothing for a while is still up. (It once went
 	// down after two quiet seconds and stayed down: every node read the
