@@ -65,6 +65,8 @@ type clusterSpec struct {
 	// node, when set, says how node i reaches the cluster's database db
 	// and Redis (through a proxy, say), and adds flags of its own.
 	node func(i int, db string) nodeSpec
+	// args are more flags for every node started without node.
+	args []string
 }
 
 // nodeSpec is how one node is started.
@@ -117,7 +119,7 @@ func newClusterOn(t *testing.T, spec clusterSpec) *cluster {
 	}
 
 	for i := range 3 { // start all three, then wait: they start in parallel
-		ns := nodeSpec{database: dbURL, redis: c.redis}
+		ns := nodeSpec{database: dbURL, redis: c.redis, args: spec.args}
 		if spec.node != nil {
 			ns = spec.node(i, dbURL)
 		}
@@ -353,10 +355,12 @@ func (n *node) healthy() bool {
 	}
 	defer res.Body.Close()
 	var r struct {
-		Feeds      map[string]string `json:"feeds"`
-		CacheLease string            `json:"cache_lease"`
+		Feeds        map[string]string `json:"feeds"`
+		CacheLeaseMS int64             `json:"cache_lease_ms"`
+		ReadAgoMS    *int64            `json:"change_log_read_ago_ms"`
 	}
-	if res.StatusCode != 200 || json.NewDecoder(res.Body).Decode(&r) != nil || len(r.Feeds) == 0 || r.CacheLease != "held" {
+	if res.StatusCode != 200 || json.NewDecoder(res.Body).Decode(&r) != nil || len(r.Feeds) == 0 ||
+		r.ReadAgoMS == nil || *r.ReadAgoMS > 2*r.CacheLeaseMS { // reading its change log, under the lease
 		return false
 	}
 	for _, state := range r.Feeds {

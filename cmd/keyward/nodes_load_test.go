@@ -399,15 +399,17 @@ type percentiles struct {
 	p50, p99, max time.Duration
 }
 
-// checkBound fails on a gross excess only. The target is 100 ms at p99
-// (README, Running several nodes), and report prints it; but these tests run with -race, three
-// keyward processes and the hammer on a shared 2-core machine next to
-// other test packages, where scheduling alone delays a node by tens of
-// milliseconds, sometimes hundreds: failing near 100 ms would be flaky.
-// What they must catch is a feed that is "up" but does not deliver: then
-// only the 1 s safety poll of the change log propagates, the median lag
-// is about 500 ms and the p99 close to 1 s. The p99 is checked only with
-// 100 samples or more, where it is not simply the slowest one.
+// checkBound fails on a gross excess only. Propagation is measured and
+// reported (docs/benchmarks.md), not asserted: these tests run with -race,
+// three keyward processes and the hammer on a shared 2-core machine next to
+// other test packages, where scheduling alone delays a request by tens of
+// milliseconds, sometimes hundreds. What they must catch is a feed that is
+// "up" but does not deliver: the feed tests start their nodes with a 2 s
+// cache lease (feedsOnly), so that only reading the change log when the
+// lease runs out would then propagate, with a median lag near 1 s. (The
+// bound that holds whatever fails, the lease, is TestNodesFaults'.) The
+// p99 is checked only with 100 samples or more, where it is not simply the
+// slowest one.
 func checkBound(t *testing.T, p percentiles) {
 	t.Helper()
 	if p.p50 > 250*time.Millisecond || (p.n >= 100 && p.p99 > time.Second) {

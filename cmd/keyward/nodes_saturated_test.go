@@ -37,6 +37,9 @@ func TestNodesSaturatedRedis(t *testing.T) {
 }
 
 func saturated(t *testing.T, redisURL, name string) {
+	if os.Getenv("KEYWARD_TEST_SATURATED") == "" {
+		t.Skip("a measurement of about a minute: set KEYWARD_TEST_SATURATED=1 to run it (docs/benchmarks.md)")
+	}
 	wrk, err := exec.LookPath("wrk")
 	if err != nil {
 		t.Skip("wrk not on the PATH (apt-get install wrk): skipping the saturated propagation test")

@@ -121,10 +121,14 @@ type readiness struct {
 	// Feeds are the invalidation feeds by name ("postgres", "redis",
 	// "local"), each "up" or "down".
 	Feeds map[string]string `json:"feeds,omitempty"`
-	// CacheLease is "held" while the key cache may answer from memory,
-	// "lapsed" while answers wait for a read of the change log, and absent
-	// without a lease (a single SQLite node).
-	CacheLease string `json:"cache_lease,omitempty"`
+	// CacheLeaseMS is the cache lease's length, and ChangeLogReadAgoMS how
+	// long ago the last successful read of the change log began, in
+	// milliseconds: the key cache answers only while the age is under the
+	// lease. Both are absent without a lease (a single SQLite node). An
+	// age above the lease for long means the node cannot read its store:
+	// it then answers from the store or with 503, never from memory.
+	CacheLeaseMS       int64  `json:"cache_lease_ms,omitempty"`
+	ChangeLogReadAgoMS *int64 `json:"change_log_read_ago_ms,omitempty"`
 }
 
 // readyTimeout bounds /readyz: a load balancer's probe must get an answer
@@ -145,7 +149,11 @@ func (a *API) ready(c *call) (any, error) {
 		}
 	}
 	if cache := a.svc.Cache(); cache.Leased() {
-		r.CacheLease = either(cache.LeaseHeld(), "held", "lapsed")
+		r.CacheLeaseMS = cache.LeaseLength().Milliseconds()
+		if age, ok := cache.LeaseAge(); ok {
+			ms := age.Milliseconds()
+			r.ChangeLogReadAgoMS = &ms
+		}
 	}
 	return r, nil
 }

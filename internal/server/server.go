@@ -108,8 +108,11 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 	}
 	if lease > 0 {
 		reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
-			Name: "keyward_key_cache_lease_held", Help: "1 while the key cache may answer from memory (a read of the change log within the lease), else 0.",
-		}, func() float64 { return b2f(svc.Cache().LeaseHeld()) }))
+			Name: "keyward_change_log_read_age_seconds", Help: "How long ago the last successful read of the key change log began; the key cache answers from memory only while this is under the cache lease.",
+		}, func() float64 {
+			age, _ := svc.Cache().LeaseAge()
+			return age.Seconds()
+		}))
 	}
 	api := httpapi.New(httpapi.Config{Service: svc, Logger: log, Registry: reg, Fallback: dash, MetricsElsewhere: cfg.MetricsAddr != "",
 		TrustedProxies: proxies, Feeds: srv.Watcher.FeedsUp})

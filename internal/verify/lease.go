@@ -41,6 +41,10 @@ type lease struct {
 	seen   uint64 // of those, how many a finished catch-up began after
 	renew  func(ctx context.Context) error
 
+	// renewed is when the last successful catch-up took its ticket, as a
+	// duration since base (0: never), for LeaseAge.
+	renewed atomic.Int64
+
 	// blind is set while catch-ups fail (Unrenewed), until one succeeds:
 	// the cache's position then vouches for nothing (Position).
 	blind atomic.Bool
@@ -76,6 +80,27 @@ func (c *Cache) Leased() bool {
 	return c.lease.length > 0
 }
 
+// LeaseAge is how long ago the last successful read of the change log
+// began, and false without a lease or before any read. The lease holds
+// while it is under the lease's length (and no wake-up suspends it); it
+// lapses for about a read's round trip each time it is renewed, so a
+// monitor should watch the age, not LeaseHeld.
+func (c *Cache) LeaseAge() (time.Duration, bool) {
+	l := &c.lease
+	at := l.renewed.Load()
+	if at == 0 || !c.Leased() {
+		return 0, false
+	}
+	return time.Since(l.base) - time.Duration(at), true
+}
+
+// LeaseLength is the lease's length (0 without a lease).
+func (c *Cache) LeaseLength() time.Duration {
+	c.lease.mu.Lock()
+	defer c.lease.mu.Unlock()
+	return c.lease.length
+}
+
 // LeaseHeld reports whether the lease lets the cache answer now (always,
 // without a lease).
 func (c *Cache) LeaseHeld() bool { return c.lease.open() }
@@ -104,6 +129,9 @@ func (c *Cache) Renewed(t Ticket) {
 	l := &c.lease
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	if at := int64(t.at.Sub(l.base)); at > l.renewed.Load() {
+		l.renewed.Store(at)
+	}
 	l.seen = max(l.seen, t.asked)
 	if l.length <= 0 || c.pos.Load() < l.want || l.seen < l.asked {
 		return
