@@ -87,6 +87,9 @@ func (s *Service) ListKeys(ctx context.Context, a *Actor, w Where, q ListKeysQue
 	if kp.Next != "" {
 		page.NextCursor = &kp.Next
 	}
+	if kp.Prev != "" {
+		page.PrevCursor = &kp.Prev
+	}
 	return page, nil
 }
 
