@@ -48,7 +48,10 @@ type AuditFilter struct {
 }
 
 // Page is one page of a list: the items and the cursor of the next page.
+// Lists that can go back (keys) also give the cursor of the page before,
+// when there is one.
 type Page[T any] struct {
 	Data       []T     `json:"data"`
 	NextCursor *string `json:"next_cursor"`
+	PrevCursor *string `json:"prev_cursor,omitempty"`
 }

@@ -153,7 +153,8 @@ type CreateKeyInput struct {
 }
 
 // KeyPatch is the body of PATCH …/keys/{id}. Scopes may only narrow. To
-// remove a rate limit send "clear_rate_limit": true.
+// remove a rate limit send "rate_limit": null (the API's rule for every
+// PATCH: null clears a value) or, the same, "clear_rate_limit": true.
 type KeyPatch struct {
 	Name           *string            `json:"name,omitempty"`
 	Scopes         *[]string          `json:"scopes,omitempty"`

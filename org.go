@@ -32,7 +32,8 @@ func DefaultSettings() Settings {
 }
 
 // SettingsPatch changes some settings; nil fields stay as they are. To clear
-// max_key_lifetime send "clear_max_key_lifetime": true.
+// max_key_lifetime send "max_key_lifetime": null (the API's rule for every
+// PATCH) or, the same, "clear_max_key_lifetime": true.
 type SettingsPatch struct {
 	MaxKeysPerUser      *int      `json:"max_keys_per_user,omitempty"`
 	MaxKeysPerProject   *int      `json:"max_keys_per_project,omitempty"`

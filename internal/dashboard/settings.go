@@ -49,24 +49,10 @@ func (d *dashboard) orgSettingsPage(w http.ResponseWriter, r *http.Request, p *p
 	return d.render(w, r, http.StatusOK, "org_settings", p, "Settings", "settings", data)
 }
 
-// humanDuration writes d as people write it, in its largest whole unit
-// ("7d", "24h", "90m"; a day is "24h"), in a form keyward.ParseDuration
-// reads back.
-func humanDuration(d time.Duration) string {
-	switch {
-	case d <= 0:
-		return "0s"
-	case d%(24*time.Hour) == 0 && d > 24*time.Hour:
-		return strconv.FormatInt(int64(d/(24*time.Hour)), 10) + "d"
-	case d%time.Hour == 0:
-		return strconv.FormatInt(int64(d/time.Hour), 10) + "h"
-	case d%time.Minute == 0:
-		return strconv.FormatInt(int64(d/time.Minute), 10) + "m"
-	case d%time.Second == 0:
-		return strconv.FormatInt(int64(d/time.Second), 10) + "s"
-	}
-	return d.String()
-}
+// humanDuration writes d as people write it ("7d", "24h", "90m"), as the
+// API does (keyward.Duration.Human), in a form keyward.ParseDuration reads
+// back.
+func humanDuration(d time.Duration) string { return keyward.Duration(d).Human() }
 
 // updateOrgSettings changes the org's limits (docs/authority.md). An empty maximum key
 // lifetime means no limit.

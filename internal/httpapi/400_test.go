@@ -31,7 +31,7 @@ func TestBadRequests(t *testing.T) {
 		{"bad cidr", "POST", "/v1/keys", `{"name":"a","ip_allowlist":["10.0.0.0/33"]}`, "ip_allowlist"},
 		{"past expiry", "POST", "/v1/keys", `{"name":"a","expires_at":"2000-01-01T00:00:00Z"}`, "expires_at"},
 		{"both expiries", "POST", "/v1/keys", `{"name":"a","expires_at":"2099-01-01T00:00:00Z","expires_in":"1h"}`, "expires_at"},
-		{"bad duration", "POST", "/v1/keys", `{"name":"a","expires_in":"soon"}`, "body"},
+		{"bad duration", "POST", "/v1/keys", `{"name":"a","expires_in":"soon"}`, "expires_in"},
 		{"bad grace", "POST", "/v1/keys/" + s.key.ID + "/rotate", `{"grace_period":"169h"}`, "grace_period"},
 		{"widen on patch", "PATCH", "/v1/keys/" + s.key.ID, `{"scopes":["admin:all"]}`, "scopes"},
 		{"bad limit", "GET", "/v1/keys?limit=500", ``, "limit"},

@@ -165,6 +165,15 @@ func (a *API) adapt(rt route) http.Handler {
 			}
 			c.actor = &c.keyActor
 		}
+		// After authentication, as a body is read: who may not call the
+		// route learns nothing of what it takes. /healthz, /readyz and
+		// /openapi.json answer whatever a probe or a tool appends.
+		if r.URL.RawQuery != "" && strings.HasPrefix(rt.Path, "/v1/") {
+			if err := checkQuery(r.URL.RawQuery, rt.Query); err != nil {
+				writeError(w, r, err)
+				return
+			}
+		}
 		out, err := rt.Handle(c)
 		if err != nil {
 			writeError(w, r, err)

@@ -136,7 +136,7 @@ func appendKey(b []byte, k *keyward.Key) []byte {
 		b = append(b, `{"limit":`...)
 		b = strconv.AppendInt(b, int64(k.RateLimit.Limit), 10)
 		b = append(b, `,"window":`...)
-		b = appendString(b, time.Duration(k.RateLimit.Window).String())
+		b = appendString(b, k.RateLimit.Window.Human())
 		b = append(b, '}')
 	}
 	if k.Secret != "" {

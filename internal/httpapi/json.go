@@ -23,6 +23,12 @@ const MaxBodyBytes = 1 << 20
 // in another case (checkMembers), no trailing data. An empty
 // body leaves dst as it is (for endpoints whose body is optional).
 func decode(r *http.Request, dst any, optional bool) error {
+	return decodeBody(r, dst, optional, nil)
+}
+
+// decodeBody is decode, then inspect (when set) on the body it decoded:
+// the body's buffer is reused once decodeBody returns.
+func decodeBody(r *http.Request, dst any, optional bool, inspect func(body []byte) error) error {
 	buf := bodyBuffers.Get().(*bytes.Buffer)
 	defer func() {
 		if buf.Cap() <= 64<<10 { // keep only small buffers
@@ -63,7 +69,13 @@ func decode(r *http.Request, dst any, optional bool) error {
 	if dec.More() || dec.InputOffset() < int64(len(bytes.TrimRight(body, " \t\r\n"))) {
 		return keyward.Errorf(keyward.CodeInvalidRequest, "The request body has data after the JSON value")
 	}
-	return checkMembers(body, reflect.TypeOf(dst))
+	if err := checkMembers(body, reflect.TypeOf(dst)); err != nil {
+		return err
+	}
+	if inspect != nil {
+		return inspect(body)
+	}
+	return nil
 }
 
 // readLimited reads body into buf until its end or until buf holds limit
@@ -107,6 +119,9 @@ func jsonError(err error) error {
 		field := typeErr.Field
 		if field == "" {
 			field = "body"
+		}
+		if typeErr.Type == durationType { // its own UnmarshalJSON refused it
+			return keyward.Invalid(keyward.FieldError{Field: field, Problem: keyward.DurationProblem})
 		}
 		return keyward.Invalid(keyward.FieldError{Field: field, Problem: "must be " + jsonKind(typeErr.Type.Kind().String())})
 	case errors.As(err, &syntaxErr), errors.Is(err, io.ErrUnexpectedEOF):

@@ -14,14 +14,14 @@ func (a *API) keyRoutes(prefix string, auth authKind, where func(*call) service.
 		noun = "org key"
 	}
 	return []route{
-		{Method: "GET", Path: prefix, Summary: "List " + noun + "s", Auth: auth, Query: []string{"status", "limit", "cursor"}, Out: keyward.Page[keyward.Key]{}, Status: 200,
+		{Method: "GET", Path: prefix, Summary: "List " + noun + "s, newest first: q searches names and hints; status (active, expiring, expired, revoked or all; default active and expiring), owner (a user id) and scope filter; sort is oldest, used or used_least; cursor is a page's next_cursor or prev_cursor", Auth: auth, Query: keyListQuery, Out: keyward.Page[keyward.Key]{}, Status: 200,
 			Handle: func(c *call) (any, error) {
-				q := c.r.URL.Query()
-				limit, err := intParam(c.r, "limit")
+				q, err := keyListQueryOf(c.r)
 				if err != nil {
 					return nil, err
 				}
-				return a.svc.ListKeys(c.r.Context(), c.actor, where(c), service.ListKeysQuery{Status: q.Get("status"), Limit: limit, Cursor: q.Get("cursor")})
+				page, err := a.svc.ListKeys(c.r.Context(), c.actor, where(c), q)
+				return page, keyListParams(err)
 			}},
 		{Method: "POST", Path: prefix, Summary: "Create a " + noun + " (the secret is shown once); scopes, expiry, IP allowlist and rate limit left out are the maker's own, and none may exceed it", Auth: auth, In: keyward.CreateKeyInput{}, Out: keyward.Key{}, Status: 201,
 			Handle: func(c *call) (any, error) {
@@ -35,10 +35,10 @@ func (a *API) keyRoutes(prefix string, auth authKind, where func(*call) service.
 			Handle: func(c *call) (any, error) {
 				return a.svc.GetKey(c.r.Context(), c.actor, where(c), c.r.PathValue("id"))
 			}},
-		{Method: "PATCH", Path: one, Summary: "Rename a " + noun + ", change its metadata, allowlist or rate limit, or narrow its scopes (a key changes only keys no stronger than itself, into keys no stronger)", Auth: auth, In: keyward.KeyPatch{}, Out: keyward.Key{}, Status: 200,
+		{Method: "PATCH", Path: one, Summary: "Rename a " + noun + ", change its metadata, allowlist or rate limit, or narrow its scopes (a key changes only keys no stronger than itself, into keys no stronger)" + nullRule(keyPatchClears), Auth: auth, In: keyward.KeyPatch{}, Out: keyward.Key{}, Status: 200,
 			Handle: func(c *call) (any, error) {
 				var in keyward.KeyPatch
-				if err := decode(c.r, &in, false); err != nil {
+				if err := decodePatch(c.r, &in, keyPatchClears); err != nil {
 					return nil, err
 				}
 				return a.svc.UpdateKey(c.r.Context(), c.actor, where(c), c.r.PathValue("id"), in)

@@ -116,7 +116,7 @@ func (g *schemaGen) schema(t reflect.Type) map[string]any {
 	case t == timeType:
 		return map[string]any{"type": "string", "format": "date-time"}
 	case t == durationType:
-		return map[string]any{"type": "string", "description": "a duration such as \"24h\" or \"7d\""}
+		return map[string]any{"type": "string", "description": "a duration as people write it: \"90s\", \"30m\", \"24h\", \"7d\" (any Go duration string such as \"1h30m\" is read too)"}
 	}
 	switch t.Kind() {
 	case reflect.Pointer:

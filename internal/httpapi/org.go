@@ -27,10 +27,10 @@ func (a *API) projectRoutes() []route {
 			}},
 		{Method: "GET", Path: one, Summary: "Get a project", Auth: authOrg, Out: keyward.Project{}, Status: 200,
 			Handle: func(c *call) (any, error) { return a.svc.GetProject(c.r.Context(), c.actor, c.r.PathValue("id")) }},
-		{Method: "PATCH", Path: one, Summary: "Rename a project or set its custom scopes", Auth: authOrg, In: keyward.ProjectPatch{}, Out: keyward.Project{}, Status: 200,
+		{Method: "PATCH", Path: one, Summary: "Rename a project or set its custom scopes" + nullRule(projectPatchClears), Auth: authOrg, In: keyward.ProjectPatch{}, Out: keyward.Project{}, Status: 200,
 			Handle: func(c *call) (any, error) {
 				var in keyward.ProjectPatch
-				if err := decode(c.r, &in, false); err != nil {
+				if err := decodePatch(c.r, &in, projectPatchClears); err != nil {
 					return nil, err
 				}
 				return a.svc.UpdateProject(c.r.Context(), c.actor, c.r.PathValue("id"), in)
@@ -78,10 +78,10 @@ func (a *API) memberRoutes() []route {
 			Handle: func(c *call) (any, error) {
 				return a.svc.RevokeInvitation(c.r.Context(), c.actor, c.r.PathValue("invitation_id"))
 			}},
-		{Method: "PATCH", Path: one, Summary: "Change a member's org and project roles", Auth: authOrg, In: keyward.MemberPatch{}, Out: keyward.Member{}, Status: 200,
+		{Method: "PATCH", Path: one, Summary: "Change a member's org and project roles" + nullRule(memberPatchClears), Auth: authOrg, In: keyward.MemberPatch{}, Out: keyward.Member{}, Status: 200,
 			Handle: func(c *call) (any, error) {
 				var in keyward.MemberPatch
-				if err := decode(c.r, &in, false); err != nil {
+				if err := decodePatch(c.r, &in, memberPatchClears); err != nil {
 					return nil, err
 				}
 				return a.svc.UpdateMember(c.r.Context(), c.actor, c.r.PathValue("user_id"), in)
@@ -99,10 +99,10 @@ func (a *API) settingsRoutes() []route {
 	return []route{
 		{Method: "GET", Path: "/v1/org/settings", Summary: "The org's limits and policies", Auth: authOrg, Out: keyward.Settings{}, Status: 200,
 			Handle: func(c *call) (any, error) { return a.svc.GetSettings(c.r.Context(), c.actor) }},
-		{Method: "PATCH", Path: "/v1/org/settings", Summary: "Change the org's limits and policies", Auth: authOrg, In: keyward.SettingsPatch{}, Out: keyward.Settings{}, Status: 200,
+		{Method: "PATCH", Path: "/v1/org/settings", Summary: "Change the org's limits and policies" + nullRule(settingsPatchClears), Auth: authOrg, In: keyward.SettingsPatch{}, Out: keyward.Settings{}, Status: 200,
 			Handle: func(c *call) (any, error) {
 				var in keyward.SettingsPatch
-				if err := decode(c.r, &in, false); err != nil {
+				if err := decodePatch(c.r, &in, settingsPatchClears); err != nil {
 					return nil, err
 				}
 				return a.svc.UpdateSettings(c.r.Context(), c.actor, in)

@@ -87,6 +87,9 @@ func (s *Service) ListKeys(ctx context.Context, a *Actor, w Where, q ListKeysQue
 	if kp.Next != "" {
 		page.NextCursor = &kp.Next
 	}
+	if kp.Prev != "" {
+		page.PrevCursor = &kp.Prev
+	}
 	return page, nil
 }
 
@@ -340,10 +343,10 @@ func expiry(in keyward.CreateKeyInput, actor *time.Time, st keyward.Settings, no
 	if st.MaxKeyLifetime != nil {
 		limit := now.Add(st.MaxKeyLifetime.Std())
 		if at == nil {
-			return nil, &keyward.FieldError{Field: "expires_at", Problem: "is required: keys in this organization must expire within " + st.MaxKeyLifetime.Std().String()}
+			return nil, &keyward.FieldError{Field: "expires_at", Problem: "is required: keys in this organization must expire within " + st.MaxKeyLifetime.Human()}
 		}
 		if at.After(limit) {
-			return nil, &keyward.FieldError{Field: "expires_at", Problem: "must be within the organization's max_key_lifetime of " + st.MaxKeyLifetime.Std().String()}
+			return nil, &keyward.FieldError{Field: "expires_at", Problem: "must be within the organization's max_key_lifetime of " + st.MaxKeyLifetime.Human()}
 		}
 	}
 	return at, nil

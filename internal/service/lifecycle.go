@@ -213,7 +213,7 @@ func (s *Service) RotateKey(ctx context.Context, a *Actor, w Where, id string, i
 		}
 		maxGrace := min(MaxGrace, org.Settings.RotationMaxGrace.Std())
 		if grace < 0 || grace > maxGrace {
-			return invalid(&keyward.FieldError{Field: "grace_period", Problem: "must be between 0s and " + maxGrace.String()})
+			return invalid(&keyward.FieldError{Field: "grace_period", Problem: "must be between 0s and " + keyward.Duration(maxGrace).Human()})
 		}
 		now := s.clock.Now()
 		switch {
@@ -252,7 +252,7 @@ func (s *Service) RotateKey(ctx context.Context, a *Actor, w Where, id string, i
 			return err
 		}
 		ev := s.event(a, AuditKeyRotate, w.ProjectID, keyRef(old))
-		ev.Details = map[string]any{"new_key_id": nk.ID, "grace_period": grace.String()}
+		ev.Details = map[string]any{"new_key_id": nk.ID, "grace_period": keyward.Duration(grace).Human()}
 		if err := q.InsertAuditEvent(ctx, ev); err != nil {
 			return err
 		}

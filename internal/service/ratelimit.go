@@ -2,7 +2,6 @@ package service
 
 import (
 	"context"
-	"strings"
 	"sync/atomic"
 	"time"
 
@@ -71,21 +70,9 @@ func (s *Service) rateLimit(ctx context.Context, k *keyward.Key, now time.Time) 
 	if !ok || d.Allowed {
 		return d, nil
 	}
-	e := keyward.Errorf(keyward.CodeRateLimited, "This API key is over its rate limit of %d requests per %s; try again later", rl.Limit, shortDuration(rl.Window.Std()))
+	e := keyward.Errorf(keyward.CodeRateLimited, "This API key is over its rate limit of %d requests per %s; try again later", rl.Limit, rl.Window.Human())
 	e.RetryAfter = d.RetryAfter(now)
 	return d, e
-}
-
-// shortDuration writes d without zero tails: "24h" rather than "24h0m0s".
-func shortDuration(d time.Duration) string {
-	s := d.String()
-	if strings.HasSuffix(s, "m0s") {
-		s = strings.TrimSuffix(s, "0s")
-	}
-	if strings.HasSuffix(s, "h0m") {
-		s = strings.TrimSuffix(s, "0m")
-	}
-	return s
 }
 
 // carrier is a Limiter that can make one key's used budget count against

@@ -61,7 +61,7 @@ func (s *Service) UpdateSettings(ctx context.Context, a *Actor, in keyward.Setti
 		}
 		if in.RotationMaxGrace != nil {
 			if g := in.RotationMaxGrace.Std(); g < 0 || g > MaxGrace {
-				errs = append(errs, &keyward.FieldError{Field: "rotation_max_grace", Problem: "must be between 0s and 168h"})
+				errs = append(errs, &keyward.FieldError{Field: "rotation_max_grace", Problem: "must be between 0s and 7d"})
 			}
 			st.RotationMaxGrace = *in.RotationMaxGrace
 		}
