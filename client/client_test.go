@@ -43,7 +43,7 @@ func TestRoutes(t *testing.T) {
 		{"keys rotate", func(c *Client) error {
 			_, err := c.Keys().Rotate(ctx, "key_1", keyward.RotateInput{GracePeriod: &grace})
 			return err
-		}, want{"POST", "/v1/keys/key_1/rotate", "", "project", `{"grace_period":"24h0m0s"}`}},
+		}, want{"POST", "/v1/keys/key_1/rotate", "", "project", `{"grace_period":"24h"}`}},
 		{"keys revoke", func(c *Client) error {
 			_, err := c.Keys().Revoke(ctx, "key_1", keyward.RevokeInput{Reason: "leaked"})
 			return err
