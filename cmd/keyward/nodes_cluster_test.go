@@ -87,6 +87,9 @@ func newCluster(t *testing.T, redisURL string) *cluster {
 // newClusterOn is newCluster as spec says.
 func newClusterOn(t *testing.T, spec clusterSpec) *cluster {
 	t.Helper()
+	if testing.Short() {
+		t.Skip("-short: skipping the multi-node process tests")
+	}
 	if spec.admin == "" {
 		spec.admin = os.Getenv("KEYWARD_TEST_POSTGRES")
 		if spec.admin == "" {

@@ -31,6 +31,9 @@ func NewPostgresStore(t testing.TB) keyward.Store {
 // when KEYWARD_TEST_POSTGRES (a URL naming the database /test) is not set.
 func NewPostgresDatabase(t testing.TB) string {
 	t.Helper()
+	if testing.Short() {
+		t.Skip("-short: skipping what needs PostgreSQL")
+	}
 	base := os.Getenv("KEYWARD_TEST_POSTGRES")
 	if base == "" {
 		t.Skip("KEYWARD_TEST_POSTGRES not set: skipping what needs PostgreSQL")

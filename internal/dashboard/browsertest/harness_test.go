@@ -50,6 +50,9 @@ type harness struct {
 // KEYWARD_REQUIRE_BROWSER=1).
 func newHarness(t *testing.T) *harness {
 	t.Helper()
+	if testing.Short() {
+		t.Skip("-short: skipping the browser tests")
+	}
 	path := chromium()
 	if path == "" {
 		msg := "no Chromium found (looked for chromium, chromium-browser, google-chrome, headless-shell on PATH; set KEYWARD_CHROMIUM); apt-get install -y chromium"

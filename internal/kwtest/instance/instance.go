@@ -41,6 +41,14 @@ func unavailable(t testing.TB, env, msg string) {
 // freePort returns a loopback port nobody listens on now. Another process
 // may take it before the server does; start then fails with "address in
 // use", and the caller tries another.
+// skipShort skips t under go test -short: private servers take seconds
+// to start, and the tests that need them run for longer still.
+func skipShort(t testing.TB, what string) {
+	if testing.Short() {
+		t.Skip("-short: skipping what needs " + what)
+	}
+}
+
 func freePort(t testing.TB) int {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")

@@ -34,6 +34,7 @@ type Postgres struct {
 // PostgreSQL refuses to run as root.
 func NewPostgres(t testing.TB) *Postgres {
 	t.Helper()
+	skipShort(t, "a private PostgreSQL")
 	bin := postgresBin()
 	if bin == "" {
 		unavailable(t, "KEYWARD_TEST_POSTGRES", "no PostgreSQL server binaries (initdb, postgres in /usr/lib/postgresql/*/bin or on PATH): skipping what needs a private PostgreSQL; apt-get install -y postgresql")

@@ -24,6 +24,7 @@ type Redis struct {
 // NewRedis starts a private Redis, stopped when the test ends.
 func NewRedis(t testing.TB) *Redis {
 	t.Helper()
+	skipShort(t, "a private Redis")
 	bin, err := exec.LookPath("redis-server")
 	if err != nil {
 		unavailable(t, "KEYWARD_TEST_REDIS", "no redis-server on PATH: skipping what needs a private Redis; apt-get install -y redis-server")

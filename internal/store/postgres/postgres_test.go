@@ -64,6 +64,9 @@ func setup(t *testing.T) {
 	if raw == "" {
 		t.Skip(envURL + " not set: skipping PostgreSQL tests")
 	}
+	if testing.Short() {
+		t.Skip("-short: skipping PostgreSQL tests")
+	}
 	server.once.Do(func() {
 		ctx := context.Background()
 		u, err := url.Parse(raw)
