@@ -60,7 +60,9 @@ type LocalCacheOptions struct {
 // a key's last_used_at in keyward lags by at most the TTL.
 //
 //	lc := client.NewLocalCache(c, client.LocalCacheOptions{})
-//	go lc.Run(ctx)
+//	if err := lc.Start(ctx); err != nil { // checks the key, then runs Run
+//		log.Fatal(err)
+//	}
 //	handler = client.Middleware(c, client.WithLocalCache(lc))(handler)
 type LocalCache struct {
 	c     *Client
@@ -71,6 +73,10 @@ type LocalCache struct {
 
 	verifyPath, streamPath string
 	cred                   credential
+
+	// lost is set when the stream breaks and cleared, with a log line, when
+	// it is live again. Only Run's goroutine uses it.
+	lost bool
 
 	applied func(changesEvent) // tests: called after each event is applied
 }
