@@ -68,7 +68,7 @@ func TestRevokeAlreadyRevoked(t *testing.T) {
 func TestRevokeUnknownKeyAsksNothing(t *testing.T) {
 	api := newFakeAPI(t)
 	_, stderr, err := runCLI(t, api.URL, cliProjectKey, "", "REVOKE\n", "keys", "revoke", "key_nope")
-	if err == nil || !strings.HasPrefix(err.Error(), "NOT_FOUND") || strings.Contains(stderr, "Type REVOKE") {
+	if err == nil || !strings.HasPrefix(describe(err), "NOT_FOUND") || strings.Contains(stderr, "Type REVOKE") {
 		t.Errorf("err = %v, stderr = %q; want NOT_FOUND before any prompt", err, stderr)
 	}
 }
