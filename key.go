@@ -198,11 +198,6 @@ type VerifyResult struct {
 	Valid bool   `json:"valid"`
 	Code  string `json:"code"`
 	Key   *Key   `json:"key,omitempty"`
-	// RateLimit is the verified key's rate-limit window after this
-	// verification, for a key with a rate limit (set with VALID and
-	// RATE_LIMITED): a protected service passes it on as X-RateLimit-* and,
-	// when limited, Retry-After.
-	RateLimit *RateLimitState `json:"rate_limit,omitempty"`
 }
 
 // Whoami is the answer of GET /v1/whoami.

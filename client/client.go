@@ -6,8 +6,9 @@
 // default. Project calls (Keys, Whoami, Audit, Verify) send the project key
 // in x-api-key; org calls (everything under Org) send the org key in
 // x-org-api-key. A call made without the key it needs fails at once, without
-// a request. Failed calls return an *Error with the API's code, status and
-// request id:
+// a request. Failed calls return an *Error (which is *keyward.Error, the
+// server's own error type) with the API's code, status, request id and the
+// fields at fault, so keyward.ErrorCode(err) works too:
 //
 //	c, err := client.New()
 //	if err != nil { … }

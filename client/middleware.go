@@ -106,19 +106,19 @@ func (m *middleware) serve(next http.Handler, w http.ResponseWriter, r *http.Req
 		return
 	}
 	if len(key) > maxKeyLen {
-		writeError(w, verifyFailure(&keyward.VerifyResult{Code: keyward.VerifyInvalid}, nil, time.Time{}))
+		writeError(w, verifyFailure(&verifyAnswer{VerifyResult: keyward.VerifyResult{Code: keyward.VerifyInvalid}}, nil, time.Time{}))
 		return
 	}
 	in := keyward.VerifyInput{Key: key, Scopes: m.scopes, IP: m.clientIP(r)}
-	var res *keyward.VerifyResult
+	var res *verifyAnswer
 	var err error
 	switch {
 	case m.local != nil:
-		res, err = m.local.Verify(r.Context(), in)
+		res, err = m.local.verify(r.Context(), in)
 	case m.org:
-		res, err = m.c.Org().Verify(r.Context(), in)
+		res, err = m.c.verify(r.Context(), "/v1/org/verify", credOrg, in)
 	default:
-		res, err = m.c.Verify(r.Context(), in)
+		res, err = m.c.verify(r.Context(), "/v1/verify", credProject, in)
 	}
 	if err != nil {
 		m.log.LogAttrs(r.Context(), slog.LevelError, "keyward: verify failed; rejecting request",
@@ -175,7 +175,7 @@ func presentedKey(r *http.Request) (string, *Error) {
 // verifyFailure maps a verify result to the error the caller gets. Unknown
 // codes are treated as invalid keys. A rate-limited caller is told to come
 // back when its key's window resets.
-func verifyFailure(res *keyward.VerifyResult, scopes []string, now time.Time) *Error {
+func verifyFailure(res *verifyAnswer, scopes []string, now time.Time) *Error {
 	switch res.Code {
 	case keyward.VerifyExpired:
 		return &Error{Code: keyward.CodeAPIKeyExpired, Status: http.StatusUnauthorized, Message: "The API key has expired"}

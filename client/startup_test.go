@@ -136,10 +136,10 @@ func TestMiddlewarePassesOnRateLimits(t *testing.T) {
 	srv := newFakeServer(t, func(w http.ResponseWriter, r *http.Request) {
 		var in keyward.VerifyInput
 		_ = json.NewDecoder(r.Body).Decode(&in)
-		res := keyward.VerifyResult{Valid: true, Code: "VALID", Key: &keyward.Key{ID: "key_ok"},
+		res := verifyAnswer{VerifyResult: keyward.VerifyResult{Valid: true, Code: "VALID", Key: &keyward.Key{ID: "key_ok"}},
 			RateLimit: &keyward.RateLimitState{Limit: 5, Remaining: 4, Reset: reset}}
 		if in.Key == "kwp_LIMITED" {
-			res = keyward.VerifyResult{Code: keyward.VerifyRateLimited,
+			res = verifyAnswer{VerifyResult: keyward.VerifyResult{Code: keyward.VerifyRateLimited},
 				RateLimit: &keyward.RateLimitState{Limit: 5, Remaining: 0, Reset: reset}}
 		}
 		writeJSON(w, 200, res)

@@ -176,6 +176,11 @@ func TestRotateGrace(t *testing.T) {
 	if !strings.Contains(stderr, "keeps working for 24h.") || !strings.Contains(stderr, "will not be shown again") {
 		t.Errorf("stderr = %q", stderr)
 	}
+	// Written as people write it, whatever way it was given.
+	_, stderr, err = runCLI(t, api.URL, cliProjectKey, "", "", "keys", "rotate", "key_1", "--grace", "168h")
+	if err != nil || !strings.Contains(stderr, "keeps working for 7d.") {
+		t.Errorf("--grace 168h: %v, stderr = %q; want 7d", err, stderr)
+	}
 }
 
 func TestListTable(t *testing.T) {

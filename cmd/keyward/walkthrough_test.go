@@ -11,10 +11,10 @@ import (
 
 // TestReadmeWalkthrough runs README's "Five minutes with keyward" block as
 // a person pastes it, in bash, against `keyward serve` on a fresh SQLite
-// file in the same folder (only the build line is left out: this test
-// binary is the keyward on PATH, and the server's address replaces
-// 127.0.0.1:8080, and KEYWARD_URL points the CLI at it). The files that hold secrets must be the owner's only,
-// and the last request must be refused.
+// file in the same folder. Only the build line is left out (this test
+// binary is the keyward on PATH), and the server's address replaces
+// 127.0.0.1:8080 (KEYWARD_URL points the CLI at it). The files that hold
+// secrets must be the owner's only, and the last request must be refused.
 func TestReadmeWalkthrough(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs a server and a shell")
