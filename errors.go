@@ -3,6 +3,7 @@ package keyward
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -28,16 +29,31 @@ const (
 	CodeUnavailable          = "UNAVAILABLE"
 )
 
-// Error is the one error type of the domain. Message is public: it is shown
-// to callers as is, so it never holds internals or secrets. Err, when set, is
-// the internal cause for the operator's log and is never shown.
+// Error is the one error type of keyward, on both sides of the wire: the
+// service returns it, the HTTP API writes it as the error object of every
+// error body ({"error": {code, message, status, request_id, details?}},
+// README, Error codes), and the Go SDK (package client) returns it decoded
+// from that body, so errors.As(err, &e) and ErrorCode work the same on
+// either side.
+//
+// Message is public: it is shown to callers as is, so it never holds
+// internals or secrets. Err, when set, is the internal cause for the
+// operator's log and is never shown.
 type Error struct {
-	Code    string       `json:"code"`
-	Message string       `json:"message"`
-	Details []FieldError `json:"details,omitempty"`
-	Err     error        `json:"-"`
-	// RetryAfter, for RATE_LIMITED, says when to try again.
+	Code    string `json:"code"`
+	Message string `json:"message"`
+	// Status and RequestID are the HTTP status and the request's id; they
+	// are set on an error read from (or written to) the wire.
+	Status    int          `json:"status"`
+	RequestID string       `json:"request_id"`
+	Details   []FieldError `json:"details,omitempty"`
+	Err       error        `json:"-"`
+	// RetryAfter, for RATE_LIMITED (and a 503 that says), says when to try
+	// again: the Retry-After header.
 	RetryAfter time.Duration `json:"-"`
+	// RateLimit is the state of the caller's rate-limit window, from the
+	// X-RateLimit-* headers, when the answer carried them.
+	RateLimit *RateLimitState `json:"-"`
 }
 
 // FieldError names one invalid field of a request and what is wrong with it.
@@ -46,12 +62,28 @@ type FieldError struct {
 	Problem string `json:"problem"`
 }
 
-// Error implements error. It includes the cause for logs.
+// Error implements error: "keyward: CODE: message", then the fields at
+// fault when the message does not name them, the request id when known,
+// and the cause (for logs) when set.
 func (e *Error) Error() string {
-	if e.Err != nil {
-		return fmt.Sprintf("keyward: %s: %s: %v", e.Code, e.Message, e.Err)
+	var b strings.Builder
+	fmt.Fprintf(&b, "keyward: %s: %s", e.Code, e.Message)
+	if len(e.Details) > 1 {
+		for i, d := range e.Details {
+			sep := "; "
+			if i == 0 {
+				sep = ": "
+			}
+			fmt.Fprintf(&b, "%s%s %s", sep, d.Field, d.Problem)
+		}
 	}
-	return fmt.Sprintf("keyward: %s: %s", e.Code, e.Message)
+	if e.RequestID != "" {
+		fmt.Fprintf(&b, " (%s)", e.RequestID)
+	}
+	if e.Err != nil {
+		fmt.Fprintf(&b, ": %v", e.Err)
+	}
+	return b.String()
 }
 
 // Unwrap returns the internal cause.

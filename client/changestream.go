@@ -26,9 +26,33 @@ type changesEvent struct {
 	Live   bool     `json:"live"`
 }
 
+// Start checks once that the cache's key can verify keys (see
+// Client.CheckVerify: the error names the variable the key came from, or
+// the keys:verify scope it lacks) and then runs Run in a new goroutine
+// until ctx ends. A service calls it where it starts, and stops when it
+// fails:
+//
+//	if err := lc.Start(ctx); err != nil {
+//		log.Fatal(err)
+//	}
+func (lc *LocalCache) Start(ctx context.Context) error {
+	var err error
+	if lc.opts.Org {
+		err = lc.c.Org().CheckVerify(ctx)
+	} else {
+		err = lc.c.CheckVerify(ctx)
+	}
+	if err != nil {
+		return err
+	}
+	go lc.Run(ctx)
+	return nil
+}
+
 // Run follows keyward's key change stream until ctx ends, reconnecting
 // with backoff when it breaks. Verify answers from memory only while Run
-// is connected and the stream is live.
+// is connected and the stream is live. The log says when the stream is
+// lost and when it is back.
 func (lc *LocalCache) Run(ctx context.Context) {
 	backoff := lc.c.minBackoff
 	for ctx.Err() == nil {
@@ -38,6 +62,7 @@ func (lc *LocalCache) Run(ctx context.Context) {
 		if ctx.Err() != nil {
 			return
 		}
+		lc.lost = true
 		if time.Since(start) > time.Minute {
 			backoff = lc.c.minBackoff // it had been working: retry soon
 		}
@@ -120,6 +145,10 @@ func (lc *LocalCache) apply(e changesEvent) {
 		lc.cache.Invalidate(e.KeyIDs, nil)
 	}
 	lc.cache.SetTrusted(e.Live)
+	if e.Live && lc.lost {
+		lc.lost = false
+		lc.opts.Logger.Info("keyward: key change stream is back; verifying from memory again", "seq", e.Seq)
+	}
 	if lc.applied != nil {
 		lc.applied(e)
 	}

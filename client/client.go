@@ -6,8 +6,9 @@
 // default. Project calls (Keys, Whoami, Audit, Verify) send the project key
 // in x-api-key; org calls (everything under Org) send the org key in
 // x-org-api-key. A call made without the key it needs fails at once, without
-// a request. Failed calls return an *Error with the API's code, status and
-// request id:
+// a request. Failed calls return an *Error (which is *keyward.Error, the
+// server's own error type) with the API's code, status, request id and the
+// fields at fault, so keyward.ErrorCode(err) works too:
 //
 //	c, err := client.New()
 //	if err != nil { … }
@@ -52,9 +53,12 @@ type Client struct {
 	baseURL   *url.URL
 	apiKey    string
 	orgAPIKey string
-	hc        *http.Client
-	userAgent string
-	retries   int
+	// Where each key came from (an environment variable or an option), for
+	// messages about a key that is missing or does not work.
+	apiKeyFrom, orgAPIKeyFrom string
+	hc                        *http.Client
+	userAgent                 string
+	retries                   int
 
 	// Backoff between retries: minBackoff doubles each attempt up to
 	// maxBackoff, with jitter. A Retry-After longer than maxRetryAfter is
@@ -85,13 +89,19 @@ func WithBaseURL(raw string) Option {
 // WithAPIKey sets the project key (kwp_…) used by project calls. It
 // overrides KEYWARD_API_KEY.
 func WithAPIKey(key string) Option {
-	return func(c *Client) error { c.apiKey = strings.TrimSpace(key); return nil }
+	return func(c *Client) error {
+		c.apiKey, c.apiKeyFrom = strings.TrimSpace(key), "client.WithAPIKey"
+		return nil
+	}
 }
 
 // WithOrgAPIKey sets the org key (kwo_…) used by org calls. It overrides
 // KEYWARD_ORG_API_KEY.
 func WithOrgAPIKey(key string) Option {
-	return func(c *Client) error { c.orgAPIKey = strings.TrimSpace(key); return nil }
+	return func(c *Client) error {
+		c.orgAPIKey, c.orgAPIKeyFrom = strings.TrimSpace(key), "client.WithOrgAPIKey"
+		return nil
+	}
 }
 
 // WithHTTPClient sets the HTTP client used for requests. The default one
@@ -128,8 +138,10 @@ func WithRetries(n int) Option {
 // New returns a Client configured from the environment and then from opts.
 func New(opts ...Option) (*Client, error) {
 	c := &Client{
-		apiKey:    strings.TrimSpace(os.Getenv(EnvAPIKey)),
-		orgAPIKey: strings.TrimSpace(os.Getenv(EnvOrgAPIKey)),
+		apiKey:        strings.TrimSpace(os.Getenv(EnvAPIKey)),
+		orgAPIKey:     strings.TrimSpace(os.Getenv(EnvOrgAPIKey)),
+		apiKeyFrom:    EnvAPIKey,
+		orgAPIKeyFrom: EnvOrgAPIKey,
 		hc: &http.Client{
 			Timeout: 30 * time.Second,
 			CheckRedirect: func(*http.Request, []*http.Request) error {

@@ -5,32 +5,20 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/keyward/keyward"
 )
 
-// Error is an error answered by the keyward API (README, Error codes). Its fields are
-// those of the error body; Status is also set when the body was not the
-// contract's JSON (a proxy's HTML page, say), with a Code that fits the
-// status. Messages come from the server and never include a key.
-type Error struct {
-	Code      string               `json:"code"`
-	Message   string               `json:"message"`
-	Status    int                  `json:"status"`
-	RequestID string               `json:"request_id"`
-	Details   []keyward.FieldError `json:"details,omitempty"`
-	// RetryAfter is the server's Retry-After, when it sent one (429, 503).
-	RetryAfter time.Duration `json:"-"`
-}
-
-// Error returns "CODE: message (request_id)".
-func (e *Error) Error() string {
-	if e.RequestID == "" {
-		return fmt.Sprintf("%s: %s", e.Code, e.Message)
-	}
-	return fmt.Sprintf("%s: %s (%s)", e.Code, e.Message, e.RequestID)
-}
+// Error is an error answered by the keyward API: keyward's one error type,
+// decoded from the error body (README, Error codes), with the HTTP status and
+// request id, Retry-After and the X-RateLimit-* headers. Status is set even
+// when the body was not the contract's JSON (a proxy's HTML page, say), with
+// a Code that fits the status. Messages come from the server and never
+// include a key. Because it is *keyward.Error, errors.As with either name
+// and keyward.ErrorCode work on every error the SDK returns.
+type Error = keyward.Error
 
 // HasCode reports whether err is, or wraps, an *Error with the given code
 // (one of the keyward.Code… constants).
@@ -76,6 +64,7 @@ func decodeError(resp *http.Response, body []byte) *Error {
 	if d, ok := parseRetryAfter(resp.Header.Get("Retry-After"), time.Now()); ok {
 		e.RetryAfter = d
 	}
+	e.RateLimit = parseRateLimit(resp.Header)
 	return e
 }
 
@@ -106,4 +95,16 @@ func statusText(status int) string {
 		return fmt.Sprintf("%d %s", status, t)
 	}
 	return fmt.Sprintf("status %d", status)
+}
+
+// parseRateLimit reads the X-RateLimit-* headers; nil when the answer had
+// none (the key has no rate limit) or they do not parse.
+func parseRateLimit(h http.Header) *keyward.RateLimitState {
+	limit, err1 := strconv.Atoi(h.Get("X-RateLimit-Limit"))
+	remaining, err2 := strconv.Atoi(h.Get("X-RateLimit-Remaining"))
+	reset, err3 := strconv.ParseInt(h.Get("X-RateLimit-Reset"), 10, 64)
+	if err1 != nil || err2 != nil || err3 != nil {
+		return nil
+	}
+	return &keyward.RateLimitState{Limit: limit, Remaining: remaining, Reset: time.Unix(reset, 0)}
 }

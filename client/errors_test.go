@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/keyward/keyward"
@@ -86,12 +87,63 @@ func TestErrorDecoding(t *testing.T) {
 
 func TestErrorString(t *testing.T) {
 	e := &Error{Code: "API_KEY_INVALID", Message: "Invalid API key provided", RequestID: "req_1"}
-	if got, want := e.Error(), "API_KEY_INVALID: Invalid API key provided (req_1)"; got != want {
+	if got, want := e.Error(), "keyward: API_KEY_INVALID: Invalid API key provided (req_1)"; got != want {
 		t.Errorf("Error() = %q, want %q", got, want)
 	}
 	e.RequestID = ""
-	if got, want := e.Error(), "API_KEY_INVALID: Invalid API key provided"; got != want {
+	if got, want := e.Error(), "keyward: API_KEY_INVALID: Invalid API key provided"; got != want {
 		t.Errorf("Error() = %q, want %q", got, want)
+	}
+}
+
+// TestErrorIsKeywardError: what the SDK returns for an API error is
+// keyward's own error type, so a service handles server and SDK errors with
+// the same code, and the fields at fault show in the message.
+func TestErrorIsKeywardError(t *testing.T) {
+	srv := newFakeServer(t, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("X-Request-Id", "req_07")
+		writeJSON(w, 400, map[string]any{"error": map[string]any{
+			"code": "INVALID_REQUEST", "message": "The request is invalid", "status": 400, "request_id": "req_07",
+			"details": []map[string]string{{"field": "name", "problem": "required"}, {"field": "scopes", "problem": "unknown scope \"x\""}},
+		}})
+	})
+	c, _ := mustClient(t, srv.URL)
+	_, err := c.Keys().Create(context.Background(), keyward.CreateKeyInput{})
+	var ke *keyward.Error
+	if !errors.As(err, &ke) || ke.Status != 400 || len(ke.Details) != 2 {
+		t.Fatalf("errors.As(*keyward.Error) on %v (%T) = %+v", err, err, ke)
+	}
+	if got := keyward.ErrorCode(err); got != keyward.CodeInvalidRequest {
+		t.Errorf("keyward.ErrorCode = %q, want %s", got, keyward.CodeInvalidRequest)
+	}
+	want := `keyward: INVALID_REQUEST: The request is invalid: name required; scopes unknown scope "x" (req_07)`
+	if err.Error() != want {
+		t.Errorf("Error() = %q, want %q", err.Error(), want)
+	}
+}
+
+// TestRateLimitedErrorCarriesHeaders: a 429 gives the caller the server's
+// Retry-After and X-RateLimit-* values.
+func TestRateLimitedErrorCarriesHeaders(t *testing.T) {
+	srv := newFakeServer(t, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Retry-After", "7")
+		w.Header().Set("X-RateLimit-Limit", "100")
+		w.Header().Set("X-RateLimit-Remaining", "0")
+		w.Header().Set("X-RateLimit-Reset", "1900000000")
+		writeAPIError(w, 429, "RATE_LIMITED", "Too many requests", "req_08")
+	})
+	c, _ := mustClient(t, srv.URL, WithRetries(0))
+	_, err := c.Whoami(context.Background())
+	var e *Error
+	if !errors.As(err, &e) {
+		t.Fatalf("error = %v (%T)", err, err)
+	}
+	if e.RetryAfter != 7*time.Second {
+		t.Errorf("RetryAfter = %v, want 7s", e.RetryAfter)
+	}
+	want := &keyward.RateLimitState{Limit: 100, Remaining: 0, Reset: time.Unix(1900000000, 0)}
+	if diff := cmp.Diff(want, e.RateLimit); diff != "" {
+		t.Errorf("RateLimit (-want +got):\n%s", diff)
 	}
 }
 

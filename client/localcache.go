@@ -60,7 +60,9 @@ type LocalCacheOptions struct {
 // a key's last_used_at in keyward lags by at most the TTL.
 //
 //	lc := client.NewLocalCache(c, client.LocalCacheOptions{})
-//	go lc.Run(ctx)
+//	if err := lc.Start(ctx); err != nil { // checks the key, then runs Run
+//		log.Fatal(err)
+//	}
 //	handler = client.Middleware(c, client.WithLocalCache(lc))(handler)
 type LocalCache struct {
 	c     *Client
@@ -71,6 +73,10 @@ type LocalCache struct {
 
 	verifyPath, streamPath string
 	cred                   credential
+
+	// lost is set when the stream breaks and cleared, with a log line, when
+	// it is live again. Only Run's goroutine uses it.
+	lost bool
 
 	applied func(changesEvent) // tests: called after each event is applied
 }
@@ -111,11 +117,21 @@ var errNotValid = errors.New("keyward: key not valid")
 // Verify answers like Client.Verify (or Org().Verify), from memory when it
 // safely can.
 func (lc *LocalCache) Verify(ctx context.Context, in keyward.VerifyInput) (*keyward.VerifyResult, error) {
+	a, err := lc.verify(ctx, in)
+	if err != nil {
+		return nil, err
+	}
+	return &a.VerifyResult, nil
+}
+
+// verify is Verify with the verified key's rate-limit window, when keyward
+// was asked and sent it.
+func (lc *LocalCache) verify(ctx context.Context, in keyward.VerifyInput) (*verifyAnswer, error) {
 	now := lc.now()
 	// The digest is only a map key in this process; keyward's own digest
 	// (with the server's pepper) is never known here.
 	d := verify.Digest(sha256.Sum256([]byte(in.Key)))
-	var own *keyward.VerifyResult // set when this call's own request asked keyward
+	var own *verifyAnswer // set when this call's own request asked keyward
 	k, err := lc.cache.Get(ctx, d, now, func(lctx context.Context, _ verify.Digest) (*keyward.Key, error) {
 		res, fresh, err := lc.remote(lctx, in)
 		if err != nil {
@@ -144,7 +160,7 @@ func (lc *LocalCache) Verify(ctx context.Context, in keyward.VerifyInput) (*keyw
 	case k.RateLimit != nil:
 		return lc.ask(ctx, in) // keyward counts the budget
 	}
-	return check(k, in, now), nil
+	return &verifyAnswer{VerifyResult: *check(k, in, now)}, nil
 }
 
 // check applies keyward's checks, in keyward's order, to a key known to be
@@ -168,7 +184,7 @@ func check(k *keyward.Key, in keyward.VerifyInput, now time.Time) *keyward.Verif
 }
 
 // ask verifies with keyward, without keeping the answer.
-func (lc *LocalCache) ask(ctx context.Context, in keyward.VerifyInput) (*keyward.VerifyResult, error) {
+func (lc *LocalCache) ask(ctx context.Context, in keyward.VerifyInput) (*verifyAnswer, error) {
 	res, _, err := lc.remote(ctx, in)
 	return res, err
 }
@@ -179,12 +195,12 @@ func (lc *LocalCache) ask(ctx context.Context, in keyward.VerifyInput) (*keyward
 // accepted again), and fails closed if keyward accepts the key from an
 // older position. fresh reports that the answer reflects every change the
 // stream had delivered when it was asked.
-func (lc *LocalCache) remote(ctx context.Context, in keyward.VerifyInput) (res *keyward.VerifyResult, fresh bool, err error) {
+func (lc *LocalCache) remote(ctx context.Context, in keyward.VerifyInput) (res *verifyAnswer, fresh bool, err error) {
 	min := int64(-1) // none: the stream is not live
 	if lc.cache.Trusted() {
 		min = lc.pos.Load() // before asking
 	}
-	var r keyward.VerifyResult
+	var r verifyAnswer
 	var h http.Header
 	cl := call{method: http.MethodPost, path: lc.verifyPath, body: in, cred: lc.cred, header: &h}
 	if min >= 0 {

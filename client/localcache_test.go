@@ -2,6 +2,7 @@ package client
 
 import (
 	"context"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
@@ -85,6 +86,7 @@ type localSetup struct {
 	lc     *LocalCache
 	events chan changesEvent
 	pid    string
+	log    *syncBuffer // the LocalCache's log, as text
 }
 
 func newLocalSetup(t testing.TB) *localSetup {
@@ -96,14 +98,15 @@ func newLocalSetup(t testing.TB) *localSetup {
 	c, _ := mustClient(t, px.URL, WithAPIKey(sdkKey.Secret))
 	c.sleep = sleepCtx // real waits between reconnections
 	c.minBackoff = 10 * time.Millisecond
-	lc := NewLocalCache(c, LocalCacheOptions{Logger: discardLogger()})
+	log := &syncBuffer{}
+	lc := NewLocalCache(c, LocalCacheOptions{Logger: slog.New(slog.NewTextHandler(log, nil))})
 	events := make(chan changesEvent, 1000)
 	lc.applied = func(e changesEvent) { events <- e }
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { lc.Run(ctx); close(done) }()
 	t.Cleanup(func() { cancel(); <-done })
-	s := &localSetup{srv: srv, proxy: px, lc: lc, events: events, pid: p.ID}
+	s := &localSetup{srv: srv, proxy: px, lc: lc, events: events, pid: p.ID, log: log}
 	s.waitLive(t, true)
 	return s
 }

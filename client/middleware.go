@@ -106,19 +106,19 @@ func (m *middleware) serve(next http.Handler, w http.ResponseWriter, r *http.Req
 		return
 	}
 	if len(key) > maxKeyLen {
-		writeError(w, verifyFailure(keyward.VerifyInvalid, nil))
+		writeError(w, verifyFailure(&verifyAnswer{VerifyResult: keyward.VerifyResult{Code: keyward.VerifyInvalid}}, nil, time.Time{}))
 		return
 	}
 	in := keyward.VerifyInput{Key: key, Scopes: m.scopes, IP: m.clientIP(r)}
-	var res *keyward.VerifyResult
+	var res *verifyAnswer
 	var err error
 	switch {
 	case m.local != nil:
-		res, err = m.local.Verify(r.Context(), in)
+		res, err = m.local.verify(r.Context(), in)
 	case m.org:
-		res, err = m.c.Org().Verify(r.Context(), in)
+		res, err = m.c.verify(r.Context(), "/v1/org/verify", credOrg, in)
 	default:
-		res, err = m.c.Verify(r.Context(), in)
+		res, err = m.c.verify(r.Context(), "/v1/verify", credProject, in)
 	}
 	if err != nil {
 		m.log.LogAttrs(r.Context(), slog.LevelError, "keyward: verify failed; rejecting request",
@@ -127,6 +127,8 @@ func (m *middleware) serve(next http.Handler, w http.ResponseWriter, r *http.Req
 			Message: "API key verification is temporarily unavailable"})
 		return
 	}
+	// The caller learns its key's window as it would from keyward itself.
+	setRateLimitHeaders(w.Header(), res.RateLimit)
 	if res.Valid && res.Key != nil {
 		next.ServeHTTP(w, r.WithContext(ContextWithKey(r.Context(), res.Key)))
 		return
@@ -137,7 +139,7 @@ func (m *middleware) serve(next http.Handler, w http.ResponseWriter, r *http.Req
 			Message: "API key verification is temporarily unavailable"})
 		return
 	}
-	writeError(w, verifyFailure(res.Code, m.scopes))
+	writeError(w, verifyFailure(res, m.scopes, time.Now()))
 }
 
 // presentedKey reads the key from x-api-key or a Bearer Authorization
@@ -170,10 +172,11 @@ func presentedKey(r *http.Request) (string, *Error) {
 	return keys[0], nil
 }
 
-// verifyFailure maps a verify result code to the error the caller gets.
-// Unknown codes are treated as invalid keys.
-func verifyFailure(code string, scopes []string) *Error {
-	switch code {
+// verifyFailure maps a verify result to the error the caller gets. Unknown
+// codes are treated as invalid keys. A rate-limited caller is told to come
+// back when its key's window resets.
+func verifyFailure(res *verifyAnswer, scopes []string, now time.Time) *Error {
+	switch res.Code {
 	case keyward.VerifyExpired:
 		return &Error{Code: keyward.CodeAPIKeyExpired, Status: http.StatusUnauthorized, Message: "The API key has expired"}
 	case keyward.VerifyInsufficientScope:
@@ -183,8 +186,12 @@ func verifyFailure(code string, scopes []string) *Error {
 		return &Error{Code: keyward.CodeIPNotAllowed, Status: http.StatusForbidden,
 			Message: "The API key may not be used from this address"}
 	case keyward.VerifyRateLimited:
+		wait := time.Second // keyward did not say: its shortest window
+		if res.RateLimit != nil && res.RateLimit.Reset.After(now) {
+			wait = res.RateLimit.Reset.Sub(now)
+		}
 		return &Error{Code: keyward.CodeRateLimited, Status: http.StatusTooManyRequests,
-			Message: "Too many requests; retry later", RetryAfter: time.Second}
+			Message: "Too many requests; retry later", RetryAfter: wait}
 	default:
 		return &Error{Code: keyward.CodeAPIKeyInvalid, Status: http.StatusUnauthorized, Message: "Invalid API key provided"}
 	}
@@ -205,6 +212,22 @@ func writeError(w http.ResponseWriter, e *Error) {
 	}
 	w.WriteHeader(e.Status)
 	_ = json.NewEncoder(w).Encode(errorBody{Error: e})
+}
+
+// setRateLimitHeaders writes a key's window as keyward does: the reset as
+// a Unix time, rounded up so that a client that waits until then finds a
+// new window. Nothing when the key has no rate limit.
+func setRateLimitHeaders(h http.Header, rl *keyward.RateLimitState) {
+	if rl == nil {
+		return
+	}
+	reset := rl.Reset.Unix()
+	if rl.Reset.After(time.Unix(reset, 0)) {
+		reset++
+	}
+	h.Set("X-RateLimit-Limit", strconv.Itoa(rl.Limit))
+	h.Set("X-RateLimit-Remaining", strconv.Itoa(rl.Remaining))
+	h.Set("X-RateLimit-Reset", strconv.FormatInt(reset, 10))
 }
 
 // remoteIP returns the host part of r.RemoteAddr.

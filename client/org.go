@@ -95,20 +95,36 @@ func (s *OrgKeysService) Delete(ctx context.Context, id string) (*keyward.Key, e
 
 // Verify checks a key of any project of the org (POST /v1/org/verify).
 func (o *OrgService) Verify(ctx context.Context, in keyward.VerifyInput) (*keyward.VerifyResult, error) {
-	return o.c.verify(ctx, "/v1/org/verify", credOrg, in)
+	a, err := o.c.verify(ctx, "/v1/org/verify", credOrg, in)
+	if err != nil {
+		return nil, err
+	}
+	return &a.VerifyResult, nil
 }
 
 // Verify checks a key that a backend received from its own client, against
 // the caller's project (POST /v1/verify). A key that is not valid is not an
 // error: the result's Valid is false and its Code says why.
 func (c *Client) Verify(ctx context.Context, in keyward.VerifyInput) (*keyward.VerifyResult, error) {
-	return c.verify(ctx, "/v1/verify", credProject, in)
+	a, err := c.verify(ctx, "/v1/verify", credProject, in)
+	if err != nil {
+		return nil, err
+	}
+	return &a.VerifyResult, nil
+}
+
+// verifyAnswer is a verify answer with the verified key's rate-limit
+// window, "rate_limit", which a keyward that knows it sends for a key with
+// a limit (with VALID and RATE_LIMITED); the middleware passes it on.
+type verifyAnswer struct {
+	keyward.VerifyResult
+	RateLimit *keyward.RateLimitState `json:"rate_limit,omitempty"`
 }
 
 // verify is not retried: only GET, DELETE and revoke are (a middleware
 // that fails closed answers 503 at once instead of holding its caller).
-func (c *Client) verify(ctx context.Context, path string, cred credential, in keyward.VerifyInput) (*keyward.VerifyResult, error) {
-	var r keyward.VerifyResult
+func (c *Client) verify(ctx context.Context, path string, cred credential, in keyward.VerifyInput) (*verifyAnswer, error) {
+	var r verifyAnswer
 	if err := c.do(ctx, call{method: http.MethodPost, path: path, body: in, cred: cred}, &r); err != nil {
 		return nil, err
 	}

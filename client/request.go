@@ -86,7 +86,7 @@ func (c *Client) do(ctx context.Context, cl call, out any) error {
 			return err
 		}
 		if !c.sleep(ctx.Done(), wait) {
-			return fmt.Errorf("keyward: %s %s: %w (giving up after: %v)", cl.method, cl.path, ctx.Err(), err)
+			return fmt.Errorf("keyward: %s %s: %w (giving up after: %w)", cl.method, cl.path, ctx.Err(), err)
 		}
 	}
 }

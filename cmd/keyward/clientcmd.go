@@ -6,11 +6,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"net/url"
 	"strings"
 	"text/tabwriter"
 	"time"
 
+	"github.com/keyward/keyward"
 	"github.com/keyward/keyward/client"
 	"github.com/spf13/cobra"
 )
@@ -46,14 +48,18 @@ func (f *apiFlags) client() (*client.Client, error) {
 	return client.New(opts...)
 }
 
-// apiError makes an SDK error readable on a terminal. API errors already
-// read "CODE: message (request_id)".
-func apiError(c *client.Client, err error) error {
-	var apiErr *client.Error
+// apiError makes an SDK error readable on a terminal. keyVar is the
+// environment variable the call's key came from: a key the server refuses
+// is named by it, since the message alone does not say which key was
+// wrong.
+func apiError(c *client.Client, keyVar string, err error) error {
+	var apiErr *keyward.Error
 	var urlErr *url.Error
 	switch {
 	case err == nil:
 		return nil
+	case errors.As(err, &apiErr) && apiErr.Status == http.StatusUnauthorized:
+		return &hinted{err: apiErr, hint: "The key in " + keyVar + " was refused."}
 	case errors.As(err, &apiErr):
 		return apiErr
 	case errors.Is(err, client.ErrNoAPIKey):
@@ -61,10 +67,19 @@ func apiError(c *client.Client, err error) error {
 	case errors.Is(err, client.ErrNoOrgAPIKey):
 		return errors.New("no org API key: set " + client.EnvOrgAPIKey)
 	case errors.As(err, &urlErr) && c != nil:
-		return fmt.Errorf("cannot reach keyward at %s: %v", c.BaseURL(), urlErr.Err)
+		return fmt.Errorf("cannot reach keyward at %s: %w", c.BaseURL(), urlErr.Err)
 	}
 	return err
 }
+
+// hinted is an error with a line of advice that is printed under it.
+type hinted struct {
+	err  error
+	hint string
+}
+
+func (h *hinted) Error() string { return h.err.Error() + "\n" + h.hint }
+func (h *hinted) Unwrap() error { return h.err }
 
 // printJSON writes v as indented JSON: the API object as the server sent it.
 func printJSON(w io.Writer, v any) error {
@@ -79,15 +94,20 @@ func newTable(w io.Writer) *tabwriter.Writer {
 }
 
 // confirm prints prompt on the command's stderr and reads one line from its
-// stdin; it reports whether the line is exactly word.
-func confirm(cmd *cobra.Command, prompt, word string) bool {
+// stdin; it returns nil when the line is exactly word. With nothing to read
+// (no terminal: a script, a pipe, CI) the error says to pass --yes, which
+// is how a script confirms; a wrong word is notDone.
+func confirm(cmd *cobra.Command, prompt, word, notDone string) error {
 	fmt.Fprint(cmd.ErrOrStderr(), prompt)
 	line, err := bufio.NewReader(cmd.InOrStdin()).ReadString('\n')
 	if err != nil && line == "" {
 		fmt.Fprintln(cmd.ErrOrStderr())
-		return false
+		return fmt.Errorf("aborted: no answer on standard input (it is not a terminal?): %s; pass --yes to go ahead without asking", notDone)
 	}
-	return strings.TrimSpace(line) == word
+	if strings.TrimSpace(line) != word {
+		return fmt.Errorf("aborted: %s", notDone)
+	}
+	return nil
 }
 
 // fmtTime shows a time in UTC to the minute, or dflt when t is nil.

@@ -161,7 +161,7 @@ func runCLI(t *testing.T, url, projectKey, orgKey, stdin string, args ...string)
 func TestAPIErrorIsPrintedWithCodeAndRequestID(t *testing.T) {
 	api := newFakeAPI(t)
 	_, _, err := runCLI(t, api.URL, cliProjectKey, "", "", "keys", "get", "key_nope")
-	if err == nil || err.Error() != "NOT_FOUND: No such key (req_test)" {
+	if err == nil || describe(err) != "NOT_FOUND: No such key (req_test)" {
 		t.Errorf("error = %v, want NOT_FOUND: No such key (req_test)", err)
 	}
 }

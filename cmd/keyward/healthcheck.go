@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -16,16 +17,16 @@ func newHealthcheckCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "healthcheck",
 		Short: "Exit 0 when the server at --url is ready (GET /readyz), 1 otherwise",
-		Args:  cobra.NoArgs,
+		Long: `Exit 0 when the server is ready (GET /readyz), 1 otherwise. The server is
+--url, else KEYWARD_URL (as for the other commands), else http://KEYWARD_ADDR
+(the address serve listens on, in a container), else http://127.0.0.1:8080.`,
+		Example: `  keyward healthcheck
+  keyward healthcheck --url https://keys.example.com`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if url == "" {
-				url = "http://127.0.0.1:8080"
-				if addr := os.Getenv("KEYWARD_ADDR"); addr != "" {
-					url = "http://" + addr
-				}
-			}
+			url = healthcheckURL(url)
 			client := &http.Client{Timeout: 3 * time.Second}
-			res, err := client.Get(url + "/readyz")
+			res, err := client.Get(strings.TrimRight(url, "/") + "/readyz")
 			if err != nil {
 				return fmt.Errorf("not ready: %w", err)
 			}
@@ -36,6 +37,21 @@ func newHealthcheckCmd() *cobra.Command {
 			return nil
 		},
 	}
-	cmd.Flags().StringVar(&url, "url", "", "server URL (default http://$KEYWARD_ADDR or http://127.0.0.1:8080)")
+	cmd.Flags().StringVar(&url, "url", "", "server URL (default $KEYWARD_URL, http://$KEYWARD_ADDR or http://127.0.0.1:8080)")
 	return cmd
+}
+
+// healthcheckURL picks the server to ask: the flag, KEYWARD_URL,
+// KEYWARD_ADDR, or the default address.
+func healthcheckURL(flag string) string {
+	if flag != "" {
+		return flag
+	}
+	if u := os.Getenv("KEYWARD_URL"); u != "" {
+		return u
+	}
+	if addr := os.Getenv("KEYWARD_ADDR"); addr != "" {
+		return "http://" + addr
+	}
+	return "http://127.0.0.1:8080"
 }

@@ -1,9 +1,11 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
+	"iter"
 	"slices"
 	"strings"
 	"time"
@@ -17,36 +19,78 @@ import (
 type keysCmd struct {
 	apiFlags
 	project string
+	org     bool
 }
 
-// newKeysCmd builds "keyward keys list|create|get|rotate|revoke".
+// keyRoutes are the key routes of a project (client.KeysService) or of the
+// org itself (client.OrgKeysService).
+type keyRoutes interface {
+	List(ctx context.Context, p client.ListKeysParams) (*keyward.Page[keyward.Key], error)
+	All(ctx context.Context, p client.ListKeysParams) iter.Seq2[keyward.Key, error]
+	Create(ctx context.Context, in keyward.CreateKeyInput) (*keyward.Key, error)
+	Get(ctx context.Context, id string) (*keyward.Key, error)
+	Update(ctx context.Context, id string, patch keyward.KeyPatch) (*keyward.Key, error)
+	Rotate(ctx context.Context, id string, in keyward.RotateInput) (*keyward.Key, error)
+	Revoke(ctx context.Context, id string, in keyward.RevokeInput) (*keyward.Key, error)
+}
+
+// scopesHelp lists the scopes a key may hold, for the help of --scopes.
+var scopesHelp = "project keys: " + strings.Join(keyward.ProjectScopes, ", ") +
+	" and the project's custom scopes; org keys (--org): " + strings.Join(keyward.OrgScopes, ", ")
+
+// newKeysCmd builds "keyward keys list|create|get|update|rotate|revoke".
 func newKeysCmd() *cobra.Command {
 	kc := &keysCmd{}
-	cmd := &cobra.Command{
+	cmd := group(&cobra.Command{
 		Use:   "keys",
 		Short: "Manage API keys on a running server",
 		Long: `Manage API keys on a running keyward server.
 
 By default the commands act on the project of the key in KEYWARD_API_KEY.
 With --project prj_… they act on that project with the org key in
-KEYWARD_ORG_API_KEY.`,
-	}
+KEYWARD_ORG_API_KEY, and with --org on the org's own keys (kwo_…).
+
+Scopes: ` + scopesHelp + `.`,
+		Example: `  keyward keys list
+  keyward keys create --name "CI deploys" --scopes keys:read --expires-in 90d
+  keyward keys create --project prj_… --name backend --scopes keys:verify
+  keyward keys update key_… --rate-limit 100/1m
+  keyward keys rotate key_… --grace 24h
+  keyward keys revoke key_… --reason leaked --yes
+  keyward keys list --org`,
+	})
 	kc.register(cmd)
-	cmd.PersistentFlags().StringVar(&kc.project, "project", "", "act on this project (prj_…) with the org key ("+client.EnvOrgAPIKey+")")
-	cmd.AddCommand(kc.listCmd(), kc.createCmd(), kc.getCmd(), kc.rotateCmd(), kc.revokeCmd())
+	fl := cmd.PersistentFlags()
+	fl.StringVar(&kc.project, "project", "", "act on this project (prj_…) with the org key ("+client.EnvOrgAPIKey+")")
+	fl.BoolVar(&kc.org, "org", false, "act on the org's own keys (kwo_…) with the org key ("+client.EnvOrgAPIKey+")")
+	cmd.AddCommand(kc.listCmd(), kc.createCmd(), kc.getCmd(), kc.updateCmd(), kc.rotateCmd(), kc.revokeCmd())
 	return cmd
 }
 
 // keys returns the client and the key routes the flags choose.
-func (kc *keysCmd) keys() (*client.Client, *client.KeysService, error) {
+func (kc *keysCmd) keys() (*client.Client, keyRoutes, error) {
+	if kc.org && kc.project != "" {
+		return nil, nil, errors.New("use --org or --project, not both")
+	}
 	c, err := kc.client()
 	if err != nil {
 		return nil, nil, err
 	}
-	if kc.project != "" {
+	switch {
+	case kc.org:
+		return c, c.Org().Keys(), nil
+	case kc.project != "":
 		return c, c.Org().ProjectKeys(kc.project), nil
 	}
 	return c, c.Keys(), nil
+}
+
+// keyVar is the variable the commands' key comes from.
+func (kc *keysCmd) keyVar() string {
+	if kc.org || kc.project != "" {
+		return client.EnvOrgAPIKey
+	}
+	return client.EnvAPIKey
 }
 
 func (kc *keysCmd) listCmd() *cobra.Command {
@@ -55,7 +99,10 @@ func (kc *keysCmd) listCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "list",
 		Short: "List keys (default: active and expiring)",
-		Args:  cobra.NoArgs,
+		Example: `  keyward keys list
+  keyward keys list --status all --all -o json
+  keyward keys list --project prj_…`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			c, svc, err := kc.keys()
 			if err != nil {
@@ -66,12 +113,12 @@ func (kc *keysCmd) listCmd() *cobra.Command {
 				page = &keyward.Page[keyward.Key]{Data: []keyward.Key{}}
 				for k, err := range svc.All(cmd.Context(), p) {
 					if err != nil {
-						return apiError(c, err)
+						return apiError(c, kc.keyVar(), err)
 					}
 					page.Data = append(page.Data, k)
 				}
 			} else if page, err = svc.List(cmd.Context(), p); err != nil {
-				return apiError(c, err)
+				return apiError(c, kc.keyVar(), err)
 			}
 			if kc.json() {
 				return printJSON(cmd.OutOrStdout(), page)
@@ -93,11 +140,18 @@ func (kc *keysCmd) listCmd() *cobra.Command {
 
 func (kc *keysCmd) createCmd() *cobra.Command {
 	var in keyward.CreateKeyInput
-	var expiresIn, expiresAt string
+	var expiresIn, expiresAt, rateLimit string
 	cmd := &cobra.Command{
 		Use:   "create --name NAME",
 		Short: "Create a key and print its secret (shown only once)",
-		Args:  cobra.NoArgs,
+		Long: `Create a key and print its secret, which is shown only this once.
+
+A key made without --scopes gets the scopes of the key that makes it.
+Scopes: ` + scopesHelp + `.`,
+		Example: `  keyward keys create --name "CI deploys" --scopes keys:read,keys:write --expires-in 30d
+  keyward keys create --name backend --scopes keys:verify --rate-limit 1000/1s
+  keyward keys create --project prj_… --name "Billing worker" -o json > key.json`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if expiresIn != "" && expiresAt != "" {
 				return errors.New("use --expires-in or --expires-at, not both")
@@ -117,21 +171,29 @@ func (kc *keysCmd) createCmd() *cobra.Command {
 				}
 				in.ExpiresAt = &t
 			}
+			if rateLimit != "" {
+				rl, err := parseRateLimit(rateLimit)
+				if err != nil {
+					return err
+				}
+				in.RateLimit = rl
+			}
 			c, svc, err := kc.keys()
 			if err != nil {
 				return err
 			}
 			k, err := svc.Create(cmd.Context(), in)
 			if err != nil {
-				return apiError(c, err)
+				return apiError(c, kc.keyVar(), err)
 			}
 			return kc.printWithSecret(cmd, k, "")
 		},
 	}
 	f := cmd.Flags()
 	f.StringVar(&in.Name, "name", "", "name of the key (required)")
-	f.StringSliceVar(&in.Scopes, "scopes", nil, "scopes, comma-separated (default: full access)")
-	f.StringVar(&expiresIn, "expires-in", "", "lifetime, e.g. 720h or 30d (default: never expires)")
+	f.StringSliceVar(&in.Scopes, "scopes", nil, "scopes, comma-separated (default: those of the key that creates it)")
+	f.StringVar(&expiresIn, "expires-in", "", "lifetime, e.g. 12h or 30d (default: never expires)")
+	f.StringVar(&rateLimit, "rate-limit", "", "at most N requests per window, as N/WINDOW, e.g. 100/1s or 5000/1h (default: none)")
 	f.StringVar(&expiresAt, "expires-at", "", "expiry time, RFC 3339")
 	f.StringSliceVar(&in.IPAllowlist, "ip", nil, "allowed client addresses or CIDRs, comma-separated or repeated")
 	f.StringToStringVar(&in.Metadata, "metadata", nil, "metadata, key=value,…")
@@ -151,7 +213,7 @@ func (kc *keysCmd) getCmd() *cobra.Command {
 			}
 			k, err := svc.Get(cmd.Context(), args[0])
 			if err != nil {
-				return apiError(c, err)
+				return apiError(c, kc.keyVar(), err)
 			}
 			if kc.json() {
 				return printJSON(cmd.OutOrStdout(), k)
@@ -168,6 +230,8 @@ func (kc *keysCmd) rotateCmd() *cobra.Command {
 		Short: "Replace a key with a new one and print the new secret (shown only once)",
 		Long: `Replace a key with a new one with the same name, scopes, allowlist and
 metadata. The old key stops working now, or at the end of --grace.`,
+		Example: `  keyward keys rotate key_…             # the old key stops now
+  keyward keys rotate key_… --grace 24h # both work for a day`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			var in keyward.RotateInput
@@ -185,16 +249,16 @@ metadata. The old key stops working now, or at the end of --grace.`,
 			}
 			k, err := svc.Rotate(cmd.Context(), args[0], in)
 			if err != nil {
-				return apiError(c, err)
+				return apiError(c, kc.keyVar(), err)
 			}
 			old := fmt.Sprintf("The old key %s is revoked.", args[0])
 			if in.GracePeriod != nil && *in.GracePeriod > 0 {
-				old = fmt.Sprintf("The old key %s keeps working for %s.", args[0], grace)
+				old = fmt.Sprintf("The old key %s keeps working for %s.", args[0], keyward.FormatDuration(in.GracePeriod.Std()))
 			}
 			return kc.printWithSecret(cmd, k, old)
 		},
 	}
-	cmd.Flags().StringVar(&grace, "grace", "0s", "how long the old key keeps working (0s to 168h)")
+	cmd.Flags().StringVar(&grace, "grace", "0s", "how long the old key keeps working, e.g. 1h or 7d (at most the org's rotation_max_grace, 7d by default)")
 	return cmd
 }
 
@@ -204,7 +268,9 @@ func (kc *keysCmd) revokeCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "revoke KEY_ID",
 		Short: "Revoke a key for good (asks you to type REVOKE unless --yes)",
-		Args:  cobra.ExactArgs(1),
+		Example: `  keyward keys revoke key_…                       # asks you to type REVOKE
+  keyward keys revoke key_… --reason leaked --yes # in scripts: no question`,
+		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			c, svc, err := kc.keys()
 			if err != nil {
@@ -214,12 +280,12 @@ func (kc *keysCmd) revokeCmd() *cobra.Command {
 			if !yes {
 				done, err := confirmRevoke(cmd, svc, id)
 				if err != nil || done {
-					return apiError(c, err)
+					return apiError(c, kc.keyVar(), err)
 				}
 			}
 			k, err := svc.Revoke(cmd.Context(), id, in)
 			if err != nil {
-				return apiError(c, err)
+				return apiError(c, kc.keyVar(), err)
 			}
 			if kc.json() {
 				return printJSON(cmd.OutOrStdout(), k)
@@ -235,7 +301,7 @@ func (kc *keysCmd) revokeCmd() *cobra.Command {
 
 // confirmRevoke shows what revoking id will do and asks the user to type
 // REVOKE. done is true when there is nothing left to do (already revoked).
-func confirmRevoke(cmd *cobra.Command, svc *client.KeysService, id string) (done bool, err error) {
+func confirmRevoke(cmd *cobra.Command, svc keyRoutes, id string) (done bool, err error) {
 	what := "key " + id
 	k, err := svc.Get(cmd.Context(), id)
 	switch {
@@ -250,10 +316,7 @@ func confirmRevoke(cmd *cobra.Command, svc *client.KeysService, id string) (done
 		return false, err
 	}
 	prompt := fmt.Sprintf("This revokes %s.\nIt stops working at once and cannot be restored.\nType REVOKE to confirm: ", what)
-	if !confirm(cmd, prompt, "REVOKE") {
-		return false, errors.New("aborted: the key was not revoked")
-	}
-	return false, nil
+	return false, confirm(cmd, prompt, "REVOKE", "the key was not revoked")
 }
 
 // printWithSecret prints a new key and its secret, with the warning that
@@ -307,6 +370,7 @@ func printKey(w io.Writer, k *keyward.Key) error {
 	row("Expires", fmtTime(k.ExpiresAt, "never"))
 	row("Last used", fmtTime(k.LastUsedAt, "never"))
 	row("IP allowlist", orDash(strings.Join(k.IPAllowlist, ", ")))
+	row("Rate limit", fmtRateLimit(k.RateLimit))
 	if len(k.Metadata) > 0 {
 		var kv []string
 		for name, v := range k.Metadata {

@@ -68,7 +68,7 @@ func TestRevokeAlreadyRevoked(t *testing.T) {
 func TestRevokeUnknownKeyAsksNothing(t *testing.T) {
 	api := newFakeAPI(t)
 	_, stderr, err := runCLI(t, api.URL, cliProjectKey, "", "REVOKE\n", "keys", "revoke", "key_nope")
-	if err == nil || !strings.HasPrefix(err.Error(), "NOT_FOUND") || strings.Contains(stderr, "Type REVOKE") {
+	if err == nil || !strings.HasPrefix(describe(err), "NOT_FOUND") || strings.Contains(stderr, "Type REVOKE") {
 		t.Errorf("err = %v, stderr = %q; want NOT_FOUND before any prompt", err, stderr)
 	}
 }
@@ -175,6 +175,11 @@ func TestRotateGrace(t *testing.T) {
 	}
 	if !strings.Contains(stderr, "keeps working for 24h.") || !strings.Contains(stderr, "will not be shown again") {
 		t.Errorf("stderr = %q", stderr)
+	}
+	// Written as people write it, whatever way it was given.
+	_, stderr, err = runCLI(t, api.URL, cliProjectKey, "", "", "keys", "rotate", "key_1", "--grace", "168h")
+	if err != nil || !strings.Contains(stderr, "keeps working for 7d.") {
+		t.Errorf("--grace 168h: %v, stderr = %q; want 7d", err, stderr)
 	}
 }
 

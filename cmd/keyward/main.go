@@ -5,6 +5,7 @@
 //	keyward keys …      manage API keys on a running server
 //	keyward projects …  manage projects on a running server
 //	keyward whoami      show the caller's key
+//	keyward members …, audit …, settings …  the org's people, log and limits
 package main
 
 import (
@@ -13,6 +14,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"github.com/keyward/keyward"
@@ -22,21 +24,30 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := newRootCmd().ExecuteContext(ctx); err != nil {
-		fmt.Fprintln(os.Stderr, "keyward:", describe(err))
+		fmt.Fprintln(os.Stderr, "keyward: "+describe(err))
 		os.Exit(1)
 	}
 }
 
-// describe renders an error for a person: domain errors as "CODE: message"
-// with the fields at fault; anything else as it is.
+// describe renders an error for a person, after the "keyward: " that main
+// writes: domain errors as "CODE: message (request id)" with the fields at
+// fault one per line, hints on a line of their own, and anything else as
+// it is, without a "keyward: " of its own.
 func describe(err error) string {
+	var h *hinted
+	if errors.As(err, &h) {
+		return describe(h.err) + "\n" + h.hint
+	}
 	var e *keyward.Error
 	if !errors.As(err, &e) {
-		return err.Error()
+		return strings.TrimPrefix(err.Error(), "keyward: ")
 	}
 	msg := e.Code + ": " + e.Message
+	if e.RequestID != "" {
+		msg += " (" + e.RequestID + ")"
+	}
 	for _, d := range e.Details {
-		msg += fmt.Sprintf("\n  %s %s", d.Field, d.Problem)
+		msg += fmt.Sprintf("\n  %s: %s", d.Field, d.Problem)
 	}
 	if e.Err != nil {
 		msg += fmt.Sprintf(" (%v)", e.Err)

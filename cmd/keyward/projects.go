@@ -1,7 +1,6 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -15,10 +14,13 @@ import (
 // the org key (KEYWARD_ORG_API_KEY).
 func newProjectsCmd() *cobra.Command {
 	f := &apiFlags{}
-	cmd := &cobra.Command{
+	cmd := group(&cobra.Command{
 		Use:   "projects",
 		Short: "Manage projects on a running server (org key)",
-	}
+		Example: `  keyward projects list
+  keyward projects create --name "Billing API" --scopes invoices:read,invoices:write
+  keyward projects delete prj_…`,
+	})
 	f.register(cmd)
 	cmd.AddCommand(projectsListCmd(f), projectsCreateCmd(f), projectsDeleteCmd(f))
 	return cmd
@@ -37,7 +39,7 @@ func projectsListCmd(f *apiFlags) *cobra.Command {
 			}
 			page, err := c.Org().Projects().List(cmd.Context(), p)
 			if err != nil {
-				return apiError(c, err)
+				return apiError(c, client.EnvOrgAPIKey, err)
 			}
 			if f.json() {
 				return printJSON(cmd.OutOrStdout(), page)
@@ -67,7 +69,7 @@ func projectsCreateCmd(f *apiFlags) *cobra.Command {
 			}
 			p, err := c.Org().Projects().Create(cmd.Context(), in)
 			if err != nil {
-				return apiError(c, err)
+				return apiError(c, client.EnvOrgAPIKey, err)
 			}
 			if f.json() {
 				return printJSON(cmd.OutOrStdout(), p)
@@ -78,7 +80,7 @@ func projectsCreateCmd(f *apiFlags) *cobra.Command {
 	}
 	cmd.Flags().StringVar(&in.Name, "name", "", "project name (required)")
 	cmd.Flags().StringVar(&in.Slug, "slug", "", "URL slug (default: made from the name)")
-	cmd.Flags().StringSliceVar(&in.CustomScopes, "scopes", nil, "custom scopes keys of the project may hold, comma-separated")
+	cmd.Flags().StringSliceVar(&in.CustomScopes, "scopes", nil, "custom scopes keys of the project may hold besides "+strings.Join(keyward.ProjectScopes, ", ")+", comma-separated (e.g. invoices:read)")
 	_ = cmd.MarkFlagRequired("name")
 	return cmd
 }
@@ -98,15 +100,15 @@ func projectsDeleteCmd(f *apiFlags) *cobra.Command {
 			if !yes {
 				p, err := c.Org().Projects().Get(cmd.Context(), id)
 				if err != nil {
-					return apiError(c, err)
+					return apiError(c, client.EnvOrgAPIKey, err)
 				}
 				prompt := fmt.Sprintf("This deletes project %s %q. It cannot be undone.\nType DELETE to confirm: ", p.ID, p.Name)
-				if !confirm(cmd, prompt, "DELETE") {
-					return errors.New("aborted: the project was not deleted")
+				if err := confirm(cmd, prompt, "DELETE", "the project was not deleted"); err != nil {
+					return err
 				}
 			}
 			if err := c.Org().Projects().Delete(cmd.Context(), id); err != nil {
-				return apiError(c, err)
+				return apiError(c, client.EnvOrgAPIKey, err)
 			}
 			if f.json() {
 				return printJSON(cmd.OutOrStdout(), map[string]any{"id": id, "deleted": true})

@@ -17,23 +17,29 @@ func newWhoamiCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "whoami",
 		Short: "Show the key the CLI is using",
-		Args:  cobra.NoArgs,
+		Long: `Show the key the CLI is using: the project key in KEYWARD_API_KEY, or
+else the org key in KEYWARD_ORG_API_KEY.`,
+		Example: `  KEYWARD_API_KEY=kwp_… keyward whoami
+  keyward whoami -o json`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			c, err := f.client()
 			if err != nil {
 				return err
 			}
 			var w *keyward.Whoami
+			keyVar := client.EnvAPIKey
 			switch {
 			case c.HasAPIKey():
 				w, err = c.Whoami(cmd.Context())
 			case c.HasOrgAPIKey():
+				keyVar = client.EnvOrgAPIKey
 				w, err = c.Org().Whoami(cmd.Context())
 			default:
 				return errors.New("no API key: set " + client.EnvAPIKey + " or " + client.EnvOrgAPIKey)
 			}
 			if err != nil {
-				return apiError(c, err)
+				return apiError(c, keyVar, err)
 			}
 			if f.json() {
 				return printJSON(cmd.OutOrStdout(), w)

@@ -1,0 +1,177 @@
+package client
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/keyward/keyward"
+	"github.com/keyward/keyward/internal/kwtest"
+)
+
+// TestNewRefusesURLWithoutScheme: a KEYWARD_URL written as host:port is an
+// error from New that names the variable, not a client that fails later.
+func TestNewRefusesURLWithoutScheme(t *testing.T) {
+	for _, bad := range []string{"localhost:8080", "127.0.0.1:8080", "keys.example.com"} {
+		t.Setenv(EnvURL, bad)
+		c, err := New()
+		if err == nil || c != nil {
+			t.Errorf("KEYWARD_URL=%s: New() = %v, %v; want an error", bad, c, err)
+			continue
+		}
+		if !strings.Contains(err.Error(), EnvURL) || !strings.Contains(err.Error(), "http(s)://") {
+			t.Errorf("KEYWARD_URL=%s: error %q does not name %s and the expected form", bad, err, EnvURL)
+		}
+	}
+}
+
+// TestCheckVerify: the start-up check names the variable of a missing or
+// refused key and the scope a key lacks, against a real server.
+func TestCheckVerify(t *testing.T) {
+	srv := kwtest.NewServer(t)
+	p := srv.MustProject(t, "Shop")
+	verifier := srv.MustKey(t, nil, p.ID, keyward.CreateKeyInput{Name: "backend", Scopes: []string{keyward.ScopeKeysVerify}})
+	reader := srv.MustKey(t, nil, p.ID, keyward.CreateKeyInput{Name: "reader", Scopes: []string{keyward.ScopeKeysRead}})
+	ctx := context.Background()
+
+	t.Setenv(EnvURL, srv.URL)
+	t.Setenv(EnvOrgAPIKey, "")
+	check := func(key string) error {
+		t.Helper()
+		t.Setenv(EnvAPIKey, key)
+		c, err := New(WithRetries(0))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c.CheckVerify(ctx)
+	}
+	if err := check(verifier.Secret); err != nil {
+		t.Errorf("a key with keys:verify: %v", err)
+	}
+	if err := check(""); !errors.Is(err, ErrNoAPIKey) || !strings.Contains(err.Error(), EnvAPIKey) {
+		t.Errorf("no key: %v; want ErrNoAPIKey naming %s", err, EnvAPIKey)
+	}
+	if err := check(reader.Secret); err == nil || !strings.Contains(err.Error(), "keys:verify") || !strings.Contains(err.Error(), EnvAPIKey) {
+		t.Errorf("a key without keys:verify: %v; want an error naming the scope and %s", err, EnvAPIKey)
+	}
+	err := check("kwp_0123456789abcdefghijABCDEFGHIJ999999")
+	if err == nil || !strings.Contains(err.Error(), EnvAPIKey) || keyward.ErrorCode(err) != keyward.CodeAPIKeyInvalid {
+		t.Errorf("an unknown key: %v; want API_KEY_INVALID naming %s", err, EnvAPIKey)
+	}
+
+	// The org key's check, through an Org LocalCache's Start.
+	org, err := New(WithOrgAPIKey(srv.OrgKey), WithRetries(0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	runCtx, stop := context.WithCancel(ctx)
+	defer stop()
+	lc := NewLocalCache(org, LocalCacheOptions{Org: true, Logger: discardLogger()})
+	if err := lc.Start(runCtx); err != nil {
+		t.Errorf("Start with the owner's org key: %v", err)
+	}
+	noKey, _ := New(WithOrgAPIKey(""))
+	if err := NewLocalCache(noKey, LocalCacheOptions{Org: true}).Start(runCtx); !errors.Is(err, ErrNoOrgAPIKey) {
+		t.Errorf("Start without an org key: %v, want ErrNoOrgAPIKey", err)
+	}
+}
+
+// syncBuffer is a log destination that tests read while the SDK writes.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// TestLocalCacheLogsTheStreamComingBack: the log says when the change
+// stream is lost and, once, when it is live again.
+func TestLocalCacheLogsTheStreamComingBack(t *testing.T) {
+	s := newLocalSetup(t)
+
+	s.proxy.refuseStream.Store(true)
+	s.proxy.cutStreams()
+	for s.lc.Live() { // the cut is seen when the connection's read fails
+		select {
+		case <-s.lc.cache.Changed():
+		case <-time.After(20 * time.Second):
+			t.Fatal("the cache stayed live after its stream was cut")
+		}
+	}
+	s.proxy.refuseStream.Store(false)
+	s.waitLive(t, true)
+
+	out := s.log.String()
+	if !strings.Contains(out, "stream lost") {
+		t.Errorf("log %q does not say the stream was lost", out)
+	}
+	if n := strings.Count(out, "stream is back"); n != 1 {
+		t.Errorf("log %q says %d times that the stream is back, want 1", out, n)
+	}
+}
+
+// TestMiddlewarePassesOnRateLimits: the verified key's window from keyward's
+// answer reaches the caller as X-RateLimit-*, and a limited caller is told
+// to retry when the window resets, not after a made-up second.
+func TestMiddlewarePassesOnRateLimits(t *testing.T) {
+	reset := time.Now().Add(30 * time.Second).Truncate(time.Second)
+	srv := newFakeServer(t, func(w http.ResponseWriter, r *http.Request) {
+		var in keyward.VerifyInput
+		_ = json.NewDecoder(r.Body).Decode(&in)
+		res := verifyAnswer{VerifyResult: keyward.VerifyResult{Valid: true, Code: "VALID", Key: &keyward.Key{ID: "key_ok"}},
+			RateLimit: &keyward.RateLimitState{Limit: 5, Remaining: 4, Reset: reset}}
+		if in.Key == "kwp_LIMITED" {
+			res = verifyAnswer{VerifyResult: keyward.VerifyResult{Code: keyward.VerifyRateLimited},
+				RateLimit: &keyward.RateLimitState{Limit: 5, Remaining: 0, Reset: reset}}
+		}
+		writeJSON(w, 200, res)
+	})
+	c, _ := mustClient(t, srv.URL)
+	ran := false
+	h := Middleware(c)(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { ran = true }))
+	serve := func(key string) *httptest.ResponseRecorder {
+		ran = false
+		req := httptest.NewRequest("GET", "/", nil)
+		req.Header.Set("X-Api-Key", key)
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		return rec
+	}
+
+	ok := serve("kwp_VALID")
+	if !ran || ok.Header().Get("X-RateLimit-Limit") != "5" || ok.Header().Get("X-RateLimit-Remaining") != "4" ||
+		ok.Header().Get("X-RateLimit-Reset") != strconv.FormatInt(reset.Unix(), 10) {
+		t.Errorf("valid answer: ran %v, headers %v", ran, ok.Header())
+	}
+
+	limited := serve("kwp_LIMITED")
+	if ran {
+		t.Error("a rate-limited key reached the handler")
+	}
+	checkErrorBody(t, limited, 429, keyward.CodeRateLimited)
+	ra, err := strconv.Atoi(limited.Header().Get("Retry-After"))
+	if err != nil || ra < 25 || ra > 30 {
+		t.Errorf("Retry-After = %q, want about 30 (the window's reset)", limited.Header().Get("Retry-After"))
+	}
+	if limited.Header().Get("X-RateLimit-Remaining") != "0" || limited.Header().Get("X-RateLimit-Limit") != "5" {
+		t.Errorf("limited answer headers: %v", limited.Header())
+	}
+}
