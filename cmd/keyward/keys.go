@@ -253,7 +253,7 @@ metadata. The old key stops working now, or at the end of --grace.`,
 			}
 			old := fmt.Sprintf("The old key %s is revoked.", args[0])
 			if in.GracePeriod != nil && *in.GracePeriod > 0 {
-				old = fmt.Sprintf("The old key %s keeps working for %s.", args[0], keyward.FormatDuration(in.GracePeriod.Std()))
+				old = fmt.Sprintf("The old key %s keeps working for %s.", args[0], in.GracePeriod.Human())
 			}
 			return kc.printWithSecret(cmd, k, old)
 		},

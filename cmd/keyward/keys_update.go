@@ -101,5 +101,5 @@ func fmtRateLimit(rl *keyward.RateLimit) string {
 	if rl == nil {
 		return "none"
 	}
-	return fmt.Sprintf("%d per %s", rl.Limit, keyward.FormatDuration(rl.Window.Std()))
+	return fmt.Sprintf("%d per %s", rl.Limit, rl.Window.Human())
 }

@@ -118,13 +118,13 @@ func printSettings(w io.Writer, f *apiFlags, st *keyward.Settings) error {
 	}
 	lifetime := "none"
 	if st.MaxKeyLifetime != nil {
-		lifetime = keyward.FormatDuration(st.MaxKeyLifetime.Std())
+		lifetime = st.MaxKeyLifetime.Human()
 	}
 	tw := newTable(w)
 	fmt.Fprintf(tw, "Max keys per user:\t%d\n", st.MaxKeysPerUser)
 	fmt.Fprintf(tw, "Max keys per project:\t%d\n", st.MaxKeysPerProject)
 	fmt.Fprintf(tw, "Max org keys:\t%d\n", st.MaxOrgKeys)
 	fmt.Fprintf(tw, "Max key lifetime:\t%s\n", lifetime)
-	fmt.Fprintf(tw, "Rotation max grace:\t%s\n", keyward.FormatDuration(st.RotationMaxGrace.Std()))
+	fmt.Fprintf(tw, "Rotation max grace:\t%s\n", st.RotationMaxGrace.Human())
 	return tw.Flush()
 }

@@ -5,7 +5,9 @@ import (
 	"time"
 )
 
-func TestFormatDuration(t *testing.T) {
+// Human writes durations as people write them, and what it writes reads
+// back as the same duration.
+func TestDurationHumanReadsBack(t *testing.T) {
 	tests := []struct {
 		d    time.Duration
 		want string
@@ -14,11 +16,11 @@ func TestFormatDuration(t *testing.T) {
 		{500 * time.Millisecond, "500ms"},
 		{1500 * time.Millisecond, "1.5s"},
 		{time.Second, "1s"},
-		{90 * time.Second, "1m30s"},
+		{90 * time.Second, "90s"},
 		{time.Minute, "1m"},
 		{10 * time.Minute, "10m"},
 		{time.Hour, "1h"},
-		{90 * time.Minute, "1h30m"},
+		{90 * time.Minute, "90m"},
 		{time.Hour + 5*time.Second, "1h0m5s"},
 		{24 * time.Hour, "24h"},
 		{36 * time.Hour, "36h"},
@@ -28,9 +30,9 @@ func TestFormatDuration(t *testing.T) {
 		{7*24*time.Hour + time.Hour, "169h"},
 	}
 	for _, tt := range tests {
-		got := FormatDuration(tt.d)
+		got := Duration(tt.d).Human()
 		if got != tt.want {
-			t.Errorf("FormatDuration(%v) = %q, want %q", tt.d, got, tt.want)
+			t.Errorf("Duration(%v).Human() = %q, want %q", tt.d, got, tt.want)
 		}
 		// What is written reads back as the same duration.
 		back, err := ParseDuration(got)
