@@ -199,6 +199,11 @@ type VerifyResult struct {
 	Valid bool   `json:"valid"`
 	Code  string `json:"code"`
 	Key   *Key   `json:"key,omitempty"`
+	// RateLimit is the verified key's rate-limit window after this
+	// verification counted against it (VALID) or was refused by it
+	// (RATE_LIMITED): what to send the client as X-RateLimit-* and
+	// Retry-After. Absent for a key without a limit.
+	RateLimit *RateLimitState `json:"rate_limit,omitempty"`
 }
 
 // Whoami is the answer of GET /v1/whoami.

@@ -121,7 +121,7 @@ func (lc *LocalCache) Verify(ctx context.Context, in keyward.VerifyInput) (*keyw
 	if err != nil {
 		return nil, err
 	}
-	return &a.VerifyResult, nil
+	return a, nil
 }
 
 // verify is Verify with the verified key's rate-limit window, when keyward
@@ -160,7 +160,7 @@ func (lc *LocalCache) verify(ctx context.Context, in keyward.VerifyInput) (*veri
 	case k.RateLimit != nil:
 		return lc.ask(ctx, in) // keyward counts the budget
 	}
-	return &verifyAnswer{VerifyResult: *check(k, in, now)}, nil
+	return check(k, in, now), nil
 }
 
 // check applies keyward's checks, in keyward's order, to a key known to be

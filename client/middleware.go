@@ -106,7 +106,7 @@ func (m *middleware) serve(next http.Handler, w http.ResponseWriter, r *http.Req
 		return
 	}
 	if len(key) > maxKeyLen {
-		writeError(w, verifyFailure(&verifyAnswer{VerifyResult: keyward.VerifyResult{Code: keyward.VerifyInvalid}}, nil, time.Time{}))
+		writeError(w, verifyFailure(&keyward.VerifyResult{Code: keyward.VerifyInvalid}, nil, time.Time{}))
 		return
 	}
 	in := keyward.VerifyInput{Key: key, Scopes: m.scopes, IP: m.clientIP(r)}

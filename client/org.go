@@ -99,7 +99,7 @@ func (o *OrgService) Verify(ctx context.Context, in keyward.VerifyInput) (*keywa
 	if err != nil {
 		return nil, err
 	}
-	return &a.VerifyResult, nil
+	return a, nil
 }
 
 // Verify checks a key that a backend received from its own client, against
@@ -110,16 +110,13 @@ func (c *Client) Verify(ctx context.Context, in keyward.VerifyInput) (*keyward.V
 	if err != nil {
 		return nil, err
 	}
-	return &a.VerifyResult, nil
+	return a, nil
 }
 
-// verifyAnswer is a verify answer with the verified key's rate-limit
-// window, "rate_limit", which a keyward that knows it sends for a key with
-// a limit (with VALID and RATE_LIMITED); the middleware passes it on.
-type verifyAnswer struct {
-	keyward.VerifyResult
-	RateLimit *keyward.RateLimitState `json:"rate_limit,omitempty"`
-}
+// verifyAnswer is a verify answer; its RateLimit, the verified key's
+// window, is what the middleware passes on as X-RateLimit-* and
+// Retry-After.
+type verifyAnswer = keyward.VerifyResult
 
 // verify is not retried: only GET, DELETE and revoke are (a middleware
 // that fails closed answers 503 at once instead of holding its caller).

@@ -3,7 +3,6 @@ package client
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"net/http"
 	"net/http/httptest"
@@ -130,21 +129,19 @@ func TestLocalCacheLogsTheStreamComingBack(t *testing.T) {
 
 // TestMiddlewarePassesOnRateLimits: the verified key's window from keyward's
 // answer reaches the caller as X-RateLimit-*, and a limited caller is told
-// to retry when the window resets, not after a made-up second.
+// to retry when the window resets, not after a made-up second. Against a
+// real keyward: its verify answer carries the window.
 func TestMiddlewarePassesOnRateLimits(t *testing.T) {
-	reset := time.Now().Add(30 * time.Second).Truncate(time.Second)
-	srv := newFakeServer(t, func(w http.ResponseWriter, r *http.Request) {
-		var in keyward.VerifyInput
-		_ = json.NewDecoder(r.Body).Decode(&in)
-		res := verifyAnswer{VerifyResult: keyward.VerifyResult{Valid: true, Code: "VALID", Key: &keyward.Key{ID: "key_ok"}},
-			RateLimit: &keyward.RateLimitState{Limit: 5, Remaining: 4, Reset: reset}}
-		if in.Key == "kwp_LIMITED" {
-			res = verifyAnswer{VerifyResult: keyward.VerifyResult{Code: keyward.VerifyRateLimited},
-				RateLimit: &keyward.RateLimitState{Limit: 5, Remaining: 0, Reset: reset}}
-		}
-		writeJSON(w, 200, res)
-	})
-	c, _ := mustClient(t, srv.URL)
+	kw := kwtest.NewServer(t)
+	p := kw.MustProject(t, "Shop")
+	sdkKey := kw.MustKey(t, nil, p.ID, keyward.CreateKeyInput{Name: "backend", Scopes: []string{keyward.ScopeKeysVerify}})
+	customer := kw.MustKey(t, nil, p.ID, keyward.CreateKeyInput{Name: "customer",
+		RateLimit: &keyward.RateLimit{Limit: 2, Window: keyward.Duration(time.Minute)}})
+	// The middleware compares the window's reset with its own clock, as
+	// it would with a keyward on the same time: the test server's clock
+	// is set to now.
+	kw.Clock.Advance(time.Since(kw.Clock.Now()))
+	c, _ := mustClient(t, kw.URL, WithAPIKey(sdkKey.Secret))
 	ran := false
 	h := Middleware(c)(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { ran = true }))
 	serve := func(key string) *httptest.ResponseRecorder {
@@ -156,22 +153,28 @@ func TestMiddlewarePassesOnRateLimits(t *testing.T) {
 		return rec
 	}
 
-	ok := serve("kwp_VALID")
-	if !ran || ok.Header().Get("X-RateLimit-Limit") != "5" || ok.Header().Get("X-RateLimit-Remaining") != "4" ||
-		ok.Header().Get("X-RateLimit-Reset") != strconv.FormatInt(reset.Unix(), 10) {
-		t.Errorf("valid answer: ran %v, headers %v", ran, ok.Header())
+	first := serve(customer.Secret)
+	if !ran || first.Header().Get("X-RateLimit-Limit") != "2" || first.Header().Get("X-RateLimit-Remaining") != "1" {
+		t.Errorf("first request: ran %v, headers %v", ran, first.Header())
 	}
-
-	limited := serve("kwp_LIMITED")
+	second := serve(customer.Secret)
+	if !ran || second.Header().Get("X-RateLimit-Remaining") != "0" {
+		t.Errorf("second request: ran %v, headers %v (a kept answer would repeat the first window)", ran, second.Header())
+	}
+	limited := serve(customer.Secret)
 	if ran {
 		t.Error("a rate-limited key reached the handler")
 	}
 	checkErrorBody(t, limited, 429, keyward.CodeRateLimited)
-	ra, err := strconv.Atoi(limited.Header().Get("Retry-After"))
-	if err != nil || ra < 25 || ra > 30 {
-		t.Errorf("Retry-After = %q, want about 30 (the window's reset)", limited.Header().Get("Retry-After"))
+	reset, err := strconv.ParseInt(limited.Header().Get("X-RateLimit-Reset"), 10, 64)
+	if err != nil {
+		t.Fatalf("X-RateLimit-Reset %q", limited.Header().Get("X-RateLimit-Reset"))
 	}
-	if limited.Header().Get("X-RateLimit-Remaining") != "0" || limited.Header().Get("X-RateLimit-Limit") != "5" {
+	ra, err := strconv.Atoi(limited.Header().Get("Retry-After"))
+	if until := time.Until(time.Unix(reset, 0)); err != nil || ra < 1 || time.Duration(ra)*time.Second > until+2*time.Second {
+		t.Errorf("Retry-After = %q, want the time until the window resets (%v)", limited.Header().Get("Retry-After"), until)
+	}
+	if limited.Header().Get("X-RateLimit-Remaining") != "0" || limited.Header().Get("X-RateLimit-Limit") != "2" {
 		t.Errorf("limited answer headers: %v", limited.Header())
 	}
 }

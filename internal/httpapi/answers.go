@@ -56,10 +56,11 @@ type answer struct {
 func init() { verifyAnswers.seed = maphash.MakeSeed() }
 
 // write writes the answer r, from the cache when it holds one for r.Key.
-// Only the answer "valid" is kept: it is the one with a key, and all of it
-// follows from the key.
+// Only the answer "valid" for a key without a rate limit is kept: it is
+// the one with a key, and all of it follows from the key (a rate-limited
+// key's answer carries its window, which moves with every request).
 func (c *answerCache) write(w http.ResponseWriter, r *keyward.VerifyResult) {
-	if !r.Valid || r.Code != keyward.VerifyValid || r.Key == nil {
+	if !r.Valid || r.Code != keyward.VerifyValid || r.Key == nil || r.RateLimit != nil {
 		writeAppended(w, appendVerifyResult, r)
 		return
 	}

@@ -81,6 +81,15 @@ func appendVerifyResult(b []byte, r *keyward.VerifyResult) []byte {
 		b = append(b, `,"key":`...)
 		b = appendKey(b, r.Key)
 	}
+	if w := r.RateLimit; w != nil {
+		b = append(b, `,"rate_limit":{"limit":`...)
+		b = strconv.AppendInt(b, int64(w.Limit), 10)
+		b = append(b, `,"remaining":`...)
+		b = strconv.AppendInt(b, int64(w.Remaining), 10)
+		b = append(b, `,"reset":`...)
+		b = appendTime(b, w.Reset)
+		b = append(b, '}')
+	}
 	return append(b, '}')
 }
 

@@ -23,7 +23,7 @@ func TestHandEncodersMatchEncodingJSON(t *testing.T) {
 	for typ, fields := range map[reflect.Type]int{
 		reflect.TypeFor[keyward.Key]():          23, // Digest and NoAccess are never encoded
 		reflect.TypeFor[keyward.Whoami]():       6,
-		reflect.TypeFor[keyward.VerifyResult](): 3,
+		reflect.TypeFor[keyward.VerifyResult](): 4,
 		reflect.TypeFor[keyward.ActorRef]():     2,
 		reflect.TypeFor[keyward.RateLimit]():    2,
 	} {
@@ -84,6 +84,9 @@ func TestHandEncodersMatchEncodingJSON(t *testing.T) {
 		res := &keyward.VerifyResult{Valid: maybe(), Code: str()}
 		if maybe() {
 			res.Key = k
+		}
+		if maybe() {
+			res.RateLimit = &keyward.RateLimitState{Limit: rng.IntN(10000), Remaining: rng.IntN(10000), Reset: tm()}
 		}
 		who := &keyward.Whoami{KeyID: str(), Kind: keyward.KeyKind(str()), ProjectID: str(), OrgID: str(), Scopes: list(), OwnerUserID: strPtr()}
 		for _, v := range []any{res, who} {

@@ -259,8 +259,13 @@ func (s *Service) verify(ctx context.Context, a *Actor, projectID string, in key
 	}
 	// Last, so that only a request the key may otherwise make uses its
 	// budget.
-	if _, err := s.rateLimit(ctx, k, now); err != nil {
-		return &keyward.VerifyResult{Code: keyward.VerifyRateLimited}, nil
+	d, err := s.rateLimit(ctx, k, now)
+	var window *keyward.RateLimitState
+	if d.Limit > 0 { // only keys with a limit pay for this allocation
+		window = &keyward.RateLimitState{Limit: d.Limit, Remaining: d.Remaining, Reset: d.Reset}
+	}
+	if err != nil {
+		return &keyward.VerifyResult{Code: keyward.VerifyRateLimited, RateLimit: window}, nil
 	}
 	s.usage.note(k.ID, now)
 	// The cached key is shared. It is answered as it is while its stored
@@ -271,5 +276,5 @@ func (s *Service) verify(ctx context.Context, a *Actor, projectID string, in key
 		shown.Status = status
 		k = &shown
 	}
-	return &keyward.VerifyResult{Valid: true, Code: keyward.VerifyValid, Key: k}, nil
+	return &keyward.VerifyResult{Valid: true, Code: keyward.VerifyValid, Key: k, RateLimit: window}, nil
 }
