@@ -19,30 +19,36 @@ import (
 	"github.com/keyward/keyward/internal/kwtest/faultnet"
 )
 
-// Open-loop load on a node whose database hangs (issue 18): requests keep
-// arriving at a fixed rate whatever the node does with them, as from many
-// independent clients. A node that waits for the database without a
-// deadline piles them up (about 1,500 goroutines at 300 requests/s before
-// cache leases), and its /readyz hung for 10 s. Every request and every
-// /readyz must be answered within answerBound, and the goroutines stay
-// within what that allows.
+// Open-loop load on a node whose database hangs: requests keep arriving at
+// a fixed rate whatever the node does with them, as from many independent
+// clients. A node that waits for the database without a deadline piles
+// them up (about 1,500 goroutines at 300 requests/s before cache leases),
+// and its /readyz hung for 10 s. Every request and every /readyz must be
+// answered within answerBound, and the goroutines stay within
+// goroutineBound.
 const (
-	loadRate    = 300             // requests per second, each sent on schedule, answered or not
-	loadFrozen  = 8 * time.Second // how long the node's database is blackholed
-	answerBound = 2 * time.Second // every answer comes within it, even then
+	loadRate   = 300             // requests per second, each sent on schedule, answered or not
+	loadFrozen = 8 * time.Second // how long the node's database is blackholed
+	// A request's deadlines on this path add up to 1.2 s (the shared
+	// catch-up's 200 ms, then a 1 s store read); the rest is room for
+	// three race-instrumented servers and the load on 2 shared cores
+	// (answers took up to 2.3 s in CI, 1.4 s on a quiet machine).
+	answerBound = 3 * time.Second
+	// inFlight is how long requests stay in the node on average, at most:
+	// the deadlines' 1.2 s and some queueing.
+	inFlight = 2 * time.Second
 )
 
 // goroutineBound is how many goroutines more than at rest the node may
-// have under the load with its database frozen. By Little's law, a node
-// that answers every request within answerBound has at most
-// loadRate × answerBound requests in flight (600); each holds its
-// connection's goroutine and, say, one helper, so 1,200. The 100 beyond
-// cover the node's own work (pool dials, feed reconnects, timers). Before
-// cache leases a node held every request from the moment its cache went
-// off (about 3 s into the freeze) until the database came back: some
-// 1,500 requests in flight by the end of an 8 s freeze, one goroutine
-// each, and answers up to 5 s late.
-const goroutineBound = 2*loadRate*int(answerBound/time.Second) + 100
+// have under the load with its database frozen. By Little's law a node
+// whose requests stay inFlight on average has loadRate × inFlight of them
+// in flight (600); each holds its connection's goroutine and, say, one
+// helper, so 1,200. The 100 beyond cover the node's own work (pool dials,
+// feed reconnects, timers). Before cache leases a node held every request
+// from the moment its cache went off (about 3 s into the freeze) until the
+// database came back: some 1,500 requests in flight by the end of an 8 s
+// freeze, one goroutine each, and answers up to 5 s late.
+const goroutineBound = 2*loadRate*int(inFlight/time.Second) + 100
 
 // drainSlack is how far above its goroutines at rest a node may stay once
 // the load has ended and its clients have closed their connections.
@@ -124,8 +130,8 @@ func TestNodesFrozenDatabaseLoad(t *testing.T) {
 		t.Errorf("node 1's /metrics did not answer within %v while its database was frozen: %s", answerBound, e)
 	}
 	if peak > rest+goroutineBound {
-		t.Errorf("node 1 had %d goroutines under load with its database frozen, %d at rest: more than %d above (%d requests/s answered within %v each, two goroutines per request in flight)",
-			peak, rest, goroutineBound, loadRate, answerBound)
+		t.Errorf("node 1 had %d goroutines under load with its database frozen, %d at rest: more than %d above (%d requests/s in flight %v on average, two goroutines each)",
+			peak, rest, goroutineBound, loadRate, inFlight)
 	}
 	if !drained {
 		t.Errorf("node 1 still had %d goroutines 15 s after the load ended, %d at rest", after, rest)

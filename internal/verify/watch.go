@@ -54,9 +54,14 @@ type Watcher struct {
 
 	lastLag atomic.Int64 // nanoseconds between a change's commit and its application here
 
-	// seq is the position read up to; only the catch-up in flight uses it.
+	// seq is the position read up to; only the catch-up in flight uses
+	// it, and the fields after it.
 	seq    int64
 	lastOK time.Time // when the last successful catch-up began
+
+	failures     int       // failed reads in a row
+	failingSince time.Time // when the first of them failed
+	lastFailLog  time.Time // when one was last logged
 
 	flightMu sync.Mutex
 	flight   *catchUpFlight
@@ -248,7 +253,7 @@ func (w *Watcher) catchUp(ctx context.Context) error {
 		if err != nil {
 			w.Cache.Unrenewed()
 			if ctx.Err() == nil {
-				w.Logger.Warn("invalidation: reading the change log failed", "err", err)
+				w.failed(err)
 			}
 			return err
 		}
@@ -273,5 +278,29 @@ func (w *Watcher) catchUp(ctx context.Context) error {
 	}
 	w.lastOK = t.at
 	w.Cache.Renewed(t)
+	if w.failures > 0 {
+		w.Logger.Info("invalidation: reading the change log again", "failed_reads", w.failures, "for", time.Since(w.failingSince).Round(time.Millisecond))
+		w.failures = 0
+	}
 	return nil
+}
+
+// failLogEvery spaces the warnings of a change log that keeps failing: it
+// is read every lease (ten times a second by default), and an outage must
+// not flood the log.
+const failLogEvery = 10 * time.Second
+
+// failed logs a failed read of the change log: the first of a run at once,
+// then one line every failLogEvery with the count.
+func (w *Watcher) failed(err error) {
+	now := time.Now()
+	if w.failures == 0 {
+		w.failingSince = now
+	}
+	w.failures++
+	if w.failures == 1 || now.Sub(w.lastFailLog) >= failLogEvery {
+		w.lastFailLog = now
+		w.Logger.Warn("invalidation: reading the change log failed; the key cache answers only within its lease, then the store does",
+			"err", err, "failed_reads", w.failures, "for", now.Sub(w.failingSince).Round(time.Millisecond))
+	}
 }
