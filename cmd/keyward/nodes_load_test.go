@@ -400,7 +400,7 @@ type percentiles struct {
 }
 
 // checkBound fails on a gross excess only. Propagation is measured and
-// reported (docs/benchmarks.md), not asserted: these tests run with -race,
+// reported (docs/performance.md), not asserted: these tests run with -race,
 // three keyward processes and the hammer on a shared 2-core machine next to
 // other test packages, where scheduling alone delays a request by tens of
 // milliseconds, sometimes hundreds. What they must catch is a feed that is

@@ -18,7 +18,7 @@ import (
 // and TestNodesRedis while wrk, in processes of its own, keeps every node
 // busy with valid verifications (16 connections per node), so the nodes,
 // the hammer and wrk compete for every core. The numbers go to
-// docs/benchmarks.md; like the other variants, only a feed that does not
+// docs/performance.md; like the other variants, only a feed that does not
 // deliver at all fails the test. Without wrk on the PATH it skips.
 
 // saturatingConns is how many connections wrk keeps open to each node.
@@ -38,7 +38,7 @@ func TestNodesSaturatedRedis(t *testing.T) {
 
 func saturated(t *testing.T, redisURL, name string) {
 	if os.Getenv("KEYWARD_TEST_SATURATED") == "" {
-		t.Skip("a measurement of about a minute: set KEYWARD_TEST_SATURATED=1 to run it (docs/benchmarks.md)")
+		t.Skip("a measurement of about a minute: set KEYWARD_TEST_SATURATED=1 to run it (docs/performance.md)")
 	}
 	wrk, err := exec.LookPath("wrk")
 	if err != nil {
