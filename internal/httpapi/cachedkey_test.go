@@ -36,6 +36,25 @@ func TestCachedKeysAreNeverChanged(t *testing.T) {
 	s.pk(t, "POST", "/v1/keys/"+rotated.ID+"/rotate", `{"grace_period":"1h"}`).want(t, 201)
 	secrets := map[string]string{"project": s.key.Secret, "limited": limited.Secret, "client": client.Secret, "rotated": rotated.Secret, "org": srv.OrgKey}
 
+	// The watcher applies the log's changes (these keys' creations) to the
+	// cache by dropping the keys they name: wait until it has, or it could
+	// drop a key just loaded below.
+	head, err := srv.Store.LatestKeyChange(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		changed := srv.Service.Cache().Changed()
+		if pos, _ := srv.Service.Cache().Position(); pos >= head {
+			break
+		}
+		select {
+		case <-changed:
+		case <-time.After(10 * time.Second): // a hang guard
+			t.Fatal("the watcher never applied the keys' creations")
+		}
+	}
+
 	// Load every key into the cache, through the API as a caller would.
 	for _, name := range []string{"project", "limited", "rotated"} {
 		do(t, srv, "GET", "/v1/whoami", nil, "x-api-key", secrets[name]).want(t, 200)
