@@ -86,7 +86,7 @@ type localSetup struct {
 	lc     *LocalCache
 	events chan changesEvent
 	pid    string
-	log    *syncBuffer // the LocalCache's log, as text
+	log    *kwtest.LogBuffer // the LocalCache's log, as text
 }
 
 func newLocalSetup(t testing.TB) *localSetup {
@@ -98,7 +98,7 @@ func newLocalSetup(t testing.TB) *localSetup {
 	c, _ := mustClient(t, px.URL, WithAPIKey(sdkKey.Secret))
 	c.sleep = sleepCtx // real waits between reconnections
 	c.minBackoff = 10 * time.Millisecond
-	log := &syncBuffer{}
+	log := &kwtest.LogBuffer{}
 	lc := NewLocalCache(c, LocalCacheOptions{Logger: slog.New(slog.NewTextHandler(log, nil))})
 	events := make(chan changesEvent, 1000)
 	lc.applied = func(e changesEvent) { events <- e }

@@ -1,14 +1,12 @@
 package client
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -81,24 +79,6 @@ func TestCheckVerify(t *testing.T) {
 	if err := NewLocalCache(noKey, LocalCacheOptions{Org: true}).Start(runCtx); !errors.Is(err, ErrNoOrgAPIKey) {
 		t.Errorf("Start without an org key: %v, want ErrNoOrgAPIKey", err)
 	}
-}
-
-// syncBuffer is a log destination that tests read while the SDK writes.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // TestLocalCacheLogsTheStreamComingBack: the log says when the change

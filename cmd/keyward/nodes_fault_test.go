@@ -77,9 +77,9 @@ func newFaultCluster(t *testing.T, withRedis [3]bool) *faultCluster {
 		t.Cleanup(func() { fc.rdb.Close() })
 	}
 	for i := range 3 {
-		fc.db[i] = newProxy(t, fc.pg.Addr(), faultnet.Mark{Name: markListen, Pattern: "LISTEN "})
+		fc.db[i] = faultnet.Start(t, fc.pg.Addr(), faultnet.Mark{Name: markListen, Pattern: "LISTEN "})
 		if withRedis[i] {
-			fc.rd[i] = newProxy(t, fc.redis.Addr(), faultnet.Mark{Name: markSubscribe, Pattern: "subscribe"})
+			fc.rd[i] = faultnet.Start(t, fc.redis.Addr(), faultnet.Mark{Name: markSubscribe, Pattern: "subscribe"})
 		}
 	}
 	fc.cluster = newClusterOn(t, clusterSpec{admin: fc.pg.URL("postgres"), node: func(i int, db string) nodeSpec {
@@ -95,18 +95,6 @@ func newFaultCluster(t *testing.T, withRedis [3]bool) *faultCluster {
 		return ns
 	}})
 	return fc
-}
-
-// newProxy starts a proxy to target, closed when the test ends (after the
-// nodes have stopped: cleanups run last-in, first-out).
-func newProxy(t *testing.T, target string, marks ...faultnet.Mark) *faultnet.Proxy {
-	t.Helper()
-	p, err := faultnet.New(target, marks...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { p.Close() })
-	return p
 }
 
 var leaseOnce struct {

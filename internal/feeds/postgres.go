@@ -42,31 +42,10 @@ func (f *Postgres) Name() string { return "postgres" }
 
 // Run implements verify.Feed.
 func (f *Postgres) Run(ctx context.Context, wake func(seq int64), health func(up bool)) {
-	if f.Beat <= 0 {
-		f.Beat = time.Second
-	}
-	if f.BeatTimeout <= 0 {
-		f.BeatTimeout = time.Second
-	}
-	const first = 50 * time.Millisecond
-	backoff := first
-	for ctx.Err() == nil {
-		wasUp, err := f.listen(ctx, wake, health)
-		if ctx.Err() != nil {
-			return
-		}
-		health(false)
-		if wasUp {
-			backoff = first
-		}
-		f.Logger.Warn("invalidation feed (PostgreSQL LISTEN) lost; reconnecting", "err", err, "in", backoff)
-		select {
-		case <-ctx.Done():
-			return
-		case <-time.After(backoff):
-		}
-		backoff = min(backoff*2, 2*time.Second)
-	}
+	beatDefaults(&f.Beat, &f.BeatTimeout)
+	hold(ctx, f.Logger, "PostgreSQL LISTEN", 50*time.Millisecond, health, func() (bool, error) {
+		return f.listen(ctx, wake, health)
+	})
 }
 
 // listen holds one LISTEN connection until it fails or goes silent.

@@ -49,31 +49,10 @@ func (f *Redis) Announce(ctx context.Context) {
 // closed and replaced (as Postgres does with its LISTEN connection): go-redis
 // would reconnect a subscription by itself and hide the gap.
 func (f *Redis) Run(ctx context.Context, wake func(seq int64), health func(up bool)) {
-	if f.Beat <= 0 {
-		f.Beat = time.Second
-	}
-	if f.BeatTimeout <= 0 {
-		f.BeatTimeout = time.Second
-	}
-	const first = 100 * time.Millisecond
-	backoff := first
-	for ctx.Err() == nil {
-		wasUp, err := f.subscribe(ctx, wake, health)
-		if ctx.Err() != nil {
-			return
-		}
-		health(false)
-		if wasUp {
-			backoff = first
-			f.Logger.Warn("invalidation feed (Redis) lost; reconnecting", "err", err)
-		}
-		select { // do not spin while Redis is unreachable or paused
-		case <-ctx.Done():
-			return
-		case <-time.After(backoff):
-		}
-		backoff = min(backoff*2, 2*time.Second)
-	}
+	beatDefaults(&f.Beat, &f.BeatTimeout)
+	hold(ctx, f.Logger, "Redis", 100*time.Millisecond, health, func() (bool, error) {
+		return f.subscribe(ctx, wake, health)
+	})
 }
 
 // subscribe holds one subscription until it fails or a heartbeat does not

@@ -1,13 +1,11 @@
 package httpapi_test
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"log/slog"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -143,7 +141,7 @@ func TestThrottleKeepsUnknownKeysOffTheStore(t *testing.T) {
 
 // serve runs env's API on a loopback port with the given trusted proxies,
 // logging JSON request lines to log (when not nil).
-func serve(t *testing.T, env *kwtest.Env, proxies clientaddr.Proxies, log *syncBuffer) *kwtest.Server {
+func serve(t *testing.T, env *kwtest.Env, proxies clientaddr.Proxies, log *kwtest.LogBuffer) *kwtest.Server {
 	t.Helper()
 	logger := kwtest.Logger(t)
 	if log != nil {
@@ -154,24 +152,6 @@ func serve(t *testing.T, env *kwtest.Env, proxies clientaddr.Proxies, log *syncB
 	ts := httptest.NewServer(api)
 	t.Cleanup(ts.Close)
 	return &kwtest.Server{Env: env, URL: ts.URL, API: api}
-}
-
-// syncBuffer is a log destination the server writes from its goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // Behind a trusted proxy (here the test client's own 127.0.0.1), the
@@ -185,7 +165,7 @@ func TestTrustedProxyClientAddress(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	log := &syncBuffer{}
+	log := &kwtest.LogBuffer{}
 	srv := serve(t, env, proxies, log)
 	p := env.MustProject(t, "P")
 	k := env.MustKey(t, nil, p.ID, keyward.CreateKeyInput{IPAllowlist: []string{"203.0.113.7/32"}})

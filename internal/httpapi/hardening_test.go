@@ -102,7 +102,7 @@ func TestKeyInTheOtherFamilysHeader(t *testing.T) {
 // answers carry the server's own; the request log keeps the client's,
 // sanitized, as client_request_id.
 func TestClientRequestIDIsNotTheServers(t *testing.T) {
-	var logs lockedBuffer
+	var logs kwtest.LogBuffer
 	srv := kwtest.NewServerLogging(t, &logs)
 	s := &setup{srv: srv}
 	s.project = srv.MustProject(t, "Billing")

@@ -17,31 +17,13 @@ import (
 	"github.com/keyward/keyward/internal/kwtest"
 )
 
-// lockedBuffer is a bytes.Buffer safe for the server's goroutines.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // anySecret matches anything shaped like a keyward key.
 var anySecret = regexp.MustCompile(`kw[po]_[0-9A-Za-z]{36}`)
 
 // No secret reaches a log line, a metric or the audit log, whatever the
 // requests carry; each request still logs one line with its route and key id.
 func TestSecretsStayOutOfLogsMetricsAndAudit(t *testing.T) {
-	var logs lockedBuffer
+	var logs kwtest.LogBuffer
 	srv := kwtest.NewServerLogging(t, &logs)
 	s := &setup{srv: srv}
 	s.project = srv.MustProject(t, "Billing")

@@ -1,7 +1,9 @@
 package kwtest
 
 import (
+	"bytes"
 	"context"
+	"sync"
 	"testing"
 
 	"github.com/keyward/keyward"
@@ -70,3 +72,23 @@ const (
 	OwnerEmail    = "owner@example.com"
 	OwnerPassword = "correct horse battery"
 )
+
+// LogBuffer is a log destination that a test reads while a server or the
+// SDK writes to it from their goroutines.
+type LogBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *LogBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+// String returns everything written so far.
+func (l *LogBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}

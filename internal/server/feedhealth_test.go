@@ -1,43 +1,22 @@
 package server
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/keyward/keyward/internal/kwtest"
 	"github.com/keyward/keyward/internal/kwtest/faultnet"
 	"github.com/keyward/keyward/internal/kwtest/instance"
 	"github.com/keyward/keyward/internal/service"
 )
-
-// lockedBuffer is a log destination the test reads while the server
-// writes.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 // A feed that goes silent without an error (its connection blackholed, as
 // by a partition or a NAT that forgot it; Redis paused for writes, as in a
@@ -47,23 +26,16 @@ func (l *lockedBuffer) String() string {
 func TestSilentFeedsAreReported(t *testing.T) {
 	pg := instance.NewPostgres(t)
 	rd := instance.NewRedis(t)
-	db := newProxy(t, pg.Addr(), faultnet.Mark{Name: "listen", Pattern: "LISTEN "})
+	db := faultnet.Start(t, pg.Addr(), faultnet.Mark{Name: "listen", Pattern: "LISTEN "})
 	dbURL := "postgres://postgres@" + db.Addr() + "/postgres?sslmode=disable"
 
-	var logs lockedBuffer
+	var logs kwtest.LogBuffer
 	ctx, cancel := context.WithCancel(context.Background())
 	srv, err := New(ctx, Config{Database: dbURL, Redis: "redis://" + rd.Addr() + "/0"}, slog.New(slog.NewJSONHandler(&logs, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- srv.Serve(ctx, ln) }()
-	t.Cleanup(func() { cancel(); <-done })
-	url := "http://" + ln.Addr().String()
+	url := serveLoopback(t, ctx, cancel, srv)
 
 	want := func(what string, postgres, redis string) {
 		t.Helper()
@@ -155,23 +127,13 @@ func grepLines(s, sub string) string {
 	return strings.Join(out, "\n")
 }
 
-func newProxy(t *testing.T, target string, marks ...faultnet.Mark) *faultnet.Proxy {
-	t.Helper()
-	p, err := faultnet.New(target, marks...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { p.Close() })
-	return p
-}
-
 // A request that is not answered from the key cache (here listing
 // projects) ends with 503 while the database hangs, within its deadline,
 // instead of waiting for the database: so do /readyz (within a second) and
 // the dashboard.
 func TestRequestsEndWhileTheDatabaseHangs(t *testing.T) {
 	pg := instance.NewPostgres(t)
-	db := newProxy(t, pg.Addr())
+	db := faultnet.Start(t, pg.Addr())
 	ctx, cancel := context.WithCancel(context.Background())
 	srv, err := New(ctx, Config{Database: "postgres://postgres@" + db.Addr() + "/postgres?sslmode=disable"}, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
@@ -185,14 +147,8 @@ func TestRequestsEndWhileTheDatabaseHangs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- srv.Serve(ctx, ln) }()
-	t.Cleanup(func() { db.Set(faultnet.Pass); cancel(); <-done })
-	url := "http://" + ln.Addr().String()
+	url := serveLoopback(t, ctx, cancel, srv)
+	t.Cleanup(func() { db.Set(faultnet.Pass) }) // runs first: the server stops with its database back
 
 	get := func(path string) (int, time.Duration) {
 		req, _ := http.NewRequest("GET", url+path, nil)

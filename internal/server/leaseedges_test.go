@@ -5,7 +5,6 @@ import (
 	"context"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"testing"
 	"time"
@@ -28,13 +27,7 @@ func startNodeOn(t *testing.T, dbURL string) *node {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- srv.Serve(ctx, ln) }()
-	t.Cleanup(func() { cancel(); <-done })
+	url := serveLoopback(t, ctx, cancel, srv)
 	cache := srv.Service.Cache()
 	for deadline := time.Now().Add(10 * time.Second); !cache.Trusted(); {
 		changed := cache.Changed()
@@ -47,7 +40,7 @@ func startNodeOn(t *testing.T, dbURL string) *node {
 			t.Fatal("the node never trusted its cache")
 		}
 	}
-	return &node{srv: srv, url: "http://" + ln.Addr().String()}
+	return &node{srv: srv, url: url}
 }
 
 // twoNodes starts node a directly on a private PostgreSQL and node b
@@ -55,7 +48,7 @@ func startNodeOn(t *testing.T, dbURL string) *node {
 func twoNodes(t *testing.T) (a, b *node, bdb *faultnet.Proxy, owner *service.Actor, where service.Where) {
 	t.Helper()
 	pg := instance.NewPostgres(t)
-	bdb = newProxy(t, pg.Addr(), faultnet.Mark{Name: "listen", Pattern: "LISTEN "})
+	bdb = faultnet.Start(t, pg.Addr(), faultnet.Mark{Name: "listen", Pattern: "LISTEN "})
 	a = startNodeOn(t, "postgres://postgres@"+pg.Addr()+"/postgres?sslmode=disable")
 	b = startNodeOn(t, "postgres://postgres@"+bdb.Addr()+"/postgres?sslmode=disable")
 	t.Cleanup(func() { bdb.Set(faultnet.Pass) }) // so that b stops promptly

@@ -32,6 +32,7 @@ import (
 	"net"
 	"sync"
 	"sync/atomic"
+	"testing"
 	"time"
 )
 
@@ -330,4 +331,16 @@ func (c *conn) scan(b []byte) {
 	}
 	keep := min(len(window), longest-1)
 	c.tail = append(c.tail[:0], window[len(window)-keep:]...)
+}
+
+// Start is New for a test: it fails t if the proxy cannot listen, and
+// closes the proxy when t ends.
+func Start(t testing.TB, target string, marks ...Mark) *Proxy {
+	t.Helper()
+	p, err := New(target, marks...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { p.Close() })
+	return p
 }
