@@ -62,7 +62,12 @@ func TestSilentFeedsAreReported(t *testing.T) {
 	}
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(ctx, ln) }()
-	t.Cleanup(func() { cancel(); <-done })
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Serve: %v", err)
+		}
+	})
 	url := "http://" + ln.Addr().String()
 
 	want := func(what string, postgres, redis string) {
@@ -191,7 +196,13 @@ func TestRequestsEndWhileTheDatabaseHangs(t *testing.T) {
 	}
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(ctx, ln) }()
-	t.Cleanup(func() { db.Set(faultnet.Pass); cancel(); <-done })
+	t.Cleanup(func() {
+		db.Set(faultnet.Pass)
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Serve: %v", err)
+		}
+	})
 	url := "http://" + ln.Addr().String()
 
 	get := func(path string) (int, time.Duration) {
@@ -205,7 +216,7 @@ func TestRequestsEndWhileTheDatabaseHangs(t *testing.T) {
 		if err != nil {
 			t.Fatalf("GET %s: %v", path, err)
 		}
-		io.Copy(io.Discard, res.Body)
+		_, _ = io.Copy(io.Discard, res.Body)
 		res.Body.Close()
 		return res.StatusCode, time.Since(start)
 	}

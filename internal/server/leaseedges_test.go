@@ -34,7 +34,12 @@ func startNodeOn(t *testing.T, dbURL string) *node {
 	}
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(ctx, ln) }()
-	t.Cleanup(func() { cancel(); <-done })
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Serve: %v", err)
+		}
+	})
 	cache := srv.Service.Cache()
 	for deadline := time.Now().Add(10 * time.Second); !cache.Trusted(); {
 		changed := cache.Changed()
@@ -140,7 +145,7 @@ func TestRefusedVerifyEndsWhileTheDatabaseHangs(t *testing.T) {
 		if err != nil {
 			t.Fatalf("POST /v1/verify: %v", err)
 		}
-		io.Copy(io.Discard, res.Body)
+		_, _ = io.Copy(io.Discard, res.Body)
 		res.Body.Close()
 		return res.StatusCode, time.Since(start)
 	}
