@@ -196,7 +196,10 @@ func TestAllPages(t *testing.T) {
 
 	// Stopping early fetches no further page.
 	before := len(srv.requests())
-	for range c.Keys().All(context.Background(), ListKeysParams{}) {
+	for _, err := range c.Keys().All(context.Background(), ListKeysParams{}) {
+		if err != nil {
+			t.Fatal(err)
+		}
 		break
 	}
 	if got := len(srv.requests()) - before; got != 1 {

@@ -21,7 +21,7 @@ func (c *Client) backoff(attempt int) time.Duration {
 		return 0
 	}
 	half := d / 2
-	return half + rand.N(half+1)
+	return half + rand.N(half+1) //nolint:gosec // G404: jitter spreads retries; guessing it gains nothing
 }
 
 // parseRetryAfter reads a Retry-After header: delay seconds or an HTTP date.

@@ -66,7 +66,9 @@ func auditListCmd(f *apiFlags, org *bool) *cobra.Command {
 			if f.json() {
 				return printJSON(cmd.OutOrStdout(), page)
 			}
-			printAuditTable(cmd.OutOrStdout(), page.Data)
+			if err := printAuditTable(cmd.OutOrStdout(), page.Data); err != nil {
+				return err
+			}
 			if page.NextCursor != nil && *page.NextCursor != "" {
 				fmt.Fprintf(cmd.ErrOrStderr(), "More events: run again with --cursor %s\n", *page.NextCursor)
 			}
@@ -100,14 +102,14 @@ func parseWhen(flag, s string, now time.Time) (time.Time, error) {
 }
 
 // printAuditTable writes events as a table, one row each.
-func printAuditTable(w io.Writer, events []keyward.AuditEvent) {
+func printAuditTable(w io.Writer, events []keyward.AuditEvent) error {
 	tw := newTable(w)
 	fmt.Fprintln(tw, "TIME\tACTION\tRESULT\tACTOR\tTARGET\tIP\tCOUNT")
 	for _, e := range events {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%d\n", fmtTime(&e.Time, "-"), e.Action, e.Result,
 			actorText(e.Actor), actorText(e.Target), orDash(e.IP), max(e.Count, 1))
 	}
-	tw.Flush()
+	return tw.Flush()
 }
 
 // actorText shows an actor or target as its id, or its type when it has none.

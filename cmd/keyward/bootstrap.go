@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"strings"
@@ -33,7 +34,7 @@ store (running migrations first), and print them as JSON for automation.
 The owner's password is read from stdin with --password-stdin, or generated
 and included in the output.`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
+		RunE: func(cmd *cobra.Command, _ []string) (err error) {
 			if err := bindEnv(cmd); err != nil {
 				return err
 			}
@@ -55,7 +56,9 @@ and included in the output.`,
 			if err != nil {
 				return err
 			}
-			defer st.Close()
+			// Closing a SQLite store writes its log back into the file: a
+			// failure there is reported too.
+			defer func() { err = errors.Join(err, st.Close()) }()
 			svc, err := service.New(service.Config{Store: st, Pepper: []byte(os.Getenv("KEYWARD_KEY_PEPPER"))})
 			if err != nil {
 				return err
@@ -66,7 +69,9 @@ and included in the output.`,
 			}
 			enc := json.NewEncoder(cmd.OutOrStdout())
 			enc.SetIndent("", "  ")
-			return enc.Encode(bootstrapOutput{OrgID: res.Org.ID, UserID: res.User.ID, OrgAPIKey: res.OrgKey.Secret, Password: generated})
+			// The generated password is printed on purpose, once: it is the
+			// only way the owner learns it.
+			return enc.Encode(bootstrapOutput{OrgID: res.Org.ID, UserID: res.User.ID, OrgAPIKey: res.OrgKey.Secret, Password: generated}) //nolint:gosec // G117: printed on purpose, see above
 		},
 	}
 	f := cmd.Flags()

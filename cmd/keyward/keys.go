@@ -123,7 +123,9 @@ func (kc *keysCmd) listCmd() *cobra.Command {
 			if kc.json() {
 				return printJSON(cmd.OutOrStdout(), page)
 			}
-			printKeyTable(cmd.OutOrStdout(), page.Data)
+			if err := printKeyTable(cmd.OutOrStdout(), page.Data); err != nil {
+				return err
+			}
 			if page.NextCursor != nil && *page.NextCursor != "" {
 				fmt.Fprintf(cmd.ErrOrStderr(), "More keys: run again with --cursor %s (or use --all)\n", *page.NextCursor)
 			}
@@ -341,7 +343,7 @@ func (kc *keysCmd) printWithSecret(cmd *cobra.Command, k *keyward.Key, note stri
 }
 
 // printKeyTable writes keys as a table, one row each.
-func printKeyTable(w io.Writer, keys []keyward.Key) {
+func printKeyTable(w io.Writer, keys []keyward.Key) error {
 	tw := newTable(w)
 	fmt.Fprintln(tw, "ID\tNAME\tHINT\tSTATUS\tSCOPES\tEXPIRES\tLAST USED\tCREATED")
 	for _, k := range keys {
@@ -349,7 +351,7 @@ func printKeyTable(w io.Writer, keys []keyward.Key) {
 			orDash(strings.Join(k.Scopes, ",")), fmtTime(k.ExpiresAt, "never"),
 			fmtTime(k.LastUsedAt, "never"), fmtTime(&k.CreatedAt, "-"))
 	}
-	tw.Flush()
+	return tw.Flush()
 }
 
 // printKey writes one key as name/value lines.

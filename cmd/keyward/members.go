@@ -55,7 +55,9 @@ func membersListCmd(f *apiFlags) *cobra.Command {
 			if f.json() {
 				return printJSON(cmd.OutOrStdout(), page)
 			}
-			printMemberTable(cmd.OutOrStdout(), page.Data)
+			if err := printMemberTable(cmd.OutOrStdout(), page.Data); err != nil {
+				return err
+			}
 			if page.NextCursor != nil && *page.NextCursor != "" {
 				fmt.Fprintf(cmd.ErrOrStderr(), "More members: run again with --cursor %s (or use --all)\n", *page.NextCursor)
 			}
@@ -69,7 +71,7 @@ func membersListCmd(f *apiFlags) *cobra.Command {
 }
 
 // printMemberTable writes members as a table, one row each.
-func printMemberTable(w io.Writer, members []keyward.Member) {
+func printMemberTable(w io.Writer, members []keyward.Member) error {
 	tw := newTable(w)
 	fmt.Fprintln(tw, "USER\tEMAIL\tNAME\tROLE\tPROJECTS\tSINCE")
 	for _, m := range members {
@@ -84,5 +86,5 @@ func printMemberTable(w io.Writer, members []keyward.Member) {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", m.UserID, m.Email, orDash(m.Name), role,
 			orDash(strings.Join(projects, ",")), fmtTime(&m.CreatedAt, "-"))
 	}
-	tw.Flush()
+	return tw.Flush()
 }

@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -218,7 +219,7 @@ func runKeyward(args ...string) *exec.Cmd {
 }
 
 func stderrOf(err error) string {
-	if ee, ok := err.(*exec.ExitError); ok {
+	if ee, ok := errors.AsType[*exec.ExitError](err); ok {
 		return string(ee.Stderr)
 	}
 	return ""
@@ -277,7 +278,7 @@ func (n *node) readLog(stderr io.Reader, logf *os.File) {
 			found = true
 		}
 	}
-	io.Copy(io.Discard, stderr) // a line over 1 MiB: keep the node unblocked
+	_, _ = io.Copy(io.Discard, stderr) // a line over 1 MiB: keep the node unblocked
 }
 
 // waitListening waits for the node's "keyward listening" log line.

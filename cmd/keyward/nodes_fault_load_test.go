@@ -173,7 +173,7 @@ func tryNodeMetrics(n *node) (metrics, error) {
 		case "go_goroutines":
 			v, err := strconv.Atoi(value)
 			if err != nil {
-				return metrics{}, fmt.Errorf("go_goroutines %q: %v", value, err)
+				return metrics{}, fmt.Errorf("go_goroutines %q: %w", value, err)
 			}
 			m.goroutines, found = v, true
 		case "go_memstats_heap_inuse_bytes":
@@ -309,7 +309,7 @@ func probeReadyz(n *node, d time.Duration) *readyzProbes {
 				if err != nil {
 					answer = "no answer"
 				} else {
-					io.Copy(io.Discard, res.Body)
+					_, _ = io.Copy(io.Discard, res.Body)
 					res.Body.Close()
 					answer = strconv.Itoa(res.StatusCode)
 				}

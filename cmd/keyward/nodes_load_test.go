@@ -199,7 +199,7 @@ func (h *hammer) verify(ctx context.Context, n *node, secret string) (outcome, e
 	case res.StatusCode == 200:
 		var v keyward.VerifyResult
 		if err := json.Unmarshal(b, &v); err != nil {
-			return 0, fmt.Errorf("verify: %v in %.200s", err, b)
+			return 0, fmt.Errorf("verify: %w in %.200s", err, b)
 		}
 		if v.Valid {
 			return accepted, nil

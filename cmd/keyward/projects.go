@@ -44,7 +44,9 @@ func projectsListCmd(f *apiFlags) *cobra.Command {
 			if f.json() {
 				return printJSON(cmd.OutOrStdout(), page)
 			}
-			printProjectTable(cmd.OutOrStdout(), page.Data)
+			if err := printProjectTable(cmd.OutOrStdout(), page.Data); err != nil {
+				return err
+			}
 			if page.NextCursor != nil && *page.NextCursor != "" {
 				fmt.Fprintf(cmd.ErrOrStderr(), "More projects: run again with --cursor %s\n", *page.NextCursor)
 			}
@@ -74,7 +76,9 @@ func projectsCreateCmd(f *apiFlags) *cobra.Command {
 			if f.json() {
 				return printJSON(cmd.OutOrStdout(), p)
 			}
-			printProjectTable(cmd.OutOrStdout(), []keyward.Project{*p})
+			if err := printProjectTable(cmd.OutOrStdout(), []keyward.Project{*p}); err != nil {
+				return err
+			}
 			return nil
 		},
 	}
@@ -122,12 +126,12 @@ func projectsDeleteCmd(f *apiFlags) *cobra.Command {
 }
 
 // printProjectTable writes projects as a table, one row each.
-func printProjectTable(w io.Writer, projects []keyward.Project) {
+func printProjectTable(w io.Writer, projects []keyward.Project) error {
 	tw := newTable(w)
 	fmt.Fprintln(tw, "ID\tNAME\tSLUG\tCUSTOM SCOPES\tCREATED")
 	for _, p := range projects {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", p.ID, p.Name, p.Slug,
 			orDash(strings.Join(p.CustomScopes, ",")), fmtTime(&p.CreatedAt, "-"))
 	}
-	tw.Flush()
+	return tw.Flush()
 }

@@ -176,7 +176,7 @@ http {
 	go func() { exited <- cmd.Wait() }()
 	t.Cleanup(func() {
 		_ = cmd.Process.Kill()
-		<-exited
+		<-exited //nolint:errcheck // killed: the exit status says only that
 	})
 	errLog := func() string {
 		b, _ := os.ReadFile(filepath.Join(prefix, "error.log"))

@@ -53,7 +53,7 @@ func group(cmd *cobra.Command) *cobra.Command {
 		if s := cmd.SuggestionsFor(args[0]); len(s) > 0 {
 			msg += "\n\nDid you mean this?\n\t" + strings.Join(s, "\n\t")
 		}
-		return fmt.Errorf("%s\nRun '%s --help' for usage.", msg, cmd.CommandPath())
+		return fmt.Errorf("%s\nRun '%s --help' for usage.", msg, cmd.CommandPath()) //nolint:staticcheck // ST1005: cobra's own words for an unknown command, printed whole
 	}
 	return cmd
 }

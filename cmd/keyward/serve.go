@@ -36,7 +36,7 @@ KEYWARD_KEY_PEPPER only, never from a flag, so it stays out of process lists.`,
 			}
 			ln, err := net.Listen("tcp", cfg.Addr)
 			if err != nil {
-				srv.Store.Close()
+				_ = srv.Store.Close() // the listen error is the one to report
 				return fmt.Errorf("listen: %w", err)
 			}
 			if token, err := srv.Service.NewSetupToken(ctx); err == nil && token != "" {

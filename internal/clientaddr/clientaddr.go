@@ -97,7 +97,7 @@ func (p Proxies) Client(peer netip.Addr, h http.Header) netip.Addr {
 	x, xerr := p.walk(h["X-Forwarded-For"], forwardedFor)
 	f, ferr := p.walk(h["Forwarded"], forwarded)
 	switch {
-	case xerr == errBad || ferr == errBad:
+	case errors.Is(xerr, errBad) || errors.Is(ferr, errBad):
 		return netip.Addr{}
 	case xerr == nil && ferr == nil && x != f:
 		return netip.Addr{} // the two name different clients: believe neither

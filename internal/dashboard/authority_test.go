@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -29,7 +31,10 @@ func apiCall(t *testing.T, srv *kwtest.Server, orgKey, method, path string, body
 	}
 	defer res.Body.Close()
 	var out map[string]any
-	json.NewDecoder(res.Body).Decode(&out)
+	// An empty body (204) leaves out nil; anything else must be JSON.
+	if err := json.NewDecoder(res.Body).Decode(&out); err != nil && !errors.Is(err, io.EOF) {
+		t.Fatalf("%s %s: the answer is not JSON: %v", method, path, err)
+	}
 	return res.StatusCode, out
 }
 

@@ -124,7 +124,7 @@ func (d *dashboard) nameKeys(r *http.Request, p *page, rows []keyRow) {
 		if row.OwnerUserID != nil {
 			row.Owner = n.person(*row.OwnerUserID)
 		}
-		if id := row.Key.ReplacedBy; id != nil {
+		if id := row.ReplacedBy; id != nil {
 			l := n.key(*id)
 			if k := onPage[*id]; k != nil {
 				l = keyLabel(k.ID, k.Name, k.Hint)
@@ -152,5 +152,5 @@ func breakable(s string) template.HTML {
 			b.WriteString("<wbr>")
 		}
 	}
-	return template.HTML(b.String())
+	return template.HTML(b.String()) //nolint:gosec // G203: every rune of s is escaped above
 }

@@ -108,11 +108,11 @@ func (d *dashboard) takeOnceValue(ctx context.Context, sessionID, token, id stri
 	}
 	plain, err := aead.Open(nil, sealed[:aead.NonceSize()], sealed[aead.NonceSize():], []byte(sessionID))
 	if err != nil {
-		return nil, nil // sealed for another token: nothing to show
+		return nil, nil //nolint:nilerr // sealed for another token: nothing to show
 	}
 	var w onceValue
 	if err := json.Unmarshal(plain, &w); err != nil {
-		return nil, nil
+		return nil, nil //nolint:nilerr // not a value this version wrote: nothing to show
 	}
 	return w.unwrap(), nil
 }

@@ -94,7 +94,7 @@ func invalid(id, problem string) template.HTMLAttr {
 	if problem == "" {
 		return ""
 	}
-	return template.HTMLAttr(` aria-invalid="true" aria-describedby="` + template.HTMLEscapeString(id) + `-problem" autofocus`)
+	return template.HTMLAttr(` aria-invalid="true" aria-describedby="` + template.HTMLEscapeString(id) + `-problem" autofocus`) //nolint:gosec // G203: id is escaped
 }
 
 // problemText is an input's problem, right under it and announced.
@@ -102,7 +102,7 @@ func problemText(id, problem string) template.HTML {
 	if problem == "" {
 		return ""
 	}
-	return template.HTML(`<p id="` + template.HTMLEscapeString(id) + `-problem" class="problem" role="alert">` + template.HTMLEscapeString(problem) + `</p>`)
+	return template.HTML(`<p id="` + template.HTMLEscapeString(id) + `-problem" class="problem" role="alert">` + template.HTMLEscapeString(problem) + `</p>`) //nolint:gosec // G203: id and problem are escaped
 }
 
 // view is what every template gets: the request's page (user, org,

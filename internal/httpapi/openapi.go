@@ -112,10 +112,10 @@ var (
 )
 
 func (g *schemaGen) schema(t reflect.Type) map[string]any {
-	switch {
-	case t == timeType:
+	switch t {
+	case timeType:
 		return map[string]any{"type": "string", "format": "date-time"}
-	case t == durationType:
+	case durationType:
 		return map[string]any{"type": "string", "description": "a duration as people write it: \"90s\", \"30m\", \"24h\", \"7d\" (any Go duration string such as \"1h30m\" is read too)"}
 	}
 	switch t.Kind() {

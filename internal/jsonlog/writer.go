@@ -117,7 +117,7 @@ func (lw *lockedWriter) close() error {
 	lw.mu.Lock()
 	lw.closed = true
 	err := lw.flushLocked()
-	lw.wmu.Lock() // every write took wmu before close took mu: it is done now
-	lw.wmu.Unlock()
+	lw.wmu.Lock()   // every write took wmu before close took mu: it is done now
+	lw.wmu.Unlock() //nolint:staticcheck // SA2001: the empty section is the wait, see above
 	return err
 }

@@ -22,7 +22,11 @@ func NewPostgresStore(t testing.TB) keyward.Store {
 	if err != nil {
 		t.Fatalf("postgres.Open: %v", err)
 	}
-	t.Cleanup(func() { st.Close() })
+	t.Cleanup(func() {
+		if err := st.Close(); err != nil {
+			t.Errorf("closing the store: %v", err)
+		}
+	})
 	return st
 }
 
@@ -50,7 +54,9 @@ func NewPostgresDatabase(t testing.TB) string {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
-		admin.Exec(context.Background(), "DROP DATABASE "+name+" WITH (FORCE)")
+		if _, err := admin.Exec(context.Background(), "DROP DATABASE "+name+" WITH (FORCE)"); err != nil {
+			t.Errorf("dropping the test database %s: %v", name, err)
+		}
 		admin.Close(context.Background())
 	})
 	url := strings.Replace(base, "/test?", "/"+name+"?", 1)

@@ -58,7 +58,9 @@ func TestMemoryIsBounded(t *testing.T) {
 	m := ratelimit.NewMemory(100)
 	ctx := context.Background()
 	for i := range 1000 {
-		m.Allow(ctx, strconv.Itoa(i), 5, time.Minute, t0)
+		if _, err := m.Allow(ctx, strconv.Itoa(i), 5, time.Minute, t0); err != nil {
+			t.Fatal(err)
+		}
 		if m.Len() > 100 {
 			t.Fatalf("%d counters after %d keys, want at most 100", m.Len(), i+1)
 		}
@@ -190,7 +192,9 @@ type carrier interface {
 func testCarry(t *testing.T, l carrier) {
 	ctx := context.Background()
 	for range 2 {
-		l.Allow(ctx, "key_old", 3, time.Hour, t0)
+		if _, err := l.Allow(ctx, "key_old", 3, time.Hour, t0); err != nil {
+			t.Fatal(err)
+		}
 	}
 	if err := l.Carry(ctx, "key_old", time.Hour, "key_new", time.Hour, t0); err != nil {
 		t.Fatal(err)

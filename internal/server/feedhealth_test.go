@@ -161,7 +161,7 @@ func TestRequestsEndWhileTheDatabaseHangs(t *testing.T) {
 		if err != nil {
 			t.Fatalf("GET %s: %v", path, err)
 		}
-		io.Copy(io.Discard, res.Body)
+		_, _ = io.Copy(io.Discard, res.Body)
 		res.Body.Close()
 		return res.StatusCode, time.Since(start)
 	}

@@ -133,7 +133,7 @@ func TestRefusedVerifyEndsWhileTheDatabaseHangs(t *testing.T) {
 		if err != nil {
 			t.Fatalf("POST /v1/verify: %v", err)
 		}
-		io.Copy(io.Discard, res.Body)
+		_, _ = io.Copy(io.Discard, res.Body)
 		res.Body.Close()
 		return res.StatusCode, time.Since(start)
 	}

@@ -18,6 +18,11 @@ func serveLoopback(t *testing.T, ctx context.Context, cancel context.CancelFunc,
 	}
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(ctx, ln) }()
-	t.Cleanup(func() { cancel(); <-done })
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Serve: %v", err)
+		}
+	})
 	return "http://" + ln.Addr().String()
 }

@@ -41,7 +41,9 @@ func newCluster(t *testing.T, n int, redisURL string) ([]*node, *service.Bootstr
 	t.Cleanup(func() {
 		cancel()
 		for _, c := range stopped {
-			<-c
+			if err := <-c; err != nil {
+				t.Errorf("Serve: %v", err)
+			}
 		}
 	})
 	for i := 0; i < n; i++ {
@@ -116,7 +118,7 @@ func whoamiFrom(t *testing.T, c *http.Client, url, key string) int {
 	if err != nil {
 		t.Fatal(err)
 	}
-	io.Copy(io.Discard, res.Body)
+	_, _ = io.Copy(io.Discard, res.Body)
 	res.Body.Close()
 	return res.StatusCode
 }

@@ -62,7 +62,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 	var lease time.Duration
 	if isPostgres(cfg.Database) {
 		if lease, err = cfg.cacheLease(); err != nil {
-			st.Close()
+			_ = st.Close() // the error below is the one to report
 			return nil, err
 		}
 		heard = append(heard, &feeds.Postgres{URL: cfg.Database, Logger: log})
@@ -70,7 +70,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 		if cfg.Redis != "" {
 			opts, err := redis.ParseURL(cfg.Redis)
 			if err != nil {
-				st.Close()
+				_ = st.Close() // the error below is the one to report
 				return nil, fmt.Errorf("redis: the URL is not valid (redis://[:password@]host:port[/db])")
 			}
 			rf := &feeds.Redis{Client: redis.NewClient(feedOptions(opts)), Logger: log}
@@ -90,7 +90,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 	}
 	svc, err := service.New(scfg)
 	if err != nil {
-		st.Close()
+		_ = st.Close() // the error below is the one to report
 		return nil, err
 	}
 	srv.Watcher = &verify.Watcher{Cache: svc.Cache(), Log: st, Feeds: heard, Lease: lease, Logger: log}

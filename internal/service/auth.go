@@ -2,6 +2,7 @@ package service
 
 import (
 	"context"
+	"errors"
 	"net/netip"
 	"slices"
 	"time"
@@ -136,7 +137,7 @@ func (s *Service) identify(ctx context.Context, secret string, want keyward.KeyK
 		// Only what could make the store look for a key that is not there
 		// counts: a malformed key is refused before any lookup, an expired
 		// one is a known key. A throttled address is not counted further.
-		if err == errInvalidKey && !throttled {
+		if errors.Is(err, errInvalidKey) && !throttled {
 			if _, perr := apikey.Parse(secret); perr == nil {
 				s.authByAddr.fail(ctx, ip, now)
 			}
@@ -264,8 +265,8 @@ func (s *Service) verify(ctx context.Context, a *Actor, projectID string, in key
 	if d.Limit > 0 { // only keys with a limit pay for this allocation
 		window = &keyward.RateLimitState{Limit: d.Limit, Remaining: d.Remaining, Reset: d.Reset}
 	}
-	if err != nil {
-		return &keyward.VerifyResult{Code: keyward.VerifyRateLimited, RateLimit: window}, nil
+	if err != nil { // rateLimit's only error is RATE_LIMITED, which verify answers with a result
+		return &keyward.VerifyResult{Code: keyward.VerifyRateLimited, RateLimit: window}, nil //nolint:nilerr // see above
 	}
 	s.usage.note(k.ID, now)
 	// The cached key is shared. It is answered as it is while its stored

@@ -37,7 +37,7 @@ type hashGate struct {
 }
 
 func newHashGate(slots int) *hashGate {
-	return &hashGate{slots: make(chan struct{}, slots), maxWaiting: int32(slots * hashWaitersRatio)}
+	return &hashGate{slots: make(chan struct{}, slots), maxWaiting: int32(slots * hashWaitersRatio)} //nolint:gosec // G115: slots is a small configured count
 }
 
 // errHashBusy is the answer when every slot is taken.

@@ -95,7 +95,7 @@ func (t *addrThrottle) throttled(ip netip.Addr, now time.Time) bool {
 	until, ok := t.blocked[ip]
 	if ok && !now.Before(until) {
 		delete(t.blocked, ip)
-		t.n.Store(int32(len(t.blocked)))
+		t.n.Store(int32(len(t.blocked))) //nolint:gosec // G115: at most maxBlocked
 		ok = false
 	}
 	return ok
@@ -125,7 +125,7 @@ func (t *addrThrottle) fail(ctx context.Context, ip netip.Addr, now time.Time) {
 	if len(t.blocked) < maxBlocked {
 		t.blocked[ip] = d.Reset
 	}
-	t.n.Store(int32(len(t.blocked)))
+	t.n.Store(int32(len(t.blocked))) //nolint:gosec // G115: at most maxBlocked
 }
 
 // allowLookup counts one store lookup of a key unknown to this node for
@@ -179,7 +179,7 @@ func (t *addrThrottle) knownGood(d verify.Digest, now time.Time) bool {
 // RATE_LIMITED.
 func (s *Service) admitThrottled(ctx context.Context, secret string, ip netip.Addr, now time.Time) error {
 	if _, err := apikey.Parse(secret); err != nil {
-		return nil // refused by the lookup, before the store
+		return nil //nolint:nilerr // refused by the lookup, before the store: not this throttle's to refuse
 	}
 	d := s.digest.Sum(secret)
 	if s.cache.Holds(d, now) || s.authByAddr.knownGood(d, now) {

@@ -148,10 +148,10 @@ func (m *model) effective(k *keyward.Key) ([]string, bool) {
 	if k.Kind == keyward.KindOrg {
 		return k.Scopes, orgAdmin(m.orgRole[owner])
 	}
-	switch role := m.projectRole(owner); {
-	case role == "":
+	switch m.projectRole(owner) {
+	case "":
 		return nil, false
-	case role == keyward.ProjectViewer:
+	case keyward.ProjectViewer:
 		return slices.DeleteFunc(slices.Clone(k.Scopes), func(s string) bool { return !slices.Contains(viewerAllows, s) }), true
 	}
 	return k.Scopes, true

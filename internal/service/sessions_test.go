@@ -57,7 +57,9 @@ func TestLoginFailuresLookAlike(t *testing.T) {
 func TestLoginThrottledPerAccountAndAddress(t *testing.T) {
 	env := kwtest.NewEnv(t)
 	for i := 0; i < 5; i++ {
-		env.Service.Login(ctx, kwtest.OwnerEmail, "wrong", service.Origin{IP: "192.0.2.10"})
+		if _, _, err := env.Service.Login(ctx, kwtest.OwnerEmail, "wrong", service.Origin{IP: "192.0.2.10"}); err == nil {
+			t.Fatal("a wrong password signed in")
+		}
 	}
 	// The address that failed is refused for a while, even with the right
 	// password ...
@@ -77,7 +79,9 @@ func TestLoginThrottledPerAccountAndAddress(t *testing.T) {
 
 	// One address guessing many accounts is throttled too.
 	for i := 0; i < 30; i++ {
-		env.Service.Login(ctx, "guess"+string(rune('a'+i%26))+"@example.com", "x", service.Origin{IP: "198.51.100.1"})
+		if _, _, err := env.Service.Login(ctx, "guess"+string(rune('a'+i%26))+"@example.com", "x", service.Origin{IP: "198.51.100.1"}); err == nil {
+			t.Fatal("a guessed account signed in")
+		}
 	}
 	if _, _, err := env.Service.Login(ctx, kwtest.OwnerEmail, kwtest.OwnerPassword, service.Origin{IP: "198.51.100.1"}); kwtest.Code(err) != keyward.CodeRateLimited {
 		t.Fatalf("address after 30 failures: %v", err)
@@ -248,7 +252,9 @@ func TestFailedKeysThrottledPerAddress(t *testing.T) {
 	}
 	// ...and passes from then on, when the lookups are used up again.
 	for range service.ThrottledLookupsPerSecond {
-		env.Service.Authenticate(ctx, apikey.Generate(apikey.PrefixProject), keyward.KindProject, attacker)
+		if _, err := env.Service.Authenticate(ctx, apikey.Generate(apikey.PrefixProject), keyward.KindProject, attacker); err == nil {
+			t.Fatal("an unknown key authenticated")
+		}
 	}
 	if _, err := env.Service.Authenticate(ctx, fresh.Secret, keyward.KindProject, attacker); err != nil {
 		t.Fatalf("the new key, once known: %v", err)

@@ -39,41 +39,6 @@ func newThrottle[K comparable](max int, window time.Duration) *throttle[K] {
 	return &throttle[K]{max: max, window: window, fails: map[K]*failWindow{}}
 }
 
-// check returns RATE_LIMITED when key has used up its failures.
-func (t *throttle[K]) check(key K, now time.Time) error {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	w := t.fails[key]
-	if w == nil || now.Sub(w.start) >= t.window {
-		return nil
-	}
-	if w.n >= t.max {
-		e := keyward.Errorf(keyward.CodeRateLimited, "Too many failed attempts from here; try again later")
-		e.RetryAfter = w.start.Add(t.window).Sub(now)
-		return e
-	}
-	return nil
-}
-
-// fail records one failure of key.
-func (t *throttle[K]) fail(key K, now time.Time) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if len(t.fails) > 100_000 { // bound memory under a flood: drop old windows
-		for k, w := range t.fails {
-			if now.Sub(w.start) >= t.window {
-				delete(t.fails, k)
-			}
-		}
-	}
-	w := t.fails[key]
-	if w == nil || now.Sub(w.start) >= t.window {
-		w = &failWindow{start: now}
-		t.fails[key] = w
-	}
-	w.n++
-}
-
 // reset forgets key's failures (after a success).
 func (t *throttle[K]) reset(key K) {
 	t.mu.Lock()

@@ -32,7 +32,9 @@ func TestAddressFloodKeepsKeyBudgets(t *testing.T) {
 	// two hundred runs.
 	for i := range 6 * ratelimit.DefaultMaxEntries {
 		from := netip.AddrFrom4([4]byte{10, byte(i >> 16), byte(i >> 8), byte(i)})
-		env.Service.Authenticate(ctx, bad, keyward.KindProject, from)
+		if _, err := env.Service.Authenticate(ctx, bad, keyward.KindProject, from); err == nil {
+			t.Fatal("a bad key authenticated")
+		}
 	}
 	_, err := env.Service.Authenticate(ctx, k.Secret, keyward.KindProject, localIP)
 	wantCode(t, err, keyward.CodeRateLimited)

@@ -252,7 +252,7 @@ func (c *Cache) put(d Digest, k *keyward.Key, expires time.Time, epoch uint64) {
 func (c *Cache) evictLocked(n int) {
 	t := c.tab.Load()
 	for n > 0 && t.live > 0 {
-		if s := t.remove(rand.Uint64() & t.mask); s != nil {
+		if s := t.remove(rand.Uint64() & t.mask); s != nil { //nolint:gosec // G404: which entry to evict; no secret
 			c.forgetID(s)
 			n--
 		}

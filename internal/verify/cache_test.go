@@ -41,8 +41,8 @@ func TestHitsMissesAndNegativeEntries(t *testing.T) {
 		t.Fatalf("%d loads, want 2 (one per digest)", n)
 	}
 	// Entries expire: the negative one after 10 s, the positive after 60 s.
-	c.Get(context.Background(), digest(2), now.Add(11*time.Second), load)
-	c.Get(context.Background(), digest(1), now.Add(11*time.Second), load)
+	_, _ = c.Get(context.Background(), digest(2), now.Add(11*time.Second), load)
+	_, _ = c.Get(context.Background(), digest(1), now.Add(11*time.Second), load)
 	if n := loads.Load(); n != 3 {
 		t.Fatalf("%d loads, want 3", n)
 	}
@@ -56,12 +56,12 @@ func TestInvalidateByIDAndDigest(t *testing.T) {
 		loads.Add(1)
 		return key, nil
 	}
-	c.Get(context.Background(), digest(1), now, load)
+	_, _ = c.Get(context.Background(), digest(1), now, load)
 	c.Invalidate([]string{"key_a"}, nil)
-	c.Get(context.Background(), digest(1), now, load)
+	_, _ = c.Get(context.Background(), digest(1), now, load)
 	d := digest(1)
 	c.Invalidate(nil, [][]byte{d[:]})
-	c.Get(context.Background(), digest(1), now, load)
+	_, _ = c.Get(context.Background(), digest(1), now, load)
 	if n := loads.Load(); n != 3 {
 		t.Fatalf("%d loads, want 3 (each invalidation forces one)", n)
 	}
@@ -82,12 +82,12 @@ func TestLoadRacingInvalidationIsNotCached(t *testing.T) {
 		return key, nil
 	}
 	done := make(chan struct{})
-	go func() { c.Get(context.Background(), digest(1), now, load); close(done) }()
+	go func() { _, _ = c.Get(context.Background(), digest(1), now, load); close(done) }()
 	<-inLoad
 	c.Invalidate([]string{"key_a"}, nil) // the revoke commits while the load is in flight
 	close(release)
 	<-done
-	c.Get(context.Background(), digest(1), now, load)
+	_, _ = c.Get(context.Background(), digest(1), now, load)
 	if n := loads.Load(); n != 2 {
 		t.Fatalf("%d loads: the racing load's result was cached", n)
 	}
@@ -100,16 +100,16 @@ func TestDistrustBypassesAndEmpties(t *testing.T) {
 		loads.Add(1)
 		return &keyward.Key{ID: "key_a"}, nil
 	}
-	c.Get(context.Background(), digest(1), now, load)
+	_, _ = c.Get(context.Background(), digest(1), now, load)
 	c.SetTrusted(false)
-	c.Get(context.Background(), digest(1), now, load)
-	c.Get(context.Background(), digest(1), now, load)
+	_, _ = c.Get(context.Background(), digest(1), now, load)
+	_, _ = c.Get(context.Background(), digest(1), now, load)
 	if n := loads.Load(); n != 3 || c.Stats().Entries != 0 {
 		t.Fatalf("untrusted: %d loads, %d entries; want 3 and 0", n, c.Stats().Entries)
 	}
 	c.SetTrusted(true)
-	c.Get(context.Background(), digest(1), now, load)
-	c.Get(context.Background(), digest(1), now, load)
+	_, _ = c.Get(context.Background(), digest(1), now, load)
+	_, _ = c.Get(context.Background(), digest(1), now, load)
 	if n := loads.Load(); n != 4 {
 		t.Fatalf("trusted again: %d loads, want 4", n)
 	}
@@ -132,7 +132,7 @@ func TestSingleFlight(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			started.Done()
-			c.Get(context.Background(), digest(1), now, load)
+			_, _ = c.Get(context.Background(), digest(1), now, load)
 		}()
 	}
 	started.Wait()
@@ -159,7 +159,7 @@ func TestBounded(t *testing.T) {
 		for i := 0; i < 5000; i++ {
 			var d Digest
 			d[0], d[1] = byte(i), byte(i>>8)
-			c.Get(context.Background(), d, now, load)
+			_, _ = c.Get(context.Background(), d, now, load)
 		}
 		if n := c.Stats().Entries; n > max {
 			t.Fatalf("bound %d: %d entries", max, n)
@@ -234,7 +234,7 @@ func freshEvicted(t *testing.T) int {
 	digestOf := func(i int) Digest { return sha256.Sum256(binary.LittleEndian.AppendUint64(nil, uint64(i))) }
 	// The churn first: evictions leave tombstones, where fresh entries land.
 	for i := range churn + fresh {
-		c.Get(context.Background(), digestOf(i), now, load)
+		_, _ = c.Get(context.Background(), digestOf(i), now, load)
 	}
 	gone := 0
 	c.mu.Lock()
@@ -283,10 +283,10 @@ func BenchmarkCachedGet(b *testing.B) {
 	key := &keyward.Key{ID: "key_a"}
 	load := func(ctx context.Context, d Digest) (*keyward.Key, error) { return key, nil }
 	ctx := context.Background()
-	c.Get(ctx, digest(1), now, load)
+	_, _ = c.Get(ctx, digest(1), now, load)
 	b.ReportAllocs()
 	for b.Loop() {
-		c.Get(ctx, digest(1), now, load)
+		_, _ = c.Get(ctx, digest(1), now, load)
 	}
 }
 
@@ -409,9 +409,9 @@ func TestUnkeptAndTrustResumed(t *testing.T) {
 		c.SetTrusted(true) // trust comes back while this load is in flight
 		return key, nil
 	}
-	c.Get(context.Background(), digest(2), now, resumed)
+	_, _ = c.Get(context.Background(), digest(2), now, resumed)
 	before := loads.Load()
-	c.Get(context.Background(), digest(2), now, resumed)
+	_, _ = c.Get(context.Background(), digest(2), now, resumed)
 	if loads.Load() != before+1 {
 		t.Fatal("a load that began while the cache was off was kept")
 	}
@@ -429,7 +429,7 @@ func BenchmarkCachedGetRandom(b *testing.B) {
 		keys[i] = &keyward.Key{ID: fmt.Sprintf("key_%d", i)}
 		digests[i] = sha256.Sum256(binary.LittleEndian.AppendUint64(nil, uint64(i))) // spread as real digests are
 		k := keys[i]
-		c.Get(ctx, digests[i], now, func(context.Context, Digest) (*keyward.Key, error) { return k, nil })
+		_, _ = c.Get(ctx, digests[i], now, func(context.Context, Digest) (*keyward.Key, error) { return k, nil })
 	}
 	miss := func(context.Context, Digest) (*keyward.Key, error) { panic("a cached key was loaded") }
 	b.ReportAllocs()
@@ -512,7 +512,7 @@ func TestNoRevokedKeyThroughRebuildsAndEvictions(t *testing.T) {
 			c.SetTrusted(true)
 		}
 		for range 4 { // puts of its own, so that the table fills however fast the readers run
-			c.Get(ctx, digests[r.IntN(n)], now, load)
+			_, _ = c.Get(ctx, digests[r.IntN(n)], now, load)
 		}
 		if tab := c.tab.Load(); tab != last {
 			rebuilt, last = rebuilt+1, tab

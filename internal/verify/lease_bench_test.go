@@ -22,7 +22,7 @@ func BenchmarkCachedGetLeased(b *testing.B) {
 	key := &keyward.Key{ID: "key_a"}
 	load := func(ctx context.Context, d Digest) (*keyward.Key, error) { return key, nil }
 	ctx := context.Background()
-	c.Get(ctx, digest(1), now, load)
+	_, _ = c.Get(ctx, digest(1), now, load)
 	b.ReportAllocs()
 	for b.Loop() {
 		if k, _ := c.Get(ctx, digest(1), now, load); k != key {

@@ -81,14 +81,14 @@ func (t *table) put(s *slot) (old *slot) {
 		cur := t.slots[i].Load()
 		if cur == nil {
 			if free < 0 {
-				free = int(i)
+				free = int(i) //nolint:gosec // G115: i is masked to the table's size
 				t.used++
 			}
 			break
 		}
 		if cur == tombstone {
 			if free < 0 {
-				free = int(i)
+				free = int(i) //nolint:gosec // G115: i is masked to the table's size
 			}
 			continue
 		}

@@ -73,7 +73,7 @@ func newEcho(t *testing.T) *echo {
 						ec.mu.Lock()
 						ec.got.Write(buf[:n])
 						ec.mu.Unlock()
-						c.Write(buf[:n])
+						_, _ = c.Write(buf[:n]) // a failed echo shows as missing bytes at the client
 					}
 					if err != nil {
 						return
@@ -123,7 +123,9 @@ func roundTrip(t *testing.T, c net.Conn, msg string) {
 	if _, err := c.Write([]byte(msg)); err != nil {
 		t.Fatalf("write: %v", err)
 	}
-	c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if err := c.SetReadDeadline(time.Now().Add(5 * time.Second)); err != nil {
+		t.Fatal(err)
+	}
 	got := make([]byte, len(msg))
 	if _, err := io.ReadFull(c, got); err != nil {
 		t.Fatalf("reading the echo of %q: %v", msg, err)
@@ -140,7 +142,9 @@ func silent(t *testing.T, c net.Conn, msg string) {
 	if _, err := c.Write([]byte(msg)); err != nil {
 		t.Fatalf("write into the blackhole: %v (it must accept bytes)", err)
 	}
-	c.SetReadDeadline(time.Now().Add(quiet))
+	if err := c.SetReadDeadline(time.Now().Add(quiet)); err != nil {
+		t.Fatal(err)
+	}
 	n, err := c.Read(make([]byte, 64))
 	if !errors.Is(err, os.ErrDeadlineExceeded) {
 		t.Fatalf("read through a blackhole: %d bytes, %v; want nothing and a timeout", n, err)
@@ -150,7 +154,9 @@ func silent(t *testing.T, c net.Conn, msg string) {
 // ended checks that c was closed by the proxy: a read ends without data.
 func ended(t *testing.T, c net.Conn) {
 	t.Helper()
-	c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if err := c.SetReadDeadline(time.Now().Add(5 * time.Second)); err != nil {
+		t.Fatal(err)
+	}
 	n, err := c.Read(make([]byte, 64))
 	if err == nil || errors.Is(err, os.ErrDeadlineExceeded) {
 		t.Fatalf("read: %d bytes, %v; want the connection closed", n, err)
@@ -222,7 +228,9 @@ func TestBlackholeServerBytes(t *testing.T) {
 	if _, err := up.Write([]byte("notification")); err != nil {
 		t.Fatal(err)
 	}
-	c.SetReadDeadline(time.Now().Add(quiet))
+	if err := c.SetReadDeadline(time.Now().Add(quiet)); err != nil {
+		t.Fatal(err)
+	}
 	if n, err := c.Read(make([]byte, 64)); !errors.Is(err, os.ErrDeadlineExceeded) {
 		t.Fatalf("the client read %d bytes, %v through a blackhole", n, err)
 	}

@@ -79,12 +79,12 @@ func start(name string, cmd *exec.Cmd, logPath, readyLine string) (*process, err
 	}
 	out, err := cmd.StdoutPipe()
 	if err != nil {
-		logf.Close()
+		_ = logf.Close() // the error below is the one to report
 		return nil, err
 	}
 	cmd.Stderr = cmd.Stdout // one stream: the order of lines is kept
 	if err := cmd.Start(); err != nil {
-		logf.Close()
+		_ = logf.Close() // the error below is the one to report
 		return nil, fmt.Errorf("starting %s: %w", name, err)
 	}
 	go func() {
@@ -97,9 +97,13 @@ func start(name string, cmd *exec.Cmd, logPath, readyLine string) (*process, err
 				once.Do(func() { close(p.ready) })
 			}
 		}
-		io.Copy(logf, out)
-		logf.Close()
-		cmd.Wait()
+		// The rest (after a line too long for the scanner) goes to the log
+		// as is. The log is kept as well as can be, and the exit status is
+		// not this helper's to judge (tests stop and kill these processes
+		// on purpose): none of these errors has anywhere to go.
+		_, _ = io.Copy(logf, out)
+		_ = logf.Close()
+		_ = cmd.Wait()
 	}()
 	select {
 	case <-p.ready:

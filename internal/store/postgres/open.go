@@ -44,11 +44,11 @@ func Open(ctx context.Context, url string) (*Store, error) {
 		return nil, err
 	}
 	if err := migrate(ctx, s.pool); err != nil {
-		s.Close()
+		_ = s.Close() // the error below is the one to report
 		return nil, err
 	}
 	if err := s.Ping(ctx); err != nil {
-		s.Close()
+		_ = s.Close() // the error below is the one to report
 		return nil, err
 	}
 	return s, nil
@@ -104,7 +104,7 @@ func (s *Store) InTx(ctx context.Context, fn func(keyward.Queries) error) error 
 	}
 	// A no-op after Commit. If ctx has ended, pgx closes the connection
 	// instead, which ends the transaction as well.
-	defer tx.Rollback(ctx) //nolint:errcheck
+	defer tx.Rollback(ctx) //nolint:errcheck // see above: the transaction ends either way
 	if err := fn(queries{db: tx, inTx: true}); err != nil {
 		return err
 	}

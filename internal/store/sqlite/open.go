@@ -64,13 +64,13 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	// Migrate before the read pool connects: the write connection is the one
 	// that switches the file to WAL.
 	if err := migrate(ctx, write); err != nil {
-		write.Close()
+		_ = write.Close() // the error below is the one to report
 		return nil, err
 	}
 
 	read, err := sql.Open("sqlite", path+"?"+common+"&_query_only=1")
 	if err != nil {
-		write.Close()
+		_ = write.Close() // the error below is the one to report
 		return nil, fmt.Errorf("sqlite: open %q: %w", path, err)
 	}
 	n := max(4, runtime.GOMAXPROCS(0))
@@ -80,7 +80,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	s := &Store{write: write, read: read, tightened: tightened}
 	s.queries = queries{r: read, w: write, db: write}
 	if err := s.Ping(ctx); err != nil {
-		s.Close()
+		_ = s.Close() // the error below is the one to report
 		return nil, err
 	}
 	return s, nil

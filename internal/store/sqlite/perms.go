@@ -21,7 +21,7 @@ const fileMode fs.FileMode = 0o600
 // is almost always an accident (a copied file, a umask), never needed by
 // keyward, which runs as the files' owner.
 func prepareFiles(path string) ([]string, error) {
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, fileMode)
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, fileMode) //nolint:gosec // G304: the database file the operator named
 	if err == nil {
 		return nil, f.Close()
 	}

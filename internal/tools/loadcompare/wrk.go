@@ -25,8 +25,13 @@ func loadWrk(url, method string, body []byte, key string, conc int, dur time.Dur
 			return result{}, err
 		}
 		defer os.Remove(script.Name())
-		fmt.Fprintf(script, "wrk.method = %q\nwrk.body = %q\nwrk.headers[\"Content-Type\"] = \"application/json\"\n", method, body)
-		script.Close()
+		_, err = fmt.Fprintf(script, "wrk.method = %q\nwrk.body = %q\nwrk.headers[\"Content-Type\"] = \"application/json\"\n", method, body)
+		if cerr := script.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			return result{}, err
+		}
 		args = append(args, "-s", script.Name())
 	}
 	var m0, m1 runtime.MemStats
@@ -41,7 +46,7 @@ func loadWrk(url, method string, body []byte, key string, conc int, dur time.Dur
 	runtime.ReadMemStats(&m1)
 	cpu := cpu1 - cpu0
 	if err != nil {
-		return result{}, fmt.Errorf("wrk: %v: %s", err, out)
+		return result{}, fmt.Errorf("wrk: %w: %s", err, out)
 	}
 	var r result
 	sc := bufio.NewScanner(bytes.NewReader(out))
@@ -58,7 +63,7 @@ func loadWrk(url, method string, body []byte, key string, conc int, dur time.Dur
 			r.errors, err = strconv.Atoi(f[len(f)-1])
 		}
 		if err != nil {
-			return result{}, fmt.Errorf("wrk output %q: %v", sc.Text(), err)
+			return result{}, fmt.Errorf("wrk output %q: %w", sc.Text(), err)
 		}
 	}
 	if r.rps == 0 {

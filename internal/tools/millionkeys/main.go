@@ -141,7 +141,7 @@ func run(ctx context.Context, cfg config) (err error) {
 	if err != nil {
 		return err
 	}
-	defer st.Close()
+	defer st.Close()        //nolint:errcheck // a PostgreSQL store's Close only closes its pool, and returns nil
 	q.Del("pool_max_conns") // a pool setting, not one for a plain connection
 	u.RawQuery = q.Encode()
 	return bench(ctx, cfg, st, u.String())
