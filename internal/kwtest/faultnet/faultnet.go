@@ -341,6 +341,10 @@ func Start(t testing.TB, target string, marks ...Mark) *Proxy {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { p.Close() })
+	t.Cleanup(func() {
+		if err := p.Close(); err != nil {
+			t.Errorf("closing the fault proxy: %v", err)
+		}
+	})
 	return p
 }
