@@ -64,14 +64,13 @@ func New(cfg Config) *API {
 	a := &API{svc: cfg.Service, log: cfg.Logger, metrics: newMetrics(cfg.Registry), proxies: cfg.TrustedProxies, feeds: cfg.Feeds, closing: make(chan struct{})}
 	registerCacheMetrics(cfg.Registry, cfg.Service.Cache())
 	mux := http.NewServeMux()
-	router := newRouter(mux)
 	methods := map[string][]string{}
 	for _, rt := range a.routes() {
 		h := a.adapt(rt)
 		if !rt.Hot && !rt.Stream {
 			h = bounded(h)
 		}
-		router.handle(rt.Method, rt.Path, h)
+		mux.Handle(rt.Method+" "+rt.Path, h)
 		methods[rt.Path] = append(methods[rt.Path], rt.Method)
 	}
 	// The same paths with any other method: 405 in the error contract.
@@ -97,7 +96,7 @@ func New(cfg Config) *API {
 	} else {
 		mux.HandleFunc("/", notFound)
 	}
-	a.handler = a.observe(router)
+	a.handler = a.observe(mux)
 	return a
 }
 

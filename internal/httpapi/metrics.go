@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/keyward/keyward"
-	"github.com/keyward/keyward/internal/hotcount"
 	"github.com/keyward/keyward/internal/verify"
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -15,7 +14,7 @@ import (
 // statuses and result names: never ids or secrets.
 type metrics struct {
 	requests *prometheus.CounterVec
-	duration *durations
+	duration *prometheus.HistogramVec
 	auth     *prometheus.CounterVec
 	// authByCode holds auth's series for each error code ("" = valid).
 	authByCode map[string]prometheus.Counter
@@ -32,7 +31,7 @@ type routeStatus struct {
 
 type routeSeries struct {
 	requests prometheus.Counter
-	duration *hotcount.Histogram
+	duration prometheus.Observer
 }
 
 // observe counts one request of route that ended with status after d.
@@ -42,12 +41,12 @@ func (m *metrics) observe(route string, status int, d time.Duration) {
 	if !ok {
 		v, _ = m.children.LoadOrStore(key, &routeSeries{
 			requests: m.requests.WithLabelValues(route, strconv.Itoa(status)),
-			duration: m.duration.of(route),
+			duration: m.duration.WithLabelValues(route),
 		})
 	}
 	rs := v.(*routeSeries)
 	rs.requests.Inc()
-	rs.duration.Observe(d)
+	rs.duration.Observe(d.Seconds())
 }
 
 // registerCacheMetrics exposes the verification cache's state, read when
@@ -79,7 +78,10 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "keyward_http_requests_total", Help: "HTTP requests by route pattern and status.",
 		}, []string{"route", "status"}),
-		duration: newDurations(),
+		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "keyward_http_request_duration_seconds", Help: "HTTP request duration by route pattern.",
+			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5},
+		}, []string{"route"}),
 		auth: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "keyward_auth_results_total", Help: "Key authentication results.",
 		}, []string{"result"}),
@@ -116,46 +118,3 @@ func (m *metrics) authResult(code string) {
 
 // authOther stands for codes without a result name of their own.
 const authOther = "\x00other"
-
-// durationBounds are the request duration histogram's buckets.
-var durationBounds = []time.Duration{
-	500 * time.Microsecond, time.Millisecond, 2500 * time.Microsecond, 5 * time.Millisecond,
-	10 * time.Millisecond, 25 * time.Millisecond, 50 * time.Millisecond, 100 * time.Millisecond,
-	250 * time.Millisecond, 500 * time.Millisecond, time.Second, 2500 * time.Millisecond,
-}
-
-// durations is keyward_http_request_duration_seconds: a histogram per
-// route, kept by hotcount (every request observes one) and handed to
-// Prometheus when it scrapes.
-type durations struct {
-	desc    *prometheus.Desc
-	byRoute sync.Map // route -> *hotcount.Histogram
-}
-
-func newDurations() *durations {
-	return &durations{desc: prometheus.NewDesc("keyward_http_request_duration_seconds",
-		"HTTP request duration by route pattern.", []string{"route"}, nil)}
-}
-
-// of returns route's histogram.
-func (d *durations) of(route string) *hotcount.Histogram {
-	h, ok := d.byRoute.Load(route)
-	if !ok {
-		h, _ = d.byRoute.LoadOrStore(route, hotcount.NewHistogram(durationBounds))
-	}
-	return h.(*hotcount.Histogram)
-}
-
-func (d *durations) Describe(ch chan<- *prometheus.Desc) { ch <- d.desc }
-
-func (d *durations) Collect(ch chan<- prometheus.Metric) {
-	d.byRoute.Range(func(route, h any) bool {
-		s := h.(*hotcount.Histogram).Snapshot()
-		buckets := make(map[float64]uint64, len(s.Bounds))
-		for i, b := range s.Bounds {
-			buckets[b.Seconds()] = s.Cumulative[i]
-		}
-		ch <- prometheus.MustNewConstHistogram(d.desc, s.Count, s.Sum.Seconds(), buckets, route.(string))
-		return true
-	})
-}
