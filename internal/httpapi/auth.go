@@ -97,16 +97,6 @@ func wrongHeader(src credSource, want keyward.KeyKind) error {
 	return nil
 }
 
-// header returns the first value of the header name, which must be in
-// canonical form (as net/http stores names): what h.Get returns, without
-// canonicalising the name on every request.
-func header(h http.Header, name string) string {
-	if v := h[name]; len(v) > 0 {
-		return v[0]
-	}
-	return ""
-}
-
 // bearer parses "Bearer <token>" with a case-insensitive scheme.
 func bearer(v string) (string, bool) {
 	scheme, token, ok := strings.Cut(strings.TrimSpace(v), " ")
@@ -152,7 +142,7 @@ func (a *API) authenticate(w http.ResponseWriter, r *http.Request, want keyward.
 		ip = clientaddr.Text(ClientAddr(w, r))
 	}
 	*into = *service.KeyActor(k, service.Origin{
-		IP: ip, UserAgent: truncate(header(r.Header, "User-Agent"), 300), RequestID: requestID(w),
+		IP: ip, UserAgent: truncate(r.Header.Get("User-Agent"), 300), RequestID: requestID(w),
 	})
 	return nil
 }

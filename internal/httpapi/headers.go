@@ -20,7 +20,7 @@ const maxClientRequestID = 64
 // request's id (answers, audit events, the log's request_id) is always
 // the server's.
 func clientRequestID(h http.Header) string {
-	v := header(h, "X-Request-Id")
+	v := h.Get("X-Request-Id")
 	clean := len(v) <= maxClientRequestID
 	for i := 0; clean && i < len(v); i++ {
 		clean = requestIDByte(v[i])

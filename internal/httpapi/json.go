@@ -52,7 +52,7 @@ func decodeBody(r *http.Request, dst any, optional bool, inspect func(body []byt
 		}
 		return keyward.Errorf(keyward.CodeInvalidRequest, "A JSON request body is required")
 	}
-	if !isJSON(header(r.Header, "Content-Type")) {
+	if !isJSON(r.Header.Get("Content-Type")) {
 		return keyward.Errorf(keyward.CodeUnsupportedMediaType, "Send the request body as JSON with Content-Type: application/json")
 	}
 	if !utf8.Valid(body) {

@@ -179,7 +179,7 @@ func (a *API) verify(c *call, projectID string) (any, error) {
 	// An SDK whose change stream has delivered every change up to min asks
 	// for an answer at least that fresh (see keyChanges).
 	min := int64(-1)
-	if h := header(c.r.Header, MinChangeSeqHeader); h != "" { // no error value to make when absent
+	if h := c.r.Header.Get(MinChangeSeqHeader); h != "" { // no error value to make when absent
 		if n, err := strconv.ParseInt(h, 10, 64); err == nil {
 			min = n
 		}
