@@ -211,10 +211,10 @@ func (c *Cache) entry(d Digest, now time.Time) (entry, bool) {
 
 var errNotFound = keyward.NotFound("key")
 
-// LoadTimeout bounds one store read of a key on the verification path: a key read by its digest is
-// one indexed row, and a verification that cannot have it within a second
-// is answered 503 rather than held while the store hangs (held requests
-// pile up at the rate they arrive).
+// LoadTimeout bounds one store read of a key on the verification path: a
+// key read by its digest is one indexed row, and a verification that
+// cannot have it within a second is answered 503 rather than held while
+// the store hangs (held requests pile up at the rate they arrive).
 const LoadTimeout = time.Second
 
 // put stores an entry loaded at epoch, unless something was invalidated

@@ -74,11 +74,7 @@ func (c *Cache) UseLease(length time.Duration, renew func(ctx context.Context) e
 }
 
 // Leased reports whether the cache runs under a lease.
-func (c *Cache) Leased() bool {
-	c.lease.mu.Lock()
-	defer c.lease.mu.Unlock()
-	return c.lease.length > 0
-}
+func (c *Cache) Leased() bool { return c.LeaseLength() > 0 }
 
 // LeaseAge is how long ago the last successful read of the change log
 // began, and false without a lease or before any read. The lease holds
