@@ -146,10 +146,8 @@ func (a *API) observe(next http.Handler) http.Handler {
 	})
 }
 
-// logRequest writes the request's one log line. The line is written for
-// every request, so its attributes live on the stack, and keyward's own
-// handler takes them without a slog.Record (whose attributes past the
-// fifth need a slice of their own).
+// logRequest writes the request's one log line. keyward serve's handler
+// (jsonlog) writes request lines in batches, through HandleAttrs.
 func (a *API) logRequest(r *http.Request, info *reqInfo, route string, status int, start time.Time, dur time.Duration) {
 	level := slog.LevelInfo
 	if info.err != nil && info.err.Err != nil && status >= 500 {
@@ -178,7 +176,7 @@ func (a *API) logRequest(r *http.Request, info *reqInfo, route string, status in
 			attrs = append(attrs, slog.String("cause", info.err.Err.Error()))
 		}
 	}
-	if jh, ok := h.(*jsonlog.Handler); ok { // keyward serve's handler: no record to build
+	if jh, ok := h.(*jsonlog.Handler); ok { // keyward serve's handler: request lines in batches
 		_ = jh.HandleAttrs(ctx, start.Add(dur), level, "request", attrs)
 		return
 	}
