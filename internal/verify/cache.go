@@ -7,8 +7,6 @@ package verify
 import (
 	"context"
 	"errors"
-	"hash/maphash"
-	"math/rand/v2"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -38,13 +36,13 @@ type Options struct {
 type Cache struct {
 	opts Options
 
-	// tab (Digest -> entry) is read without a lock: every verification
-	// reads it, and a read lock is a shared word that every core writes.
-	// mu serializes the writers, which keep byID with it.
-	tab  atomic.Pointer[table]
-	seed maphash.Seed
-	mu   sync.Mutex
-	byID map[string]Digest
+	// entries (Digest -> *entry) is read without a lock: every
+	// verification reads it. mu serializes the writers, which keep byID
+	// and held (every digest in entries, for eviction) with it.
+	entries sync.Map
+	mu      sync.Mutex
+	byID    map[string]Digest
+	held    digests
 
 	epoch   atomic.Uint64
 	trusted atomic.Bool
@@ -80,8 +78,7 @@ func New(opts Options) *Cache {
 	if opts.NegativeTTL <= 0 {
 		opts.NegativeTTL = 10 * time.Second
 	}
-	c := &Cache{opts: opts, seed: maphash.MakeSeed(), byID: map[string]Digest{}, posChanged: make(chan struct{})}
-	c.tab.Store(newTable(c.seed, 0))
+	c := &Cache{opts: opts, byID: map[string]Digest{}, posChanged: make(chan struct{})}
 	c.trusted.Store(true)
 	c.lease.init()
 	return c
@@ -105,10 +102,10 @@ func (*Unkept) Error() string { return "verify: a loaded key not to be kept" }
 // loads. Under a lease that has lapsed, Get first waits for the shared
 // renewal, and loads only if that fails.
 func (c *Cache) Get(ctx context.Context, d Digest, now time.Time, load Loader) (*keyward.Key, error) {
-	e, ok := c.held(d, now)
+	e, ok := c.answerable(d, now)
 	if !ok && !c.lease.open() && c.Holds(d, now) {
 		c.awaitRenewal(ctx)
-		e, ok = c.held(d, now)
+		e, ok = c.answerable(d, now)
 	}
 	if ok {
 		c.hits.Add(1)
@@ -154,7 +151,7 @@ func (c *Cache) load(ctx context.Context, d Digest, now time.Time, load Loader, 
 	r := loaded{began: time.Now()}
 	// A load for d may have ended between this caller's miss and its
 	// flight: then what it loaded is here.
-	if e, ok := c.held(d, now); ok {
+	if e, ok := c.answerable(d, now); ok {
 		if e.key == nil {
 			return r, errNotFound
 		}
@@ -188,9 +185,9 @@ func (c *Cache) Holds(d Digest, now time.Time) bool {
 	return ok
 }
 
-// held returns d's entry if the cache may answer (it is trusted and its
-// lease, if any, holds) and holds it unexpired.
-func (c *Cache) held(d Digest, now time.Time) (entry, bool) {
+// answerable returns d's entry if the cache may answer (it is trusted and
+// its lease, if any, holds) and holds it unexpired.
+func (c *Cache) answerable(d Digest, now time.Time) (entry, bool) {
 	if !c.lease.open() {
 		return entry{}, false
 	}
@@ -202,11 +199,12 @@ func (c *Cache) entry(d Digest, now time.Time) (entry, bool) {
 	if !c.trusted.Load() {
 		return entry{}, false
 	}
-	s := c.tab.Load().get(&d)
-	if s == nil {
+	v, ok := c.entries.Load(d)
+	if !ok {
 		return entry{}, false
 	}
-	return s.entry, now.Before(s.expires)
+	e := v.(*entry)
+	return *e, now.Before(e.expires)
 }
 
 var errNotFound = keyward.NotFound("key")
@@ -226,51 +224,38 @@ func (c *Cache) put(d Digest, k *keyward.Key, expires time.Time, epoch uint64) {
 	if c.epoch.Load() != epoch || !c.trusted.Load() {
 		return
 	}
-	if c.tab.Load().live >= c.opts.MaxEntries {
+	if c.held.len() >= c.opts.MaxEntries {
 		c.evictLocked(max(c.opts.MaxEntries/100, 1))
 	}
-	t := c.tab.Load()
-	if old := t.put(&slot{d: d, entry: entry{key: k, expires: expires}}); old != nil && k == nil {
-		c.forgetID(old)
+	if old, ok := c.entries.Swap(d, &entry{key: k, expires: expires}); ok && k == nil {
+		c.forgetID(d, old.(*entry))
 	}
+	c.held.add(d)
 	if k != nil {
 		c.byID[k.ID] = d
-	}
-	if t.full() {
-		c.tab.Store(t.rebuilt())
 	}
 }
 
 // evictLocked drops n entries (or all there are), each as likely as any
-// other: random eviction, which needs no bookkeeping on the read path. It
-// draws places in the table until it hits n live slots. (Taking the live
-// slots that follow one random place would favour the slots after a gap,
-// and fresh entries fill gaps.) It is called at the bound, where a
-// quarter of the table or more is live unless the table is the smallest (a
-// table is built with fewer than four slots per entry, for entries that
-// never exceed the bound), so a draw hits one time in four or better.
+// other: random eviction, which needs no bookkeeping on the read path.
 func (c *Cache) evictLocked(n int) {
-	t := c.tab.Load()
-	for n > 0 && t.live > 0 {
-		if s := t.remove(rand.Uint64() & t.mask); s != nil { //nolint:gosec // G404: which entry to evict; no secret
-			c.forgetID(s)
-			n--
-		}
+	for ; n > 0 && c.held.len() > 0; n-- {
+		c.deleteLocked(c.held.pick())
 	}
 }
 
 // deleteLocked forgets the entry for d.
 func (c *Cache) deleteLocked(d Digest) {
-	t := c.tab.Load()
-	if i, ok := t.index(&d); ok {
-		c.forgetID(t.remove(i))
+	if old, ok := c.entries.LoadAndDelete(d); ok {
+		c.held.remove(d)
+		c.forgetID(d, old.(*entry))
 	}
 }
 
-// forgetID drops the id index's pointer to a removed slot.
-func (c *Cache) forgetID(s *slot) {
-	if s.key != nil && c.byID[s.key.ID] == s.d {
-		delete(c.byID, s.key.ID)
+// forgetID drops the id index's pointer to d, whose entry e was removed.
+func (c *Cache) forgetID(d Digest, e *entry) {
+	if e.key != nil && c.byID[e.key.ID] == d {
+		delete(c.byID, e.key.ID)
 	}
 }
 
@@ -297,7 +282,8 @@ func (c *Cache) Invalidate(ids []string, digests [][]byte) {
 func (c *Cache) InvalidateAll() {
 	c.mu.Lock()
 	c.epoch.Add(1)
-	c.tab.Swap(newTable(c.seed, 0)).clear()
+	c.entries.Clear()
+	c.held.clear()
 	clear(c.byID)
 	c.mu.Unlock()
 }
@@ -378,7 +364,7 @@ type Stats struct {
 // Stats returns the current counters.
 func (c *Cache) Stats() Stats {
 	c.mu.Lock()
-	n := c.tab.Load().live
+	n := c.held.len()
 	c.mu.Unlock()
 	return Stats{Entries: n, Hits: c.hits.Load(), Misses: c.misses.Load()}
 }
