@@ -5,7 +5,6 @@ import (
 	"hash/maphash"
 	"net/http"
 	"sync/atomic"
-	"unsafe"
 
 	"github.com/keyward/keyward"
 )
@@ -25,7 +24,7 @@ import (
 // is not trusted), and keys too many to fit, are encoded each time in a
 // pooled buffer, as without this cache, instead of being copied into it
 // only to be pushed out.
-var verifyAnswers answerCache
+var verifyAnswers = &answerCache{seed: maphash.MakeSeed()}
 
 // answerSlots bounds the cache: each slot holds one answer, of at most
 // maxAnswer bytes.
@@ -41,19 +40,13 @@ type answerCache struct {
 
 type answerSlot struct {
 	kept atomic.Pointer[answer]
-	// seen is the address of the key the slot last encoded without keeping
-	// it: a number, never turned back into a pointer. An address reused by
-	// a new key makes the slot keep that key's answer one sighting early,
-	// which is still its right answer.
-	seen atomic.Uintptr
+	seen atomic.Pointer[keyward.Key] // the key the slot last encoded without keeping it
 }
 
 type answer struct {
 	key  *keyward.Key
 	body []byte // the JSON with encoding/json's final newline
 }
-
-func init() { verifyAnswers.seed = maphash.MakeSeed() }
 
 // write writes the answer r, from the cache when it holds one for r.Key.
 // Only the answer "valid" for a key without a rate limit is kept: it is
@@ -71,7 +64,7 @@ func (c *answerCache) write(w http.ResponseWriter, r *keyward.VerifyResult) {
 	}
 	bp := encodeBuffers.Get().(*[]byte)
 	b := append(appendVerifyResult((*bp)[:0], r), '\n')
-	if addr := uintptr(unsafe.Pointer(r.Key)); s.seen.Swap(addr) == addr && len(b) <= maxAnswer { //nolint:gosec // G103: the address is compared, never turned back into a pointer
+	if s.seen.Swap(r.Key) == r.Key && len(b) <= maxAnswer {
 		s.kept.Store(&answer{key: r.Key, body: bytes.Clone(b)})
 	}
 	_, _ = w.Write(b)

@@ -7,10 +7,6 @@ import (
 	"github.com/keyward/keyward"
 )
 
-// nosniff is the X-Content-Type-Options value every response carries
-// (shared: net/http only reads it).
-var nosniff = []string{"nosniff"}
-
 // maxClientRequestID bounds the client's X-Request-Id kept for the log.
 const maxClientRequestID = 64
 
@@ -45,20 +41,14 @@ func requestIDByte(c byte) bool {
 	return strings.IndexByte("-_.:/+=@", c) >= 0
 }
 
-// bearerRealm is the WWW-Authenticate challenge of a 401 (RFC 6750 §3): a
-// request without a key gets the bare challenge, a key that does not work
-// the invalid_token error.
-var (
-	bearerRealm        = []string{`Bearer realm="keyward"`}
-	bearerInvalidToken = []string{`Bearer realm="keyward", error="invalid_token"`}
-)
-
-// setChallenge sets WWW-Authenticate on a 401 answer with code.
+// setChallenge sets WWW-Authenticate on a 401 answer with code (RFC 6750
+// §3): a request without a key gets the bare challenge, a key that does
+// not work the invalid_token error.
 func setChallenge(h http.Header, code string) {
 	switch code {
 	case keyward.CodeAPIKeyInvalid, keyward.CodeAPIKeyExpired:
-		h["Www-Authenticate"] = bearerInvalidToken
+		h.Set("WWW-Authenticate", `Bearer realm="keyward", error="invalid_token"`)
 	default:
-		h["Www-Authenticate"] = bearerRealm
+		h.Set("WWW-Authenticate", `Bearer realm="keyward"`)
 	}
 }

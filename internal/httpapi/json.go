@@ -157,18 +157,11 @@ func jsonKind(k string) string {
 	return "of another type"
 }
 
-// Header values every JSON answer carries, shared: net/http only reads
-// them, and setting a fresh []string per response costs an allocation each.
-var (
-	jsonContentType = []string{"application/json"}
-	noStore         = []string{"no-store"}
-)
-
 // writeJSON writes v with the given status.
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	h := w.Header()
-	h["Content-Type"] = jsonContentType
-	h["Cache-Control"] = noStore
+	h.Set("Content-Type", "application/json")
+	h.Set("Cache-Control", "no-store")
 	w.WriteHeader(status)
 	if v != nil && !writeFast(w, v) {
 		_ = json.NewEncoder(w).Encode(v)

@@ -121,8 +121,8 @@ func (a *API) observe(next http.Handler) http.Handler {
 		info, sw := &st.info, &st.sw
 		sw.st = st
 		h := w.Header()
-		h["X-Request-Id"] = []string{id}
-		h["X-Content-Type-Options"] = nosniff
+		h.Set("X-Request-Id", id)
+		h.Set("X-Content-Type-Options", "nosniff")
 		defer func() {
 			if p := recover(); p != nil {
 				a.log.ErrorContext(r.Context(), "panic", "request_id", id, "panic", p)
