@@ -10,6 +10,13 @@
 # keys:verify key) or whoami (GET /v1/whoami). Defaults: 10 rounds, 3s,
 # 32 connections, verify. Needs wrk (apt-get install wrk) and psql; the
 # server is KEYWARD_AB_POSTGRES (default the test server's admin URL).
+# KEYWARD_AB_STORE=sqlite runs each keyward on a SQLite file instead, as
+# `keyward serve` runs by default.
+#
+# OLD_BINARY may be the word bare: the A side is then a bare net/http
+# server in a process of its own (internal/tools/bareserver, built here),
+# answering the same requests with 200 and a small JSON body: the
+# separate-process comparison of keyward against the least a server does.
 # Both servers run for the whole A/B (one process per binary, warmed up
 # for 1 s before the first round); their request logs go to files in a
 # temporary directory, as `keyward serve` writes them in production.
@@ -18,9 +25,12 @@
 # The databases are dropped at the end, also on error or Ctrl-C.
 set -euo pipefail
 
-old=$(realpath "$1") new=$(realpath "$2")
+old=$1 new=$(realpath "$2")
+[ "$old" = bare ] || old=$(realpath "$old")
 rounds=${3:-10} dur=${4:-3s} conns=${5:-32} endpoint=${6:-verify}
 admin=${KEYWARD_AB_POSTGRES:-postgres://postgres@127.0.0.1:5432/test?sslmode=disable}
+store=${KEYWARD_AB_STORE:-postgres}
+src=$(cd "$(dirname "$0")/../../.." && pwd)
 base=${admin%%\?*}; base=${base%/*}   # postgres://user@host:port
 work=$(mktemp -d)
 export KEYWARD_KEY_PEPPER="verifyab pepper"
@@ -38,10 +48,19 @@ trap cleanup EXIT
 # keys; writes the wrk script to $work/NAME.lua.
 start() {
 	local name=$1 bin=$2 port=$3
-	local db="keyward_ab_${name}_$(head -c4 /dev/urandom | od -An -tx1 | tr -d ' \n')"
-	psql -q "$admin" -c "CREATE DATABASE $db" >/dev/null
-	dbs+=("$db")
-	local url="$base/$db?sslmode=disable"
+	if [ "$bin" = bare ]; then
+		startbare "$name" "$port"
+		return
+	fi
+	local url
+	if [ "$store" = sqlite ]; then
+		url="sqlite:$work/$name.db"
+	else
+		local db="keyward_ab_${name}_$(head -c4 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+		psql -q "$admin" -c "CREATE DATABASE $db" >/dev/null
+		dbs+=("$db")
+		url="$base/$db?sslmode=disable"
+	fi
 	local org
 	org=$("$bin" bootstrap --org AB --email ab@example.com --database "$url" | sed -n 's/.*"org_api_key": *"\([^"]*\)".*/\1/p')
 	"$bin" serve --addr "127.0.0.1:$port" --database "$url" --log-format json 2>"$work/$name.log" &
@@ -72,6 +91,23 @@ EOF
 	curl -sf -H "x-api-key: $verifier" -H 'Content-Type: application/json' \
 		-d "{\"key\":\"$key\"}" "http://127.0.0.1:$port/v1/verify" | grep -q '"valid": *true' ||
 		{ echo "$name: the key did not verify" >&2; exit 1; }
+	wrk -c "$conns" -d 1s -s "$work/$name.lua" "http://127.0.0.1:$port" >/dev/null # warm-up
+}
+
+# startbare NAME PORT: the bare server, loaded with the same requests as
+# keyward (placeholder keys: it reads no header).
+startbare() {
+	local name=$1 port=$2 fake=kwp_placeholder_placeholder_placeholder
+	(cd "$src" && go build -o "$work/bareserver" ./internal/tools/bareserver)
+	"$work/bareserver" -addr "127.0.0.1:$port" &
+	pids+=($!)
+	until curl -s "http://127.0.0.1:$port/" >/dev/null; do sleep 0.1; done
+	if [ "$endpoint" = verify ]; then
+		printf '%s\n' 'wrk.method = "POST"' 'wrk.path = "/v1/verify"' "wrk.body = '{\"key\":\"$fake\"}'" \
+			'wrk.headers["Content-Type"] = "application/json"' "wrk.headers[\"x-api-key\"] = \"$fake\"" >"$work/$name.lua"
+	else
+		printf '%s\n' 'wrk.method = "GET"' 'wrk.path = "/v1/whoami"' "wrk.headers[\"x-api-key\"] = \"$fake\"" >"$work/$name.lua"
+	fi
 	wrk -c "$conns" -d 1s -s "$work/$name.lua" "http://127.0.0.1:$port" >/dev/null # warm-up
 }
 
