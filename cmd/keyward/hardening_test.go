@@ -17,31 +17,37 @@ import (
 // listening) and the database file's path.
 func serveWith(t *testing.T, env map[string]string) (addr, metricsAddr, dbPath string) {
 	t.Helper()
+	addrs, dbPath := serveListeners(t, env)
+	return addrs["keyward listening"], addrs["metrics listening"], dbPath
+}
+
+// serveListeners is serveWith, returning the address of every "… listening"
+// line printed before "keyward listening", by message.
+func serveListeners(t *testing.T, env map[string]string) (addrs map[string]string, dbPath string) {
+	t.Helper()
 	dbPath = filepath.Join(t.TempDir(), "k.db")
 	for k, v := range env {
 		t.Setenv(k, v)
 	}
 	lines, _ := runServe(t, dbPath)
-	for addr == "" && lines.Scan() {
+	addrs = map[string]string{}
+	for addrs["keyward listening"] == "" && lines.Scan() {
 		var l struct{ Msg, Addr string }
 		if json.Unmarshal(lines.Bytes(), &l) != nil {
 			continue
 		}
-		switch l.Msg {
-		case "metrics listening":
-			metricsAddr = l.Addr
-		case "keyward listening":
-			addr = l.Addr
+		if strings.HasSuffix(l.Msg, " listening") {
+			addrs[l.Msg] = l.Addr
 		}
 	}
-	if addr == "" {
+	if addrs["keyward listening"] == "" {
 		t.Fatal("serve did not start")
 	}
 	go func() { // keep draining the logs
 		for lines.Scan() {
 		}
 	}()
-	return addr, metricsAddr, dbPath
+	return addrs, dbPath
 }
 
 func get(t *testing.T, url string) (int, string) {
@@ -88,6 +94,36 @@ func TestMetricsOnTheirOwnListener(t *testing.T) {
 		}
 		if status, body := get(t, "http://"+addr+"/metrics"); status != 200 || !strings.Contains(body, "keyward_") {
 			t.Fatalf("GET /metrics: %d %.200s", status, body)
+		}
+	})
+}
+
+// With --pprof-addr, Go's profiles are served on that listener alone, and
+// never on the main one (nor the metrics one); without it, nowhere.
+func TestProfilesOnlyOnTheirOwnListener(t *testing.T) {
+	addrs, _ := serveListeners(t, map[string]string{"KEYWARD_PPROF_ADDR": "127.0.0.1:0", "KEYWARD_METRICS_ADDR": "127.0.0.1:0"})
+	pprofAddr := addrs["profiles listening"]
+	if pprofAddr == "" || pprofAddr == addrs["keyward listening"] {
+		t.Fatalf("profiles address %q (main %q): want a listener of its own", pprofAddr, addrs["keyward listening"])
+	}
+	if status, body := get(t, "http://"+pprofAddr+"/debug/pprof/"); status != 200 || !strings.Contains(body, "goroutine") {
+		t.Fatalf("GET /debug/pprof/ on the profiles listener: %d %.200s", status, body)
+	}
+	if status, body := get(t, "http://"+pprofAddr+"/debug/pprof/goroutine?debug=1"); status != 200 || !strings.Contains(body, "goroutine profile") {
+		t.Fatalf("GET /debug/pprof/goroutine: %d %.200s", status, body)
+	}
+	for _, a := range []string{addrs["keyward listening"], addrs["metrics listening"]} {
+		if status, _ := get(t, "http://"+a+"/debug/pprof/"); status != 404 {
+			t.Errorf("GET /debug/pprof/ on %s: %d, want 404", a, status)
+		}
+	}
+	t.Run("default", func(t *testing.T) {
+		addrs, _ := serveListeners(t, map[string]string{"KEYWARD_PPROF_ADDR": ""})
+		if a, ok := addrs["profiles listening"]; ok {
+			t.Fatalf("profiles listening on %s without --pprof-addr", a)
+		}
+		if status, _ := get(t, "http://"+addrs["keyward listening"]+"/debug/pprof/"); status != 404 {
+			t.Fatalf("GET /debug/pprof/ on the main listener: %d, want 404", status)
 		}
 	})
 }

@@ -33,6 +33,9 @@ type Config struct {
 	// MetricsAddr, when set, is the address /metrics is served on, alone;
 	// the main listener then answers 404 there. Empty: /metrics is on Addr.
 	MetricsAddr string
+	// PprofAddr, when set, is the address Go's profiles are served on
+	// (/debug/pprof/), alone; empty: nowhere.
+	PprofAddr string
 	// TrustedProxies are CIDRs (or addresses) of reverse proxies whose
 	// X-Forwarded-For and Forwarded headers name the client. Empty: the
 	// client is always the TCP peer and those headers are ignored.

@@ -39,6 +39,7 @@ type Server struct {
 	proxies     clientaddr.Proxies
 	closers     []func() error
 	metricsAddr string // Config.MetricsAddr
+	pprofAddr   string // Config.PprofAddr
 }
 
 // New opens the store and builds the service and API.
@@ -51,7 +52,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	srv := &Server{Store: st, log: log, store: "sqlite", feed: "local", metricsAddr: cfg.MetricsAddr, proxies: proxies}
+	srv := &Server{Store: st, log: log, store: "sqlite", feed: "local", metricsAddr: cfg.MetricsAddr, pprofAddr: cfg.PprofAddr, proxies: proxies}
 	logTightened(log, st)
 	scfg := service.Config{Store: st, Pepper: []byte(cfg.Pepper), Logger: log, PublicURL: cfg.publicURL()}
 	// Every node of a PostgreSQL store hears PostgreSQL's NOTIFY, which
@@ -172,6 +173,15 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		_ = s.Store.Close()
 		return err
 	}
+	profiles, err := s.listenPprof()
+	if err != nil {
+		if metrics != nil {
+			_ = metrics.Close()
+		}
+		_ = ln.Close()
+		_ = s.Store.Close()
+		return err
+	}
 	bg, stopBG := context.WithCancel(context.WithoutCancel(ctx))
 	usageDone := make(chan struct{})
 	go func() { s.Service.Run(bg); close(usageDone) }()
@@ -196,6 +206,9 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	}
 	if metrics != nil {
 		_ = metrics.Close()
+	}
+	if profiles != nil {
+		_ = profiles.Close()
 	}
 	stopBG()
 	<-usageDone
