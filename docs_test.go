@@ -237,3 +237,50 @@ func isExternal(target string) bool {
 	u, err := url.Parse(target)
 	return err == nil && u.Scheme != ""
 }
+
+// TestArchitectureNamesEveryPackage fails when a Go package (a directory
+// with Go files other than tests) is missing from README's Architecture
+// section, or when the section names a package directory that is gone.
+func TestArchitectureNamesEveryPackage(t *testing.T) {
+	readme, err := os.ReadFile("README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, arch, ok := strings.Cut(string(readme), "\n## Architecture\n")
+	if !ok {
+		t.Fatal("README.md has no Architecture section")
+	}
+	arch, _, _ = strings.Cut(arch, "\n## ")
+	named := map[string]bool{}
+	for _, m := range regexp.MustCompile("\\*\\*`([a-z0-9_/]+)`").FindAllStringSubmatch(arch, -1) {
+		named[m[1]] = true
+	}
+	packages := map[string]bool{}
+	for _, f := range trackedFiles(t) {
+		f = filepath.ToSlash(f)
+		if !strings.HasSuffix(f, ".go") || strings.HasSuffix(f, "_test.go") || strings.Contains(f, "testdata/") {
+			continue
+		}
+		if _, err := os.Stat(f); err != nil {
+			continue // deleted in the work tree
+		}
+		dir := path.Dir(f)
+		if dir == "." {
+			dir = "keyward"
+		}
+		packages[dir] = true
+	}
+	for p := range packages {
+		if !named[p] {
+			t.Errorf("package %s is not named (as **`%s`**) in README's Architecture section", p, p)
+		}
+	}
+	for n := range named {
+		if n == "keyward" || strings.HasSuffix(n, "/") {
+			continue
+		}
+		if _, err := os.Stat(n); err != nil {
+			t.Errorf("README's Architecture names %s, which does not exist", n)
+		}
+	}
+}
