@@ -1,6 +1,8 @@
 // Package jsonlog is keyward's JSON log handler: slog.NewJSONHandler, on a
 // writer that keeps lines whole when several goroutines log at once and
 // that can hold request lines back to write many at a time (writer.go).
+// The request line itself is written by hand, the same bytes faster
+// (requestline.go).
 package jsonlog
 
 import (
@@ -68,12 +70,28 @@ func (h *Handler) WithGroup(name string) slog.Handler { return h.now.WithGroup(n
 // lines on a batching handler when level is below WARN. It keeps no
 // reference to attrs.
 func (h *Handler) HandleAttrs(ctx context.Context, t time.Time, level slog.Level, msg string, attrs []slog.Attr) error {
-	r := slog.NewRecord(t, level, msg, 0)
-	r.AddAttrs(attrs...)
-	if level < slog.LevelWarn {
-		return h.batched.Handle(ctx, r)
+	bp := bufs.Get().(*[]byte)
+	b, ok := appendRequestLine((*bp)[:0], t, level, msg, attrs)
+	if !ok {
+		bufs.Put(bp)
+		r := slog.NewRecord(t, level, msg, 0)
+		r.AddAttrs(attrs...)
+		if level < slog.LevelWarn {
+			return h.batched.Handle(ctx, r)
+		}
+		return h.now.Handle(ctx, r)
 	}
-	return h.now.Handle(ctx, r)
+	var err error
+	if level < slog.LevelWarn {
+		err = h.w.writeBatched(b)
+	} else {
+		_, err = h.w.Write(b)
+	}
+	if cap(b) <= 64<<10 { // keep the pool from holding on to huge lines
+		*bp = b
+		bufs.Put(bp)
+	}
+	return err
 }
 
 // batchedWriter is the lockedWriter's door for request lines. slog's
