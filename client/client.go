@@ -16,7 +16,7 @@
 //	var kerr *client.Error
 //	if errors.As(err, &kerr) && kerr.Code == keyward.CodeKeyLimitReached { … }
 //
-// Idempotent calls (reads, deletes and revokes) are retried on network
+// Idempotent calls (reads, deletes and key revokes) are retried on network
 // errors and on 429, 502, 503 and 504; calls that create or change
 // something are never retried, so a lost response cannot create two keys.
 package client

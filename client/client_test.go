@@ -106,6 +106,10 @@ func TestRoutes(t *testing.T) {
 		{"members remove", func(c *Client) error {
 			return c.Org().Members().Remove(ctx, "usr_1", keyward.RemoveMemberInput{KeyHandling: keyward.KeysTransfer, TransferTo: "usr_2"})
 		}, want{"DELETE", "/v1/org/members/usr_1", "key_handling=transfer&transfer_to=usr_2", "org", ""}},
+		{"invitations list", func(c *Client) error { _, err := c.Org().Invitations().List(ctx); return err },
+			want{"GET", "/v1/org/invitations", "", "org", ""}},
+		{"invitations revoke", func(c *Client) error { _, err := c.Org().Invitations().Revoke(ctx, "inv_1"); return err },
+			want{"POST", "/v1/org/invitations/inv_1/revoke", "", "org", ""}},
 		{"settings get", func(c *Client) error { _, err := c.Org().Settings().Get(ctx); return err },
 			want{"GET", "/v1/org/settings", "", "org", ""}},
 		{"settings update", func(c *Client) error {

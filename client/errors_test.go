@@ -186,6 +186,9 @@ func TestEmptyIDMakesNoRequest(t *testing.T) {
 	if err := c.Org().Projects().Delete(ctx, ""); !errors.Is(err, ErrEmptyID) {
 		t.Errorf("Projects().Delete(\"\") error = %v, want ErrEmptyID", err)
 	}
+	if _, err := c.Org().Invitations().Revoke(ctx, ""); !errors.Is(err, ErrEmptyID) {
+		t.Errorf("Invitations().Revoke(\"\") error = %v, want ErrEmptyID", err)
+	}
 	if n := len(srv.requests()); n != 0 {
 		t.Errorf("server saw %d requests, want 0", n)
 	}

@@ -60,6 +60,8 @@ func apiError(c *client.Client, keyVar string, err error) error {
 		return nil
 	case errors.As(err, &apiErr) && apiErr.Status == http.StatusUnauthorized:
 		return &hinted{err: apiErr, hint: "The key in " + keyVar + " was refused."}
+	case errors.As(err, &apiErr) && apiErr.Code == keyward.CodePermissionDenied:
+		return &hinted{err: apiErr, hint: "The key in " + keyVar + " is valid but may not do this."}
 	case errors.As(err, &apiErr):
 		return apiErr
 	case errors.Is(err, client.ErrNoAPIKey):

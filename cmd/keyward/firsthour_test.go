@@ -38,7 +38,7 @@ func runBinary(t *testing.T, env []string, args ...string) (stdout, stderr strin
 // an error with a suggestion, not the group's help and exit 0; a group
 // alone still shows its help.
 func TestUnknownSubcommandExitsNonZero(t *testing.T) {
-	for _, args := range [][]string{{"keys", "lst"}, {"projects", "lst"}, {"members", "lst"}, {"audit", "lst"}, {"settings", "gt"}, {"nope"}} {
+	for _, args := range [][]string{{"keys", "lst"}, {"projects", "lst"}, {"members", "lst"}, {"members", "invitations", "lst"}, {"audit", "lst"}, {"settings", "gt"}, {"nope"}} {
 		_, stderr, code := runBinary(t, nil, args...)
 		if code == 0 || !strings.Contains(stderr, "unknown command") {
 			t.Errorf("keyward %s: exit %d, stderr %q; want a non-zero exit and 'unknown command'", strings.Join(args, " "), code, stderr)

@@ -5,7 +5,8 @@
 //	keyward keys …      manage API keys on a running server
 //	keyward projects …  manage projects on a running server
 //	keyward whoami      show the caller's key
-//	keyward members …, audit …, settings …  the org's people, log and limits
+//	keyward members …   add, change and remove the org's people; invitations
+//	keyward audit …, settings …  the org's log and limits
 package main
 
 import (

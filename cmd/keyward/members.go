@@ -10,19 +10,29 @@ import (
 	"github.com/spf13/cobra"
 )
 
-// newMembersCmd builds "keyward members list", with the org key
-// (KEYWARD_ORG_API_KEY and the members:read scope). Adding and removing
-// people is done in the dashboard or the API, where the invitation link
-// they get is handed over.
+// newMembersCmd builds "keyward members list|add|update|remove" and
+// "keyward members invitations list|revoke", with the org key
+// (KEYWARD_ORG_API_KEY; members:read to list, members:write to change).
 func newMembersCmd() *cobra.Command {
 	f := &apiFlags{}
 	cmd := group(&cobra.Command{
-		Use:     "members",
-		Short:   "List the org's members (org key)",
-		Example: `  keyward members list`,
+		Use:   "members",
+		Short: "Add, list, change and remove the org's members; their invitations (org key)",
+		Long: `Manage the org's people with the org key in KEYWARD_ORG_API_KEY
+(members:read to list, members:write to change).
+
+"add" prints a one-time link to hand to the person: keyward sends no email.
+Pending invitations are under "keyward members invitations".
+
+Org roles: owner, admin, member. Project roles: admin, developer, viewer.`,
+		Example: `  keyward members list
+  keyward members add --email alice@example.com --role member --project prj_…=developer
+  keyward members update usr_… --role admin
+  keyward members remove usr_… --key-handling transfer --transfer-to usr_…
+  keyward members invitations list`,
 	})
 	f.register(cmd)
-	cmd.AddCommand(membersListCmd(f))
+	cmd.AddCommand(membersListCmd(f), membersAddCmd(f), membersUpdateCmd(f), membersRemoveCmd(f), newInvitationsCmd(f))
 	return cmd
 }
 
@@ -75,16 +85,37 @@ func printMemberTable(w io.Writer, members []keyward.Member) error {
 	tw := newTable(w)
 	fmt.Fprintln(tw, "USER\tEMAIL\tNAME\tROLE\tPROJECTS\tSINCE")
 	for _, m := range members {
-		var projects []string
-		for _, p := range m.Projects {
-			projects = append(projects, p.ProjectID+":"+string(p.Role))
-		}
 		role := string(m.Role)
 		if m.Status != "" {
 			role += " (" + m.Status + ")"
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", m.UserID, m.Email, orDash(m.Name), role,
-			orDash(strings.Join(projects, ",")), fmtTime(&m.CreatedAt, "-"))
+			fmtProjectRoles(m.Projects), fmtTime(&m.CreatedAt, "-"))
 	}
 	return tw.Flush()
+}
+
+// printMember writes one member as name/value lines.
+func printMember(w io.Writer, m *keyward.Member) error {
+	tw := newTable(w)
+	row := func(name, value string) { fmt.Fprintf(tw, "%s:\t%s\n", name, value) }
+	row("User", m.UserID)
+	row("Email", m.Email)
+	row("Name", orDash(m.Name))
+	row("Role", string(m.Role))
+	if m.Status != "" {
+		row("Status", m.Status)
+	}
+	row("Projects", fmtProjectRoles(m.Projects))
+	row("Since", fmtTime(&m.CreatedAt, "-"))
+	return tw.Flush()
+}
+
+// fmtProjectRoles shows project roles as "prj_…:developer,prj_…:viewer".
+func fmtProjectRoles(prs []keyward.ProjectMember) string {
+	var s []string
+	for _, p := range prs {
+		s = append(s, p.ProjectID+":"+string(p.Role))
+	}
+	return orDash(strings.Join(s, ","))
 }

@@ -10,8 +10,8 @@ import (
 	"github.com/spf13/cobra"
 )
 
-// newProjectsCmd builds "keyward projects list|create|delete", which use
-// the org key (KEYWARD_ORG_API_KEY).
+// newProjectsCmd builds "keyward projects list|create|get|update|delete",
+// which use the org key (KEYWARD_ORG_API_KEY).
 func newProjectsCmd() *cobra.Command {
 	f := &apiFlags{}
 	cmd := group(&cobra.Command{
@@ -19,10 +19,12 @@ func newProjectsCmd() *cobra.Command {
 		Short: "Manage projects on a running server (org key)",
 		Example: `  keyward projects list
   keyward projects create --name "Billing API" --scopes invoices:read,invoices:write
+  keyward projects get prj_…
+  keyward projects update prj_… --name "Billing" --scopes invoices:read
   keyward projects delete prj_…`,
 	})
 	f.register(cmd)
-	cmd.AddCommand(projectsListCmd(f), projectsCreateCmd(f), projectsDeleteCmd(f))
+	cmd.AddCommand(projectsListCmd(f), projectsCreateCmd(f), projectsGetCmd(f), projectsUpdateCmd(f), projectsDeleteCmd(f))
 	return cmd
 }
 
@@ -31,7 +33,9 @@ func projectsListCmd(f *apiFlags) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "list",
 		Short: "List the org's projects",
-		Args:  cobra.NoArgs,
+		Example: `  keyward projects list
+  keyward projects list --limit 200 -o json`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			c, err := f.client()
 			if err != nil {
@@ -63,7 +67,9 @@ func projectsCreateCmd(f *apiFlags) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "create --name NAME",
 		Short: "Create a project",
-		Args:  cobra.NoArgs,
+		Example: `  keyward projects create --name "Billing API"
+  keyward projects create --name "Billing API" --slug billing --scopes invoices:read,invoices:write -o json`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			c, err := f.client()
 			if err != nil {
@@ -94,7 +100,9 @@ func projectsDeleteCmd(f *apiFlags) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "delete PROJECT_ID",
 		Short: "Delete a project (asks you to type DELETE unless --yes)",
-		Args:  cobra.ExactArgs(1),
+		Example: `  keyward projects delete prj_…        # asks you to type DELETE
+  keyward projects delete prj_… --yes  # in scripts: no question`,
+		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			c, err := f.client()
 			if err != nil {
@@ -123,6 +131,43 @@ func projectsDeleteCmd(f *apiFlags) *cobra.Command {
 	}
 	cmd.Flags().BoolVarP(&yes, "yes", "y", false, "do not ask for confirmation")
 	return cmd
+}
+
+func projectsGetCmd(f *apiFlags) *cobra.Command {
+	return &cobra.Command{
+		Use:   "get PROJECT_ID",
+		Short: "Show one project",
+		Example: `  keyward projects get prj_…
+  keyward projects get prj_… -o json`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := f.client()
+			if err != nil {
+				return err
+			}
+			p, err := c.Org().Projects().Get(cmd.Context(), args[0])
+			if err != nil {
+				return apiError(c, client.EnvOrgAPIKey, err)
+			}
+			return printProjectOut(cmd.OutOrStdout(), f, p)
+		},
+	}
+}
+
+// printProjectOut prints one project as JSON or as name/value lines.
+func printProjectOut(w io.Writer, f *apiFlags, p *keyward.Project) error {
+	if f.json() {
+		return printJSON(w, p)
+	}
+	tw := newTable(w)
+	row := func(name, value string) { fmt.Fprintf(tw, "%s:\t%s\n", name, value) }
+	row("ID", p.ID)
+	row("Name", p.Name)
+	row("Slug", p.Slug)
+	row("Custom scopes", orDash(strings.Join(p.CustomScopes, ", ")))
+	row("Created", fmtTime(&p.CreatedAt, "-"))
+	row("Updated", fmtTime(&p.UpdatedAt, "-"))
+	return tw.Flush()
 }
 
 // printProjectTable writes projects as a table, one row each.
