@@ -38,6 +38,9 @@ type Config struct {
 	// Feeds, when set, reports each invalidation feed's health for
 	// /readyz.
 	Feeds func() map[string]bool
+	// Clock is the service's clock (defaults to the wall clock): a change
+	// stream ends when the caller's key expires by it.
+	Clock keyward.Clock
 }
 
 // API is the HTTP handler of the JSON API.
@@ -49,7 +52,8 @@ type API struct {
 	metricsHandler http.Handler // GET /metrics: Prometheus' text format
 	proxies        clientaddr.Proxies
 	feeds          func() map[string]bool // Config.Feeds
-	closing        chan struct{}          // closed by CloseStreams
+	clock          keyward.Clock
+	closing        chan struct{} // closed by CloseStreams
 	closeMu        sync.Once
 }
 
@@ -61,7 +65,10 @@ func New(cfg Config) *API {
 	if cfg.Registry == nil {
 		cfg.Registry = prometheus.NewRegistry()
 	}
-	a := &API{svc: cfg.Service, log: cfg.Logger, metrics: newMetrics(cfg.Registry), proxies: cfg.TrustedProxies, feeds: cfg.Feeds, closing: make(chan struct{})}
+	if cfg.Clock == nil {
+		cfg.Clock = keyward.SystemClock{}
+	}
+	a := &API{svc: cfg.Service, log: cfg.Logger, metrics: newMetrics(cfg.Registry), proxies: cfg.TrustedProxies, feeds: cfg.Feeds, clock: cfg.Clock, closing: make(chan struct{})}
 	registerCacheMetrics(cfg.Registry, cfg.Service.Cache())
 	mux := http.NewServeMux()
 	methods := map[string][]string{}

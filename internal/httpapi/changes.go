@@ -60,10 +60,11 @@ func (a *API) keyChanges(c *call, projectID string) error {
 	beat := time.NewTicker(keyChangesHeartbeat)
 	defer beat.Stop()
 	// A key's expiry is not a change: end the stream when the caller's own
-	// key expires, so that it must authenticate again.
+	// key expires, by the clock that authentication reads, so that it must
+	// authenticate again.
 	var expired <-chan time.Time
 	if exp := c.actor.Key.ExpiresAt; exp != nil {
-		t := time.NewTimer(time.Until(*exp))
+		t := time.NewTimer(exp.Sub(a.clock.Now()))
 		defer t.Stop()
 		expired = t.C
 	}

@@ -4,15 +4,20 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"io"
+	"net"
 	"net/http"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/keyward/keyward"
 	"github.com/keyward/keyward/internal/httpapi"
+	"github.com/keyward/keyward/internal/kwtest"
 )
 
 // changesEvent is the data of one "changes" event.
@@ -33,11 +38,17 @@ type stream struct {
 // events in the background.
 func openStream(t *testing.T, url, path, header, secret string) *stream {
 	t.Helper()
+	return openStreamWith(t, http.DefaultClient, url, path, header, secret)
+}
+
+// openStreamWith is openStream through client.
+func openStreamWith(t *testing.T, client *http.Client, url, path, header, secret string) *stream {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
 	req, _ := http.NewRequestWithContext(ctx, "GET", url+path, nil)
 	req.Header.Set(header, secret)
-	res, err := http.DefaultClient.Do(req)
+	res, err := client.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -195,3 +206,130 @@ func otherKeyOfProject(t *testing.T, s *setup) *keyward.Key {
 	t.Helper()
 	return s.srv.MustKey(t, nil, s.project.ID, keyward.CreateKeyInput{Name: "fresh"})
 }
+
+// TestKeyChangesHeartbeatAndExpiry: with nothing to report, a stream sends
+// a heartbeat every 5 s, and it ends when the caller's key expires by the
+// service's clock, which then refuses the key. It runs in a synctest
+// bubble, over in-memory connections: the stream's ticker and timer read
+// the bubble's clock, so the minute it covers passes at once and each
+// event's time is exact.
+func TestKeyChangesHeartbeatAndExpiry(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		const beat = 5 * time.Second
+		const life = 58 * time.Second // not a multiple of beat: the last beat and the end do not tie
+		env := kwtest.NewEnv(t)
+		p := env.MustProject(t, "P")
+		expires := env.Clock.Now().Add(life)
+		k := env.MustKey(t, nil, p.ID, keyward.CreateKeyInput{Name: "expiring", ExpiresAt: &expires})
+		// The node has applied the log so far (its watcher's work), or the
+		// stream's first read would find the key's creation and end.
+		latest, err := env.Store.LatestKeyChange(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		env.Service.Cache().Advance(latest)
+		client, url := serveInMemory(t, httpapi.New(httpapi.Config{Service: env.Service, Logger: kwtest.Logger(t), Clock: env.Clock}))
+
+		start := time.Now()
+		st := openStreamWith(t, client, url, "/v1/key-changes", "x-api-key", k.Secret)
+		first := st.next(t)
+	heartbeats:
+		for n := 1; ; n++ {
+			select {
+			case e, ok := <-st.events:
+				if !ok {
+					if at := time.Since(start); at != life || n != int(life/beat)+1 {
+						t.Fatalf("the stream ended at %v after %d heartbeats, want at %v (the key's expiry) after %d", at, n-1, life, life/beat)
+					}
+					break heartbeats
+				}
+				switch at := time.Since(start); {
+				case at > life:
+					t.Fatalf("heartbeat %d at %v: the stream outlived the caller's key (it expired at %v)", n, at, life)
+				case at != time.Duration(n)*beat:
+					t.Fatalf("heartbeat %d at %v, want %v", n, at, time.Duration(n)*beat)
+				}
+				if e.Seq != first.Seq || len(e.KeyIDs) != 0 {
+					t.Fatalf("heartbeat %d = %+v, want position %d and no keys", n, e, first.Seq)
+				}
+			case <-time.After(2 * beat):
+				t.Fatalf("no event for %v after heartbeat %d", 2*beat, n-1)
+			}
+		}
+
+		// By the same clock the key is now refused: the client cannot open
+		// the stream again.
+		env.Clock.Advance(life)
+		req, _ := http.NewRequest("GET", url+"/v1/key-changes", nil)
+		req.Header.Set("x-api-key", k.Secret)
+		res, err := client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, err := io.ReadAll(res.Body)
+		res.Body.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		(&resp{Status: res.StatusCode, Header: res.Header, Body: body}).wantError(t, 401, keyward.CodeAPIKeyExpired)
+	})
+}
+
+// serveInMemory serves api with a real http.Server over in-memory
+// connections (net.Pipe), and returns a client that dials it and the
+// server's URL. Unlike loopback sockets, these let the server and its
+// clients run in a synctest bubble: a goroutine reading a socket is never
+// durably blocked, so the bubble's clock would not move.
+func serveInMemory(t *testing.T, api *httpapi.API) (*http.Client, string) {
+	l := &pipeListener{conns: make(chan net.Conn), done: make(chan struct{})}
+	srv := &http.Server{Handler: api}
+	go func() { _ = srv.Serve(l) }()
+	tr := &http.Transport{DialContext: l.dial}
+	t.Cleanup(func() {
+		api.CloseStreams()
+		_ = srv.Close()
+		tr.CloseIdleConnections()
+	})
+	return &http.Client{Transport: tr}, "http://keyward.test"
+}
+
+// pipeListener is a net.Listener whose connections are net.Pipes that its
+// dial makes. The server sees its peer at 127.0.0.1.
+type pipeListener struct {
+	conns chan net.Conn
+	done  chan struct{}
+	once  sync.Once
+}
+
+func (l *pipeListener) Accept() (net.Conn, error) {
+	select {
+	case c := <-l.conns:
+		return c, nil
+	case <-l.done:
+		return nil, net.ErrClosed
+	}
+}
+
+func (l *pipeListener) Close() error { l.once.Do(func() { close(l.done) }); return nil }
+
+func (l *pipeListener) Addr() net.Addr { return loopback(80) }
+
+func (l *pipeListener) dial(ctx context.Context, _, _ string) (net.Conn, error) {
+	client, server := net.Pipe()
+	select {
+	case l.conns <- peerConn{server}:
+		return client, nil
+	case <-l.done:
+		return nil, net.ErrClosed
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+// peerConn is the server's end of a pipe, with loopback addresses.
+type peerConn struct{ net.Conn }
+
+func (peerConn) LocalAddr() net.Addr  { return loopback(80) }
+func (peerConn) RemoteAddr() net.Addr { return loopback(40000) }
+
+func loopback(port int) net.Addr { return &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: port} }

@@ -12,24 +12,22 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 )
 
-// recorder is the writer under a handler: it keeps every write separately
-// and signals each one.
+// recorder is the writer under a handler: it keeps every write separately.
 type recorder struct {
 	mu     sync.Mutex
 	writes []string
-	wrote  chan struct{}
 }
 
-func newRecorder() *recorder { return &recorder{wrote: make(chan struct{}, 1<<16)} }
+func newRecorder() *recorder { return &recorder{} }
 
 func (r *recorder) Write(b []byte) (int, error) {
 	r.mu.Lock()
 	r.writes = append(r.writes, string(b))
 	r.mu.Unlock()
-	r.wrote <- struct{}{}
 	return len(b), nil
 }
 
@@ -114,25 +112,31 @@ func TestBatchingWritesWhenFull(t *testing.T) {
 }
 
 // TestBatchingWritesInTime: a request line held back is written when the
-// interval has passed, with nothing else logged.
+// interval has passed, not a moment before, with nothing else logged. It
+// runs in a synctest bubble: time moves only when every goroutine waits,
+// so "the interval has passed" is exact.
 func TestBatchingWritesInTime(t *testing.T) {
-	rec := newRecorder()
-	h := NewBatchingHandler(rec, 20*time.Millisecond)
-	for round := range 2 { // the timer works again after a write
-		start := time.Now()
-		requestLine(t, h, slog.LevelInfo, round)
-		select {
-		case <-rec.wrote:
-		case <-time.After(10 * time.Second):
-			t.Fatalf("round %d: the line was not written within 10 s", round)
+	synctest.Test(t, func(t *testing.T) {
+		const every = 20 * time.Millisecond
+		rec := newRecorder()
+		h := NewBatchingHandler(rec, every)
+		for round := range 2 { // the timer works again after a write
+			requestLine(t, h, slog.LevelInfo, round)
+			time.Sleep(every - time.Nanosecond)
+			synctest.Wait()
+			if n, _ := rec.all(); n != round {
+				t.Fatalf("round %d: %d writes a nanosecond before the interval, want %d", round, n, round)
+			}
+			time.Sleep(time.Nanosecond)
+			synctest.Wait() // the timer's write
+			if n, _ := rec.all(); n != round+1 {
+				t.Fatalf("round %d: %d writes once the interval passed, want %d", round, n, round+1)
+			}
 		}
-		if waited := time.Since(start); waited < 20*time.Millisecond {
-			t.Errorf("round %d: written after %v, before the interval", round, waited)
+		if _, text := rec.all(); strings.Count(text, "\n") != 2 {
+			t.Fatalf("written: %q", text)
 		}
-	}
-	if _, text := rec.all(); strings.Count(text, "\n") != 2 {
-		t.Fatalf("written: %q", text)
-	}
+	})
 }
 
 // TestBatchingConcurrent: lines logged from many goroutines through every

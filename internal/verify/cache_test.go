@@ -9,6 +9,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/keyward/keyward"
@@ -280,41 +281,43 @@ func BenchmarkCachedGet(b *testing.B) {
 
 // A request that arrives after an invalidation must not be answered by a
 // load that began before it: that load may hold the key as it was before a
-// revoke.
+// revoke. In a synctest bubble, synctest.Wait tells a request that joined
+// the old load (it waits) from one that read for itself (it is done).
 func TestNoJoiningALoadFromBeforeAnInvalidation(t *testing.T) {
-	c := New(Options{})
-	before := &keyward.Key{ID: "key_a", Name: "before the revoke"}
-	after := &keyward.Key{ID: "key_a", Name: "after the revoke"}
-	inLoad, release := make(chan struct{}), make(chan struct{})
-	var loads atomic.Int32
-	load := func(ctx context.Context, d Digest) (*keyward.Key, error) {
-		if loads.Add(1) == 1 {
-			close(inLoad)
-			<-release
-			return before, nil
+	synctest.Test(t, func(t *testing.T) {
+		c := New(Options{})
+		before := &keyward.Key{ID: "key_a", Name: "before the revoke"}
+		after := &keyward.Key{ID: "key_a", Name: "after the revoke"}
+		release := make(chan struct{})
+		var loads atomic.Int32
+		load := func(ctx context.Context, d Digest) (*keyward.Key, error) {
+			if loads.Add(1) == 1 {
+				<-release
+				return before, nil
+			}
+			return after, nil
 		}
-		return after, nil
-	}
-	first := make(chan *keyward.Key)
-	go func() { k, _ := c.Get(context.Background(), digest(1), now, load); first <- k }()
-	<-inLoad
-	c.Invalidate([]string{"key_a"}, nil) // the revoke commits and returns
-	second := make(chan *keyward.Key)
-	go func() { k, _ := c.Get(context.Background(), digest(1), now, load); second <- k }()
-	// With the fix the second Get needs nothing from the first load; without
-	// it, it joins that load and gets its stale answer once it is released.
-	var got *keyward.Key
-	select {
-	case got = <-second:
+		first := make(chan *keyward.Key)
+		go func() { k, _ := c.Get(context.Background(), digest(1), now, load); first <- k }()
+		synctest.Wait()                      // the first load is under way
+		c.Invalidate([]string{"key_a"}, nil) // the revoke commits and returns
+		second := make(chan *keyward.Key, 1)
+		go func() { k, _ := c.Get(context.Background(), digest(1), now, load); second <- k }()
+		synctest.Wait()
+		var got *keyward.Key
+		select {
+		case got = <-second:
+		default: // it joined the old load: let it finish to show what it gets
+		}
 		close(release)
-	case <-time.After(2 * time.Second): // it joined the old load: let it finish to show what it gets
-		close(release)
-		got = <-second
-	}
-	<-first
-	if got != after {
-		t.Fatalf("after the invalidation Get = %+v; want the fresh load", got)
-	}
+		if got == nil {
+			got = <-second
+		}
+		<-first
+		if got != after {
+			t.Fatalf("after the invalidation Get = %+v; want the fresh load", got)
+		}
+	})
 }
 
 // A caller that goes away does not fail the others sharing its load.

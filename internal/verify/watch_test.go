@@ -5,6 +5,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/keyward/keyward"
@@ -110,6 +111,11 @@ func (l *freezableLog) lastGoodRead() time.Time {
 
 // node is a second node's cache over the test's store: it learns of
 // changes only through its watcher. loads counts its store reads.
+//
+// The tests run in synctest bubbles: the watcher's tickers, its catch-up
+// timeouts and the lease read the bubble's clock, which moves only when
+// every goroutine waits, and synctest.Wait returns once the watcher has
+// done all it can (no polling for its state).
 type node struct {
 	cache *verify.Cache
 	log   *freezableLog
@@ -121,6 +127,8 @@ type node struct {
 // watching is the watcher's settings that a test chooses.
 type watching struct{ Lease, Poll, CatchUpTimeout time.Duration }
 
+// newNode starts a node's watcher; it must be called in the bubble, and
+// returns once the watcher has read the log's head.
 func newNode(t *testing.T, env *kwtest.Env, o watching) *node {
 	n := &node{cache: verify.New(verify.Options{}), log: &freezableLog{ChangeLog: env.Store}, feed: newHandFeed(), env: env}
 	w := &verify.Watcher{Cache: n.cache, Log: n.log, Feeds: []verify.Feed{n.feed}, Logger: kwtest.Logger(t),
@@ -130,7 +138,10 @@ func newNode(t *testing.T, env *kwtest.Env, o watching) *node {
 	go func() { w.Run(ctx); close(done) }()
 	t.Cleanup(func() { cancel(); <-done })
 	n.feed.await()
-	waitFor(t, "the cache is trusted", n.cache.Trusted)
+	synctest.Wait()
+	if !n.cache.Trusted() {
+		t.Fatal("the cache is not trusted once the watcher has read the log's head")
+	}
 	return n
 }
 
@@ -151,16 +162,13 @@ func (n *node) get(t *testing.T, k *keyward.Key) (*keyward.Key, bool) {
 	return got, n.loads.Load() != before
 }
 
-// waitFor polls cond: the watcher's state changes have no signal of their
-// own, and the hang guard is generous.
-func waitFor(t *testing.T, what string, cond func() bool) {
+// cached looks k up twice: the first lookup may load it, the second must
+// answer from memory.
+func (n *node) cached(t *testing.T, k *keyward.Key) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting until %s", what)
-		}
-		time.Sleep(time.Millisecond)
+	n.get(t, k)
+	if _, read := n.get(t, k); read {
+		t.Fatal("a cached key was read from the store again")
 	}
 }
 
@@ -176,39 +184,59 @@ func revoke(t *testing.T, env *kwtest.Env, p *keyward.Project, k *keyward.Key) i
 	return seq
 }
 
-func TestWatcherFollowsTheChangeLog(t *testing.T) {
-	env := kwtest.NewEnv(t)
-	p := env.MustProject(t, "P")
-	k := env.MustKey(t, nil, p.ID, keyward.CreateKeyInput{})
-	n := newNode(t, env, watching{Poll: time.Hour})
-	n.feed.up(true)
-
-	n.get(t, k)
-	if _, read := n.get(t, k); read {
-		t.Fatal("a cached key was read from the store again")
-	}
-	// The key is revoked on "another node"; the announcement wakes us.
-	revoke(t, env, p, k)
-	n.feed.poke(0)
-	waitFor(t, "the revoked key leaves the cache", func() bool {
-		got, _ := n.get(t, k)
-		return got.RevokedAt != nil
-	})
-
-	// A broken feed does not switch the cache off: the log is still read.
-	n.feed.up(false)
-	if !n.cache.Trusted() {
-		t.Fatal("the cache went off with the feed")
-	}
-	k2 := env.MustKey(t, nil, p.ID, keyward.CreateKeyInput{})
-	n.get(t, k2)
-	if _, err := env.Service.UpdateKey(context.Background(), env.Owner(), service.Where{ProjectID: p.ID}, k2.ID, keyward.KeyPatch{Name: ptr("renamed")}); err != nil {
+func rename(t *testing.T, env *kwtest.Env, p *keyward.Project, k *keyward.Key, name string) {
+	t.Helper()
+	if _, err := env.Service.UpdateKey(context.Background(), env.Owner(), service.Where{ProjectID: p.ID}, k.ID, keyward.KeyPatch{Name: &name}); err != nil {
 		t.Fatal(err)
 	}
-	n.feed.up(true) // back: it reads the log at once
-	waitFor(t, "the renamed key is reloaded", func() bool {
-		got, _ := n.get(t, k2)
-		return got.Name == "renamed"
+}
+
+func TestWatcherFollowsTheChangeLog(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		const poll = time.Minute
+		env := kwtest.NewEnv(t)
+		p := env.MustProject(t, "P")
+		k := env.MustKey(t, nil, p.ID, keyward.CreateKeyInput{})
+		n := newNode(t, env, watching{Poll: poll})
+		n.feed.up(true)
+		synctest.Wait() // the catch-up a feed coming up asks for
+
+		n.cached(t, k)
+		// The key is revoked on "another node"; the announcement wakes us,
+		// long before the next poll.
+		revoke(t, env, p, k)
+		n.feed.poke(0)
+		synctest.Wait()
+		if got, _ := n.get(t, k); got.RevokedAt == nil {
+			t.Fatal("the revoked key is still answered once the wake-up's catch-up is done")
+		}
+
+		// A broken feed does not switch the cache off: the log is still
+		// read, every poll.
+		n.feed.up(false)
+		if !n.cache.Trusted() {
+			t.Fatal("the cache went off with the feed")
+		}
+		k2 := env.MustKey(t, nil, p.ID, keyward.CreateKeyInput{})
+		n.cached(t, k2)
+		rename(t, env, p, k2, "renamed")
+		time.Sleep(poll - time.Nanosecond)
+		synctest.Wait()
+		if got, _ := n.get(t, k2); got.Name == "renamed" {
+			t.Fatal("the change was read before the poll, with no wake-up")
+		}
+		time.Sleep(time.Nanosecond)
+		synctest.Wait()
+		if got, _ := n.get(t, k2); got.Name != "renamed" {
+			t.Fatalf("after a poll with the feed down the key is still %q", got.Name)
+		}
+
+		rename(t, env, p, k2, "renamed again")
+		n.feed.up(true) // back: it reads the log at once
+		synctest.Wait()
+		if got, _ := n.get(t, k2); got.Name != "renamed again" {
+			t.Fatalf("once the feed is back the key is still %q", got.Name)
+		}
 	})
 }
 
@@ -216,100 +244,116 @@ func TestWatcherFollowsTheChangeLog(t *testing.T) {
 // revoked key for no longer than the lease after the last read that
 // succeeded, and then reads the store.
 func TestHungLogEndsCacheAnswersWithinTheLease(t *testing.T) {
-	const lease = 50 * time.Millisecond
-	env := kwtest.NewEnv(t)
-	p := env.MustProject(t, "P")
-	k := env.MustKey(t, nil, p.ID, keyward.CreateKeyInput{})
-	n := newNode(t, env, watching{Lease: lease, CatchUpTimeout: 20 * time.Millisecond})
+	synctest.Test(t, func(t *testing.T) {
+		const lease = 50 * time.Millisecond
+		env := kwtest.NewEnv(t)
+		p := env.MustProject(t, "P")
+		k := env.MustKey(t, nil, p.ID, keyward.CreateKeyInput{})
+		n := newNode(t, env, watching{Lease: lease, CatchUpTimeout: 20 * time.Millisecond})
 
-	waitFor(t, "the cache answers from memory", func() bool {
-		_, read := n.get(t, k)
-		return !read
+		n.cached(t, k)
+		thaw := n.log.freeze()
+		defer thaw()
+		revoke(t, env, p, k)
+		end := n.log.lastGoodRead().Add(lease)
+		fromMemory := 0
+		for time.Now().Before(end.Add(3 * lease)) {
+			asked := time.Now()
+			got, read := n.get(t, k)
+			if !read && !asked.Before(end) {
+				t.Fatalf("answered from memory %v after the lease ended", asked.Sub(end))
+			}
+			if read && got.RevokedAt == nil {
+				t.Fatal("the store read missed the revocation")
+			}
+			if !read {
+				fromMemory++
+			}
+			time.Sleep(time.Millisecond)
+		}
+		if fromMemory != int(lease/time.Millisecond) {
+			t.Fatalf("answered from memory %d times in the lease's %v, want every millisecond", fromMemory, lease)
+		}
+		if _, read := n.get(t, k); !read {
+			t.Fatalf("still answering from memory with the log frozen (lease held %v, reads %d, loads %d)", n.cache.LeaseHeld(), n.log.reads.Load(), n.loads.Load())
+		}
 	})
-	thaw := n.log.freeze()
-	defer thaw()
-	revoke(t, env, p, k)
-	end := n.log.lastGoodRead().Add(lease)
-	for time.Now().Before(end.Add(3 * lease)) {
-		asked := time.Now()
-		got, read := n.get(t, k)
-		if !read && asked.After(end) {
-			t.Fatalf("answered from memory %v after the lease ended", asked.Sub(end))
-		}
-		if read && got.RevokedAt == nil {
-			t.Fatal("the store read missed the revocation")
-		}
-	}
-	if _, read := n.get(t, k); !read {
-		t.Fatalf("still answering from memory with the log frozen (lease held %v, reads %d, loads %d)", n.cache.LeaseHeld(), n.log.reads.Load(), n.loads.Load())
-	}
 }
 
 // Lookups that find the lease lapsed share one catch-up read, and answer
 // from memory when it succeeds.
 func TestLapsedLeaseSharesOneCatchUp(t *testing.T) {
-	env := kwtest.NewEnv(t)
-	p := env.MustProject(t, "P")
-	k := env.MustKey(t, nil, p.ID, keyward.CreateKeyInput{})
-	// The lease outlives the test's own reads; the log's next read hangs.
-	n := newNode(t, env, watching{Lease: 50 * time.Millisecond, CatchUpTimeout: time.Minute})
-	waitFor(t, "the cache answers from memory", func() bool {
-		_, read := n.get(t, k)
-		return !read
-	})
-	readsBefore := n.log.reads.Load()
-	thaw := n.log.freeze() // from here on, a read hangs until thawed
-	waitFor(t, "the lease lapses", func() bool { return !n.cache.LeaseHeld() })
+	synctest.Test(t, func(t *testing.T) {
+		const lease = 50 * time.Millisecond
+		env := kwtest.NewEnv(t)
+		p := env.MustProject(t, "P")
+		k := env.MustKey(t, nil, p.ID, keyward.CreateKeyInput{})
+		// The log's next read hangs until thawed, and is not timed out.
+		n := newNode(t, env, watching{Lease: lease, CatchUpTimeout: time.Minute})
+		n.cached(t, k)
+		readsBefore := n.log.reads.Load()
+		thaw := n.log.freeze()
+		time.Sleep(lease) // the lease lapses; the watcher's read for its renewal hangs
+		synctest.Wait()
+		if n.cache.LeaseHeld() {
+			thaw()
+			t.Fatal("the lease is held L after its last read")
+		}
 
-	var wg sync.WaitGroup
-	var fromStore atomic.Int32
-	for range 50 {
-		wg.Go(func() {
-			loads := n.loads.Load()
-			_, err := n.cache.Get(context.Background(), digestOf(k), env.Clock.Now(), func(ctx context.Context, d verify.Digest) (*keyward.Key, error) {
-				n.loads.Add(1)
-				return env.Store.GetKeyByDigest(ctx, d[:])
+		var wg sync.WaitGroup
+		var fromStore atomic.Int32
+		for range 50 {
+			wg.Go(func() {
+				loads := n.loads.Load()
+				_, err := n.cache.Get(context.Background(), digestOf(k), env.Clock.Now(), func(ctx context.Context, d verify.Digest) (*keyward.Key, error) {
+					n.loads.Add(1)
+					return env.Store.GetKeyByDigest(ctx, d[:])
+				})
+				if err != nil || n.loads.Load() != loads {
+					fromStore.Add(1)
+				}
 			})
-			if err != nil || n.loads.Load() != loads {
-				fromStore.Add(1)
-			}
-		})
-	}
-	waitFor(t, "a catch-up is reading", func() bool { return n.log.reads.Load() > readsBefore })
-	time.Sleep(20 * time.Millisecond) // let the lookups pile up behind it
-	if got := n.log.reads.Load() - readsBefore; got != 1 {
+		}
+		synctest.Wait() // every lookup waits for a renewal
+		if got := n.log.reads.Load() - readsBefore; got != 1 {
+			thaw()
+			t.Fatalf("%d log reads while 50 lookups waited, want 1 shared", got)
+		}
 		thaw()
-		t.Fatalf("%d log reads while 50 lookups waited, want 1 shared", got)
-	}
-	thaw()
-	wg.Wait()
-	if fromStore.Load() != 0 {
-		t.Fatalf("%d lookups read the store after the shared catch-up succeeded", fromStore.Load())
-	}
+		wg.Wait()
+		if fromStore.Load() != 0 {
+			t.Fatalf("%d lookups read the store after the shared catch-up succeeded", fromStore.Load())
+		}
+	})
 }
 
 // A wake-up carrying the number of a change this node has not applied
 // stops cache answers before the change is read, even within the lease.
 func TestWakeUpSuspendsAnswersUntilApplied(t *testing.T) {
-	env := kwtest.NewEnv(t)
-	p := env.MustProject(t, "P")
-	k := env.MustKey(t, nil, p.ID, keyward.CreateKeyInput{})
-	n := newNode(t, env, watching{Lease: time.Hour, Poll: time.Hour, CatchUpTimeout: 20 * time.Millisecond})
-	waitFor(t, "the cache answers from memory", func() bool {
-		_, read := n.get(t, k)
-		return !read
-	})
-	thaw := n.log.freeze()
-	seq := revoke(t, env, p, k)
-	n.feed.poke(seq)
-	got, read := n.get(t, k)
-	if !read || got.RevokedAt == nil {
-		t.Fatalf("after the wake-up for change %d: answered from memory (%v) with the key as before the revocation", seq, !read)
-	}
-	thaw()
-	waitFor(t, "the change is applied and the lease open", func() bool {
+	synctest.Test(t, func(t *testing.T) {
+		env := kwtest.NewEnv(t)
+		p := env.MustProject(t, "P")
+		k := env.MustKey(t, nil, p.ID, keyward.CreateKeyInput{})
+		n := newNode(t, env, watching{Lease: time.Hour, Poll: time.Hour, CatchUpTimeout: 20 * time.Millisecond})
+		n.cached(t, k)
+		thaw := n.log.freeze()
+		seq := revoke(t, env, p, k)
+		n.feed.poke(seq)
+		got, read := n.get(t, k)
+		if !read || got.RevokedAt == nil {
+			thaw()
+			t.Fatalf("after the wake-up for change %d: answered from memory (%v) with the key as before the revocation", seq, !read)
+		}
+		if n.cache.LeaseHeld() {
+			thaw()
+			t.Fatal("the lease reopened while the log was frozen")
+		}
+		thaw()
 		n.get(t, k) // asks for the catch-up the thaw allows
-		return n.cache.LeaseHeld()
+		synctest.Wait()
+		if !n.cache.LeaseHeld() {
+			t.Fatal("the lease stayed closed once the change was applied")
+		}
 	})
 }
 
