@@ -111,21 +111,25 @@ func newLocalSetup(t testing.TB) *localSetup {
 	return s
 }
 
-// waitLive waits for an event that leaves the cache live (or not).
+// waitLive waits for an event that leaves the cache live (or not). The
+// 20 s are for all the events, so a stream that keeps coming back fails
+// the test instead of hanging it.
 func (s *localSetup) waitLive(t testing.TB, live bool) {
 	t.Helper()
+	timeout := time.After(20 * time.Second)
 	for s.lc.Live() != live {
 		select {
 		case <-s.events:
-		case <-time.After(20 * time.Second):
+		case <-timeout:
 			t.Fatalf("the cache did not become live=%v", live)
 		}
 	}
 }
 
-// waitFor waits until an applied event names keyID.
+// waitFor waits until an applied event names keyID (20 s in all).
 func (s *localSetup) waitFor(t testing.TB, keyID string) {
 	t.Helper()
+	timeout := time.After(20 * time.Second)
 	for {
 		select {
 		case e := <-s.events:
@@ -134,7 +138,7 @@ func (s *localSetup) waitFor(t testing.TB, keyID string) {
 					return
 				}
 			}
-		case <-time.After(20 * time.Second):
+		case <-timeout:
 			t.Fatalf("no event named %s", keyID)
 		}
 	}
