@@ -82,7 +82,7 @@ func TestCheckVerify(t *testing.T) {
 }
 
 // TestLocalCacheLogsTheStreamComingBack: the log says when the change
-// stream is lost and, once, when it is live again.
+// stream is lost and, once for each loss, when it is live again.
 func TestLocalCacheLogsTheStreamComingBack(t *testing.T) {
 	s := newLocalSetup(t)
 
@@ -98,12 +98,13 @@ func TestLocalCacheLogsTheStreamComingBack(t *testing.T) {
 	s.proxy.refuseStream.Store(false)
 	s.waitLive(t, true)
 
+	// The proxy's cut may take a reconnection down with it (its upstream
+	// connection dies a moment later): every loss is then told, and every
+	// return after it, once.
 	out := s.log.String()
-	if !strings.Contains(out, "stream lost") {
-		t.Errorf("log %q does not say the stream was lost", out)
-	}
-	if n := strings.Count(out, "stream is back"); n != 1 {
-		t.Errorf("log %q says %d times that the stream is back, want 1", out, n)
+	lost, back := strings.Count(out, "stream lost"), strings.Count(out, "stream is back")
+	if lost == 0 || back != lost {
+		t.Errorf("log %q says %d times that the stream was lost and %d that it is back; want each return once after each loss", out, lost, back)
 	}
 }
 
