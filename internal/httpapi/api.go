@@ -38,9 +38,6 @@ type Config struct {
 	// Feeds, when set, reports each invalidation feed's health for
 	// /readyz.
 	Feeds func() map[string]bool
-	// Clock is the service's clock (defaults to the wall clock): a change
-	// stream ends when the caller's key expires by it.
-	Clock keyward.Clock
 }
 
 // API is the HTTP handler of the JSON API.
@@ -52,8 +49,7 @@ type API struct {
 	metricsHandler http.Handler // GET /metrics: Prometheus' text format
 	proxies        clientaddr.Proxies
 	feeds          func() map[string]bool // Config.Feeds
-	clock          keyward.Clock
-	closing        chan struct{} // closed by CloseStreams
+	closing        chan struct{}          // closed by CloseStreams
 	closeMu        sync.Once
 }
 
@@ -65,10 +61,7 @@ func New(cfg Config) *API {
 	if cfg.Registry == nil {
 		cfg.Registry = prometheus.NewRegistry()
 	}
-	if cfg.Clock == nil {
-		cfg.Clock = keyward.SystemClock{}
-	}
-	a := &API{svc: cfg.Service, log: cfg.Logger, metrics: newMetrics(cfg.Registry), proxies: cfg.TrustedProxies, feeds: cfg.Feeds, clock: cfg.Clock, closing: make(chan struct{})}
+	a := &API{svc: cfg.Service, log: cfg.Logger, metrics: newMetrics(cfg.Registry), proxies: cfg.TrustedProxies, feeds: cfg.Feeds, closing: make(chan struct{})}
 	registerCacheMetrics(cfg.Registry, cfg.Service.Cache())
 	mux := http.NewServeMux()
 	methods := map[string][]string{}

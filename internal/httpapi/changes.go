@@ -64,7 +64,7 @@ func (a *API) keyChanges(c *call, projectID string) error {
 	// authenticate again.
 	var expired <-chan time.Time
 	if exp := c.actor.Key.ExpiresAt; exp != nil {
-		t := time.NewTimer(exp.Sub(a.clock.Now()))
+		t := time.NewTimer(exp.Sub(a.svc.Now()))
 		defer t.Stop()
 		expired = t.C
 	}

@@ -228,7 +228,7 @@ func TestKeyChangesHeartbeatAndExpiry(t *testing.T) {
 			t.Fatal(err)
 		}
 		env.Service.Cache().Advance(latest)
-		client, url := serveInMemory(t, httpapi.New(httpapi.Config{Service: env.Service, Logger: kwtest.Logger(t), Clock: env.Clock}))
+		client, url := serveInMemory(t, httpapi.New(httpapi.Config{Service: env.Service, Logger: kwtest.Logger(t)}))
 
 		start := time.Now()
 		st := openStreamWith(t, client, url, "/v1/key-changes", "x-api-key", k.Secret)

@@ -137,7 +137,7 @@ func NewServerLogging(t testing.TB, w io.Writer) *Server {
 	env := NewEnv(t)
 	log := slog.New(jsonlog.NewHandler(w))
 	dash := dashboard.New(dashboard.Config{Service: env.Service, Logger: log, Clock: env.Clock})
-	api := httpapi.New(httpapi.Config{Service: env.Service, Logger: log, Fallback: dash, Clock: env.Clock})
+	api := httpapi.New(httpapi.Config{Service: env.Service, Logger: log, Fallback: dash})
 	ts := httptest.NewServer(api)
 	t.Cleanup(ts.Close)
 	t.Cleanup(api.CloseStreams) // runs first: Close waits for open streams

@@ -245,3 +245,7 @@ func (s *Service) keysChanged(w *keyWrites) {
 // Cache returns the verification cache (for metrics and the invalidation
 // feed).
 func (s *Service) Cache() *verify.Cache { return s.cache }
+
+// Now is the time by the service's clock, the one authentication and
+// expiry read (a test's clock in tests).
+func (s *Service) Now() time.Time { return s.clock.Now() }
