@@ -2,6 +2,7 @@ package keyward
 
 import (
 	"net/netip"
+	"regexp"
 	"time"
 )
 
@@ -41,6 +42,15 @@ const (
 	ScopeMembersWrite  = "members:write"
 	ScopeSettingsWrite = "settings:write"
 )
+
+// scopeName is the shape of every scope, built-in or a project's own:
+// "resource:verb", lower case.
+var scopeName = regexp.MustCompile(`^[a-z][a-z0-9_.-]{0,48}:[a-z0-9_.*-]{1,48}$`)
+
+// ValidScopeName reports whether s has the shape of a scope
+// ("orders:read"): what a project's custom scopes must look like, and what
+// the forward-auth route and `keyward proxy` accept as a required scope.
+func ValidScopeName(s string) bool { return scopeName.MatchString(s) }
 
 // ProjectScopes are the built-in scopes a project key may hold.
 var ProjectScopes = []string{ScopeKeysRead, ScopeKeysWrite, ScopeKeysVerify, ScopeAuditRead}

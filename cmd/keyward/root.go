@@ -26,6 +26,7 @@ the environment only, never from flags, so they stay out of shell history.`,
 	root.SetVersionTemplate("keyward {{.Version}}\n")
 	root.AddCommand(
 		newServeCmd(),
+		newProxyCmd(),
 		newBootstrapCmd(),
 		newMigrateCmd(),
 		newHealthcheckCmd(),

@@ -48,8 +48,6 @@ func checkText(field, s string, max int, optional bool) (string, *keyward.FieldE
 	return s, nil
 }
 
-// scopeRE is the shape of a custom scope: "resource:verb", lower case.
-var scopeRE = regexp.MustCompile(`^[a-z][a-z0-9_.-]{0,48}:[a-z0-9_.*-]{1,48}$`)
 
 // checkCustomScopes validates a project's custom scopes and returns them
 // de-duplicated.
@@ -59,7 +57,7 @@ func checkCustomScopes(scopes []string) ([]string, *keyward.FieldError) {
 	}
 	out := []string{}
 	for _, sc := range scopes {
-		if !scopeRE.MatchString(sc) {
+		if !keyward.ValidScopeName(sc) {
 			return nil, &keyward.FieldError{Field: "custom_scopes", Problem: "each must look like resource:action in lower case"}
 		}
 		if slices.Contains(keyward.ProjectScopes, sc) {
