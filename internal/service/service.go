@@ -245,3 +245,7 @@ func (s *Service) keysChanged(w *keyWrites) {
 // Cache returns the verification cache (for metrics and the invalidation
 // feed).
 func (s *Service) Cache() *verify.Cache { return s.cache }
+
+// Now is the time on the service's clock, the one its decisions are made
+// at (for a Retry-After counted from a rate limit's reset).
+func (s *Service) Now() time.Time { return s.clock.Now() }
