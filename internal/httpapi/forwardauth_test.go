@@ -84,6 +84,7 @@ func TestForwardAuthValid(t *testing.T) {
 		{"OPTIONS", "/v1/forward-auth"},
 		{"PROPFIND", "/v1/forward-auth"},
 		{"GET", "/v1/forward-auth?page=2&page=3&unknown"},
+		{"GET", "/v1/forward-auth/"},
 		{"POST", "/v1/forward-auth/orders/42?expand=items"},
 		{"DELETE", "/v1/forward-auth/orders/42"},
 	} {
@@ -332,6 +333,25 @@ func TestForwardAuthClientAddress(t *testing.T) {
 	behind.fwd(t, "GET", "/v1/forward-auth", "x-api-key", office.Secret).wantError(t, 403, keyward.CodeIPNotAllowed)
 	// Without --trusted-proxies the header is not believed.
 	exposed.fwd(t, "GET", "/v1/forward-auth", "x-api-key", office.Secret, "X-Forwarded-For", "203.0.113.9").wantError(t, 403, keyward.CodeIPNotAllowed)
+}
+
+// The route answers from the verification cache, as /v1/verify does: a
+// key checked again reads nothing from the store, and a revoke empties
+// the cache for the very next check.
+func TestForwardAuthFromTheCache(t *testing.T) {
+	st := &countingStore{Store: kwtest.NewStore(t)}
+	env := kwtest.NewEnvOn(t, st)
+	s := fwdOn(t, serve(t, env, clientaddr.Proxies{}, nil))
+	s.fwd(t, "GET", "/v1/forward-auth", "x-api-key", s.client.Secret).want(t, 200)
+	before := st.reads.Load()
+	for range 5 {
+		s.fwd(t, "GET", "/v1/forward-auth", "x-api-key", s.client.Secret).want(t, 200)
+	}
+	if got := st.reads.Load() - before; got != 0 {
+		t.Fatalf("5 checks of a cached key read the store %d times", got)
+	}
+	do(t, s.srv, "POST", "/v1/org/projects/"+s.project.ID+"/keys/"+s.client.ID+"/revoke", nil, "x-org-api-key", s.srv.OrgKey).want(t, 200)
+	wantRefused(t, s.fwd(t, "GET", "/v1/forward-auth", "x-api-key", s.client.Secret), 401, keyward.CodeAPIKeyInvalid)
 }
 
 // The route is in the OpenAPI document with every method, on its path and
