@@ -82,7 +82,7 @@ func (a *API) authenticateProxy(w http.ResponseWriter, r *http.Request, into *se
 	}
 	a.metrics.authResult(keyward.ErrorCode(err))
 	if err != nil {
-		return refuse(w, proxyRefused(err))
+		return refuse(w, proxyRefused(err, fixProxyKey))
 	}
 	if info := infoOf(w); info != nil {
 		info.keyID = k.ID
@@ -108,19 +108,25 @@ func proxyCredential(h http.Header) (string, error) {
 	return strings.TrimSpace(vals[0]), nil
 }
 
+// What a proxy's configuration must get right, for PROXY_MISCONFIGURED.
+const (
+	fixProxyKey = "Its " + HeaderProxyKey + " must be a project key with the keys:verify scope, of the project whose keys it checks"
+	fixScopes   = "Its " + HeaderRequiredScopes + " must list at most 50 scopes (resource:verb), separated by commas or spaces"
+)
+
 // proxyRefused turns a refusal of what the proxy sent into
-// PROXY_MISCONFIGURED naming the refusal's code and reason (never a key),
-// with the refusal as the cause for the log. UNAVAILABLE stays as it is.
-func proxyRefused(err error) error {
+// PROXY_MISCONFIGURED naming the refusal's code and reason (never a key)
+// and what to fix, with the refusal as the cause for the log. UNAVAILABLE
+// stays as it is.
+func proxyRefused(err error, fix string) error {
 	e := keyward.AsError(err)
 	if e.Code == keyward.CodeUnavailable {
 		return err
 	}
 	return &keyward.Error{
-		Code: keyward.CodeProxyMisconfigured,
-		Message: "The proxy in front of this API is misconfigured: keyward refused what it sent (" + e.Code + ": " + e.Message +
-			"). Its " + HeaderProxyKey + " must be a project key with the keys:verify scope, of the project whose keys it checks",
-		Err: err,
+		Code:    keyward.CodeProxyMisconfigured,
+		Message: "The proxy in front of this API is misconfigured: keyward refused what it sent (" + e.Code + ": " + e.Message + "). " + fix,
+		Err:     err,
 	}
 }
 
@@ -175,9 +181,9 @@ func verifyRefused(err error) error {
 		if len(e.Details) > 0 && e.Details[0].Field == "key" {
 			return errClientKeyInvalid
 		}
-		return proxyRefused(err)
+		return proxyRefused(err, fixScopes)
 	case keyward.CodePermissionDenied:
-		return proxyRefused(err)
+		return proxyRefused(err, fixProxyKey)
 	}
 	return err
 }
@@ -221,7 +227,7 @@ func requiredScopes(h http.Header) ([]string, error) {
 		for name := range strings.FieldsFuncSeq(line, func(r rune) bool { return r == ',' || r == ' ' || r == '\t' }) {
 			if !plausibleScope(name) {
 				return nil, proxyRefused(keyward.Invalid(keyward.FieldError{Field: HeaderRequiredScopes,
-					Problem: "names a scope that cannot exist: " + truncate(strings.ToValidUTF8(name, "?"), 60)}))
+					Problem: "names a scope that cannot exist: " + truncate(strings.ToValidUTF8(name, "?"), 60)}), fixScopes)
 			}
 			scopes = append(scopes, name)
 		}

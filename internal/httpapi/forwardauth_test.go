@@ -18,6 +18,7 @@ import (
 // orders:read and orders:write), the proxy's key (keys:verify only) and a
 // client key with orders:read and metadata.
 type fwdSetup struct {
+	log     *kwtest.LogBuffer // the server's JSON log (newFwdSetup's only)
 	srv     *kwtest.Server
 	project *keyward.Project
 	proxy   *keyward.Key
@@ -26,8 +27,10 @@ type fwdSetup struct {
 
 func newFwdSetup(t *testing.T) *fwdSetup {
 	t.Helper()
-	srv := kwtest.NewServer(t)
-	return fwdOn(t, srv)
+	log := &kwtest.LogBuffer{}
+	s := fwdOn(t, kwtest.NewServerLogging(t, log))
+	s.log = log
+	return s
 }
 
 func fwdOn(t *testing.T, srv *kwtest.Server) *fwdSetup {
@@ -296,13 +299,38 @@ func TestForwardAuthProxyMisconfigured(t *testing.T) {
 			continue
 		}
 		e := wantRefused(t, r, 500, keyward.CodeProxyMisconfigured)
-		if !strings.Contains(e.Message, httpapi.HeaderProxyKey) {
-			t.Errorf("%s: message %q does not say what to fix", name, e.Message)
+		fix := httpapi.HeaderProxyKey
+		if strings.Contains(name, "scope") {
+			fix = httpapi.HeaderRequiredScopes
+		}
+		if !strings.Contains(e.Message, "Its "+fix+" must") {
+			t.Errorf("%s: message %q does not say to fix %s", name, e.Message, fix)
 		}
 		if r.Header.Get("WWW-Authenticate") != "" {
 			t.Errorf("%s: a challenge to the client: %q", name, r.Header.Get("WWW-Authenticate"))
 		}
 		noSecrets(t, r, s.client.Secret, s.proxy.Secret, revoked.Secret, reader.Secret, s.srv.OrgKey, limited.Secret, elsewhere.Secret)
+	}
+
+	// The operator learns the cause from the log, at error level; no key
+	// is written there either.
+	var logged int
+	for _, line := range strings.Split(s.log.String(), "\n") {
+		var l struct{ Level, Code, Cause string }
+		if json.Unmarshal([]byte(line), &l) == nil && l.Code == keyward.CodeProxyMisconfigured {
+			logged++
+			if l.Level != "ERROR" || l.Cause == "" {
+				t.Errorf("a PROXY_MISCONFIGURED request logged as %s with cause %q", l.Level, l.Cause)
+			}
+		}
+	}
+	if logged < 14 {
+		t.Errorf("%d PROXY_MISCONFIGURED request lines in the log, want 14", logged)
+	}
+	for _, secret := range []string{s.client.Secret, s.proxy.Secret, revoked.Secret, reader.Secret, s.srv.OrgKey, limited.Secret, elsewhere.Secret} {
+		if strings.Contains(s.log.String(), secret) {
+			t.Fatal("a key is in the log")
+		}
 	}
 
 	// A proxy key of another project verifies only its own project's keys:
