@@ -27,6 +27,11 @@ const (
 	CodeRateLimited          = "RATE_LIMITED"
 	CodeInternal             = "INTERNAL"
 	CodeUnavailable          = "UNAVAILABLE"
+	// CodeProxyMisconfigured answers a proxy's forward-authentication
+	// request that keyward cannot act on because of the proxy's own
+	// configuration (its Keyward-Proxy-Key refused, a malformed
+	// Keyward-Required-Scopes), never because of the client's key.
+	CodeProxyMisconfigured = "PROXY_MISCONFIGURED"
 )
 
 // Error is the one error type of keyward, on both sides of the wire: the

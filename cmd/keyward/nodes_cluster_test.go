@@ -15,6 +15,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -53,6 +54,7 @@ type node struct {
 	log  string        // file with everything the node wrote to stderr
 	addr chan string   // the address from the "keyward listening" log line
 	done chan struct{} // closed when the node's stderr ends (it exited)
+	once sync.Once     // stop's: a test may stop a node before its cleanup does
 }
 
 // clusterSpec says where a cluster's nodes find PostgreSQL and Redis.
@@ -298,6 +300,10 @@ func (n *node) waitListening(t *testing.T) {
 // and fails the test unless it exits cleanly: a data race found by -race
 // in the node, or a crash, shows up here.
 func (n *node) stop(t *testing.T) {
+	n.once.Do(func() { n.stopOnce(t) })
+}
+
+func (n *node) stopOnce(t *testing.T) {
 	_ = n.cmd.Process.Signal(syscall.SIGTERM)
 	select {
 	case <-n.done:

@@ -123,21 +123,32 @@ func findNginx(t *testing.T) string {
 	return ""
 }
 
-// startNginx runs a private nginx (its own config, files and port, in the
-// foreground as a child of the test) that proxies to upstream, and returns
+// startNginx runs a private nginx that proxies to upstream, and returns
 // its URL.
 func startNginx(t *testing.T, nginx, dir, upstream string) string {
 	t.Helper()
-	prefix := filepath.Join(dir, "nginx")
+	return runNginx(t, nginx, filepath.Join(dir, "nginx"), func(addr string) string {
+		return fmt.Sprintf(`server {
+    listen %s;
+    location / {
+      proxy_pass http://%s;
+      proxy_set_header Host $host;
+      proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+    }
+  }`, addr, upstream)
+	})
+}
+
+// runNginx runs a private nginx (its own config, files and port, in the
+// foreground as a child of the test) with prefix as its directory and
+// servers(addr) in its http block, addr being the free loopback address
+// it is to listen on; it returns "http://" + addr once nginx answers there.
+func runNginx(t *testing.T, nginx, prefix string, servers func(addr string) string) string {
+	t.Helper()
 	if err := os.MkdirAll(filepath.Join(prefix, "tmp"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0") // a free port, for nginx to take
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
+	addr := freeAddr(t)
 	conf := fmt.Sprintf(`daemon off;
 master_process off;
 worker_processes 1;
@@ -151,26 +162,39 @@ http {
   fastcgi_temp_path %[1]s/tmp/fastcgi;
   uwsgi_temp_path %[1]s/tmp/uwsgi;
   scgi_temp_path %[1]s/tmp/scgi;
-  server {
-    listen %[2]s;
-    location / {
-      proxy_pass http://%[3]s;
-      proxy_set_header Host $host;
-      proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
-    }
-  }
+  %[2]s
 }
-`, prefix, addr, upstream)
+`, prefix, servers(addr))
 	confPath := filepath.Join(prefix, "nginx.conf")
 	if err := os.WriteFile(confPath, []byte(conf), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	cmd := exec.Command(nginx, "-p", prefix, "-c", confPath, "-e", filepath.Join(prefix, "error.log"))
+	return startProxy(t, "nginx", cmd, addr, filepath.Join(prefix, "error.log"))
+}
+
+// freeAddr returns a free loopback address, for a proxy to take.
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	return addr
+}
+
+// startProxy starts cmd, a proxy named name that is to listen on addr
+// and logs to its stderr and logFile (when not ""), kills it when the test
+// ends, and returns "http://" + addr once it answers there.
+func startProxy(t *testing.T, name string, cmd *exec.Cmd, addr, logFile string) string {
+	t.Helper()
 	var stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = io.Discard, &stderr
 	dieWithParent(cmd)
 	if err := cmd.Start(); err != nil {
-		t.Fatalf("starting nginx: %v", err)
+		t.Fatalf("starting %s: %v", name, err)
 	}
 	exited := make(chan error, 1)
 	go func() { exited <- cmd.Wait() }()
@@ -179,15 +203,18 @@ http {
 		<-exited //nolint:errcheck // killed: the exit status says only that
 	})
 	errLog := func() string {
-		b, _ := os.ReadFile(filepath.Join(prefix, "error.log"))
+		if logFile == "" {
+			return stderr.String()
+		}
+		b, _ := os.ReadFile(logFile)
 		return stderr.String() + string(b)
 	}
-	// nginx says nothing when it listens: try its port until it answers.
+	// Neither proxy says when it listens: try its port until it answers.
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		select {
 		case err := <-exited:
-			t.Fatalf("nginx exited: %v\n%s", err, errLog())
+			t.Fatalf("%s exited: %v\n%s", name, err, errLog())
 		default:
 		}
 		if c, err := net.Dial("tcp", addr); err == nil {
@@ -195,7 +222,7 @@ http {
 			return "http://" + addr
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("nginx did not listen on %s within 30 s\n%s", addr, errLog())
+			t.Fatalf("%s did not listen on %s within 30 s\n%s", name, addr, errLog())
 		}
 		time.Sleep(20 * time.Millisecond)
 	}

@@ -70,6 +70,10 @@ func New(cfg Config) *API {
 		if !rt.Hot && !rt.Stream {
 			h = bounded(h)
 		}
+		if rt.Method == "" { // every method: no 405 for this path
+			mux.Handle(rt.Path, h)
+			continue
+		}
 		mux.Handle(rt.Method+" "+rt.Path, h)
 		methods[rt.Path] = append(methods[rt.Path], rt.Method)
 	}
@@ -158,7 +162,13 @@ func (a *API) adapt(rt route) http.Handler {
 		}
 		*c = call{w: w, r: r}
 		if rt.Auth != authNone {
-			if err := a.authenticate(w, r, rt.Auth.kind(), &c.keyActor); err != nil {
+			var err error
+			if rt.Auth == authProxy {
+				err = a.authenticateProxy(w, r, &c.keyActor)
+			} else {
+				err = a.authenticate(w, r, rt.Auth.kind(), &c.keyActor)
+			}
+			if err != nil {
 				writeError(w, r, err)
 				return
 			}
@@ -167,7 +177,7 @@ func (a *API) adapt(rt route) http.Handler {
 		// After authentication, as a body is read: who may not call the
 		// route learns nothing of what it takes. /healthz, /readyz and
 		// /openapi.json answer whatever a probe or a tool appends.
-		if r.URL.RawQuery != "" && strings.HasPrefix(rt.Path, "/v1/") {
+		if r.URL.RawQuery != "" && strings.HasPrefix(rt.Path, "/v1/") && !rt.AnyQuery {
 			if err := checkQuery(r.URL.RawQuery, rt.Query); err != nil {
 				writeError(w, r, err)
 				return

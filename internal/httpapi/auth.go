@@ -31,6 +31,25 @@ const (
 // x-org-api-key or Authorization: Bearer, and the headers it came in. Two
 // different keys are AMBIGUOUS_CREDENTIALS; none is API_KEY_MISSING.
 func credential(h http.Header) (string, credSource, error) {
+	return credentialIn(h, credentialHeaders[:])
+}
+
+// credentialHeaders are the key headers besides Authorization, in their
+// canonical form (as net/http stores them); a client's key for an API
+// behind a proxy comes in the first only (see clientCredential).
+var credentialHeaders = [...]string{headerAPIKey, headerOrgAPIKey}
+
+// clientCredential finds the key a client presented to an API behind a
+// proxy (forward authentication): x-api-key or Authorization: Bearer,
+// with credential's rules.
+func clientCredential(h http.Header) (string, error) {
+	secret, _, err := credentialIn(h, credentialHeaders[:1])
+	return secret, err
+}
+
+// credentialIn is credential reading the key headers names and
+// Authorization.
+func credentialIn(h http.Header, names []string) (string, credSource, error) {
 	var found string
 	var src credSource
 	add := func(v string, from credSource) error {
@@ -44,7 +63,7 @@ func credential(h http.Header) (string, credSource, error) {
 		src |= from
 		return nil
 	}
-	for _, name := range []string{headerAPIKey, headerOrgAPIKey} {
+	for _, name := range names {
 		vals := h[name] // the names are canonical, as net/http stores them
 		if len(vals) > 1 {
 			return "", 0, keyward.Errorf(keyward.CodeAmbiguousCredentials, "The %s header appears more than once", strings.ToLower(name))

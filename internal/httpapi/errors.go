@@ -32,6 +32,10 @@ func StatusOf(code string) int {
 		return http.StatusTooManyRequests
 	case keyward.CodeUnavailable:
 		return http.StatusServiceUnavailable
+	case keyward.CodeProxyMisconfigured:
+		// A 5xx, so that the proxy fails closed and the client is not
+		// told its own key is at fault.
+		return http.StatusInternalServerError
 	}
 	return http.StatusInternalServerError
 }

@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"maps"
 	"reflect"
 	"regexp"
 	"strconv"
@@ -17,16 +18,16 @@ func (a *API) OpenAPI() map[string]any {
 	paths := map[string]map[string]any{}
 	errorRef := g.schema(reflect.TypeOf(ErrorBody{}))
 	for _, rt := range a.routes() {
-		op := map[string]any{
-			"summary":     rt.Summary,
-			"operationId": operationID(rt),
-		}
+		op := map[string]any{"summary": rt.Summary}
 		var params []any
 		for _, name := range pathParams(rt.Path) {
 			params = append(params, map[string]any{"name": name, "in": "path", "required": true, "schema": map[string]any{"type": "string"}})
 		}
 		for _, name := range rt.Query {
 			params = append(params, map[string]any{"name": name, "in": "query", "required": false, "schema": map[string]any{"type": "string"}})
+		}
+		for _, name := range rt.Headers {
+			params = append(params, map[string]any{"name": name, "in": "header", "required": false, "schema": map[string]any{"type": "string"}})
 		}
 		if len(params) > 0 {
 			op["parameters"] = params
@@ -45,6 +46,13 @@ func (a *API) OpenAPI() map[string]any {
 			}
 			ok["content"] = map[string]any{mediaType: map[string]any{"schema": g.schema(reflect.TypeOf(rt.Out))}}
 		}
+		if len(rt.OutHeaders) > 0 {
+			headers := map[string]any{}
+			for _, name := range rt.OutHeaders {
+				headers[name] = map[string]any{"schema": map[string]any{"type": "string"}}
+			}
+			ok["headers"] = headers
+		}
 		op["responses"] = map[string]any{
 			itoa(rt.Status): ok,
 			"default": map[string]any{"description": "An error: {\"error\": {code, message, status, request_id, details?}} (README, Error codes)",
@@ -62,11 +70,25 @@ func (a *API) OpenAPI() map[string]any {
 			op["security"] = []any{map[string]any{"projectKey": []any{}}, map[string]any{"bearer": []any{}}}
 		case authOrg:
 			op["security"] = []any{map[string]any{"orgKey": []any{}}, map[string]any{"bearer": []any{}}}
+		case authProxy:
+			op["security"] = []any{map[string]any{"proxyKey": []any{}}}
 		}
-		if paths[rt.Path] == nil {
-			paths[rt.Path] = map[string]any{}
+		path := strings.Replace(rt.Path, "...}", "}", 1) // a ServeMux wildcard for the rest of the path
+		if paths[path] == nil {
+			paths[path] = map[string]any{}
 		}
-		paths[rt.Path][strings.ToLower(rt.Method)] = op
+		methods := []string{rt.Method}
+		if rt.Method == "" {
+			methods = anyMethod
+		}
+		for _, m := range methods {
+			mop := op
+			if len(methods) > 1 {
+				mop = maps.Clone(op)
+			}
+			mop["operationId"] = operationID(m, rt.Path)
+			paths[path][strings.ToLower(m)] = mop
+		}
 	}
 	return map[string]any{
 		"openapi": "3.1.0",
@@ -78,12 +100,17 @@ func (a *API) OpenAPI() map[string]any {
 				"projectKey": map[string]any{"type": "apiKey", "in": "header", "name": "x-api-key"},
 				"orgKey":     map[string]any{"type": "apiKey", "in": "header", "name": "x-org-api-key"},
 				"bearer":     map[string]any{"type": "http", "scheme": "bearer"},
+				"proxyKey":   map[string]any{"type": "apiKey", "in": "header", "name": HeaderProxyKey},
 			},
 		},
 	}
 }
 
-var paramRE = regexp.MustCompile(`\{([a-z_]+)\}`)
+// anyMethod are the operations documented for a route of every method:
+// all that OpenAPI names.
+var anyMethod = []string{"GET", "PUT", "POST", "DELETE", "OPTIONS", "HEAD", "PATCH", "TRACE"}
+
+var paramRE = regexp.MustCompile(`\{([a-z_]+)(?:\.\.\.)?\}`)
 
 func pathParams(path string) []string {
 	var out []string
@@ -94,9 +121,9 @@ func pathParams(path string) []string {
 }
 
 // operationID is a stable name such as "post_v1_org_keys_id_rotate".
-func operationID(rt route) string {
-	p := strings.NewReplacer("/", "_", "{", "", "}", "", ".", "_").Replace(rt.Path)
-	return strings.ToLower(rt.Method) + p
+func operationID(method, path string) string {
+	p := strings.NewReplacer("/", "_", "{", "", "}", "", "...", "", ".", "_").Replace(path)
+	return strings.ToLower(method) + p
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }

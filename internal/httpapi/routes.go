@@ -16,6 +16,7 @@ const (
 	authNone    authKind = iota
 	authProject          // x-api-key or Bearer with a kwp_ key
 	authOrg              // x-org-api-key or Bearer with a kwo_ key
+	authProxy            // Keyward-Proxy-Key with a kwp_ key: a proxy asking about its client's key (forwardauth.go)
 )
 
 func (k authKind) kind() keyward.KeyKind {
@@ -28,15 +29,24 @@ func (k authKind) kind() keyward.KeyKind {
 // route is one endpoint: how it is reached, what it takes and returns (for
 // the OpenAPI document) and the handler.
 type route struct {
-	Method  string
+	Method string // "" takes every method (forward authentication: proxies send the client's)
+	// Path is a ServeMux pattern's path; a trailing {name...} takes the
+	// rest of the path.
 	Path    string
 	Summary string
 	Auth    authKind
 	Query   []string // query parameters it reads
-	In      any      // request body type, or nil
-	Out     any      // response body type, or nil
-	Status  int      // status on success
-	Stream  bool     // on success the handler has written the response itself (server-sent events)
+	// AnyQuery routes read no query parameter and refuse none: the
+	// forward-auth route is called with the proxied request's own.
+	AnyQuery bool
+	Headers  []string // request headers it reads, for the OpenAPI document
+	// OutHeaders are the headers of its success answer, for the OpenAPI
+	// document.
+	OutHeaders []string
+	In         any  // request body type, or nil
+	Out        any  // response body type, or nil
+	Status     int  // status on success
+	Stream     bool // on success the handler has written the response itself (server-sent events)
 	// Hot routes answer from the key cache, whose store reads carry their
 	// own deadline (verify.LoadTimeout); every other route runs under
 	// requestTimeout (see bounded). A deadline per request would cost the
@@ -106,6 +116,7 @@ func (a *API) routes() []route {
 	rs = append(rs, a.projectRoutes()...)
 	rs = append(rs, a.memberRoutes()...)
 	rs = append(rs, a.settingsRoutes()...)
+	rs = append(rs, a.forwardAuthRoutes()...)
 	return rs
 }
 

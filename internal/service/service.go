@@ -246,6 +246,7 @@ func (s *Service) keysChanged(w *keyWrites) {
 // feed).
 func (s *Service) Cache() *verify.Cache { return s.cache }
 
-// Now is the time by the service's clock, the one authentication and
-// expiry read (a test's clock in tests).
+// Now is the time by the service's clock, the one its decisions are made
+// at: authentication, expiry, a Retry-After counted from a rate limit's
+// reset (a test's clock in tests).
 func (s *Service) Now() time.Time { return s.clock.Now() }
