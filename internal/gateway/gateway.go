@@ -25,17 +25,6 @@ import (
 	"github.com/keyward/keyward/client"
 )
 
-// Identity headers the upstream receives on every request let through (on
-// public routes, none). The names are those of keyward's forward-auth
-// answers, so an upstream can sit behind either.
-const (
-	HeaderKeyID     = "Keyward-Key-Id"
-	HeaderProjectID = "Keyward-Project-Id"
-	HeaderOwnerID   = "Keyward-Owner-Id" // empty for a key without an owner
-	HeaderScopes    = "Keyward-Scopes"   // comma-separated
-	HeaderMetadata  = "Keyward-Metadata" // a JSON object; {} when none
-)
-
 // Options build a Gateway.
 type Options struct {
 	Upstream *url.URL
@@ -148,49 +137,9 @@ func prepare(h http.Header, in *http.Request) {
 	if !ok {
 		return
 	}
-	h.Set(HeaderKeyID, k.ID)
-	h.Set(HeaderProjectID, k.ProjectID)
-	owner := ""
-	if k.OwnerUserID != nil {
-		owner = *k.OwnerUserID
-	}
-	h.Set(HeaderOwnerID, owner)
-	h.Set(HeaderScopes, strings.Join(k.Scopes, ","))
-	meta := []byte("{}")
-	if len(k.Metadata) > 0 {
-		if b, err := json.Marshal(k.Metadata); err == nil {
-			meta = b
-		}
-	}
-	h.Set(HeaderMetadata, asciiJSON(meta))
-}
-
-// asciiJSON escapes every non-ASCII character of a JSON text as \uXXXX, so
-// that it travels in a header unchanged.
-func asciiJSON(b []byte) string {
-	var sb strings.Builder
-	for _, r := range string(b) {
-		if r < 0x80 {
-			sb.WriteRune(r)
-			continue
-		}
-		if r > 0xFFFF { // a surrogate pair
-			r -= 0x10000
-			writeU(&sb, 0xD800+(r>>10))
-			writeU(&sb, 0xDC00+(r&0x3FF))
-			continue
-		}
-		writeU(&sb, r)
-	}
-	return sb.String()
-}
-
-func writeU(sb *strings.Builder, r rune) {
-	const hex = "0123456789abcdef"
-	sb.WriteString(`\u`)
-	for shift := 12; shift >= 0; shift -= 4 {
-		sb.WriteByte(hex[(r>>shift)&0xF])
-	}
+	h.Set(keyward.HeaderKeyID, k.ID)
+	h.Set(keyward.HeaderProjectID, k.ProjectID)
+	keyward.SetIdentityHeaders(h, k)
 }
 
 // upstreamTransport reaches the upstream: bounded connection set-up and

@@ -148,20 +148,20 @@ func TestValidKeyReachesUpstreamWithIdentityNotKey(t *testing.T) {
 		if h.Get("X-Api-Key") != "" || h.Get("Authorization") != "" {
 			t.Fatalf("the key went upstream: %v", h)
 		}
-		if h.Get(gateway.HeaderKeyID) != k.ID || h.Get(gateway.HeaderProjectID) != s.pid || h.Get(gateway.HeaderScopes) != "orders:read" {
+		if h.Get(keyward.HeaderKeyID) != k.ID || h.Get(keyward.HeaderProjectID) != s.pid || h.Get(keyward.HeaderScopes) != "orders:read" {
 			t.Fatalf("identity headers %v", h)
 		}
-		if h.Get(gateway.HeaderOwnerID) != s.kw.OwnerID {
-			t.Fatalf("owner %q, want %q", h.Get(gateway.HeaderOwnerID), s.kw.OwnerID)
+		if h.Get(keyward.HeaderOwnerID) != s.kw.OwnerID {
+			t.Fatalf("owner %q, want %q", h.Get(keyward.HeaderOwnerID), s.kw.OwnerID)
 		}
 		var meta map[string]string
-		if err := json.Unmarshal([]byte(h.Get(gateway.HeaderMetadata)), &meta); err != nil || meta["city"] != "Zürich" || meta["plan"] != "pro" {
-			t.Fatalf("metadata %q: %v", h.Get(gateway.HeaderMetadata), err)
+		if err := json.Unmarshal([]byte(h.Get(keyward.HeaderMetadata)), &meta); err != nil || meta["city"] != "Zürich" || meta["plan"] != "pro" {
+			t.Fatalf("metadata %q: %v", h.Get(keyward.HeaderMetadata), err)
 		}
-		if v := h.Get(gateway.HeaderMetadata); strings.ContainsFunc(v, func(r rune) bool { return r > 0x7f }) {
+		if v := h.Get(keyward.HeaderMetadata); strings.ContainsFunc(v, func(r rune) bool { return r > 0x7f }) {
 			t.Fatalf("metadata header %q is not ASCII", v)
 		}
-		if h.Get("Keyward-Admin") != "" || len(h.Values(gateway.HeaderKeyID)) != 1 || len(h.Values(gateway.HeaderOwnerID)) != 1 {
+		if h.Get("Keyward-Admin") != "" || len(h.Values(keyward.HeaderKeyID)) != 1 || len(h.Values(keyward.HeaderOwnerID)) != 1 {
 			t.Fatalf("a client's Keyward-* header reached the upstream: %v", h)
 		}
 		if h.Get("X-Forwarded-For") != "127.0.0.1" {
@@ -215,7 +215,7 @@ func TestPublicRoute(t *testing.T) {
 		t.Fatalf("%d %q", res.StatusCode, body)
 	}
 	got := <-s.upstream
-	if got.header.Get("X-Api-Key") != "" || got.header.Get(gateway.HeaderKeyID) != "" {
+	if got.header.Get("X-Api-Key") != "" || got.header.Get(keyward.HeaderKeyID) != "" {
 		t.Fatalf("public route: upstream saw %v", got.header)
 	}
 }

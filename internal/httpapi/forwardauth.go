@@ -34,19 +34,10 @@ const (
 	HeaderRequiredScopes = "Keyward-Required-Scopes"
 )
 
-// Answer headers of forward authentication. On 200 each identity header is
-// always sent, empty when the key has no such value, so that a proxy that
-// copies them overwrites whatever the client sent under the same names.
-const (
-	HeaderKeyID     = "Keyward-Key-Id"
-	HeaderProjectID = "Keyward-Project-Id"
-	HeaderOwnerID   = "Keyward-Owner-Id" // the owner's user id; empty for a key without an owner
-	HeaderScopes    = "Keyward-Scopes"   // comma-separated, as the key holds them now
-	HeaderMetadata  = "Keyward-Metadata" // a JSON object, non-ASCII escaped; {} when none
-	// HeaderErrorCode is the error's code on every refusal, for proxies
-	// that drop the body (nginx).
-	HeaderErrorCode = "Keyward-Error-Code"
-)
+// HeaderErrorCode is the error's code on every refusal of forward
+// authentication, for proxies that drop the body (nginx). The identity
+// headers of a 200 are keyward.HeaderKeyID and its siblings.
+const HeaderErrorCode = "Keyward-Error-Code"
 
 // forwardAuthRoutes are the forward-authentication routes: the path with
 // any method, and the same path with anything after it, for proxies that
@@ -55,7 +46,7 @@ func (a *API) forwardAuthRoutes() []route {
 	base := route{
 		Auth: authProxy, AnyQuery: true, Hot: true, Out: keyward.Whoami{}, Status: 200,
 		Headers:    []string{"x-api-key", HeaderRequiredScopes, "X-Forwarded-For", "Forwarded"},
-		OutHeaders: []string{HeaderKeyID, HeaderProjectID, HeaderOwnerID, HeaderScopes, HeaderMetadata},
+		OutHeaders: []string{keyward.HeaderKeyID, keyward.HeaderProjectID, keyward.HeaderOwnerID, keyward.HeaderScopes, keyward.HeaderMetadata},
 		Handle:     a.forwardAuth,
 	}
 	exact, rest := base, base
@@ -164,7 +155,7 @@ func (a *API) forwardAuth(c *call) (any, error) {
 		setRateLimitHeaders(h, ratelimit.Decision{Limit: w.Limit, Remaining: w.Remaining, Reset: w.Reset})
 	}
 	if res.Valid && res.Key != nil {
-		setIdentity(h, res.Key)
+		keyward.SetIdentityHeaders(h, res.Key)
 		c.whoami = *a.svc.Whoami(&service.Actor{Key: res.Key})
 		return &c.whoami, nil
 	}
@@ -245,49 +236,4 @@ func plausibleScope(s string) bool {
 		}
 	}
 	return true
-}
-
-// setIdentity sets the identity headers of a valid key, every one of them.
-func setIdentity(h http.Header, k *keyward.Key) {
-	owner := ""
-	if k.OwnerUserID != nil {
-		owner = *k.OwnerUserID
-	}
-	h.Set(HeaderKeyID, k.ID)
-	h.Set(HeaderProjectID, k.ProjectID)
-	h.Set(HeaderOwnerID, owner)
-	h.Set(HeaderScopes, strings.Join(k.Scopes, ","))
-	h.Set(HeaderMetadata, string(appendASCIIJSON(nil, k.Metadata)))
-}
-
-// appendASCIIJSON appends m as a JSON object whose non-ASCII characters are
-// escaped (\uXXXX), so that it fits in a header value as it is: control
-// characters are escaped by JSON itself. An empty or nil map is {}.
-func appendASCIIJSON(b []byte, m map[string]string) []byte {
-	if len(m) == 0 {
-		return append(b, "{}"...)
-	}
-	raw := appendStringMap(nil, m)
-	for i := 0; i < len(raw); {
-		c := raw[i]
-		if c < utf8.RuneSelf {
-			b = append(b, c)
-			i++
-			continue
-		}
-		r, size := utf8.DecodeRune(raw[i:])
-		i += size
-		if r > 0xFFFF { // a surrogate pair
-			r -= 0x10000
-			b = appendU(b, 0xD800+(r>>10))
-			r = 0xDC00 + r&0x3FF
-		}
-		b = appendU(b, r)
-	}
-	return b
-}
-
-func appendU(b []byte, r rune) []byte {
-	const hex = "0123456789abcdef"
-	return append(b, '\\', 'u', hex[r>>12&0xF], hex[r>>8&0xF], hex[r>>4&0xF], hex[r&0xF])
 }

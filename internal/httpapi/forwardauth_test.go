@@ -59,7 +59,7 @@ func wantRefused(t *testing.T, r *resp, status int, code string) httpapi.ErrorDe
 	if got := r.Header.Get(httpapi.HeaderErrorCode); got != code {
 		t.Fatalf("%s = %q, want %s", httpapi.HeaderErrorCode, got, code)
 	}
-	for _, h := range []string{httpapi.HeaderKeyID, httpapi.HeaderProjectID, httpapi.HeaderOwnerID, httpapi.HeaderScopes, httpapi.HeaderMetadata} {
+	for _, h := range []string{keyward.HeaderKeyID, keyward.HeaderProjectID, keyward.HeaderOwnerID, keyward.HeaderScopes, keyward.HeaderMetadata} {
 		if _, ok := r.Header[h]; ok {
 			t.Fatalf("a refusal carries %s: %q", h, r.Header.Values(h))
 		}
@@ -74,8 +74,8 @@ func wantRefused(t *testing.T, r *resp, status int, code string) httpapi.ErrorDe
 func TestForwardAuthValid(t *testing.T) {
 	s := newFwdSetup(t)
 	forged := []string{
-		httpapi.HeaderKeyID, "key_forged", httpapi.HeaderProjectID, "prj_forged", httpapi.HeaderOwnerID, "usr_forged",
-		httpapi.HeaderScopes, "keys:write", httpapi.HeaderMetadata, `{"admin":"yes"}`,
+		keyward.HeaderKeyID, "key_forged", keyward.HeaderProjectID, "prj_forged", keyward.HeaderOwnerID, "usr_forged",
+		keyward.HeaderScopes, "keys:write", keyward.HeaderMetadata, `{"admin":"yes"}`,
 	}
 	for _, c := range []struct{ method, path string }{
 		{"GET", "/v1/forward-auth"},
@@ -94,25 +94,25 @@ func TestForwardAuthValid(t *testing.T) {
 		for _, cred := range [][]string{{"x-api-key", s.client.Secret}, {"Authorization", "Bearer " + s.client.Secret}} {
 			r := s.fwd(t, c.method, c.path, append(append([]string{}, cred...), forged...)...).want(t, 200)
 			want := map[string]string{
-				httpapi.HeaderKeyID: s.client.ID, httpapi.HeaderProjectID: s.project.ID,
-				httpapi.HeaderOwnerID: *s.client.OwnerUserID, httpapi.HeaderScopes: "orders:read",
+				keyward.HeaderKeyID: s.client.ID, keyward.HeaderProjectID: s.project.ID,
+				keyward.HeaderOwnerID: *s.client.OwnerUserID, keyward.HeaderScopes: "orders:read",
 			}
 			for h, v := range want {
 				if got := r.Header.Values(h); len(got) != 1 || got[0] != v {
 					t.Fatalf("%s %s: %s = %q, want exactly %q", c.method, c.path, h, got, v)
 				}
 			}
-			raw := r.Header.Values(httpapi.HeaderMetadata)
+			raw := r.Header.Values(keyward.HeaderMetadata)
 			var meta map[string]string
 			if len(raw) != 1 || json.Unmarshal([]byte(raw[0]), &meta) != nil {
-				t.Fatalf("%s = %q, want one JSON object", httpapi.HeaderMetadata, raw)
+				t.Fatalf("%s = %q, want one JSON object", keyward.HeaderMetadata, raw)
 			}
 			if !mapsEqual(meta, s.client.Metadata) {
 				t.Fatalf("metadata %v, want %v", meta, s.client.Metadata)
 			}
 			for i := 0; i < len(raw[0]); i++ {
 				if raw[0][i] < 0x20 || raw[0][i] > 0x7e {
-					t.Fatalf("%s has the byte %#x: not printable ASCII: %q", httpapi.HeaderMetadata, raw[0][i], raw[0])
+					t.Fatalf("%s has the byte %#x: not printable ASCII: %q", keyward.HeaderMetadata, raw[0][i], raw[0])
 				}
 			}
 			if c.method != "HEAD" {
@@ -163,17 +163,17 @@ func TestForwardAuthEmptyIdentity(t *testing.T) {
 	var k keyward.Key
 	do(t, s.srv, "POST", "/v1/org/projects/"+s.project.ID+"/keys", map[string]any{"name": "service", "scopes": []string{}},
 		"x-org-api-key", s.srv.OrgKey).want(t, 201).decode(t, &k)
-	r := s.fwd(t, "GET", "/v1/forward-auth", "x-api-key", k.Secret, httpapi.HeaderOwnerID, "usr_forged").want(t, 200)
+	r := s.fwd(t, "GET", "/v1/forward-auth", "x-api-key", k.Secret, keyward.HeaderOwnerID, "usr_forged").want(t, 200)
 	if k.OwnerUserID != nil {
 		t.Logf("the key has an owner (%s): the empty owner header is not exercised", *k.OwnerUserID)
-	} else if got := r.Header.Values(httpapi.HeaderOwnerID); len(got) != 1 || got[0] != "" {
-		t.Fatalf("%s = %q, want one empty value", httpapi.HeaderOwnerID, got)
+	} else if got := r.Header.Values(keyward.HeaderOwnerID); len(got) != 1 || got[0] != "" {
+		t.Fatalf("%s = %q, want one empty value", keyward.HeaderOwnerID, got)
 	}
-	if got := r.Header.Values(httpapi.HeaderMetadata); len(got) != 1 || got[0] != "{}" {
-		t.Fatalf("%s = %q, want {}", httpapi.HeaderMetadata, got)
+	if got := r.Header.Values(keyward.HeaderMetadata); len(got) != 1 || got[0] != "{}" {
+		t.Fatalf("%s = %q, want {}", keyward.HeaderMetadata, got)
 	}
-	if got := r.Header.Values(httpapi.HeaderScopes); len(got) != 1 || got[0] != strings.Join(k.Scopes, ",") {
-		t.Fatalf("%s = %q, want %q", httpapi.HeaderScopes, got, k.Scopes)
+	if got := r.Header.Values(keyward.HeaderScopes); len(got) != 1 || got[0] != strings.Join(k.Scopes, ",") {
+		t.Fatalf("%s = %q, want %q", keyward.HeaderScopes, got, k.Scopes)
 	}
 }
 
@@ -405,8 +405,8 @@ func TestForwardAuthInOpenAPI(t *testing.T) {
 			if len(op.Security) != 1 || op.Security[0]["proxyKey"] == nil {
 				t.Errorf("%s %s: security %v, want proxyKey", method, path, op.Security)
 			}
-			if _, ok := op.Responses["200"].Headers[httpapi.HeaderKeyID]; !ok {
-				t.Errorf("%s %s: the 200 answer does not list %s", method, path, httpapi.HeaderKeyID)
+			if _, ok := op.Responses["200"].Headers[keyward.HeaderKeyID]; !ok {
+				t.Errorf("%s %s: the 200 answer does not list %s", method, path, keyward.HeaderKeyID)
 			}
 		}
 	}

@@ -48,7 +48,6 @@ func checkText(field, s string, max int, optional bool) (string, *keyward.FieldE
 	return s, nil
 }
 
-
 // checkCustomScopes validates a project's custom scopes and returns them
 // de-duplicated.
 func checkCustomScopes(scopes []string) ([]string, *keyward.FieldError) {
