@@ -38,9 +38,20 @@ type setup struct {
 	upstream chan seen
 	pid      string
 	metrics  *gateway.Metrics
+	handler  http.Handler
 }
 
 func newSetup(t *testing.T, routes []gateway.Route) *setup {
+	t.Helper()
+	return newSetupTB(t, routes, nil)
+}
+
+// newBenchSetup is newSetup for a benchmark, with the given upstream.
+func newBenchSetup(b *testing.B, upstream *url.URL) *setup {
+	return newSetupTB(b, routes, upstream)
+}
+
+func newSetupTB(t testing.TB, routes []gateway.Route, upstreamURL *url.URL) *setup {
 	t.Helper()
 	kw := kwtest.NewServer(t)
 	p := kw.MustProject(t, "Shop", "orders:read", "orders:write")
@@ -59,6 +70,9 @@ func newSetup(t *testing.T, routes []gateway.Route) *setup {
 	}))
 	t.Cleanup(upstream.Close)
 	upURL, _ := url.Parse(upstream.URL)
+	if upstreamURL != nil {
+		upURL = upstreamURL
+	}
 
 	c, err := client.New(client.WithBaseURL(front.URL), client.WithAPIKey(verifier.Secret), client.WithRetries(0))
 	if err != nil {
@@ -78,7 +92,7 @@ func newSetup(t *testing.T, routes []gateway.Route) *setup {
 	}
 	gw := httptest.NewServer(h)
 	t.Cleanup(gw.Close)
-	return &setup{kw: kw, front: front, gw: gw, upstream: up, pid: p.ID, metrics: m}
+	return &setup{kw: kw, front: front, gw: gw, upstream: up, pid: p.ID, metrics: m, handler: h}
 }
 
 func (s *setup) key(t *testing.T, in keyward.CreateKeyInput) *keyward.Key {
