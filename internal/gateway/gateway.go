@@ -11,6 +11,7 @@
 package gateway
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"log/slog"
@@ -60,6 +61,9 @@ func New(o Options) (http.Handler, error) {
 		Transport: o.Transport,
 		ErrorLog:  slog.NewLogLogger(o.Logger.Handler(), slog.LevelWarn),
 		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
+			if errors.Is(err, context.Canceled) && r.Context().Err() != nil {
+				return // the client went away: nobody to answer, nothing wrong upstream
+			}
 			o.Logger.LogAttrs(r.Context(), slog.LevelWarn, "upstream failed", slog.String("path", r.URL.Path), slog.String("err", err.Error()))
 			writeError(w, http.StatusBadGateway, keyward.CodeUnavailable, "The upstream service did not answer")
 		},

@@ -8,6 +8,8 @@ package main
 import (
 	"flag"
 	"fmt"
+	"io"
+	"log"
 	"net/http"
 	"net/http/httputil"
 	"net/url"
@@ -29,6 +31,7 @@ func main() {
 		// The same pool as keyward proxy's, so that the comparison is of
 		// the work per request, not of connection reuse.
 		Transport: &http.Transport{MaxIdleConns: 512, MaxIdleConnsPerHost: 512, IdleConnTimeout: 90 * time.Second},
+		ErrorLog:  log.New(io.Discard, "", 0), // wrk ends its connections mid-request at the end of a round
 	}
 	srv := &http.Server{Addr: *addr, Handler: rp, ReadHeaderTimeout: 10 * time.Second}
 	if err := srv.ListenAndServe(); err != nil {
