@@ -12,6 +12,7 @@ import select
 import ssl
 import time
 import urllib.parse
+import weakref
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Mapping
@@ -76,6 +77,8 @@ class Transport:
         self.timeout = timeout
         self._ssl = ssl_context
         self._idle: queue.LifoQueue[http.client.HTTPConnection] = queue.LifoQueue()
+        # A client dropped without close() still closes its idle connections.
+        weakref.finalize(self, _close_all, self._idle)
 
     def connect(self, timeout: float | None) -> http.client.HTTPConnection:
         """A new connection (not from the pool), for a change stream."""
@@ -103,11 +106,7 @@ class Transport:
 
     def close(self) -> None:
         """Closes the idle connections."""
-        while True:
-            try:
-                self._idle.get_nowait().close()
-            except queue.Empty:
-                return
+        _close_all(self._idle)
 
     def send(self, method: str, target: str, body: bytes | None, headers: Mapping[str, str]) -> Response:
         """Sends one request; target is the path (with query) below the
@@ -130,6 +129,14 @@ class Transport:
         else:
             self._give_back(conn)
         return Response(status=resp.status, headers=resp.headers, body=data)
+
+
+def _close_all(idle: queue.LifoQueue[http.client.HTTPConnection]) -> None:
+    while True:
+        try:
+            idle.get_nowait().close()
+        except queue.Empty:
+            return
 
 
 def _dropped(conn: http.client.HTTPConnection) -> bool:
