@@ -102,7 +102,8 @@ class KeywardServer:
                     listening.put(doc["addr"])
             listening.put("")
 
-        threading.Thread(target=drain, daemon=True).start()
+        self._drain = threading.Thread(target=drain, daemon=True)
+        self._drain.start()
         try:
             addr = listening.get(timeout=60)
         except queue.Empty:
@@ -121,12 +122,19 @@ class KeywardServer:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
+        self._close_output()
         shutil.rmtree(self.dir, ignore_errors=True)
+
+    def _close_output(self) -> None:
+        self._drain.join(10)  # it ends at the dead process's end of output
+        if self.proc.stdout is not None and not self._drain.is_alive():
+            self.proc.stdout.close()
 
     def kill(self) -> None:
         """Kills the process at once, as a crash would."""
         self.proc.kill()
         self.proc.wait()
+        self._close_output()
 
     def org_client(self, **kw: Any) -> keyward.Client:
         """A client holding the org key only."""
