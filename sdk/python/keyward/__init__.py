@@ -7,7 +7,8 @@ Standard library only (Python 3.11+):
 * :class:`LocalCache`: verification in your process, following keyward's
   key change stream.
 * :class:`Guard`, :class:`KeywardWSGI`, :class:`KeywardASGI`: protect a
-  service with keyward keys; fail closed.
+  service with keyward keys; fail closed. :class:`ForwardAuthWSGI`: the
+  same as a forward-authentication endpoint for a reverse proxy.
 * Errors: :class:`KeywardError`, :class:`APIError` (code, status,
   request_id), :class:`TransportError`, :class:`ConfigError`.
 """
@@ -17,6 +18,7 @@ from .asgi import KeywardASGI, key_from_scope
 from .changestream import ChangeEvent
 from .client import DEFAULT_URL, ENV_API_KEY, ENV_ORG_API_KEY, ENV_URL, Client
 from .errors import APIError, Code, ConfigError, FieldError, KeywardError, MissingKeyError, TransportError, has_code
+from .forwardauth import ForwardAuthWSGI
 from .guard import Decision, Guard
 from .localcache import LocalCache
 from .models import (
@@ -55,6 +57,7 @@ __all__ = [
     "ENV_ORG_API_KEY",
     "ENV_URL",
     "FieldError",
+    "ForwardAuthWSGI",
     "Guard",
     "Invitation",
     "Key",

@@ -86,7 +86,7 @@ class APIError(KeywardError):
         retry_after: float | None = None,
         rate_limit: RateLimitState | None = None,
     ) -> None:
-        self.code = code
+        self.code = str(code)  # a Code member becomes its plain value
         self.message = message
         self.status = status
         self.request_id = request_id

@@ -67,6 +67,12 @@ class Decision:
         """Whether the request may go on to the protected handler."""
         return self.key is not None
 
+    def identity_headers(self) -> list[tuple[str, str]]:
+        """The verified key as keyward's forward authentication and
+        ``keyward proxy`` pass it upstream (Keyward-Key-Id, -Project-Id,
+        -Owner-Id, -Scopes, -Metadata); none for a refusal."""
+        return identity_headers(self.key) if self.key is not None else []
+
 
 class Guard:
     """Verifies the keys of incoming requests.
@@ -96,18 +102,20 @@ class Guard:
         self.scopes = list(scopes)
         self._log = logger or logging.getLogger("keyward")
 
-    def check(self, headers: Iterable[tuple[str, str]], client_ip: str) -> Decision:
+    def check(self, headers: Iterable[tuple[str, str]], client_ip: str, scopes: Iterable[str] = ()) -> Decision:
         """Decides for a request with these headers (name, value pairs;
         names in any case) from the address client_ip (for keys with an IP
-        allowlist). It blocks while keyward is asked."""
+        allowlist). ``scopes`` are required on top of the Guard's own. It
+        blocks while keyward is asked."""
+        required = self.scopes + [s for s in scopes if s not in self.scopes]
         key, refusal = presented_key(headers)
         if refusal is not None:
             return refuse(refusal)
         assert key is not None
         if len(key) > MAX_KEY_LENGTH:
-            return refuse(verify_failure(VerifyResult(valid=False, code=VerifyCode.INVALID), self.scopes))
+            return refuse(verify_failure(VerifyResult(valid=False, code=VerifyCode.INVALID), required))
         try:
-            res = self._verify(key, client_ip)
+            res = self._verify(key, client_ip, required)
         except Exception as e:  # noqa: BLE001 - whatever failed, fail closed
             self._log.error("keyward: verify failed; rejecting request: %s", e)
             return refuse(unavailable())
@@ -117,15 +125,15 @@ class Guard:
         if res.valid:  # valid without a key breaks the contract: fail closed
             self._log.error("keyward: verify answered valid without a key; rejecting request")
             return refuse(unavailable())
-        return refuse(verify_failure(res, self.scopes), limits)
+        return refuse(verify_failure(res, required), limits)
 
-    def _verify(self, key: str, client_ip: str) -> VerifyResult:
+    def _verify(self, key: str, client_ip: str, scopes: list[str]) -> VerifyResult:
         if self._local is not None:
-            return self._local.verify(key, scopes=self.scopes, ip=client_ip)
+            return self._local.verify(key, scopes=scopes, ip=client_ip)
         assert self._client is not None
         if self._org:
-            return self._client.verify_raw("/v1/org/verify", Cred.ORG, key, self.scopes, client_ip)[0]
-        return self._client.verify_raw("/v1/verify", Cred.PROJECT, key, self.scopes, client_ip)[0]
+            return self._client.verify_raw("/v1/org/verify", Cred.ORG, key, scopes, client_ip)[0]
+        return self._client.verify_raw("/v1/verify", Cred.PROJECT, key, scopes, client_ip)[0]
 
 
 def presented_key(headers: Iterable[tuple[str, str]]) -> tuple[str | None, APIError | None]:
@@ -207,4 +215,23 @@ def rate_limit_headers(rl: RateLimitState | None) -> list[tuple[str, str]]:
         ("X-RateLimit-Limit", str(rl.limit)),
         ("X-RateLimit-Remaining", str(rl.remaining)),
         ("X-RateLimit-Reset", str(math.ceil(rl.reset.timestamp()))),
+    ]
+
+
+def identity_headers(k: Key) -> list[tuple[str, str]]:
+    """Every identity header for the verified key k, as keyward writes them:
+    each always present (empty when there is nothing to say), the scopes
+    comma-separated, the metadata one JSON object with every non-ASCII
+    character escaped ({} for none)."""
+    meta = "{}"
+    if k.metadata:
+        meta = json.dumps(k.metadata, sort_keys=True, ensure_ascii=True, separators=(",", ":"))
+        # As Go's encoding/json writes them, so the header reads the same.
+        meta = meta.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+    return [
+        ("Keyward-Key-Id", k.id),
+        ("Keyward-Project-Id", k.project_id),
+        ("Keyward-Owner-Id", k.owner_user_id or ""),
+        ("Keyward-Scopes", ",".join(k.scopes)),
+        ("Keyward-Metadata", meta),
     ]

@@ -152,3 +152,39 @@ class WSGIMiddlewareTest(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class ForwardAuthTest(unittest.TestCase):
+    """ForwardAuthWSGI answers as keyward's /v1/forward-auth does."""
+
+    @classmethod
+    def setUpClass(cls) -> None:
+        cls.project = server.project("Edge", custom_scopes=["orders:read", "orders:write"])
+        sdk = server.key(cls.project.id, "edge", scopes=["keys:verify"])
+        client = keyward.Client(server.url, api_key=sdk.secret, org_api_key="")
+        cls.auth = Served(keyward.ForwardAuthWSGI(client, scopes=["orders:read"]))
+
+    @classmethod
+    def tearDownClass(cls) -> None:
+        cls.auth.close()
+
+    def test_valid_key_gets_its_identity(self) -> None:
+        k = server.key(self.project.id, "customer", scopes=["orders:read"], metadata={"city": "Zürich", "tag": "<a&b>"})
+        status, h, body = self.auth.get({"X-Api-Key": k.secret})
+        self.assertEqual((status, body), (200, b""))
+        self.assertEqual(h["keyward-key-id"], k.id)
+        self.assertEqual(h["keyward-project-id"], self.project.id)
+        self.assertEqual(h["keyward-owner-id"], "", "a key made with the org key has no owner")
+        self.assertEqual(h["keyward-scopes"], "orders:read")
+        self.assertEqual(h["keyward-metadata"], '{"city":"Z\\u00fcrich","tag":"\\u003ca\\u0026b\\u003e"}')
+        self.assertEqual(json.loads(h["keyward-metadata"]), {"city": "Zürich", "tag": "<a&b>"})
+
+    def test_refusals_carry_the_code_in_a_header(self) -> None:
+        status, h, _ = self.auth.get({})
+        self.assertEqual((status, h["keyward-error-code"]), (401, "API_KEY_MISSING"))
+        reader = server.key(self.project.id, "reader", scopes=["orders:read"])
+        status, h, _ = self.auth.get({"X-Api-Key": reader.secret, "Keyward-Required-Scopes": "orders:read, orders:write"})
+        self.assertEqual((status, h["keyward-error-code"]), (403, "PERMISSION_DENIED"), "the route's scopes are required too")
+        writer = server.key(self.project.id, "writer", scopes=["orders:write"])
+        status, h, _ = self.auth.get({"X-Api-Key": writer.secret, "Keyward-Required-Scopes": "orders:write"})
+        self.assertEqual(status, 403, "a route's header adds scopes, it never drops the app's own")
