@@ -47,6 +47,7 @@ class Code(enum.StrEnum):
     RATE_LIMITED = "RATE_LIMITED"
     INTERNAL = "INTERNAL"
     UNAVAILABLE = "UNAVAILABLE"
+    PROXY_MISCONFIGURED = "PROXY_MISCONFIGURED"
 
 
 class KeywardError(Exception):
