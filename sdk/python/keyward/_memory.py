@@ -100,6 +100,7 @@ class Memory:
                 del self._flights[(d, epoch)]
                 flight.key = key
             flight.done.set()
+        assert key is not None  # load returned a Key or an Unkept Key
         return key
 
     def _put_locked(self, d: bytes, key: Key, expires: datetime, epoch: int) -> None:

@@ -89,7 +89,7 @@ class StreamReader:
         # asked for: a server that never answers is given up like one that
         # falls silent.
         deadline = time.monotonic() + self.dead_after
-        conn = self._c._transport.connect(timeout=self.dead_after)
+        conn = self._c.connect(timeout=self.dead_after)
         try:
             conn.connect()
             sock = conn.sock
@@ -101,7 +101,7 @@ class StreamReader:
                 self._sock = sock
             conn.request(
                 "GET",
-                self._c._base.prefix + self._path,
+                self._c.path_prefix + self._path,
                 headers={"Accept": "text/event-stream", "User-Agent": self._c.user_agent, name: key},
             )
             sock.settimeout(_remaining(deadline))

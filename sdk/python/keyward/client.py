@@ -127,6 +127,16 @@ class Client:
         """Whether the client holds an org key."""
         return self._org_key != ""
 
+    @property
+    def path_prefix(self) -> str:
+        """The base URL's path ("" or "/prefix"), which every API path follows."""
+        return self._base.prefix
+
+    def connect(self, timeout: float | None) -> http.client.HTTPConnection:
+        """A new connection to the server, outside the pool (for a change
+        stream, which holds its connection for as long as it runs)."""
+        return self._transport.connect(timeout)
+
     def close(self) -> None:
         """Closes idle connections (the client stays usable)."""
         self._transport.close()

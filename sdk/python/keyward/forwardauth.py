@@ -26,7 +26,7 @@ from http import HTTPStatus
 from typing import TYPE_CHECKING, Any, Callable, Iterable
 
 from .guard import Guard
-from .wsgi import StartResponse, _remote_addr
+from .wsgi import StartResponse, remote_addr
 
 if TYPE_CHECKING:
     from .client import Client
@@ -56,7 +56,7 @@ class ForwardAuthWSGI:
         logger: logging.Logger | None = None,
     ) -> None:
         self.guard = Guard(client, scopes=scopes, org=org, local_cache=local_cache, logger=logger)
-        self._client_ip = client_ip or _remote_addr
+        self._client_ip = client_ip or remote_addr
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         headers = [

@@ -27,7 +27,8 @@ def key_from_environ(environ: dict[str, Any]) -> Key | None:
     return k if isinstance(k, Key) else None
 
 
-def _remote_addr(environ: dict[str, Any]) -> str:
+def remote_addr(environ: dict[str, Any]) -> str:
+    """The default client address: REMOTE_ADDR."""
     return str(environ.get("REMOTE_ADDR", ""))
 
 
@@ -56,7 +57,7 @@ class KeywardWSGI:
     ) -> None:
         self.app = app
         self.guard = Guard(client, scopes=scopes, org=org, local_cache=local_cache, logger=logger)
-        self._client_ip = client_ip or _remote_addr
+        self._client_ip = client_ip or remote_addr
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         headers = [

@@ -10,7 +10,7 @@ import json
 import threading
 import unittest
 from datetime import timedelta
-from typing import Any
+from typing import Any, MutableMapping
 
 from support import KeywardServer
 
@@ -23,9 +23,9 @@ class Recorder:
     """An ASGI app that records the scopes it was called with."""
 
     def __init__(self) -> None:
-        self.scopes: list[dict[str, Any]] = []
+        self.scopes: list[MutableMapping[str, Any]] = []
 
-    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+    async def __call__(self, scope: MutableMapping[str, Any], receive: Any, send: Any) -> None:
         self.scopes.append(scope)
         if scope["type"] == "http":
             k = keyward.key_from_scope(scope)
@@ -186,6 +186,9 @@ class TinyASGIServer:
     """Serves an ASGI app over HTTP/1.0 on loopback, on its own event loop
     thread: one request per connection, enough to test the middleware
     through a real socket."""
+
+    server: asyncio.Server
+    port: int
 
     def __init__(self, app: Any) -> None:
         self.app = app

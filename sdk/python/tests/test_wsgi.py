@@ -18,7 +18,7 @@ from keyward import RateLimit
 
 
 class QuietHandler(WSGIRequestHandler):
-    def log_message(self, *args: Any) -> None:
+    def log_message(self, format: str, *args: Any) -> None:
         pass
 
 
