@@ -32,7 +32,7 @@ func (q queries) KeyLeaks(ctx context.Context, keyIDs []string) (map[string]*key
 	if err != nil {
 		return nil, dbError(err, "sqlite: keyLeaks")
 	}
-	defer rows.Close() //nolint:errcheck // read-only; rows.Err is checked
+	defer rows.Close()
 	for rows.Next() {
 		var l keyward.KeyLeak
 		var found int64
