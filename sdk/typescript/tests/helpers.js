@@ -4,7 +4,8 @@
 
 import { spawn, spawnSync } from "node:child_process";
 import { once } from "node:events";
-import { mkdtempSync, rmSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import http from "node:http";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
@@ -16,8 +17,10 @@ const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), "../../..");
 let built;
 
 /**
- * The keyward binary: $KEYWARD_BIN, or built from the repository with go
- * once per test process. { path } or { skip: reason }.
+ * The keyward binary: $KEYWARD_BIN, or built from this repository with go.
+ * The build goes to one place per checkout, so that go finds it up to date
+ * and skips the link when nothing changed (one test file after another).
+ * { path } or { skip: reason }.
  */
 export function keywardBinary() {
   built ??= (() => {
@@ -25,11 +28,12 @@ export function keywardBinary() {
     if (spawnSync("go", ["version"]).status !== 0) {
       return { skip: "neither KEYWARD_BIN nor go is available: cannot run a keyward server" };
     }
-    const dir = mkdtempSync(join(tmpdir(), "keyward-sdk-ts-bin-"));
+    const id = createHash("sha256").update(repoRoot).digest("hex").slice(0, 12);
+    const dir = join(tmpdir(), `keyward-sdk-ts-bin-${id}`);
+    mkdirSync(dir, { recursive: true });
     const out = join(dir, "keyward");
     const r = spawnSync("go", ["build", "-o", out, "./cmd/keyward"], { cwd: repoRoot, encoding: "utf8" });
     if (r.status !== 0) throw new Error(`go build ./cmd/keyward failed:\n${r.stderr}`);
-    process.on("exit", () => rmSync(dir, { recursive: true, force: true }));
     return { path: out };
   })();
   return built;
@@ -190,29 +194,68 @@ export async function startProxy(target) {
   return p;
 }
 
-/** Waits for the cache's onEvent to report an event matching pred; rejects after ms. */
+/**
+ * Collects a LocalCache's events (pass onEvent to it) and waits for them:
+ * named(id) for an event, past or future, that names a key; next(pred)
+ * for the first event from now on that matches. Waits give up after ms.
+ */
 export function eventWaiter() {
   const seen = [];
   const waiters = new Set();
+  const wait = (pred, what, ms) =>
+    new Promise((resolveEvent, reject) => {
+      const w = (e) => {
+        if (!pred(e)) return;
+        clearTimeout(timer);
+        waiters.delete(w);
+        resolveEvent(e);
+      };
+      const timer = setTimeout(() => {
+        waiters.delete(w);
+        reject(new Error(`no stream event ${what} within ${ms} ms`));
+      }, ms);
+      waiters.add(w);
+    });
   return {
+    seen,
     onEvent(e) {
       seen.push(e);
-      for (const w of waiters) w.check(e);
+      for (const w of [...waiters]) w(e);
     },
-    /** Resolves with the first event from now on for which pred holds. */
     next(pred, what, ms = 20_000) {
-      return new Promise((resolveEvent, reject) => {
-        const w = {
-          check(e) {
-            if (!pred(e)) return;
-            clearTimeout(timer);
-            waiters.delete(w);
-            resolveEvent(e);
-          },
+      return wait(pred, what, ms);
+    },
+    named(id, ms = 20_000) {
+      const e = seen.find((x) => x.key_ids.includes(id));
+      return e ? Promise.resolve(e) : wait((x) => x.key_ids.includes(id), `naming ${id}`, ms);
+    },
+  };
+}
+
+/** A Logger that keeps its lines and resolves waits for a line matching a pattern. */
+export function recordingLogger() {
+  const lines = [];
+  const waiters = new Set();
+  const add = (level) => (message, fields) => {
+    const line = { level, message, fields };
+    lines.push(line);
+    for (const w of [...waiters]) w(line);
+  };
+  return {
+    lines,
+    logger: { info: add("info"), warn: add("warn"), error: add("error") },
+    /** Resolves with the next line (from now on) whose message matches re. */
+    next(re, ms = 20_000) {
+      return new Promise((resolveLine, reject) => {
+        const w = (line) => {
+          if (!re.test(line.message)) return;
+          clearTimeout(timer);
+          waiters.delete(w);
+          resolveLine(line);
         };
         const timer = setTimeout(() => {
           waiters.delete(w);
-          reject(new Error(`no stream event ${what} within ${ms} ms`));
+          reject(new Error(`no log line matching ${re} within ${ms} ms`));
         }, ms);
         waiters.add(w);
       });
