@@ -42,6 +42,9 @@ export function keywardBinary() {
 /** The reason tests that need a server are skipped, or false. */
 export const skipReason = keywardBinary().skip ?? false;
 
+/** Options of a test (or suite) that needs a server: skipped without one, failed rather than hung. */
+export const serverTest = { skip: skipReason, timeout: 60_000 };
+
 const PEPPER = "sdk-ts-test-pepper-0123456789abcdef";
 
 /**
@@ -66,6 +69,8 @@ export async function startKeyward() {
     stdio: ["ignore", "ignore", "pipe"],
   });
   const exited = once(proc, "exit");
+  const killOnExit = () => proc.kill("SIGKILL"); // should the test process end without stop()
+  process.on("exit", killOnExit);
   const stderr = [];
   const addr = await new Promise((resolveAddr, reject) => {
     const lines = createInterface({ input: proc.stderr });
@@ -86,6 +91,7 @@ export async function startKeyward() {
     dead = true;
     proc.kill("SIGKILL");
     await exited;
+    process.off("exit", killOnExit);
   };
   return {
     url: `http://${addr}`,

@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import { Keyward, KeywardConfigError, KeywardError, hasCode } from "../dist/index.js";
-import { skipReason, startKeyward } from "./helpers.js";
+import { serverTest as server, skipReason, startKeyward } from "./helpers.js";
 
 let srv;
 let org; // a client with the bootstrap org key
@@ -24,7 +24,7 @@ before(async () => {
 });
 after(() => srv?.stop());
 
-test("whoami describes each key", { skip: skipReason }, async () => {
+test("whoami describes each key", server, async () => {
   const o = await org.org.whoami();
   assert.equal(o.kind, "org");
   const w = await kw.whoami();
@@ -34,7 +34,7 @@ test("whoami describes each key", { skip: skipReason }, async () => {
   assert.ok(w.scopes.includes("keys:verify"));
 });
 
-test("a key's life: create, list by cursor, get, update, rotate, revoke, delete", { skip: skipReason }, async () => {
+test("a key's life: create, list by cursor, get, update, rotate, revoke, delete", server, async () => {
   const made = [];
   for (const name of ["one", "two", "three"]) {
     const k = await kw.keys.create({ name, scopes: ["orders:read"], metadata: { team: "web" } });
@@ -93,7 +93,7 @@ test("a key's life: create, list by cursor, get, update, rotate, revoke, delete"
   assert.ok(events.includes("key.create") && events.includes("key.revoke") && events.includes("key.rotate"), events.join(","));
 });
 
-test("the org's keys and projects", { skip: skipReason }, async () => {
+test("the org's keys and projects", server, async () => {
   const ok = await org.org.keys.create({ name: "ci", scopes: ["projects:read"] });
   assert.match(ok.secret, /^kwo_/);
   const ci = new Keyward({ baseUrl: srv.url, orgApiKey: ok.secret, env: {} });
@@ -112,7 +112,7 @@ test("the org's keys and projects", { skip: skipReason }, async () => {
   assert.deepEqual(members.data.map((m) => m.email), ["owner@example.com"]);
 });
 
-test("errors carry code, status, request id and the fields at fault", { skip: skipReason }, async () => {
+test("errors carry code, status, request id and the fields at fault", server, async () => {
   const nf = await kw.keys.get("key_01J00000000000000000000000").catch((e) => e);
   assert.ok(nf instanceof KeywardError);
   assert.equal(nf.code, "NOT_FOUND");

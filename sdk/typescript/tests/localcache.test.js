@@ -4,7 +4,7 @@
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import { Keyward, KeywardRequestError, LocalCache, keyOf, keywardMiddleware } from "../dist/index.js";
-import { eventWaiter, recordingLogger, serve, skipReason, startKeyward, startProxy } from "./helpers.js";
+import { eventWaiter, recordingLogger, serve, serverTest as server, skipReason, startKeyward, startProxy } from "./helpers.js";
 
 let srv;
 let org; // manages keys, straight to keyward
@@ -48,7 +48,7 @@ async function setup(t, opts = {}, target = srv) {
   return { proxy, kw, cache, events, log, calls };
 }
 
-test("answers from memory until the stream names the key", { skip: skipReason }, async (t) => {
+test("answers from memory until the stream names the key", server, async (t) => {
   const s = await setup(t);
   const k = await keys.create({ name: "customer", scopes: ["orders:read"], ip_allowlist: ["10.0.0.0/8"] });
   // Its creation comes down the stream too; an answer that crosses that
@@ -84,19 +84,22 @@ test("answers from memory until the stream names the key", { skip: skipReason },
       if (r?.valid && after) violations++;
     }
   });
-  const revoked = s.events.next((e) => e.key_ids.includes(k.id), `naming ${k.id}`);
-  await org.org.projectKeys(k.project_id).revoke(k.id);
-  await revoked;
-  named = true;
-  const r = await s.cache.verify(input);
-  assert.deepEqual([r.valid, r.code], [false, "INVALID"]);
-  stop = true;
-  await Promise.all(loops);
+  try {
+    const revoked = s.events.next((e) => e.key_ids.includes(k.id), `naming ${k.id}`);
+    await org.org.projectKeys(k.project_id).revoke(k.id);
+    await revoked;
+    named = true;
+    const r = await s.cache.verify(input);
+    assert.deepEqual([r.valid, r.code], [false, "INVALID"]);
+  } finally {
+    stop = true;
+    await Promise.all(loops);
+  }
   assert.equal(violations, 0, `${violations} verifications accepted the revoked key after the stream named it`);
   assert.ok(during > 0);
 });
 
-test("the middleware refuses a revoked key on the next request after the stream names it", { skip: skipReason }, async (t) => {
+test("the middleware refuses a revoked key on the next request after the stream names it", server, async (t) => {
   const s = await setup(t);
   const k = await keys.create({ name: "customer", scopes: ["orders:read"] });
   await s.events.named(k.id);
@@ -119,7 +122,7 @@ test("the middleware refuses a revoked key on the next request after the stream 
   assert.equal(n, 1, "the forgotten key was asked about");
 });
 
-test("asks keyward for every key while the stream is down, and uses memory again once it is back", { skip: skipReason }, async (t) => {
+test("asks keyward for every key while the stream is down, and uses memory again once it is back", server, async (t) => {
   const s = await setup(t);
   const k = await keys.create({ name: "customer" });
   await s.events.named(k.id);
@@ -147,7 +150,7 @@ test("asks keyward for every key while the stream is down, and uses memory again
   assert.equal(await s.calls(() => s.cache.verify(input)), 0);
 });
 
-test("a stream that falls silent is given up", { skip: skipReason }, async (t) => {
+test("a stream that falls silent is given up", server, async (t) => {
   // keyward beats every 5 s; the cache gives up after silenceMs without an event.
   const s = await setup(t, { silenceMs: 6000 });
   const k = await keys.create({ name: "customer" });
@@ -168,7 +171,7 @@ test("a stream that falls silent is given up", { skip: skipReason }, async (t) =
   assert.ok(s.cache.live);
 });
 
-test("keeps only fresh answers: rate-limited and unknown keys are always asked, stale answers refused", { skip: skipReason }, async (t) => {
+test("keeps only fresh answers: rate-limited and unknown keys are always asked, stale answers refused", server, async (t) => {
   const s = await setup(t);
   const limited = await keys.create({ name: "limited", rate_limit: { limit: 1000, window: "1m" } });
   const plain = await keys.create({ name: "plain" });
@@ -203,7 +206,25 @@ test("keeps only fresh answers: rate-limited and unknown keys are always asked, 
   assert.equal(s.cache.size, 1, "only the plain key is held");
 });
 
-test("a key in use is asked about again once per TTL", { skip: skipReason }, async (t) => {
+test("concurrent questions about one key share one call to keyward", server, async (t) => {
+  const s = await setup(t);
+  const k = await keys.create({ name: "customer", scopes: ["orders:read"] });
+  await s.events.named(k.id);
+  let results;
+  const n = await s.calls(async () => {
+    results = await Promise.all([
+      s.cache.verify({ key: k.secret, scopes: ["orders:read"] }),
+      s.cache.verify({ key: k.secret }),
+      s.cache.verify({ key: k.secret, scopes: ["keys:write"] }), // checked against the shared answer
+      s.cache.verify({ key: k.secret, ip: "192.0.2.1" }),
+    ]);
+  });
+  assert.equal(n, 1, "four concurrent misses should make one call");
+  assert.deepEqual(results.map((r) => r.code), ["VALID", "VALID", "INSUFFICIENT_SCOPE", "VALID"]);
+  assert.equal(s.cache.size, 1);
+});
+
+test("a key in use is asked about again once per TTL", server, async (t) => {
   let now = Date.now();
   const s = await setup(t, { ttlMs: 60_000, clock: () => now });
   const k = await keys.create({ name: "customer" });
@@ -217,7 +238,7 @@ test("a key in use is asked about again once per TTL", { skip: skipReason }, asy
   assert.equal(await s.calls(() => s.cache.verify(input)), 0);
 });
 
-test("a key's expiry is checked in memory", { skip: skipReason }, async (t) => {
+test("a key's expiry is checked in memory", server, async (t) => {
   let now = Date.now();
   const s = await setup(t, { ttlMs: 24 * 3600_000, clock: () => now });
   const k = await keys.create({ name: "customer", expires_in: "30m" });
@@ -229,7 +250,7 @@ test("a key's expiry is checked in memory", { skip: skipReason }, async (t) => {
   assert.equal(n, 0);
 });
 
-test("an org cache follows the org's stream", { skip: skipReason }, async (t) => {
+test("an org cache follows the org's stream", server, async (t) => {
   const proxy = await startProxy(srv.url);
   t.after(() => proxy.close());
   const kw = new Keyward({ baseUrl: proxy.url, orgApiKey: srv.orgKey, env: {} });
@@ -247,7 +268,7 @@ test("an org cache follows the org's stream", { skip: skipReason }, async (t) =>
   assert.equal(proxy.verifies - before, 0);
 });
 
-test("start() refuses a key without keys:verify", { skip: skipReason }, async () => {
+test("start() refuses a key without keys:verify", server, async () => {
   const reader = await keys.create({ name: "reader", scopes: ["orders:read"] });
   const kw = new Keyward({ baseUrl: srv.url, env: { KEYWARD_API_KEY: reader.secret } });
   const cache = new LocalCache(kw, { logger: recordingLogger().logger });
@@ -255,7 +276,7 @@ test("start() refuses a key without keys:verify", { skip: skipReason }, async ()
   assert.equal(cache.live, false);
 });
 
-test("keyward down: memory is dropped, verify throws and the middleware answers 503", { skip: skipReason }, async (t) => {
+test("keyward down: memory is dropped, verify throws and the middleware answers 503", server, async (t) => {
   // A server of its own, to kill.
   const own = await startKeyward();
   t.after(() => own.stop());

@@ -14,7 +14,7 @@ import {
   protect,
   silentLogger,
 } from "../dist/index.js";
-import { serve, skipReason, startKeyward, webAdapter } from "./helpers.js";
+import { serve, serverTest as server, skipReason, startKeyward, webAdapter } from "./helpers.js";
 
 let srv;
 let keys; // manages the project's keys (org key)
@@ -44,7 +44,7 @@ async function untilExpired(key) {
   if (left > 0) await new Promise((r) => setTimeout(r, left));
 }
 
-describe("verify", { skip: skipReason }, () => {
+describe("verify", server, () => {
   test("a valid key, with the scopes asked for", async () => {
     const r = await kw.verify({ key: k.reader.secret, scopes: ["orders:read"] });
     assert.equal(r.valid, true);
@@ -127,7 +127,7 @@ const refusalCases = [
   ["a key from outside its allowlist", () => ({ "x-api-key": k.office.secret }), 403, "IP_NOT_ALLOWED"],
 ];
 
-describe("Connect middleware over node:http", { skip: skipReason }, () => {
+describe("Connect middleware over node:http", server, () => {
   let app;
   let ran = 0;
   before(async () => {
@@ -196,7 +196,7 @@ describe("Connect middleware over node:http", { skip: skipReason }, () => {
   });
 });
 
-describe("web-standard handler (protect)", { skip: skipReason }, () => {
+describe("web-standard handler (protect)", server, () => {
   let h; // a protected handler requiring scopes (kw exists only once before has run)
   let calls = 0;
   before(async () => {
@@ -253,7 +253,7 @@ describe("web-standard handler (protect)", { skip: skipReason }, () => {
   });
 });
 
-describe("forward authentication", { skip: skipReason }, () => {
+describe("forward authentication", server, () => {
   let auth;
   const h = FORWARD_AUTH_HEADERS;
   before(async () => {
@@ -296,7 +296,7 @@ describe("forward authentication", { skip: skipReason }, () => {
 });
 
 // Runs last in this file: it stops the server.
-describe("keyward down: every path fails closed", { skip: skipReason }, () => {
+describe("keyward down: every path fails closed", server, () => {
   test("verify throws, and every middleware answers 503 without running the handler", async () => {
     // The same key is accepted while keyward is up…
     const headers = { "x-api-key": k.reader.secret };
