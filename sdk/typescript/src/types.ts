@@ -16,7 +16,7 @@ export type KeyStatus = "active" | "expiring" | "expired" | "revoked";
 
 /** Who did something: a user, a key or keyward itself. */
 export interface ActorRef {
-  type: "user" | "key" | "system" | string;
+  type: "user" | "key" | "system" | (string & {});
   id?: string;
 }
 
@@ -120,7 +120,7 @@ export type VerifyCode =
 /** The answer of POST /v1/verify. A key that is not valid is an answer, not an error. */
 export interface VerifyResult {
   valid: boolean;
-  code: VerifyCode | string;
+  code: VerifyCode | (string & {});
   key?: Key;
   /** The verified key's window after this verification, for keys with a rate limit. */
   rate_limit?: RateLimitState;
@@ -256,7 +256,7 @@ export interface AuditEvent {
   actor: ActorRef;
   action: string;
   target: ActorRef;
-  result: "success" | "denied" | string;
+  result: "success" | "denied" | (string & {});
   ip: string;
   user_agent: string;
   request_id: string;
