@@ -22,6 +22,7 @@ import (
 	"net/url"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/keyward/keyward"
 	"github.com/keyward/keyward/client"
@@ -95,12 +96,36 @@ func New(o Options) (http.Handler, error) {
 		}
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.ContainsFunc(r.Method, unicode.IsLower) {
+			writeError(w, http.StatusMethodNotAllowed, keyward.CodeMethodNotAllowed, "Methods are upper case")
+			return
+		}
+		if dotSegment(r.URL.Path) {
+			writeError(w, http.StatusBadRequest, keyward.CodeInvalidRequest, "The path has a \".\" or \"..\" segment")
+			return
+		}
 		if _, pattern := mux.Handler(r); pattern == "" {
 			writeError(w, http.StatusNotFound, keyward.CodeNotFound, "No route of this proxy matches the request")
 			return
 		}
 		mux.ServeHTTP(w, r)
 	}), nil
+}
+
+// dotSegment reports whether path (decoded) has a segment that an
+// upstream may resolve as "." or "..", where the routes saw a name: with
+// parameters after ";" (Tomcat, Spring), percent-encoded once more, or
+// after a backslash taken for a slash. Such a path could leave a public or
+// less demanding route for another upstream path; no client needs one.
+func dotSegment(path string) bool {
+	for seg := range strings.FieldsFuncSeq(path, func(r rune) bool { return r == '/' || r == '\\' }) {
+		seg, _, _ = strings.Cut(seg, ";")
+		seg = strings.ReplaceAll(strings.ToLower(seg), "%2e", ".")
+		if seg == "." || seg == ".." {
+			return true
+		}
+	}
+	return false
 }
 
 // clientIP is the address of the client behind r (see Options.Proxies).
@@ -135,7 +160,7 @@ func toString(v any) string {
 }
 
 // prepare makes the outgoing headers: the client's key and every
-// Keyward-* header it sent removed, then the verified key's identity (put
+// Keyward-* (or Keyward_*) header it sent removed, then the verified key's identity (put
 // in the request's context by the middleware) added.
 func prepare(h http.Header, in *http.Request) {
 	h.Del("X-Api-Key")
@@ -148,7 +173,9 @@ func prepare(h http.Header, in *http.Request) {
 		}
 	}
 	for name := range h {
-		if strings.HasPrefix(name, "Keyward-") {
+		// "Keyward_Key_Id" too: CGI-style servers (WSGI, Rack, PHP) read it
+		// as Keyward-Key-Id.
+		if len(name) >= len("keyward-") && strings.EqualFold(strings.ReplaceAll(name[:len("keyward-")], "_", "-"), "keyward-") {
 			delete(h, name)
 		}
 	}
