@@ -49,7 +49,7 @@ skipping .git and binary files) or standard input ("-", or no PATH). A key
 is recognized by its format and checksum, so look-alike strings are not
 reported. Each key found is printed as FILE:LINE:COLUMN with its kind and
 hint, never whole. Exit status: 0 nothing found, 1 keys found, 2 a file
-could not be read. --format sarif writes SARIF 2.1.0 for code-scanning
+could not be read whole (at most 64 MiB of each is read). --format sarif writes SARIF 2.1.0 for code-scanning
 tools instead.
 
 A key found in a file someone else may have seen should be revoked
@@ -102,11 +102,8 @@ A key found in a file someone else may have seen should be revoked
 // scanPath scans a file, a directory (recursively) or stdin ("-").
 func scanPath(stdin io.Reader, path string) ([]finding, error) {
 	if path == "-" {
-		b, err := io.ReadAll(io.LimitReader(stdin, maxScanBytes))
-		if err != nil {
-			return nil, err
-		}
-		return scanBytes("-", b), nil
+		b, err := readLimited(stdin, "standard input")
+		return scanBytes("-", b), err
 	}
 	var found []finding
 	var failed error
@@ -126,10 +123,10 @@ func scanPath(stdin io.Reader, path string) ([]finding, error) {
 			return nil
 		}
 		b, err := readScanFile(p)
+		found = append(found, scanBytes(p, b)...) // what was read of a file too large
 		if err != nil {
 			return skip(err)
 		}
-		found = append(found, scanBytes(p, b)...)
 		return nil
 	})
 	if err != nil {
@@ -149,12 +146,23 @@ func readScanFile(p string) ([]byte, error) {
 		return nil, err
 	}
 	defer f.Close() //nolint:errcheck // read-only
-	b, err := io.ReadAll(io.LimitReader(f, maxScanBytes))
+	b, err := readLimited(f, p)
+	if bytes.IndexByte(b[:min(len(b), 8<<10)], 0) >= 0 {
+		return nil, nil
+	}
+	return b, err
+}
+
+// readLimited reads r up to maxScanBytes. Past that it returns what it
+// read and an error naming what was cut short: a key after the limit is
+// not seen, and a scan must not pass it as clean.
+func readLimited(r io.Reader, name string) ([]byte, error) {
+	b, err := io.ReadAll(io.LimitReader(r, maxScanBytes+1))
 	if err != nil {
 		return nil, err
 	}
-	if bytes.IndexByte(b[:min(len(b), 8<<10)], 0) >= 0 {
-		return nil, nil
+	if len(b) > maxScanBytes {
+		return b[:maxScanBytes], fmt.Errorf("%s: larger than 64 MiB; only its first 64 MiB were scanned", name)
 	}
 	return b, nil
 }
