@@ -182,7 +182,8 @@ func (r *fwdRig) scenario(t *testing.T, proxyURL string) {
 	// upstream sees keyward's, and neither key. The method, path, query
 	// and body reach it as sent.
 	forged := []string{"Keyward-Key-Id", "key_forged", "Keyward-Owner-Id", "usr_forged", "Keyward-Scopes", "keys:write",
-		"Keyward-Metadata", `{"admin":"yes"}`, "Keyward-Project-Id", "prj_forged", "Keyward-Proxy-Key", "kwp_forged"}
+		"Keyward-Metadata", `{"admin":"yes"}`, "Keyward-Project-Id", "prj_forged", "Keyward-Proxy-Key", "kwp_forged",
+		"Keyward_Key_Id", "key_forged"} // CGI-style servers read it as Keyward-Key-Id
 	for _, cred := range [][]string{{"x-api-key", r.client.Secret}, {"Authorization", "Bearer " + r.client.Secret}} {
 		for _, method := range []string{"GET", "POST", "PUT", "DELETE"} {
 			res := fwdDo(t, c2, method, proxyURL+"/orders/42?expand=items", "the body", append(append([]string{}, cred...), forged...)...)
@@ -206,6 +207,11 @@ func (r *fwdRig) scenario(t *testing.T, proxyURL string) {
 			// an empty one, never the client's.
 			if got := seen.Header.Get("Keyward-Owner-Id"); got != "" {
 				t.Errorf("the upstream got Keyward-Owner-Id %q", got)
+			}
+			for name := range seen.Header {
+				if strings.HasPrefix(strings.ToLower(name), "keyward_") {
+					t.Errorf("the upstream got the client's %s %q", name, seen.Header[name])
+				}
 			}
 			for _, name := range []string{"X-Api-Key", "Authorization", "Keyward-Proxy-Key", "Keyward-Required-Scopes"} {
 				if got := seen.Header.Values(name); len(got) > 0 {
