@@ -292,8 +292,9 @@ var envoySchema = object{
 			"filter_chains": listOf{object{"filters": listOf{object{
 				"name": str,
 				"typed_config": typed{envoyHCM: {
-					"stat_prefix":        str,
-					"use_remote_address": boolean,
+					"stat_prefix":                  str,
+					"common_http_protocol_options": object{"headers_with_underscores_action": enum("ALLOW", "REJECT_REQUEST", "DROP_HEADER")},
+					"use_remote_address":           boolean,
 					"route_config": object{"virtual_hosts": listOf{object{
 						"name": str, "domains": listOf{str}, "request_headers_to_remove": listOf{str},
 						"routes": listOf{object{
@@ -466,6 +467,9 @@ func traefikRules(doc any) []string {
 func envoyRules(doc any) []string {
 	var errs []string
 	hcm := at(doc, "static_resources", "listeners", 0, "filter_chains", 0, "filters", 0, "typed_config")
+	if got := text(at(hcm, "common_http_protocol_options", "headers_with_underscores_action")); got != "DROP_HEADER" {
+		errs = append(errs, fmt.Sprintf("headers_with_underscores_action is %q, want DROP_HEADER (a client's Keyward_Key_Id reaches CGI-style servers as Keyward-Key-Id)", got))
+	}
 	var order []string
 	var authz, mutation any
 	for _, f := range items(at(hcm, "http_filters")) {

@@ -225,6 +225,21 @@ func TestLeakReportFlagPolicy(t *testing.T) {
 	if evs := s.leakEvents(t); len(evs) != 1 || evs[0].Details["action"] != keyward.LeakFlagged {
 		t.Fatalf("audit: %+v", evs)
 	}
+	// The same report again (a replay, or the scanner sending it twice)
+	// tells nothing new; the key found somewhere else does.
+	if code, _ := s.report(t, body, sc.id, sc.sign(t, body)); code != 200 {
+		t.Fatalf("report again: %d", code)
+	}
+	if n := len(s.leakEvents(t)); n != 1 {
+		t.Fatalf("%d key.leaked events after the same report twice, want 1", n)
+	}
+	elsewhere := reportBody(t, service.LeakReport{Token: k.Secret, URL: "https://example.com/paste/2"})
+	if code, _ := s.report(t, elsewhere, sc.id, sc.sign(t, elsewhere)); code != 200 {
+		t.Fatalf("report elsewhere: %d", code)
+	}
+	if evs := s.leakEvents(t); len(evs) != 2 || evs[0].Details["url"] != "https://example.com/paste/2" {
+		t.Fatalf("after a report from elsewhere: %+v", evs)
+	}
 	bad := "delete"
 	if _, err := s.env.Service.UpdateSettings(context.Background(), s.env.Owner(), keyward.SettingsPatch{LeakPolicy: &bad}); keyward.ErrorCode(err) != keyward.CodeInvalidRequest || !strings.Contains(err.Error(), "leak_policy") {
 		t.Fatalf("a bad leak_policy: %v", err)
