@@ -43,6 +43,8 @@ func (a *API) OpenAPI() map[string]any {
 	return obj{
 		"openapi": "3.1.0",
 		"info":    obj{"title": "keyward", "version": "1", "description": "Self-hosted API keys: issue, verify, rotate and revoke."},
+		// Relative: the server this document was read from.
+		"servers": []any{obj{"url": "/", "description": "The keyward server that serves this document"}},
 		"tags":    openapiTags,
 		"paths":   paths,
 		"components": obj{

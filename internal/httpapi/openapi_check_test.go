@@ -125,6 +125,13 @@ type exchangeReport struct {
 	allowed400       []string
 }
 
+// count is how many exchanges were checked so far.
+func (r *exchangeReport) count() int {
+	r.Lock()
+	defer r.Unlock()
+	return r.checked
+}
+
 func (r *exchangeReport) add(reqErr error, status int, line string) {
 	r.Lock()
 	defer r.Unlock()

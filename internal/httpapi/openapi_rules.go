@@ -38,6 +38,8 @@ type memberRule struct {
 	// as names the component that the member's struct elements are
 	// described as: an input's own variant of an output's type.
 	as string
+	// whole is the member's schema, instead of its type's.
+	whole obj
 }
 
 // Patterns of text.
@@ -114,7 +116,7 @@ var memberRules = map[string]memberRule{
 	// request names.
 	"ProjectRoleInput.user_id":  {optional: true, schema: obj{"deprecated": true, "description": "Ignored: the role is given to the member the request names."}},
 	"ProjectRoleChange.user_id": {optional: true, schema: obj{"deprecated": true, "description": "Ignored: the role is given to the member the request names."}},
-	"ProjectRoleChange.role":    {schema: obj{"enum": append(strs(keyward.ProjectAdmin, keyward.ProjectDeveloper, keyward.ProjectViewer), "")}},
+	"ProjectRoleChange.role":    {whole: obj{"anyOf": []any{obj{"$ref": "#/components/schemas/ProjectRole"}, obj{"type": "string", "enum": []any{""}}}}},
 
 	"VerifyResult.code": {schema: obj{"enum": strs(keyward.VerifyCodes...)}},
 	"ErrorDetail.code":  {schema: obj{"enum": strs(keyward.ErrorCodes...)}},
@@ -149,7 +151,7 @@ var queryParams = map[string]obj{
 	"since":        {"schema": obj{"type": "string", "format": "date-time"}, "description": "Events at or after this time (RFC 3339)."},
 	"until":        {"schema": obj{"type": "string", "format": "date-time"}, "description": "Events before this time (RFC 3339)."},
 	"project_id":   {"schema": obj{"type": "string"}, "description": "Events of this project."},
-	"key_handling": {"schema": obj{"type": "string", "enum": enums[reflect.TypeFor[keyward.KeyHandling]()]}, "description": "What happens to the member's keys; revoke when left out."},
+	"key_handling": {"schema": obj{"$ref": "#/components/schemas/KeyHandling"}, "description": "What happens to the member's keys; revoke when left out."},
 	"transfer_to":  {"schema": obj{"type": "string", "pattern": keyward.IDPattern(keyward.PrefixUser)}, "description": "The member who gets the keys (key_handling=transfer); the acting user when left out."},
 }
 

@@ -59,8 +59,9 @@ func (g *schemaGen) schema(t reflect.Type, u use) obj {
 		return obj{"type": "string", "pattern": keyward.DurationPattern,
 			"description": `A duration as people write it: "90s", "30m", "24h", "7d" (a Go duration such as "1h30m" or days and a Go duration such as "1d12h" are read too).`}
 	}
-	if values, ok := enums[t]; ok {
-		return obj{"type": "string", "enum": values}
+	if values, ok := enums[t]; ok { // a component, so that clients share one type
+		g.components[t.Name()] = obj{"type": "string", "enum": values}
+		return obj{"$ref": "#/components/schemas/" + t.Name()}
 	}
 	switch t.Kind() {
 	case reflect.Pointer:
@@ -133,9 +134,12 @@ func (g *schemaGen) object(t reflect.Type, name string, u use) obj {
 		}
 		rule := memberRules[name+"."+member]
 		var s obj
-		if rule.as != "" {
+		switch {
+		case rule.whole != nil:
+			s = deepCopy(rule.whole).(obj)
+		case rule.as != "":
 			s = g.variant(f.Type, rule.as, u)
-		} else {
+		default:
 			s = g.schema(f.Type, u)
 		}
 		merge(s, rule.schema)

@@ -87,6 +87,12 @@ func TestOpenAPIMatchesRoutes(t *testing.T) {
 // against the document; these pin the answers.
 func TestOpenAPIAgreement(t *testing.T) {
 	s := newSetup(t)
+	checked := report.count()
+	defer func() {
+		if n := report.count() - checked; n < 15 {
+			t.Errorf("only %d exchanges were checked against the OpenAPI document: does its router still find the operations?", n)
+		}
+	}()
 	// POST /v1/verify: "key" is required (an empty one is a key that is
 	// not valid); null is the same as leaving a member out.
 	s.pk(t, "POST", "/v1/verify", `{}`).wantError(t, 400, keyward.CodeInvalidRequest)
