@@ -48,6 +48,9 @@ const (
 	// unicode.IsControl does.
 	noControl = `^[^\x00-\x1F\x7F-\x9F]*$`
 	noNUL     = `^[^\x00]*$`
+	// rfc3339 is the shape of the times timeParam reads (as a pattern:
+	// not every tool asserts "format": "date-time").
+	rfc3339 = `^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(?:[.,][0-9]+)?(?:Z|[+-][0-9]{2}:[0-9]{2})$`
 )
 
 // text is a string of at most max characters without control
@@ -148,8 +151,8 @@ var queryParams = map[string]obj{
 		"description": "Newest first when left out."},
 	"action":       {"schema": obj{"type": "string", "maxLength": service.MaxAuditFilter}, "description": "Events of this action (key.create, …)."},
 	"actor":        {"schema": obj{"type": "string", "maxLength": service.MaxAuditFilter}, "description": "Events by this actor id."},
-	"since":        {"schema": obj{"type": "string", "format": "date-time"}, "description": "Events at or after this time (RFC 3339)."},
-	"until":        {"schema": obj{"type": "string", "format": "date-time"}, "description": "Events before this time (RFC 3339)."},
+	"since":        {"schema": obj{"type": "string", "format": "date-time", "pattern": rfc3339}, "description": "Events at or after this time (RFC 3339)."},
+	"until":        {"schema": obj{"type": "string", "format": "date-time", "pattern": rfc3339}, "description": "Events before this time (RFC 3339)."},
 	"project_id":   {"schema": obj{"type": "string"}, "description": "Events of this project."},
 	"key_handling": {"schema": obj{"$ref": "#/components/schemas/KeyHandling"}, "description": "What happens to the member's keys; revoke when left out."},
 	"transfer_to":  {"schema": obj{"type": "string", "pattern": keyward.IDPattern(keyward.PrefixUser)}, "description": "The member who gets the keys (key_handling=transfer); the acting user when left out."},
@@ -177,7 +180,7 @@ var responseHeaders = map[string]obj{
 	"WWW-Authenticate":      {"required": true, "schema": obj{"type": "string"}, "description": `Bearer realm="keyward", with error="invalid_token" for a key that does not work.`},
 	ChangeSeqHeader: {"schema": obj{"type": "integer", "format": "int64"},
 		"description": "Set when the answer came from a trusted cache: the last key change the node had applied."},
-	HeaderErrorCode:         {"required": true, "schema": obj{"type": "string", "enum": strs(keyward.ErrorCodes...)}, "description": "The error's code, for proxies that drop the body."},
+	HeaderErrorCode:         {"schema": obj{"type": "string", "enum": strs(keyward.ErrorCodes...)}, "description": "The error's code, for proxies that drop the body: on every refusal (an internal error may lack it)."},
 	keyward.HeaderKeyID:     {"required": true, "schema": obj{"type": "string"}, "description": "The client key's id."},
 	keyward.HeaderProjectID: {"required": true, "schema": obj{"type": "string"}, "description": "The client key's project."},
 	keyward.HeaderOwnerID:   {"required": true, "schema": obj{"type": "string"}, "description": "The client key's owner (a user id); empty when it has none."},

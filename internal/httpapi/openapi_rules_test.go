@@ -4,6 +4,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 )
 
 // Every rule of openapi_rules.go refines something the document has: a
@@ -84,6 +85,21 @@ func TestOpenAPIOperations(t *testing.T) {
 	for _, id := range []string{"createKey", "listProjectKeys", "rotateOrgKey", "verifyKey", "getHealth", "forwardAuthGet"} {
 		if _, ok := ids[id]; !ok {
 			t.Errorf("no operation %s", id)
+		}
+	}
+}
+
+// The pattern of since and until takes what timeParam reads.
+func TestOpenAPITimePattern(t *testing.T) {
+	re := regexp.MustCompile(rfc3339)
+	for _, s := range []string{
+		"2020-01-01T00:00:00Z", "2020-01-01T00:00:00.123+01:00", "2020-01-01T00:00:00,5Z", "2020-01-01T00:00:00-08:00",
+		"2020-01-01", "2020-01-01t00:00:00z", "2020-01-01 00:00:00Z", "2020-01-01T00:00Z", "2020-01-01T00:00:00+0100",
+		"2020-01-01T00:00:00.Z", "+2020-01-01T00:00:00Z", "",
+	} {
+		_, err := time.Parse(time.RFC3339Nano, s)
+		if re.MatchString(s) != (err == nil) {
+			t.Errorf("%q: pattern %v, time.Parse error %v", s, re.MatchString(s), err)
 		}
 	}
 }

@@ -117,6 +117,10 @@ func TestOpenAPIAgreement(t *testing.T) {
 		}
 	}
 
+	// Times are RFC 3339.
+	s.pk(t, "GET", "/v1/audit-events?since=2020-01-01", nil).wantError(t, 400, keyward.CodeInvalidRequest)
+	s.pk(t, "GET", "/v1/audit-events?since=2020-01-01T00:00:00Z&until=2030-01-01T00:00:00.5%2B01:00", nil).want(t, 200)
+
 	// A request body's optional members may be null.
 	var k keyward.Key
 	s.pk(t, "POST", "/v1/keys", `{"name":"n","scopes":null,"metadata":null,"ip_allowlist":null,"expires_in":null,"rate_limit":null}`).want(t, 201).decode(t, &k)
