@@ -19,6 +19,18 @@ type Settings struct {
 	MaxOrgKeys        int       `json:"max_org_keys"`
 	MaxKeyLifetime    *Duration `json:"max_key_lifetime"`
 	RotationMaxGrace  Duration  `json:"rotation_max_grace"`
+	// LeakPolicy is what happens to a live key reported leaked
+	// (docs/leaks.md): LeakRevoke (the default) or LeakFlag.
+	LeakPolicy string `json:"leak_policy"`
+}
+
+// LeakAction is the org's leak policy, LeakRevoke when not set (orgs made
+// before the setting existed).
+func (s Settings) LeakAction() string {
+	if s.LeakPolicy == LeakFlag {
+		return LeakFlag
+	}
+	return LeakRevoke
 }
 
 // DefaultSettings are the settings of a new org.
@@ -28,6 +40,7 @@ func DefaultSettings() Settings {
 		MaxKeysPerProject: 100,
 		MaxOrgKeys:        10,
 		RotationMaxGrace:  Duration(168 * time.Hour),
+		LeakPolicy:        LeakRevoke,
 	}
 }
 
@@ -41,6 +54,7 @@ type SettingsPatch struct {
 	MaxKeyLifetime      *Duration `json:"max_key_lifetime,omitempty"`
 	ClearMaxKeyLifetime bool      `json:"clear_max_key_lifetime,omitempty"`
 	RotationMaxGrace    *Duration `json:"rotation_max_grace,omitempty"`
+	LeakPolicy          *string   `json:"leak_policy,omitempty"` // revoke or flag
 }
 
 // OrgRole is a member's role in an org.

@@ -85,6 +85,13 @@ type Queries interface {
 	// TouchKeys sets last_used_at for many keys at once (batched write-behind).
 	TouchKeys(ctx context.Context, used map[string]time.Time) error
 
+	// PutKeyLeak records the latest leak report of a key, replacing an
+	// earlier one.
+	PutKeyLeak(ctx context.Context, l *KeyLeak) error
+	// KeyLeaks returns the leak reports of the keys with these ids that
+	// have one, by key id.
+	KeyLeaks(ctx context.Context, keyIDs []string) (map[string]*KeyLeak, error)
+
 	InsertAuditEvent(ctx context.Context, e *AuditEvent) error
 	ListAuditEvents(ctx context.Context, f AuditFilter) ([]*AuditEvent, error)
 

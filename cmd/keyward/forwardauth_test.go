@@ -146,20 +146,7 @@ type fwdKey struct{ ID, Secret string }
 func newFwdRig(t *testing.T) *fwdRig {
 	t.Helper()
 	r := &fwdRig{dir: t.TempDir()}
-	db := "sqlite:" + filepath.Join(r.dir, "k.db")
-	boot := runKeyward("bootstrap", "--org", "Acme", "--email", "owner@example.com", "--database", db, "--password-stdin")
-	boot.Stdin = strings.NewReader("a long enough password\n")
-	out, err := boot.Output()
-	if err != nil {
-		t.Fatalf("bootstrap: %v\n%s", err, stderrOf(err))
-	}
-	var ids struct {
-		OrgAPIKey string `json:"org_api_key"`
-	}
-	mustUnmarshal(t, string(out), &ids)
-	r.orgKey = ids.OrgAPIKey
-	r.node = startNodeCmd(t, r.dir, 0, runKeyward("serve", "--addr", "127.0.0.1:0", "--database", db, "--log-format", "json", "--trusted-proxies", "127.0.0.1/32"))
-	r.node.waitListening(t)
+	r.orgKey, r.node = startTrustingNode(t, r.dir)
 	r.upstream = startUpstream(t)
 
 	local := clientFrom(t, "127.0.0.1")

@@ -25,7 +25,14 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := newRootCmd().ExecuteContext(ctx); err != nil {
+		if errors.Is(err, errKeysFound) {
+			os.Exit(1) // scan has said what it found
+		}
 		fmt.Fprintln(os.Stderr, "keyward: "+describe(err))
+		var ec exitCoder
+		if errors.As(err, &ec) {
+			os.Exit(ec.ExitCode())
+		}
 		os.Exit(1)
 	}
 }

@@ -14,12 +14,14 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/keyward/keyward/client"
+	"github.com/keyward/keyward/internal/clientaddr"
 	"github.com/keyward/keyward/internal/gateway"
 )
 
 // proxyFlags are `keyward proxy`'s settings.
 type proxyFlags struct {
 	listen, upstream, config, adminAddr, logFormat string
+	trustedProxies                                 []string
 }
 
 func newProxyCmd() *cobra.Command {
@@ -67,6 +69,7 @@ Every flag can also be set with KEYWARD_<FLAG>.`,
 	fl.StringVar(&f.upstream, "upstream", "", "the API to protect, http://HOST:PORT (KEYWARD_UPSTREAM); overrides the config file's")
 	fl.StringVar(&f.config, "config", "", "routes, scopes and public paths, a JSON file (KEYWARD_CONFIG)")
 	fl.StringVar(&f.adminAddr, "admin-addr", "127.0.0.1:9001", "address of /healthz, /readyz and /metrics (KEYWARD_ADMIN_ADDR); empty: none")
+	fl.StringSliceVar(&f.trustedProxies, "trusted-proxies", nil, "CIDRs of load balancers in front of the proxy whose X-Forwarded-For/Forwarded name the client, for keys' IP allowlists (KEYWARD_TRUSTED_PROXIES); default none")
 	fl.StringVar(&f.logFormat, "log-format", "", "log format: json or text (KEYWARD_LOG_FORMAT); default json, text on a terminal")
 	return cmd
 }
@@ -92,6 +95,10 @@ func runProxy(ctx context.Context, f proxyFlags, log *slog.Logger) error {
 	if err != nil || (up.Scheme != "http" && up.Scheme != "https") || up.Host == "" {
 		return fmt.Errorf("upstream %q: want http://HOST[:PORT] or https://…", cfg.Upstream)
 	}
+	proxies, err := clientaddr.ParseProxies(f.trustedProxies)
+	if err != nil {
+		return fmt.Errorf("--trusted-proxies: %w", err)
+	}
 	c, err := client.New()
 	if err != nil {
 		return err
@@ -103,7 +110,7 @@ func runProxy(ctx context.Context, f proxyFlags, log *slog.Logger) error {
 		return err
 	}
 	metrics := gateway.NewMetrics()
-	h, err := gateway.New(gateway.Options{Upstream: up, Routes: cfg.Routes, Client: c, Local: lc, Logger: log, Metrics: metrics})
+	h, err := gateway.New(gateway.Options{Upstream: up, Routes: cfg.Routes, Client: c, Local: lc, Logger: log, Metrics: metrics, Proxies: proxies})
 	if err != nil {
 		return err
 	}

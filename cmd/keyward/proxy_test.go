@@ -30,28 +30,15 @@ import (
 func TestAllowlistBehindNginx(t *testing.T) {
 	nginx := findNginx(t)
 	dir := t.TempDir()
-	db := "sqlite:" + filepath.Join(dir, "k.db")
-	boot := runKeyward("bootstrap", "--org", "Acme", "--email", "owner@example.com", "--database", db, "--password-stdin")
-	boot.Stdin = strings.NewReader("a long enough password\n")
-	out, err := boot.Output()
-	if err != nil {
-		t.Fatalf("bootstrap: %v\n%s", err, stderrOf(err))
-	}
-	var ids struct {
-		OrgAPIKey string `json:"org_api_key"`
-	}
-	mustUnmarshal(t, string(out), &ids)
-
-	n := startNodeCmd(t, dir, 0, runKeyward("serve", "--addr", "127.0.0.1:0", "--database", db, "--log-format", "json", "--trusted-proxies", "127.0.0.1/32"))
-	n.waitListening(t)
+	orgKey, n := startTrustingNode(t, dir)
 	proxyURL := startNginx(t, nginx, dir, strings.TrimPrefix(n.url, "http://"))
 
 	// Set up, directly from 127.0.0.1: a project and a key for 127.0.0.2 only.
 	local := clientFrom(t, "127.0.0.1")
 	var project struct{ ID string }
-	call(t, local, "POST", n.url+"/v1/org/projects", `{"name":"P"}`, 201, &project, "x-org-api-key", ids.OrgAPIKey)
+	call(t, local, "POST", n.url+"/v1/org/projects", `{"name":"P"}`, 201, &project, "x-org-api-key", orgKey)
 	var key struct{ Secret string }
-	call(t, local, "POST", n.url+"/v1/org/projects/"+project.ID+"/keys", `{"name":"office","ip_allowlist":["127.0.0.2/32"]}`, 201, &key, "x-org-api-key", ids.OrgAPIKey)
+	call(t, local, "POST", n.url+"/v1/org/projects/"+project.ID+"/keys", `{"name":"office","ip_allowlist":["127.0.0.2/32"]}`, 201, &key, "x-org-api-key", orgKey)
 
 	office, other := clientFrom(t, "127.0.0.2"), clientFrom(t, "127.0.0.3")
 	whoami := func(c *http.Client, base string, status int, headers ...string) {
@@ -78,7 +65,7 @@ func TestAllowlistBehindNginx(t *testing.T) {
 	// whose forwarded headers cannot be read, or disagree, is no address at
 	// all, never the proxy's own, so it cannot pick the gateway's allowlist.
 	var gateway struct{ Secret string }
-	call(t, local, "POST", n.url+"/v1/org/projects/"+project.ID+"/keys", `{"name":"gateway","ip_allowlist":["127.0.0.1/32"]}`, 201, &gateway, "x-org-api-key", ids.OrgAPIKey)
+	call(t, local, "POST", n.url+"/v1/org/projects/"+project.ID+"/keys", `{"name":"gateway","ip_allowlist":["127.0.0.1/32"]}`, 201, &gateway, "x-org-api-key", orgKey)
 	for _, h := range [][]string{{"Forwarded", "for=unknown"}, {"Forwarded", `for="_gw"`}, {"Forwarded", "for=198.51.100.9"}, {"Forwarded", "x"}} {
 		var body struct{ Error struct{ Code string } }
 		call(t, other, "GET", proxyURL+"/v1/whoami", "", 403, &body, "x-api-key", gateway.Secret, h[0], h[1])
@@ -93,14 +80,14 @@ func TestAllowlistBehindNginx(t *testing.T) {
 	whoami(office, n.url, 200, "X-Forwarded-For", "127.0.0.3")
 
 	// The audit event of a change made through nginx names the client.
-	call(t, office, "POST", proxyURL+"/v1/org/projects/"+project.ID+"/keys", `{"name":"via proxy"}`, 201, nil, "x-org-api-key", ids.OrgAPIKey)
+	call(t, office, "POST", proxyURL+"/v1/org/projects/"+project.ID+"/keys", `{"name":"via proxy"}`, 201, nil, "x-org-api-key", orgKey)
 	var events struct {
 		Data []struct {
 			IP     string
 			Target struct{ ID string }
 		}
 	}
-	call(t, local, "GET", n.url+"/v1/org/audit-events?action=key.create&limit=1", "", 200, &events, "x-org-api-key", ids.OrgAPIKey)
+	call(t, local, "GET", n.url+"/v1/org/audit-events?action=key.create&limit=1", "", 200, &events, "x-org-api-key", orgKey)
 	if len(events.Data) != 1 || events.Data[0].IP != "127.0.0.2" {
 		t.Errorf("the last key.create event = %+v, want ip 127.0.0.2", events.Data)
 	}
@@ -272,4 +259,25 @@ func call(t *testing.T, c *http.Client, method, url, body string, status int, in
 			t.Fatalf("%s %s: %v in %s", method, url, err, raw)
 		}
 	}
+}
+
+// startTrustingNode bootstraps an org on a SQLite file in dir and starts a
+// `keyward serve` process on it that trusts proxies on 127.0.0.1; it
+// returns the org key and the node.
+func startTrustingNode(t *testing.T, dir string) (orgKey string, n *node) {
+	t.Helper()
+	db := "sqlite:" + filepath.Join(dir, "k.db")
+	boot := runKeyward("bootstrap", "--org", "Acme", "--email", "owner@example.com", "--database", db, "--password-stdin")
+	boot.Stdin = strings.NewReader("a long enough password\n")
+	out, err := boot.Output()
+	if err != nil {
+		t.Fatalf("bootstrap: %v\n%s", err, stderrOf(err))
+	}
+	var ids struct {
+		OrgAPIKey string `json:"org_api_key"`
+	}
+	mustUnmarshal(t, string(out), &ids)
+	n = startNodeCmd(t, dir, 0, runKeyward("serve", "--addr", "127.0.0.1:0", "--database", db, "--log-format", "json", "--trusted-proxies", "127.0.0.1/32"))
+	n.waitListening(t)
+	return ids.OrgAPIKey, n
 }

@@ -36,6 +36,7 @@ the environment only, never from flags, so they stay out of shell history.`,
 		newAuditCmd(),
 		newSettingsCmd(),
 		newWhoamiCmd(),
+		newScanCmd(),
 	)
 	return root
 }

@@ -62,6 +62,7 @@ KEYWARD_KEY_PEPPER only, never from a flag, so it stays out of process lists.`,
 	f.StringVar(&cfg.Redis, "redis", "", "Redis URL for multi-node features (KEYWARD_REDIS); optional")
 	f.BoolVar(&cfg.SecureCookies, "secure-cookies", false, "mark dashboard cookies Secure; set when users reach keyward over HTTPS (KEYWARD_SECURE_COOKIES)")
 	f.StringVar(&cfg.PublicURL, "public-url", "", "URL users reach keyward at, for printed links (KEYWARD_PUBLIC_URL); default http://ADDR")
+	f.StringVar(&cfg.LeakReportKeys, "leak-report-keys", "", "a file of the public keys that sign leak reports from secret-scanning services, as they publish them (KEYWARD_LEAK_REPORT_KEYS); default none: POST /v1/leak-reports answers 404")
 	f.StringVar(&cfg.PprofAddr, "pprof-addr", "", "serve Go's profiles (/debug/pprof/) on this address, for finding where CPU goes; keep it private (KEYWARD_PPROF_ADDR); default: off")
 	f.StringVar(&cfg.MetricsAddr, "metrics-addr", "", "serve /metrics on this address alone, not on --addr (KEYWARD_METRICS_ADDR); default: on --addr")
 	f.StringSliceVar(&cfg.TrustedProxies, "trusted-proxies", nil, "CIDRs of reverse proxies whose X-Forwarded-For/Forwarded name the client, comma-separated (KEYWARD_TRUSTED_PROXIES); default none: headers ignored")

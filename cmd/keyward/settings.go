@@ -46,7 +46,7 @@ func settingsGetCmd(f *apiFlags) *cobra.Command {
 
 func settingsSetCmd(f *apiFlags) *cobra.Command {
 	var perUser, perProject, orgKeys int
-	var lifetime, grace string
+	var lifetime, grace, leakPolicy string
 	var noLifetime bool
 	cmd := &cobra.Command{
 		Use:   "set [flags]",
@@ -54,7 +54,8 @@ func settingsSetCmd(f *apiFlags) *cobra.Command {
 		Long:  `Change the org's settings; only the flags given change anything.`,
 		Example: `  keyward settings set --max-keys-per-project 200
   keyward settings set --max-key-lifetime 90d
-  keyward settings set --no-max-key-lifetime`,
+  keyward settings set --no-max-key-lifetime
+  keyward settings set --leak-policy flag`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			var patch keyward.SettingsPatch
@@ -86,6 +87,9 @@ func settingsSetCmd(f *apiFlags) *cobra.Command {
 				*d.into = &kd
 			}
 			patch.ClearMaxKeyLifetime = noLifetime
+			if fl.Changed("leak-policy") {
+				patch.LeakPolicy = &leakPolicy
+			}
 			if patch == (keyward.SettingsPatch{}) {
 				return errors.New("nothing to change: give at least one setting (see --help)")
 			}
@@ -107,6 +111,7 @@ func settingsSetCmd(f *apiFlags) *cobra.Command {
 	fl.StringVar(&lifetime, "max-key-lifetime", "", "longest lifetime of a new key, e.g. 90d")
 	fl.BoolVar(&noLifetime, "no-max-key-lifetime", false, "let new keys live for ever")
 	fl.StringVar(&grace, "rotation-max-grace", "", "longest grace period of a rotation, e.g. 24h or 7d")
+	fl.StringVar(&leakPolicy, "leak-policy", "", "what a leak report does to a live key: revoke (at once) or flag (docs/leaks.md)")
 	return cmd
 }
 
@@ -126,5 +131,6 @@ func printSettings(w io.Writer, f *apiFlags, st *keyward.Settings) error {
 	fmt.Fprintf(tw, "Max org keys:\t%d\n", st.MaxOrgKeys)
 	fmt.Fprintf(tw, "Max key lifetime:\t%s\n", lifetime)
 	fmt.Fprintf(tw, "Rotation max grace:\t%s\n", st.RotationMaxGrace.Human())
+	fmt.Fprintf(tw, "Leak policy:\t%s\n", st.LeakAction())
 	return tw.Flush()
 }

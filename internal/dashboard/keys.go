@@ -71,6 +71,11 @@ type keyRow struct {
 	// ReplacedByName is the key that replaced this one by rotation,
 	// ReplacesName the one it replaced (when on the page); see names.go.
 	ReplacedByName, ReplacesName *label
+
+	// Leak is the key's latest leak report (docs/leaks.md), nil when
+	// none; LeakLink tells whether its URL may be a link (http or https).
+	Leak     *keyward.KeyLeak
+	LeakLink bool
 }
 
 // createForm is the create dialog's input, kept when it is shown again

@@ -3,6 +3,7 @@ package dashboard
 import (
 	"html/template"
 	"net/http"
+	"net/url"
 	"strings"
 
 	"github.com/keyward/keyward"
@@ -134,6 +135,28 @@ func (d *dashboard) nameKeys(r *http.Request, p *page, rows []keyRow) {
 		if old := replaces[row.ID]; old != nil {
 			l := keyLabel(old.ID, old.Name, old.Hint)
 			row.ReplacesName = &l
+		}
+	}
+	d.markLeaks(r, rows)
+}
+
+// markLeaks puts each key's leak report, if any, on its row: the badge
+// that says a key was found in public, and where.
+func (d *dashboard) markLeaks(r *http.Request, rows []keyRow) {
+	ids := make([]string, len(rows))
+	for i, row := range rows {
+		ids[i] = row.ID
+	}
+	leaks, err := d.svc.KeyLeaks(r.Context(), ids)
+	if err != nil {
+		d.log.WarnContext(r.Context(), "reading leak reports", "err", err)
+		return
+	}
+	for i := range rows {
+		if l := leaks[rows[i].ID]; l != nil {
+			rows[i].Leak = l
+			u, err := url.Parse(l.URL)
+			rows[i].LeakLink = err == nil && (u.Scheme == "https" || u.Scheme == "http") && u.Host != ""
 		}
 	}
 }

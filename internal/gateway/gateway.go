@@ -18,12 +18,14 @@ import (
 	"net"
 	"net/http"
 	"net/http/httputil"
+	"net/netip"
 	"net/url"
 	"strings"
 	"time"
 
 	"github.com/keyward/keyward"
 	"github.com/keyward/keyward/client"
+	"github.com/keyward/keyward/internal/clientaddr"
 )
 
 // Options build a Gateway.
@@ -36,6 +38,10 @@ type Options struct {
 	Metrics  *Metrics // nil: not counted
 	// Transport reaches the upstream; nil: a tuned http.Transport.
 	Transport http.RoundTripper
+	// Proxies in front of the gateway (a load balancer) whose
+	// X-Forwarded-For or Forwarded name the client, for keys' IP
+	// allowlists; zero: the TCP peer is the client.
+	Proxies clientaddr.Proxies
 }
 
 // New returns the gateway's handler: routes, each behind the SDK's
@@ -75,7 +81,7 @@ func New(o Options) (http.Handler, error) {
 	for _, rt := range routes {
 		var h http.Handler = rp
 		if !rt.Public {
-			opts := []client.MiddlewareOption{client.WithLocalCache(o.Local), client.WithLogger(o.Logger)}
+			opts := []client.MiddlewareOption{client.WithLocalCache(o.Local), client.WithLogger(o.Logger), client.WithClientIP(o.clientIP)}
 			if len(rt.Scopes) > 0 {
 				opts = append(opts, client.RequireScopes(rt.Scopes...))
 			}
@@ -95,6 +101,15 @@ func New(o Options) (http.Handler, error) {
 		}
 		mux.ServeHTTP(w, r)
 	}), nil
+}
+
+// clientIP is the address of the client behind r (see Options.Proxies).
+func (o Options) clientIP(r *http.Request) string {
+	ap, err := netip.ParseAddrPort(r.RemoteAddr)
+	if err != nil {
+		return ""
+	}
+	return o.Proxies.Client(ap.Addr().Unmap(), r.Header).String()
 }
 
 // register adds a route, turning the ServeMux's panic on a bad or

@@ -17,6 +17,7 @@ import (
 
 	"github.com/keyward/keyward"
 	"github.com/keyward/keyward/client"
+	"github.com/keyward/keyward/internal/clientaddr"
 	"github.com/keyward/keyward/internal/gateway"
 	"github.com/keyward/keyward/internal/kwtest"
 	"github.com/keyward/keyward/internal/service"
@@ -39,6 +40,7 @@ type setup struct {
 	pid      string
 	metrics  *gateway.Metrics
 	handler  http.Handler
+	opts     gateway.Options // what handler was built with
 }
 
 func newSetup(t *testing.T, routes []gateway.Route) *setup {
@@ -86,13 +88,14 @@ func newSetupTB(t testing.TB, routes []gateway.Route, upstreamURL *url.URL) *set
 		t.Fatal(err)
 	}
 	m := gateway.NewMetrics()
-	h, err := gateway.New(gateway.Options{Upstream: upURL, Routes: routes, Client: c, Local: lc, Logger: log, Metrics: m})
+	opts := gateway.Options{Upstream: upURL, Routes: routes, Client: c, Local: lc, Logger: log, Metrics: m}
+	h, err := gateway.New(opts)
 	if err != nil {
 		t.Fatal(err)
 	}
 	gw := httptest.NewServer(h)
 	t.Cleanup(gw.Close)
-	return &setup{kw: kw, front: front, gw: gw, upstream: up, pid: p.ID, metrics: m, handler: h}
+	return &setup{kw: kw, front: front, gw: gw, upstream: up, pid: p.ID, metrics: m, handler: h, opts: opts}
 }
 
 func (s *setup) key(t *testing.T, in keyward.CreateKeyInput) *keyward.Key {
@@ -418,5 +421,36 @@ func TestMetrics(t *testing.T) {
 		if !strings.Contains(rec.Body.String(), want) {
 			t.Errorf("metrics lack %s", want)
 		}
+	}
+}
+
+// A key's IP allowlist is checked against the client: the TCP peer, or
+// what a trusted load balancer in front says; a client's own
+// X-Forwarded-For is not believed.
+func TestAllowlistBehindTrustedProxies(t *testing.T) {
+	s := newSetup(t, routes)
+	k := s.key(t, keyward.CreateKeyInput{Name: "office", Scopes: []string{"orders:read"}, IPAllowlist: []string{"10.0.0.0/8"}})
+	spoof := map[string]string{"x-api-key": k.Secret, "X-Forwarded-For": "10.1.2.3"}
+	if res, body := s.do(t, "GET", "/orders/1", spoof); res.StatusCode != 403 || errorCode(t, body) != keyward.CodeIPNotAllowed {
+		t.Fatalf("a spoofed X-Forwarded-For, no trusted proxy: %d %s, want 403 IP_NOT_ALLOWED", res.StatusCode, body)
+	}
+	opts := s.opts
+	var err error
+	if opts.Proxies, err = clientaddr.ParseProxies([]string{"127.0.0.1/32"}); err != nil {
+		t.Fatal(err)
+	}
+	h, err := gateway.New(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	behind := httptest.NewServer(h)
+	defer behind.Close()
+	s.gw = behind
+	if res, body := s.do(t, "GET", "/orders/1", spoof); res.StatusCode != 200 {
+		t.Fatalf("from 10.1.2.3 through a trusted proxy: %d %s", res.StatusCode, body)
+	}
+	<-s.upstream
+	if res, body := s.do(t, "GET", "/orders/1", map[string]string{"x-api-key": k.Secret, "X-Forwarded-For": "192.0.2.7"}); res.StatusCode != 403 || errorCode(t, body) != keyward.CodeIPNotAllowed {
+		t.Fatalf("from 192.0.2.7 through a trusted proxy: %d %s, want 403", res.StatusCode, body)
 	}
 }

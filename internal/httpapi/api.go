@@ -38,6 +38,9 @@ type Config struct {
 	// Feeds, when set, reports each invalidation feed's health for
 	// /readyz.
 	Feeds func() map[string]bool
+	// LeakReportKeys, when set, opens POST /v1/leak-reports to reports
+	// signed by these keys.
+	LeakReportKeys LeakReportKeys
 }
 
 // API is the HTTP handler of the JSON API.
@@ -49,6 +52,7 @@ type API struct {
 	metricsHandler http.Handler // GET /metrics: Prometheus' text format
 	proxies        clientaddr.Proxies
 	feeds          func() map[string]bool // Config.Feeds
+	leakKeys       LeakReportKeys         // Config.LeakReportKeys
 	closing        chan struct{}          // closed by CloseStreams
 	closeMu        sync.Once
 }
@@ -61,7 +65,7 @@ func New(cfg Config) *API {
 	if cfg.Registry == nil {
 		cfg.Registry = prometheus.NewRegistry()
 	}
-	a := &API{svc: cfg.Service, log: cfg.Logger, metrics: newMetrics(cfg.Registry), proxies: cfg.TrustedProxies, feeds: cfg.Feeds, closing: make(chan struct{})}
+	a := &API{svc: cfg.Service, log: cfg.Logger, metrics: newMetrics(cfg.Registry), proxies: cfg.TrustedProxies, feeds: cfg.Feeds, leakKeys: cfg.LeakReportKeys, closing: make(chan struct{})}
 	registerCacheMetrics(cfg.Registry, cfg.Service.Cache())
 	mux := http.NewServeMux()
 	methods := map[string][]string{}

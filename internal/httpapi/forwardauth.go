@@ -3,7 +3,6 @@ package httpapi
 import (
 	"net/http"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/keyward/keyward"
 	"github.com/keyward/keyward/internal/clientaddr"
@@ -204,19 +203,15 @@ func (a *API) refusal(res *keyward.VerifyResult, scopes []string) error {
 	return keyward.Errorf(keyward.CodeInternal, "unknown verify result %q", res.Code)
 }
 
-// maxRequiredScope bounds one name in Keyward-Required-Scopes (a scope is
-// at most 100 characters: docs/limits.md).
-const maxRequiredScope = 100
-
 // requiredScopes reads Keyward-Required-Scopes: names separated by commas
 // or spaces, in any number of header lines. A name that cannot be a scope
-// (no colon, over 100 characters, not printable ASCII) is the proxy's
-// mistake, refused rather than left to fail every client.
+// (keyward.ValidScopeName) is the proxy's mistake, refused rather than left
+// to fail every client.
 func requiredScopes(h http.Header) ([]string, error) {
 	var scopes []string
 	for _, line := range h[HeaderRequiredScopes] {
 		for name := range strings.FieldsFuncSeq(line, func(r rune) bool { return r == ',' || r == ' ' || r == '\t' }) {
-			if !plausibleScope(name) {
+			if !keyward.ValidScopeName(name) {
 				return nil, proxyRefused(keyward.Invalid(keyward.FieldError{Field: HeaderRequiredScopes,
 					Problem: "names a scope that cannot exist: " + truncate(strings.ToValidUTF8(name, "?"), 60)}), fixScopes)
 			}
@@ -224,16 +219,4 @@ func requiredScopes(h http.Header) ([]string, error) {
 		}
 	}
 	return scopes, nil
-}
-
-func plausibleScope(s string) bool {
-	if len(s) > maxRequiredScope || !strings.Contains(s, ":") {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if s[i] <= ' ' || s[i] >= utf8.RuneSelf || s[i] == '"' || s[i] == '\\' {
-			return false
-		}
-	}
-	return true
 }

@@ -121,13 +121,15 @@ var memberRules = map[string]memberRule{
 	"ProjectRoleChange.user_id": {optional: true, schema: obj{"deprecated": true, "description": "Ignored: the role is given to the member the request names."}},
 	"ProjectRoleChange.role":    {whole: obj{"anyOf": []any{obj{"$ref": "#/components/schemas/ProjectRole"}, obj{"type": "string", "enum": []any{""}}}}},
 
-	"VerifyResult.code": {schema: obj{"enum": strs(keyward.VerifyCodes...)}},
-	"ErrorDetail.code":  {schema: obj{"enum": strs(keyward.ErrorCodes...)}},
-	"Member.status":     {schema: obj{"enum": strs("pending"), "description": "pending: the email has an account, which was invited (see invitation)."}},
-	"AuditEvent.result": {schema: obj{"enum": strs(keyward.ResultSuccess, keyward.ResultDenied)}},
-	"Health.status":     {schema: obj{"enum": strs("ok")}},
-	"Readiness.status":  {schema: obj{"enum": strs("ready")}},
-	"Readiness.feeds":   {schema: obj{"additionalProperties": obj{"enum": strs("up", "down")}}},
+	"VerifyResult.code":         {schema: obj{"enum": strs(keyward.VerifyCodes...)}},
+	"ErrorDetail.code":          {schema: obj{"enum": strs(keyward.ErrorCodes...)}},
+	"Member.status":             {schema: obj{"enum": strs("pending"), "description": "pending: the email has an account, which was invited (see invitation)."}},
+	"AuditEvent.result":         {schema: obj{"enum": strs(keyward.ResultSuccess, keyward.ResultDenied)}},
+	"Health.status":             {schema: obj{"enum": strs("ok")}},
+	"Readiness.status":          {schema: obj{"enum": strs("ready")}},
+	"Settings.leak_policy":      {schema: obj{"enum": strs(keyward.LeakRevoke, keyward.LeakFlag)}},
+	"SettingsPatch.leak_policy": {schema: obj{"enum": strs(keyward.LeakRevoke, keyward.LeakFlag), "description": "What happens to a live key reported leaked."}},
+	"Readiness.feeds":           {schema: obj{"additionalProperties": obj{"enum": strs("up", "down")}}},
 }
 
 // with is a copy of s with one more member.
@@ -164,10 +166,17 @@ var headerParams = map[string]obj{
 		"description": "The client's key, as the client sent it to the proxy (or in Authorization: Bearer)."},
 	HeaderRequiredScopes: {"schema": obj{"type": "string"},
 		"description": "The scopes the proxied route requires, separated by commas or spaces."},
-	"X-Forwarded-For":  {"schema": obj{"type": "string"}, "description": "The client's address, read only from a trusted proxy."},
-	"Forwarded":        {"schema": obj{"type": "string"}, "description": "The client's address, read only from a trusted proxy."},
-	MinChangeSeqHeader: {"schema": obj{"type": "integer", "minimum": 0, "format": "int64"}, "description": "Answer at least as fresh as this change (an SDK's change stream position)."},
+	"X-Forwarded-For":   {"schema": obj{"type": "string"}, "description": "The client's address, read only from a trusted proxy."},
+	"Forwarded":         {"schema": obj{"type": "string"}, "description": "The client's address, read only from a trusted proxy."},
+	MinChangeSeqHeader:  {"schema": obj{"type": "integer", "minimum": 0, "format": "int64"}, "description": "Answer at least as fresh as this change (an SDK's change stream position)."},
+	HeaderLeakKeyID:     {"schema": obj{"type": "string"}, "description": "The identifier of the secret-scanning service's key that signed the report."},
+	HeaderLeakSignature: {"schema": obj{"type": "string"}, "description": "The signature of the raw body: ECDSA P-256 over SHA-256, ASN.1, base64."},
 }
+
+// lenient are the types of request bodies read by encoding/json as it
+// is, not by decode: a third party's format, whose members may be left
+// out or null and which may carry members of its own.
+var lenient = map[reflect.Type]bool{reflect.TypeFor[service.LeakReport](): true}
 
 // responseHeaders are the headers of answers, as components/headers.
 var responseHeaders = map[string]obj{
@@ -201,6 +210,7 @@ const (
 	tagSettings     = "Settings"
 	tagAudit        = "Audit"
 	tagForwardAuth  = "Forward authentication"
+	tagLeaks        = "Leak reports"
 	tagService      = "Service"
 )
 
@@ -212,5 +222,6 @@ var openapiTags = []any{
 	obj{"name": tagSettings, "description": "The org's limits and policies (org keys)."},
 	obj{"name": tagAudit, "description": "The audit log."},
 	obj{"name": tagForwardAuth, "description": "Forward authentication for reverse proxies (docs/forward-auth.md)."},
+	obj{"name": tagLeaks, "description": "Reports of leaked keys from secret-scanning services, signed by them (docs/leaks.md)."},
 	obj{"name": tagService, "description": "Health and this document."},
 }

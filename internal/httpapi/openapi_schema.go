@@ -84,6 +84,9 @@ func (g *schemaGen) schema(t reflect.Type, u use) obj {
 	case reflect.Interface:
 		return obj{}
 	case reflect.Struct:
+		if t.Name() == "" { // an anonymous struct: described in place
+			return g.object(t, "", u)
+		}
 		return g.component(t, componentName(t), u)
 	}
 	panic(fmt.Sprintf("openapi: no schema for %v", t))
@@ -125,6 +128,7 @@ func (g *schemaGen) variant(t reflect.Type, name string, u use) obj {
 func (g *schemaGen) object(t reflect.Type, name string, u use) obj {
 	clearable, patch := patchClearable[t]
 	patch = patch && u == input
+	loose := lenient[t] && u == input
 	props := obj{}
 	required := []string{}
 	for f := range fields(t) {
@@ -145,7 +149,7 @@ func (g *schemaGen) object(t reflect.Type, name string, u use) obj {
 		merge(s, rule.schema)
 		omitted := strings.Contains(opts, "omitempty")
 		pointer := f.Type.Kind() == reflect.Pointer
-		optional := omitted || rule.optional || patch || u == input && pointer
+		optional := omitted || rule.optional || patch || loose || u == input && pointer
 		var nullable bool
 		switch {
 		case patch:
@@ -163,7 +167,7 @@ func (g *schemaGen) object(t reflect.Type, name string, u use) obj {
 			required = append(required, member)
 		}
 	}
-	s := obj{"type": "object", "properties": props, "additionalProperties": false}
+	s := obj{"type": "object", "properties": props, "additionalProperties": loose}
 	if len(required) > 0 {
 		s["required"] = required
 	}

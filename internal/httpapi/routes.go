@@ -126,6 +126,7 @@ func (a *API) routes() []route {
 	rs = append(rs, a.memberRoutes()...)
 	rs = append(rs, a.settingsRoutes()...)
 	rs = append(rs, a.forwardAuthRoutes()...)
+	rs = append(rs, a.leakRoutes()...)
 	return rs
 }
 

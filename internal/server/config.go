@@ -36,6 +36,10 @@ type Config struct {
 	// PprofAddr, when set, is the address Go's profiles are served on
 	// (/debug/pprof/), alone; empty: nowhere.
 	PprofAddr string
+	// LeakReportKeys, when set, is a file of the public keys that sign leak
+	// reports from secret-scanning services (docs/leaks.md); empty: POST
+	// /v1/leak-reports answers 404.
+	LeakReportKeys string
 	// TrustedProxies are CIDRs (or addresses) of reverse proxies whose
 	// X-Forwarded-For and Forwarded headers name the client. Empty: the
 	// client is always the TCP peer and those headers are ignored.

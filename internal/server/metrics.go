@@ -16,24 +16,30 @@ import (
 // an operator may keep them off the address clients reach, for a scraper
 // on a private network.
 func (s *Server) listenMetrics() (*http.Server, error) {
-	if s.metricsAddr == "" {
+	return s.listenAlone(s.metricsAddr, s.api.MetricsHandler(), "metrics")
+}
+
+// listenAlone serves h on a listener of its own at addr (nothing when addr
+// is empty), with the main server's timeouts, and logs "<what> listening".
+func (s *Server) listenAlone(addr string, h http.Handler, what string) (*http.Server, error) {
+	if addr == "" {
 		return nil, nil
 	}
-	ln, err := net.Listen("tcp", s.metricsAddr)
+	ln, err := net.Listen("tcp", addr)
 	if err != nil {
-		return nil, fmt.Errorf("listen for metrics: %w", err)
+		return nil, fmt.Errorf("listen for %s: %w", what, err)
 	}
 	srv := &http.Server{
-		Handler:           s.api.MetricsHandler(),
+		Handler:           h,
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
-		WriteTimeout:      30 * time.Second,
+		WriteTimeout:      2 * time.Minute, // room for a 60 s CPU profile
 		IdleTimeout:       120 * time.Second,
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
 	}
 	go func() { _ = srv.Serve(ln) }()
-	s.log.Info("metrics listening", "addr", ln.Addr().String())
+	s.log.Info(what+" listening", "addr", ln.Addr().String())
 	return srv, nil
 }
 

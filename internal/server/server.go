@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"time"
 
 	"github.com/keyward/keyward"
@@ -47,6 +48,16 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 	proxies, err := clientaddr.ParseProxies(cfg.TrustedProxies)
 	if err != nil {
 		return nil, err
+	}
+	var leakKeys httpapi.LeakReportKeys
+	if cfg.LeakReportKeys != "" {
+		b, err := os.ReadFile(cfg.LeakReportKeys)
+		if err != nil {
+			return nil, fmt.Errorf("--leak-report-keys: %w", err)
+		}
+		if leakKeys, err = httpapi.ParseLeakReportKeys(b); err != nil {
+			return nil, fmt.Errorf("--leak-report-keys %s: %w", cfg.LeakReportKeys, err)
+		}
 	}
 	st, err := OpenStore(ctx, cfg.Database)
 	if err != nil {
@@ -116,7 +127,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 		}))
 	}
 	api := httpapi.New(httpapi.Config{Service: svc, Logger: log, Registry: reg, Fallback: dash, MetricsElsewhere: cfg.MetricsAddr != "",
-		TrustedProxies: proxies, Feeds: srv.Watcher.FeedsUp})
+		TrustedProxies: proxies, Feeds: srv.Watcher.FeedsUp, LeakReportKeys: leakKeys})
 	srv.Service, srv.Handler, srv.api = svc, api, api
 	return srv, nil
 }

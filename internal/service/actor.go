@@ -20,6 +20,10 @@ type Actor struct {
 	// selected).
 	OrgID  string
 	Origin Origin
+	// System names keyward itself acting, for no user and no key (leak
+	// reports: "secret-scanning"). Such an actor passes no access check:
+	// only the service's own paths make one.
+	System string
 }
 
 // UserActor returns an actor for a signed-in user acting in org orgID.
@@ -33,7 +37,7 @@ func KeyActor(k *keyward.Key, o Origin) *Actor {
 }
 
 // IsUser reports whether the actor is a signed-in user.
-func (a *Actor) IsUser() bool { return a.Key == nil }
+func (a *Actor) IsUser() bool { return a.Key == nil && a.System == "" }
 
 // IsKind reports whether the actor is a key of the given kind.
 func (a *Actor) IsKind(k keyward.KeyKind) bool { return a.Key != nil && a.Key.Kind == k }
@@ -42,6 +46,9 @@ func (a *Actor) IsKind(k keyward.KeyKind) bool { return a.Key != nil && a.Key.Ki
 func (a *Actor) Ref() keyward.ActorRef {
 	if a.Key != nil {
 		return keyward.ActorRef{Type: keyward.ActorKey, ID: a.Key.ID}
+	}
+	if a.System != "" {
+		return keyward.ActorRef{Type: keyward.ActorSystem, ID: a.System}
 	}
 	return keyward.ActorRef{Type: keyward.ActorUser, ID: a.UserID}
 }

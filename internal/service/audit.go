@@ -17,6 +17,7 @@ const (
 	AuditKeyTransfer       = "key.transfer"
 	AuditKeyRead           = "key.read"
 	AuditKeyVerify         = "key.verify"
+	AuditKeyLeaked         = "key.leaked"
 	AuditProjectCreate     = "project.create"
 	AuditProjectUpdate     = "project.update"
 	AuditProjectDelete     = "project.delete"

@@ -22,6 +22,7 @@ func (s *Service) GetSettings(ctx context.Context, a *Actor) (*keyward.Settings,
 	if err != nil {
 		return nil, err
 	}
+	org.Settings.LeakPolicy = org.Settings.LeakAction()
 	return &org.Settings, nil
 }
 
@@ -70,6 +71,13 @@ func (s *Service) UpdateSettings(ctx context.Context, a *Actor, in keyward.Setti
 				errs = append(errs, &keyward.FieldError{Field: "rotation_max_grace", Problem: "must be between 0s and 7d"})
 			}
 			st.RotationMaxGrace = *in.RotationMaxGrace
+		}
+		st.LeakPolicy = st.LeakAction()
+		if in.LeakPolicy != nil {
+			if *in.LeakPolicy != keyward.LeakRevoke && *in.LeakPolicy != keyward.LeakFlag {
+				errs = append(errs, &keyward.FieldError{Field: "leak_policy", Problem: "must be revoke or flag"})
+			}
+			st.LeakPolicy = *in.LeakPolicy
 		}
 		if err := invalid(errs...); err != nil {
 			return err

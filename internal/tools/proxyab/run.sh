@@ -15,6 +15,8 @@ set -euo pipefail
 bin=$(realpath "$1")
 rounds=${2:-10} dur=${3:-3s} conns=${4:-32}
 src=$(cd "$(dirname "$0")/../../.." && pwd)
+# shellcheck source=../wrkround.sh
+. "$src/internal/tools/wrkround.sh"
 work=$(mktemp -d)
 export KEYWARD_KEY_PEPPER="proxyab pepper"
 pids=()
@@ -52,19 +54,7 @@ code=$(curl -s -o /dev/null -w '%{http_code}' http://127.0.0.1:19003/orders/1)
 printf 'wrk.method = "GET"\nwrk.path = "/orders/1"\nwrk.headers["x-api-key"] = "%s"\n' "$key" >"$work/req.lua"
 for port in 19002 19003; do wrk -c "$conns" -d 1s -s "$work/req.lua" "http://127.0.0.1:$port" >/dev/null; done # warm-up
 
-cputicks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
-load() { # PORT PID: "rate p99_ms non2xx cpu_us_per_request"
-	local out t0 t1 rate p99 bad n cpu
-	t0=$(cputicks "$2")
-	out=$(wrk -c "$conns" -d "$dur" --latency -s "$work/req.lua" "http://127.0.0.1:$1")
-	t1=$(cputicks "$2")
-	rate=$(awk '/^Requests\/sec:/ {print $2}' <<<"$out")
-	n=$(awk '/requests in/ {print $1}' <<<"$out")
-	cpu=$(awk -v d=$((t1 - t0)) -v n="$n" -v hz="$(getconf CLK_TCK)" 'BEGIN {printf "%.1f", d / hz * 1e6 / n}')
-	p99=$(awk '$1 == "99%" {v=$2; if (v ~ /us$/) {sub(/us/,"",v); v/=1000} else if (v ~ /ms$/) {sub(/ms/,"",v)} else if (v ~ /s$/) {sub(/s/,"",v); v*=1000}; print v}' <<<"$out")
-	bad=$(awk '/Non-2xx/ {print $5}' <<<"$out")
-	echo "$rate $p99 ${bad:-0} $cpu"
-}
+load() { wrk_round "$work/req.lua" "http://127.0.0.1:$1" "$2"; } # PORT PID
 
 echo "keyward proxy vs httputil.ReverseProxy, $rounds rounds of -c$conns -d$dur; load at start: $(cut -d' ' -f1-3 /proc/loadavg)"
 printf '%-6s %12s %9s %9s %12s %9s %9s %8s %8s\n' round bare_req/s bare_p99 bare_cpu kw_req/s kw_p99 kw_cpu rate p99

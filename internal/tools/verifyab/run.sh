@@ -31,6 +31,8 @@ rounds=${3:-10} dur=${4:-3s} conns=${5:-32} endpoint=${6:-verify}
 admin=${KEYWARD_AB_POSTGRES:-postgres://postgres@127.0.0.1:5432/test?sslmode=disable}
 store=${KEYWARD_AB_STORE:-postgres}
 src=$(cd "$(dirname "$0")/../../.." && pwd)
+# shellcheck source=../wrkround.sh
+. "$src/internal/tools/wrkround.sh"
 base=${admin%%\?*}; base=${base%/*}   # postgres://user@host:port
 work=$(mktemp -d)
 export KEYWARD_KEY_PEPPER="verifyab pepper"
@@ -111,23 +113,8 @@ startbare() {
 	wrk -c "$conns" -d 1s -s "$work/$name.lua" "http://127.0.0.1:$port" >/dev/null # warm-up
 }
 
-# cputicks PID: the process's user+system CPU time, in clock ticks.
-cputicks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
-
-# load NAME PORT PID: one round; prints "rate p99_ms non2xx cpu_us_per_request".
-load() {
-	local out t0 t1
-	t0=$(cputicks "$3")
-	out=$(wrk -c "$conns" -d "$dur" --latency -s "$work/$1.lua" "http://127.0.0.1:$2")
-	t1=$(cputicks "$3")
-	local rate p99 bad n cpu
-	rate=$(awk '/^Requests\/sec:/ {print $2}' <<<"$out")
-	n=$(awk '/requests in/ {print $1}' <<<"$out")
-	cpu=$(awk -v d=$((t1 - t0)) -v n="$n" -v hz="$(getconf CLK_TCK)" 'BEGIN {printf "%.1f", d / hz * 1e6 / n}')
-	p99=$(awk '$1 == "99%" {v=$2; if (v ~ /us$/) {sub(/us/,"",v); v/=1000} else if (v ~ /ms$/) {sub(/ms/,"",v)} else if (v ~ /s$/) {sub(/s/,"",v); v*=1000}; print v}' <<<"$out")
-	bad=$(awk '/Non-2xx/ {print $5}' <<<"$out")
-	echo "$rate $p99 ${bad:-0} $cpu"
-}
+# load NAME PORT PID: one round against NAME's server.
+load() { wrk_round "$work/$1.lua" "http://127.0.0.1:$2" "$3"; }
 
 start old "$old" 18081
 start new "$new" 18082
