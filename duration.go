@@ -15,6 +15,15 @@ import (
 // "1h30m") or with whole days in front ("1d12h").
 type Duration time.Duration
 
+// DurationPattern is the shape of the strings ParseDuration reads, for the
+// OpenAPI document: whole days ("7d"), a Go duration ("90s", "1h30m",
+// "1.5h") or both ("1d12h"). ParseDuration also bounds the days (36500 at
+// most) and the total, which the pattern does not.
+const DurationPattern = `^(?:\+?[0-9]+d(?:` + goDuration + `)?|\+?` + goDuration + `)$`
+
+// goDuration is a duration string of time.ParseDuration without a sign.
+const goDuration = `(?:0|(?:(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:ns|us|µs|μs|ms|s|m|h))+)`
+
 // day is the unit "d" stands for.
 const day = 24 * time.Hour
 

@@ -34,6 +34,14 @@ const (
 	CodeProxyMisconfigured = "PROXY_MISCONFIGURED"
 )
 
+// ErrorCodes are every code of the error contract.
+var ErrorCodes = []string{
+	CodeInvalidRequest, CodeAmbiguousCredentials, CodeAPIKeyMissing, CodeAPIKeyInvalid, CodeAPIKeyExpired,
+	CodeUnauthenticated, CodePermissionDenied, CodeIPNotAllowed, CodeNotFound, CodeMethodNotAllowed,
+	CodeKeyLimitReached, CodeConflict, CodePayloadTooLarge, CodeUnsupportedMediaType, CodeRateLimited,
+	CodeInternal, CodeUnavailable, CodeProxyMisconfigured,
+}
+
 // Error is the one error type of keyward, on both sides of the wire: the
 // service returns it, the HTTP API writes it as the error object of every
 // error body ({"error": {code, message, status, request_id, details?}},

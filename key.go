@@ -43,9 +43,11 @@ const (
 	ScopeSettingsWrite = "settings:write"
 )
 
-// scopeName is the shape of every scope, built-in or a project's own:
-// "resource:verb", lower case.
-var scopeName = regexp.MustCompile(`^[a-z][a-z0-9_.-]{0,48}:[a-z0-9_.*-]{1,48}$`)
+// ScopePattern is the shape of every scope, built-in or a project's own:
+// "resource:verb", lower case. The OpenAPI document states it too.
+const ScopePattern = `^[a-z][a-z0-9_.-]{0,48}:[a-z0-9_.*-]{1,48}$`
+
+var scopeName = regexp.MustCompile(ScopePattern)
 
 // ValidScopeName reports whether s has the shape of a scope
 // ("orders:read"): what a project's custom scopes must look like, and what
@@ -203,6 +205,9 @@ const (
 	VerifyIPNotAllowed      = "IP_NOT_ALLOWED"
 	VerifyRateLimited       = "RATE_LIMITED"
 )
+
+// VerifyCodes are every verify result code.
+var VerifyCodes = []string{VerifyValid, VerifyInvalid, VerifyExpired, VerifyInsufficientScope, VerifyIPNotAllowed, VerifyRateLimited}
 
 // VerifyResult is the answer of POST /v1/verify.
 type VerifyResult struct {

@@ -10,6 +10,7 @@ package keyward
 import (
 	"crypto/rand"
 	"encoding/binary"
+	"regexp"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -138,6 +139,12 @@ func ValidID(prefix, s string) bool {
 		}
 	}
 	return true
+}
+
+// IDPattern is the regular expression of the ids ValidID accepts for
+// prefix, for the OpenAPI document.
+func IDPattern(prefix string) string {
+	return "^" + regexp.QuoteMeta(prefix) + "_[" + crockford + "]{26}$"
 }
 
 // Clock tells the time. The service takes one so that expiry and grace

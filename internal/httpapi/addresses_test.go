@@ -149,7 +149,7 @@ func serve(t *testing.T, env *kwtest.Env, proxies clientaddr.Proxies, log *kwtes
 	}
 	dash := dashboard.New(dashboard.Config{Service: env.Service, Logger: logger, Clock: env.Clock})
 	api := httpapi.New(httpapi.Config{Service: env.Service, Logger: logger, Fallback: dash, TrustedProxies: proxies})
-	ts := httptest.NewServer(api)
+	ts := httptest.NewServer(checkExchanges(t, api))
 	t.Cleanup(ts.Close)
 	return &kwtest.Server{Env: env, URL: ts.URL, API: api}
 }

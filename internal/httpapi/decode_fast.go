@@ -1,14 +1,34 @@
 package httpapi
 
-import "github.com/keyward/keyward"
+import (
+	"encoding/json"
+	"net/http"
+
+	"github.com/keyward/keyward"
+)
+
+// decodeVerify reads the body of a verify request: decode's rules, and a
+// "key" member that is present and not null (an empty string is a key
+// that is not valid; a missing one is a malformed request).
+func decodeVerify(r *http.Request, in *keyward.VerifyInput) error {
+	return decodeBody(r, in, false, func(body []byte) error {
+		var key struct {
+			Key *string `json:"key"`
+		}
+		if err := json.Unmarshal(body, &key); err != nil || key.Key == nil {
+			return keyward.Invalid(keyward.FieldError{Field: "key", Problem: "is required"})
+		}
+		return nil
+	})
+}
 
 // decodeVerifyFast decodes the body of POST /v1/verify without reflection,
 // for the shape SDKs send: one object with "key", "scopes" (an array of
 // strings) and "ip", each at most once, strings of printable ASCII without
 // escapes. It reports false, leaving in untouched, for anything else
 // (escapes, other fields, other types, null, duplicates, other case,
-// trailing data), and the strict decoder then gives the exact answer or
-// error. When it reports true, in is what the strict decoder would have
+// trailing data, no "key"), and the strict decoder then gives the exact
+// answer or error. When it reports true, in is what the strict decoder would have
 // produced (FuzzVerifyFast checks it).
 func decodeVerifyFast(body []byte, in *keyward.VerifyInput) bool {
 	if len(body) > maxFastBody {
@@ -63,7 +83,7 @@ func decodeVerifyFast(body []byte, in *keyward.VerifyInput) bool {
 		}
 	}
 	p.space()
-	if p.i != len(p.b) {
+	if p.i != len(p.b) || !seenKey {
 		return false
 	}
 	*in = out

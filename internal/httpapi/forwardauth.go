@@ -43,15 +43,15 @@ const HeaderErrorCode = "Keyward-Error-Code"
 // append the client's path (Envoy's path_prefix).
 func (a *API) forwardAuthRoutes() []route {
 	base := route{
-		Auth: authProxy, AnyQuery: true, Hot: true, Out: keyward.Whoami{}, Status: 200,
+		Auth: authProxy, AnyQuery: true, Hot: true, Out: keyward.Whoami{}, Status: 200, Tag: tagForwardAuth,
 		Headers:    []string{"x-api-key", HeaderRequiredScopes, "X-Forwarded-For", "Forwarded"},
 		OutHeaders: []string{keyward.HeaderKeyID, keyward.HeaderProjectID, keyward.HeaderOwnerID, keyward.HeaderScopes, keyward.HeaderMetadata},
 		Handle:     a.forwardAuth,
 	}
 	exact, rest := base, base
-	exact.Path = "/v1/forward-auth"
+	exact.Path, exact.ID = "/v1/forward-auth", "forwardAuth"
 	exact.Summary = "Forward authentication for a reverse proxy, any method: the client's key (x-api-key or Bearer) is checked as POST /v1/verify checks it, against the scopes in Keyward-Required-Scopes; 200 with the key in Keyward-* headers, or the error the client should get (docs/forward-auth.md)"
-	rest.Path = "/v1/forward-auth/{path...}"
+	rest.Path, rest.ID = "/v1/forward-auth/{path...}", "forwardAuthWithPath"
 	rest.Summary = "The same, for proxies that append the client's path (Envoy's path_prefix); the path is not read"
 	return []route{exact, rest}
 }

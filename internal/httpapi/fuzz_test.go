@@ -175,7 +175,7 @@ func FuzzVerifyFast(f *testing.F) {
 		r := httptest.NewRequest("POST", "/v1/verify", bytes.NewReader(body))
 		r.Header.Set("Content-Type", "application/json")
 		var full keyward.VerifyInput
-		if err := decode(r, &full, false); err != nil || !reflect.DeepEqual(fast, full) {
+		if err := decodeVerify(r, &full); err != nil || !reflect.DeepEqual(fast, full) {
 			t.Fatalf("%q: fast %+v, decode %+v (%v)", body, fast, full, err)
 		}
 	})

@@ -89,7 +89,7 @@ func (ks LeakReportKeys) verify(h http.Header, body []byte) bool {
 // it answers 404, as a route that does not exist.
 func (a *API) leakRoutes() []route {
 	return []route{{
-		Method: "POST", Path: "/v1/leak-reports",
+		Method: "POST", Path: "/v1/leak-reports", ID: "reportLeaks", Tag: tagLeaks, Errors: []int{401, 404},
 		Summary: "Report keyward keys found in public, signed by a secret-scanning service whose key the operator configured: each live key is revoked or flagged by its org's leak_policy; the answer is the same whichever tokens are keys",
 		Headers: []string{HeaderLeakKeyID, HeaderLeakSignature},
 		In:      []service.LeakReport{}, Out: []struct{}{}, Status: 200,

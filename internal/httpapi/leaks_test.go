@@ -91,7 +91,7 @@ func newLeakSetup(t *testing.T, scanners ...*scanner) *leakSetup {
 			t.Fatal(err)
 		}
 	}
-	srv := httptest.NewServer(httpapi.New(httpapi.Config{Service: env.Service, Logger: kwtest.Logger(t), LeakReportKeys: keys}))
+	srv := httptest.NewServer(checkExchanges(t, httpapi.New(httpapi.Config{Service: env.Service, Logger: kwtest.Logger(t), LeakReportKeys: keys})))
 	t.Cleanup(srv.Close)
 	return &leakSetup{env: env, url: srv.URL, pid: env.MustProject(t, "Shop").ID}
 }

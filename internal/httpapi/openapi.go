@@ -1,106 +1,62 @@
 package httpapi
 
 import (
-	"maps"
+	"net/http"
 	"reflect"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/keyward/keyward"
 )
 
 // OpenAPI returns the OpenAPI 3.1 document of every route, generated from
-// the route table and the Go types the routes take and return.
+// the route table and the Go types the routes take and return, with the
+// bounds of openapi_rules.go.
 func (a *API) OpenAPI() map[string]any {
-	g := &schemaGen{components: map[string]any{}}
-	paths := map[string]map[string]any{}
-	errorRef := g.schema(reflect.TypeOf(ErrorBody{}))
+	g := newSchemaGen()
+	paths := obj{}
 	for _, rt := range a.routes() {
-		op := map[string]any{"summary": rt.Summary}
-		var params []any
-		for _, name := range pathParams(rt.Path) {
-			params = append(params, map[string]any{"name": name, "in": "path", "required": true, "schema": map[string]any{"type": "string"}})
-		}
-		for _, name := range rt.Query {
-			params = append(params, map[string]any{"name": name, "in": "query", "required": false, "schema": map[string]any{"type": "string"}})
-		}
-		for _, name := range rt.Headers {
-			params = append(params, map[string]any{"name": name, "in": "header", "required": false, "schema": map[string]any{"type": "string"}})
-		}
-		if len(params) > 0 {
-			op["parameters"] = params
-		}
-		if rt.In != nil {
-			op["requestBody"] = map[string]any{
-				"required": rt.Method != "POST" || !strings.HasSuffix(rt.Path, "}/rotate") && !strings.HasSuffix(rt.Path, "}/revoke"),
-				"content":  map[string]any{"application/json": map[string]any{"schema": g.schema(reflect.TypeOf(rt.In))}},
-			}
-		}
-		ok := map[string]any{"description": "Success"}
-		if rt.Out != nil {
-			mediaType := "application/json"
-			if rt.Stream {
-				mediaType = "text/event-stream" // Out is the data of each event
-			}
-			ok["content"] = map[string]any{mediaType: map[string]any{"schema": g.schema(reflect.TypeOf(rt.Out))}}
-		}
-		if len(rt.OutHeaders) > 0 {
-			headers := map[string]any{}
-			for _, name := range rt.OutHeaders {
-				headers[name] = map[string]any{"schema": map[string]any{"type": "string"}}
-			}
-			ok["headers"] = headers
-		}
-		op["responses"] = map[string]any{
-			itoa(rt.Status): ok,
-			"default": map[string]any{"description": "An error: {\"error\": {code, message, status, request_id, details?}} (README, Error codes)",
-				"content": map[string]any{"application/json": map[string]any{"schema": errorRef}}},
-		}
-		if rt.AltStatus != 0 {
-			alt := map[string]any{"description": rt.AltSummary}
-			if content, has := ok["content"]; has {
-				alt["content"] = content
-			}
-			op["responses"].(map[string]any)[itoa(rt.AltStatus)] = alt
-		}
-		switch rt.Auth {
-		case authProject:
-			op["security"] = []any{map[string]any{"projectKey": []any{}}, map[string]any{"bearer": []any{}}}
-		case authOrg:
-			op["security"] = []any{map[string]any{"orgKey": []any{}}, map[string]any{"bearer": []any{}}}
-		case authProxy:
-			op["security"] = []any{map[string]any{"proxyKey": []any{}}}
-		}
+		op := g.operation(rt)
 		path := strings.Replace(rt.Path, "...}", "}", 1) // a ServeMux wildcard for the rest of the path
-		if paths[path] == nil {
-			paths[path] = map[string]any{}
+		item, _ := paths[path].(obj)
+		if item == nil {
+			item = obj{}
+			paths[path] = item
 		}
-		methods := []string{rt.Method}
-		if rt.Method == "" {
-			methods = anyMethod
+		if rt.Method != "" {
+			op["operationId"] = rt.ID
+			item[strings.ToLower(rt.Method)] = op
+			continue
 		}
-		for _, m := range methods {
-			mop := op
-			if len(methods) > 1 {
-				mop = maps.Clone(op)
-			}
-			mop["operationId"] = operationID(m, rt.Path)
-			paths[path][strings.ToLower(m)] = mop
+		for _, m := range anyMethod { // a route of every method: one operation each
+			mop := deepCopy(op).(obj)
+			mop["operationId"] = rt.ID + m[:1] + strings.ToLower(m[1:])
+			item[strings.ToLower(m)] = mop
 		}
 	}
-	return map[string]any{
+	headers := obj{}
+	for name, h := range responseHeaders {
+		headers[name] = h
+	}
+	return obj{
 		"openapi": "3.1.0",
-		"info":    map[string]any{"title": "keyward", "version": "1", "description": "Self-hosted API keys: issue, verify, rotate and revoke."},
+		"info":    obj{"title": "keyward", "version": "1", "description": "Self-hosted API keys: issue, verify, rotate and revoke."},
+		// Relative: the server this document was read from.
+		"servers": []any{obj{"url": "/", "description": "The keyward server that serves this document"}},
+		"tags":    openapiTags,
 		"paths":   paths,
-		"components": map[string]any{
-			"schemas": g.components,
-			"securitySchemes": map[string]any{
-				"projectKey": map[string]any{"type": "apiKey", "in": "header", "name": "x-api-key"},
-				"orgKey":     map[string]any{"type": "apiKey", "in": "header", "name": "x-org-api-key"},
-				"bearer":     map[string]any{"type": "http", "scheme": "bearer"},
-				"proxyKey":   map[string]any{"type": "apiKey", "in": "header", "name": HeaderProxyKey},
+		"components": obj{
+			"schemas":   g.components,
+			"responses": g.responses,
+			"headers":   headers,
+			"securitySchemes": obj{
+				"projectKey":    obj{"type": "apiKey", "in": "header", "name": "x-api-key", "description": "A project key (kwp_…)."},
+				"projectBearer": obj{"type": "http", "scheme": "bearer", "bearerFormat": "kwp_…", "description": "A project key (kwp_…) as a bearer token."},
+				"orgKey":        obj{"type": "apiKey", "in": "header", "name": "x-org-api-key", "description": "An org key (kwo_…)."},
+				"orgBearer":     obj{"type": "http", "scheme": "bearer", "bearerFormat": "kwo_…", "description": "An org key (kwo_…) as a bearer token."},
+				"proxyKey":      obj{"type": "apiKey", "in": "header", "name": HeaderProxyKey, "description": "The proxy's own project key, with keys:verify."},
 			},
 		},
 	}
@@ -109,6 +65,87 @@ func (a *API) OpenAPI() map[string]any {
 // anyMethod are the operations documented for a route of every method:
 // all that OpenAPI names.
 var anyMethod = []string{"GET", "PUT", "POST", "DELETE", "OPTIONS", "HEAD", "PATCH", "TRACE"}
+
+// operation describes one route (its operationId aside).
+func (g *schemaGen) operation(rt route) obj {
+	op := obj{"summary": rt.Summary, "tags": []any{rt.Tag}, "security": security(rt.Auth)}
+	if params := parameters(rt); len(params) > 0 {
+		op["parameters"] = params
+	}
+	if rt.In != nil {
+		// Rotating and revoking take an optional body; every other
+		// body is required.
+		optional := rt.Method == "POST" && (strings.HasSuffix(rt.Path, "}/rotate") || strings.HasSuffix(rt.Path, "}/revoke"))
+		op["requestBody"] = obj{
+			"required": !optional,
+			"content":  obj{"application/json": obj{"schema": g.schema(reflect.TypeOf(rt.In), input)}},
+		}
+	}
+	always := []string{"X-Request-Id"}
+	if rt.Auth != authNone {
+		always = append(always, rateLimitHeaders...)
+	}
+	ok := obj{"description": "Success", "headers": headerRefs(append(always, rt.OutHeaders...))}
+	if rt.Out != nil && rt.Status != http.StatusNoContent {
+		mediaType := "application/json"
+		if rt.Stream {
+			mediaType = "text/event-stream" // Out is the data of each event
+		}
+		ok["content"] = obj{mediaType: obj{"schema": g.schema(reflect.TypeOf(rt.Out), output)}}
+	}
+	responses := obj{strconv.Itoa(rt.Status): ok}
+	if rt.AltStatus != 0 {
+		alt := deepCopy(ok).(obj)
+		alt["description"] = rt.AltSummary
+		responses[strconv.Itoa(rt.AltStatus)] = alt
+	}
+	for _, status := range errorStatuses(rt) {
+		responses[strconv.Itoa(status)] = g.errorResponse(status, rt.Auth)
+	}
+	op["responses"] = responses
+	return op
+}
+
+// security is the credentials a route takes: none for the public ones.
+func security(auth authKind) []any {
+	switch auth {
+	case authProject:
+		return []any{obj{"projectKey": []any{}}, obj{"projectBearer": []any{}}}
+	case authOrg:
+		return []any{obj{"orgKey": []any{}}, obj{"orgBearer": []any{}}}
+	case authProxy:
+		return []any{obj{"proxyKey": []any{}}}
+	}
+	return []any{}
+}
+
+// parameters are a route's path, query and header parameters.
+func parameters(rt route) []any {
+	var params []any
+	for _, name := range pathParams(rt.Path) {
+		params = append(params, obj{"name": name, "in": "path", "required": true, "schema": obj{"type": "string"}})
+	}
+	for _, name := range rt.Query {
+		params = append(params, param(name, "query", queryParams))
+	}
+	for _, name := range rt.Headers {
+		params = append(params, param(name, "header", headerParams))
+	}
+	return params
+}
+
+func param(name, in string, known map[string]obj) obj {
+	p, ok := known[name]
+	if !ok {
+		panic("openapi: the " + in + " parameter " + name + " is not described (openapi_rules.go)")
+	}
+	out := deepCopy(p).(obj)
+	out["name"], out["in"], out["required"] = name, in, false
+	if in == "query" {
+		out["allowEmptyValue"] = true // the server reads "name=" as if it were left out
+	}
+	return out
+}
 
 var paramRE = regexp.MustCompile(`\{([a-z_]+)(?:\.\.\.)?\}`)
 
@@ -120,96 +157,77 @@ func pathParams(path string) []string {
 	return out
 }
 
-// operationID is a stable name such as "post_v1_org_keys_id_rotate".
-func operationID(method, path string) string {
-	p := strings.NewReplacer("/", "_", "{", "", "}", "", "...", "", ".", "_").Replace(path)
-	return strings.ToLower(method) + p
-}
-
-func itoa(n int) string { return strconv.Itoa(n) }
-
-// schemaGen turns Go types into JSON Schemas, naming structs as components.
-type schemaGen struct {
-	components map[string]any
-}
-
-var (
-	timeType     = reflect.TypeOf(time.Time{})
-	durationType = reflect.TypeOf(keyward.Duration(0))
-)
-
-func (g *schemaGen) schema(t reflect.Type) map[string]any {
-	switch t {
-	case timeType:
-		return map[string]any{"type": "string", "format": "date-time"}
-	case durationType:
-		return map[string]any{"type": "string", "description": "a duration as people write it: \"90s\", \"30m\", \"24h\", \"7d\" (any Go duration string such as \"1h30m\" is read too)"}
+// headerRefs refers to the response headers named.
+func headerRefs(names []string) obj {
+	out := obj{}
+	for _, name := range names {
+		if _, ok := responseHeaders[name]; !ok {
+			panic("openapi: the response header " + name + " is not described (openapi_rules.go)")
+		}
+		out[name] = obj{"$ref": "#/components/headers/" + name}
 	}
-	switch t.Kind() {
-	case reflect.Pointer:
-		s := g.schema(t.Elem())
-		return map[string]any{"anyOf": []any{s, map[string]any{"type": "null"}}}
-	case reflect.String:
-		return map[string]any{"type": "string"}
-	case reflect.Bool:
-		return map[string]any{"type": "boolean"}
-	case reflect.Int, reflect.Int64, reflect.Int32, reflect.Uint8:
-		return map[string]any{"type": "integer"}
-	case reflect.Float64:
-		return map[string]any{"type": "number"}
-	case reflect.Slice:
-		if t.Elem().Kind() == reflect.Uint8 {
-			return map[string]any{"type": "string"}
-		}
-		return map[string]any{"type": "array", "items": g.schema(t.Elem())}
-	case reflect.Map:
-		return map[string]any{"type": "object", "additionalProperties": g.schema(t.Elem())}
-	case reflect.Interface:
-		return map[string]any{}
-	case reflect.Struct:
-		name := componentName(t)
-		ref := map[string]any{"$ref": "#/components/schemas/" + name}
-		if _, done := g.components[name]; done {
-			return ref
-		}
-		g.components[name] = map[string]any{} // placeholder against recursion
-		props := map[string]any{}
-		var required []string
-		for i := 0; i < t.NumField(); i++ {
-			f := t.Field(i)
-			tag := f.Tag.Get("json")
-			if !f.IsExported() || tag == "-" {
-				continue
-			}
-			name, opts, _ := strings.Cut(tag, ",")
-			if name == "" {
-				name = f.Name
-			}
-			props[name] = g.schema(f.Type)
-			if !strings.Contains(opts, "omitempty") && f.Type.Kind() != reflect.Pointer {
-				required = append(required, name)
-			}
-		}
-		s := map[string]any{"type": "object", "properties": props, "additionalProperties": false}
-		if len(required) > 0 {
-			s["required"] = required
-		}
-		g.components[name] = s
+	return out
+}
+
+// errorStatuses are the statuses of the errors rt answers, each with the
+// error body: those every route of its kind can answer, and its own
+// (route.Errors).
+func errorStatuses(rt route) []int {
+	out := []int{http.StatusInternalServerError} // a panic is recovered as INTERNAL
+	out = append(out, rt.Errors...)
+	if strings.HasPrefix(rt.Path, "/v1/") || rt.Path == "/readyz" {
+		out = append(out, http.StatusServiceUnavailable) // the store cannot be read
+	}
+	if strings.HasPrefix(rt.Path, "/v1/") {
+		out = append(out, http.StatusBadRequest) // a query parameter the route does not take, at least
+	}
+	if rt.Auth != authNone {
+		out = append(out, http.StatusBadRequest, http.StatusUnauthorized, http.StatusForbidden, http.StatusTooManyRequests)
+	}
+	if rt.In != nil {
+		out = append(out, http.StatusBadRequest, http.StatusRequestEntityTooLarge, http.StatusUnsupportedMediaType)
+	}
+	if len(pathParams(rt.Path)) > 0 && rt.Auth != authProxy { // forward authentication does not read its path
+		out = append(out, http.StatusNotFound)
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+// errorResponse refers to the error answer with status to a request of
+// a route of auth, described once in components/responses.
+func (g *schemaGen) errorResponse(status int, auth authKind) obj {
+	variant := map[authKind]string{authNone: "", authProject: "Keyed", authOrg: "Keyed", authProxy: "Proxy"}[auth]
+	name := "Error" + strconv.Itoa(status) + variant
+	ref := obj{"$ref": "#/components/responses/" + name}
+	if _, done := g.responses[name]; done {
 		return ref
 	}
-	return map[string]any{}
-}
-
-// componentName names a struct type, generic instances included
-// ("Page[keyward.Key]" becomes "PageKey").
-func componentName(t reflect.Type) string {
-	name := t.Name()
-	if i := strings.IndexByte(name, '['); i >= 0 {
-		inner := name[i+1 : len(name)-1]
-		if j := strings.LastIndexByte(inner, '.'); j >= 0 {
-			inner = inner[j+1:]
-		}
-		name = name[:i] + inner
+	headers := []string{"X-Request-Id"}
+	if auth != authNone {
+		headers = append(headers, rateLimitHeaders...)
 	}
-	return name
+	switch status {
+	case http.StatusUnauthorized:
+		headers = append(headers, "WWW-Authenticate")
+	case http.StatusTooManyRequests:
+		headers = append(headers, "Retry-After")
+	}
+	if auth == authProxy {
+		headers = append(headers, HeaderErrorCode)
+	}
+	var codes []string
+	for _, code := range keyward.ErrorCodes {
+		if StatusOf(code) != status || code == keyward.CodeMethodNotAllowed ||
+			code == keyward.CodeProxyMisconfigured && auth != authProxy {
+			continue
+		}
+		codes = append(codes, code)
+	}
+	g.responses[name] = obj{
+		"description": http.StatusText(status) + ": " + strings.Join(codes, ", ") + " (the error body names it)",
+		"headers":     headerRefs(headers),
+		"content":     obj{"application/json": obj{"schema": g.schema(reflect.TypeFor[ErrorBody](), output)}},
+	}
+	return ref
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"net/http"
+	"reflect"
 	"slices"
 	"strings"
 
@@ -36,18 +37,32 @@ var (
 	memberPatchClears = clears[keyward.MemberPatch]{} // a member's roles are changed, never cleared
 )
 
+// names are the members null clears, sorted.
+func (c clears[T]) names() []string {
+	names := make([]string, 0, len(c))
+	for name := range c {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	return names
+}
+
+// patchClearable names, for the OpenAPI document, the members null clears
+// in each PATCH body: only those are nullable there.
+var patchClearable = map[reflect.Type][]string{
+	reflect.TypeFor[keyward.KeyPatch]():      keyPatchClears.names(),
+	reflect.TypeFor[keyward.ProjectPatch]():  projectPatchClears.names(),
+	reflect.TypeFor[keyward.SettingsPatch](): settingsPatchClears.names(),
+	reflect.TypeFor[keyward.MemberPatch]():   memberPatchClears.names(),
+}
+
 // nullRule is the rule as the OpenAPI summaries of the PATCH routes state
 // it, with the members null clears.
 func nullRule[T any](c clears[T]) string {
 	if len(c) == 0 {
 		return " (leave a member out to keep its value; null is refused)"
 	}
-	names := make([]string, 0, len(c))
-	for name := range c {
-		names = append(names, name)
-	}
-	slices.Sort(names)
-	return " (leave a member out to keep its value; null clears " + strings.Join(names, ", ") + " and is refused for the rest)"
+	return " (leave a member out to keep its value; null clears " + strings.Join(c.names(), ", ") + " and is refused for the rest)"
 }
 
 // decodePatch decodes a PATCH body into dst under the rule above.

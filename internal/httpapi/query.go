@@ -23,7 +23,7 @@ var keyListQuery = []string{"q", "status", "owner", "scope", "sort", "limit", "c
 
 func keyListQueryOf(r *http.Request) (service.ListKeysQuery, error) {
 	q := r.URL.Query()
-	limit, err := intParam(r, "limit")
+	limit, err := limitParam(r)
 	if err != nil {
 		return service.ListKeysQuery{}, err
 	}
@@ -84,15 +84,19 @@ func checkQuery(rawQuery string, declared []string) error {
 	return keyward.Invalid(bad...)
 }
 
-// intParam reads an optional integer query parameter (0 when absent).
-func intParam(r *http.Request, name string) (int, error) {
-	v := r.URL.Query().Get(name)
+// limitParam reads the optional limit of a list: 0 when absent, else 1
+// to service.MaxPageSize.
+func limitParam(r *http.Request) (int, error) {
+	v := r.URL.Query().Get("limit")
 	if v == "" {
 		return 0, nil
 	}
 	n, err := strconv.Atoi(v)
 	if err != nil || len(v) > 9 {
-		return 0, keyward.Invalid(keyward.FieldError{Field: name, Problem: "must be a whole number"})
+		return 0, keyward.Invalid(keyward.FieldError{Field: "limit", Problem: "must be a whole number"})
+	}
+	if n < 1 || n > service.MaxPageSize {
+		return 0, keyward.Invalid(keyward.FieldError{Field: "limit", Problem: "must be between 1 and " + strconv.Itoa(service.MaxPageSize)})
 	}
 	return n, nil
 }
@@ -112,7 +116,7 @@ func timeParam(r *http.Request, name string) (time.Time, error) {
 
 func auditQueryOf(r *http.Request) (service.AuditQuery, error) {
 	q := r.URL.Query()
-	limit, err := intParam(r, "limit")
+	limit, err := limitParam(r)
 	if err != nil {
 		return service.AuditQuery{}, err
 	}

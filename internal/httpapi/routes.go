@@ -33,6 +33,8 @@ type route struct {
 	// Path is a ServeMux pattern's path; a trailing {name...} takes the
 	// rest of the path.
 	Path    string
+	ID      string // the operationId ("createKey"); a route of every method adds the method ("forwardAuthGet")
+	Tag     string // the group of the OpenAPI document it is listed in (openapiTags)
 	Summary string
 	Auth    authKind
 	Query   []string // query parameters it reads
@@ -58,22 +60,27 @@ type route struct {
 	// handler answers by returning a withStatus (AltSummary says when).
 	AltStatus  int
 	AltSummary string
+
+	// Errors are the error statuses the route answers besides those that
+	// every route of its kind does (see errorStatuses): 404 for what a
+	// body names, 409 for a conflict with the stored state.
+	Errors []int
 }
 
 // routes is the whole API. The OpenAPI document is generated from this
 // table and the mux is built from it, so the two cannot drift apart.
 func (a *API) routes() []route {
 	rs := []route{
-		{Method: "GET", Path: "/healthz", Summary: "Process is up", Out: status{}, Status: 200,
-			Handle: func(c *call) (any, error) { return status{Status: "ok"}, nil }},
-		{Method: "GET", Path: "/readyz", Summary: "The store is reachable; the invalidation feeds' and the cache lease's state", Out: readiness{}, Status: 200,
+		{Method: "GET", Path: "/healthz", ID: "getHealth", Tag: tagService, Summary: "Process is up", Out: health{}, Status: 200,
+			Handle: func(c *call) (any, error) { return health{Status: "ok"}, nil }},
+		{Method: "GET", Path: "/readyz", ID: "getReadiness", Tag: tagService, Summary: "The store is reachable; the invalidation feeds' and the cache lease's state", Out: readiness{}, Status: 200,
 			Handle: a.ready},
-		{Method: "GET", Path: "/openapi.json", Summary: "This API's OpenAPI 3.1 document", Status: 200,
+		{Method: "GET", Path: "/openapi.json", ID: "getOpenAPI", Tag: tagService, Summary: "This API's OpenAPI 3.1 document", Out: map[string]any{}, Status: 200,
 			Handle: func(c *call) (any, error) { return a.OpenAPI(), nil }},
 
-		{Method: "GET", Path: "/v1/whoami", Summary: "The calling key", Auth: authProject, Out: keyward.Whoami{}, Status: 200, Hot: true,
+		{Method: "GET", Path: "/v1/whoami", ID: "getWhoami", Tag: tagVerification, Summary: "The calling key", Auth: authProject, Out: keyward.Whoami{}, Status: 200, Hot: true,
 			Handle: a.whoami},
-		{Method: "GET", Path: "/v1/audit-events", Summary: "The project's audit log", Auth: authProject, Query: auditQuery, Out: keyward.Page[keyward.AuditEvent]{}, Status: 200,
+		{Method: "GET", Path: "/v1/audit-events", ID: "listAuditEvents", Tag: tagAudit, Summary: "The project's audit log", Auth: authProject, Query: auditQuery, Out: keyward.Page[keyward.AuditEvent]{}, Status: 200,
 			Handle: func(c *call) (any, error) {
 				q, err := auditQueryOf(c.r)
 				if err != nil {
@@ -82,19 +89,21 @@ func (a *API) routes() []route {
 				q.ProjectID = c.actor.Key.ProjectID
 				return a.svc.ListProjectAudit(c.r.Context(), c.actor, q)
 			}},
-		{Method: "POST", Path: "/v1/verify", Summary: "Verify a key a client presented to your API", Auth: authProject, In: keyward.VerifyInput{}, Out: keyward.VerifyResult{}, Status: 200, Hot: true,
+		{Method: "POST", Path: "/v1/verify", ID: "verifyKey", Tag: tagVerification, Summary: "Verify a key a client presented to your API", Auth: authProject, In: keyward.VerifyInput{}, Out: keyward.VerifyResult{}, Status: 200, Hot: true,
+			Headers: []string{MinChangeSeqHeader}, OutHeaders: []string{ChangeSeqHeader},
 			Handle: func(c *call) (any, error) { return a.verify(c, c.actor.Key.ProjectID) }},
 
-		{Method: "GET", Path: "/v1/key-changes", Summary: "Server-sent events naming the project's keys that changed, for SDKs that cache verifications", Auth: authProject, Out: keyChangesEvent{}, Status: 200, Stream: true,
+		{Method: "GET", Path: "/v1/key-changes", ID: "streamKeyChanges", Tag: tagVerification, Summary: "Server-sent events naming the project's keys that changed, for SDKs that cache verifications", Auth: authProject, Out: keyChangesEvent{}, Status: 200, Stream: true,
 			Handle: func(c *call) (any, error) { return nil, a.keyChanges(c, c.actor.Key.ProjectID) }},
 
-		{Method: "GET", Path: "/v1/org/whoami", Summary: "The calling org key", Auth: authOrg, Out: keyward.Whoami{}, Status: 200,
+		{Method: "GET", Path: "/v1/org/whoami", ID: "getOrgWhoami", Tag: tagVerification, Summary: "The calling org key", Auth: authOrg, Out: keyward.Whoami{}, Status: 200,
 			Handle: a.whoami},
-		{Method: "POST", Path: "/v1/org/verify", Summary: "Verify a project key of any project of the org", Auth: authOrg, In: keyward.VerifyInput{}, Out: keyward.VerifyResult{}, Status: 200, Hot: true,
+		{Method: "POST", Path: "/v1/org/verify", ID: "verifyKeyInOrg", Tag: tagVerification, Summary: "Verify a project key of any project of the org", Auth: authOrg, In: keyward.VerifyInput{}, Out: keyward.VerifyResult{}, Status: 200, Hot: true,
+			Headers: []string{MinChangeSeqHeader}, OutHeaders: []string{ChangeSeqHeader},
 			Handle: func(c *call) (any, error) { return a.verify(c, "") }},
-		{Method: "GET", Path: "/v1/org/key-changes", Summary: "Server-sent events naming the org's project keys that changed, for SDKs that cache verifications", Auth: authOrg, Out: keyChangesEvent{}, Status: 200, Stream: true,
+		{Method: "GET", Path: "/v1/org/key-changes", ID: "streamOrgKeyChanges", Tag: tagVerification, Summary: "Server-sent events naming the org's project keys that changed, for SDKs that cache verifications", Auth: authOrg, Out: keyChangesEvent{}, Status: 200, Stream: true,
 			Handle: func(c *call) (any, error) { return nil, a.keyChanges(c, "") }},
-		{Method: "GET", Path: "/v1/org/audit-events", Summary: "The org's audit log", Auth: authOrg, Query: append([]string{"project_id"}, auditQuery...), Out: keyward.Page[keyward.AuditEvent]{}, Status: 200,
+		{Method: "GET", Path: "/v1/org/audit-events", ID: "listOrgAuditEvents", Tag: tagAudit, Summary: "The org's audit log", Auth: authOrg, Query: append([]string{"project_id"}, auditQuery...), Out: keyward.Page[keyward.AuditEvent]{}, Status: 200,
 			Handle: func(c *call) (any, error) {
 				q, err := auditQueryOf(c.r)
 				if err != nil {
@@ -121,8 +130,8 @@ func (a *API) routes() []route {
 	return rs
 }
 
-// status is the body of the health endpoints.
-type status struct {
+// health is the body of /healthz.
+type health struct {
 	Status string `json:"status"`
 }
 
@@ -185,16 +194,18 @@ func (a *API) whoami(c *call) (any, error) {
 
 func (a *API) verify(c *call, projectID string) (any, error) {
 	in := &c.verifyIn
-	if err := decode(c.r, in, false); err != nil {
+	if err := decodeVerify(c.r, in); err != nil {
 		return nil, err
 	}
 	// An SDK whose change stream has delivered every change up to min asks
 	// for an answer at least that fresh (see keyChanges).
 	min := int64(-1)
 	if h := c.r.Header.Get(MinChangeSeqHeader); h != "" { // no error value to make when absent
-		if n, err := strconv.ParseInt(h, 10, 64); err == nil {
-			min = n
+		n, err := strconv.ParseInt(h, 10, 64)
+		if err != nil || n < 0 {
+			return nil, keyward.Invalid(keyward.FieldError{Field: MinChangeSeqHeader, Problem: "must be a whole number, 0 or more"})
 		}
+		min = n
 	}
 	res, seq, vouched, err := a.svc.VerifyAtLeast(c.r.Context(), c.actor, projectID, *in, min)
 	if err != nil {

@@ -7,6 +7,7 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"net/http"
 	"net/http/httptest"
 	"sync"
 	"testing"
@@ -115,6 +116,11 @@ func (e *Env) User(id string) *service.Actor {
 	return service.UserActor(id, e.OrgID, service.Origin{IP: "127.0.0.1", RequestID: "req_test"})
 }
 
+// Check, when set, wraps the handler of every Server: a test package sets
+// it (in TestMain) to check each exchange, as the httpapi tests check each
+// against the OpenAPI document. It reports what it finds on t.
+var Check func(t testing.TB, h http.Handler) http.Handler
+
 // Server is an Env served over HTTP on a loopback port.
 type Server struct {
 	*Env
@@ -138,7 +144,11 @@ func NewServerLogging(t testing.TB, w io.Writer) *Server {
 	log := slog.New(jsonlog.NewHandler(w))
 	dash := dashboard.New(dashboard.Config{Service: env.Service, Logger: log, Clock: env.Clock})
 	api := httpapi.New(httpapi.Config{Service: env.Service, Logger: log, Fallback: dash})
-	ts := httptest.NewServer(api)
+	var h http.Handler = api
+	if Check != nil {
+		h = Check(t, api)
+	}
+	ts := httptest.NewServer(h)
 	t.Cleanup(ts.Close)
 	t.Cleanup(api.CloseStreams) // runs first: Close waits for open streams
 

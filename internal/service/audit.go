@@ -88,7 +88,7 @@ func (s *Service) listAudit(ctx context.Context, a *Actor, q AuditQuery) (*keywa
 	if !q.Since.IsZero() && !q.Until.IsZero() && !q.Since.Before(q.Until) {
 		return nil, keyward.Invalid(keyward.FieldError{Field: "since", Problem: "must be before until"})
 	}
-	if len(q.Action) > 100 || len(q.ActorID) > 100 || len(q.TargetID) > 100 {
+	if len(q.Action) > MaxAuditFilter || len(q.ActorID) > MaxAuditFilter || len(q.TargetID) > MaxAuditFilter {
 		return nil, keyward.Invalid(keyward.FieldError{Field: "action", Problem: "too long"})
 	}
 	events, err := s.store.ListAuditEvents(ctx, keyward.AuditFilter{

@@ -225,11 +225,11 @@ func (s *Service) verify(ctx context.Context, a *Actor, projectID string, in key
 		return nil, err
 	}
 	var err error
-	if len(in.Key) > 200 {
+	if len(in.Key) > MaxVerifyKeyLen {
 		return nil, keyward.Invalid(keyward.FieldError{Field: "key", Problem: "too long"})
 	}
-	if len(in.Scopes) > maxScopes {
-		return nil, keyward.Invalid(keyward.FieldError{Field: "scopes", Problem: "at most " + itoa(maxScopes)})
+	if len(in.Scopes) > MaxScopes {
+		return nil, keyward.Invalid(keyward.FieldError{Field: "scopes", Problem: "at most " + itoa(MaxScopes)})
 	}
 	var ip netip.Addr
 	if in.IP != "" {

@@ -23,7 +23,7 @@ type BootstrapResult struct {
 // Bootstrap creates an org, its owner and a full-access org key on an empty
 // store, in one transaction. It refuses when any org exists.
 func (s *Service) Bootstrap(ctx context.Context, in BootstrapInput) (*BootstrapResult, error) {
-	name, e1 := checkText("org", in.OrgName, maxNameLen, false)
+	name, e1 := checkText("org", in.OrgName, MaxNameLen, false)
 	email, e2 := checkEmail(in.Email)
 	var e3 *keyward.FieldError
 	if in.Password != "" && len(in.Password) < 8 {

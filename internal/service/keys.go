@@ -4,6 +4,7 @@ import (
 	"context"
 	"slices"
 	"time"
+	"unicode/utf8"
 
 	"github.com/keyward/keyward"
 	"github.com/keyward/keyward/internal/apikey"
@@ -55,6 +56,9 @@ func loadKey(ctx context.Context, q keyward.Queries, a *Actor, w Where, id strin
 	return k, nil
 }
 
+// KeyStatusFilters are the values of ListKeysQuery.Status but "".
+var KeyStatusFilters = []string{"active", "expiring", "revoked", "expired", "all"}
+
 // ListKeysQuery selects keys. Status is "", "active" (active and
 // expiring), "expiring", "revoked", "expired" or "all". Search (in names
 // and hints), OwnerUserID and Scope narrow the list ("" = any); Order
@@ -93,8 +97,8 @@ func (s *Service) ListKeys(ctx context.Context, a *Actor, w Where, q ListKeysQue
 	return page, nil
 }
 
-// maxSearch bounds a search's length: longer than any key's name.
-const maxSearch = 200
+// MaxSearch bounds a search's length: longer than any key's name.
+const MaxSearch = 200
 
 // KeyPage lists a page of the keys w names, as ListKeys, with the cursors
 // of the next and the previous page. Search, owner, scope and order are
@@ -104,16 +108,16 @@ func (s *Service) KeyPage(ctx context.Context, a *Actor, w Where, q ListKeysQuer
 		return nil, s.finish(ctx, err)
 	}
 	var bad []keyward.FieldError
-	if !slices.Contains([]string{"", "active", "expiring", "revoked", "expired", "all"}, q.Status) {
+	if q.Status != "" && !slices.Contains(KeyStatusFilters, q.Status) {
 		bad = append(bad, keyward.FieldError{Field: "status", Problem: "must be active, expiring, revoked, expired or all"})
 	}
-	if len(q.Search) > maxSearch {
+	if utf8.RuneCountInString(q.Search) > MaxSearch {
 		bad = append(bad, keyward.FieldError{Field: "search", Problem: "must be at most 200 characters"})
 	}
 	if q.OwnerUserID != "" && !keyward.ValidID(keyward.PrefixUser, q.OwnerUserID) {
 		bad = append(bad, keyward.FieldError{Field: "owner", Problem: "must be a user id"})
 	}
-	if len(q.Scope) > maxSearch {
+	if utf8.RuneCountInString(q.Scope) > MaxSearch {
 		bad = append(bad, keyward.FieldError{Field: "scope", Problem: "must be at most 200 characters"})
 	}
 	if !slices.Contains(keyward.KeyOrders, q.Order) {
@@ -233,7 +237,7 @@ func (s *Service) CreateKey(ctx context.Context, a *Actor, w Where, in keyward.C
 // within it.
 func (s *Service) newKey(a *Actor, w Where, p *keyward.Project, org *keyward.Org, in keyward.CreateKeyInput, now time.Time) (*keyward.Key, error) {
 	c := ceilingFor(a, w, p)
-	name, e1 := checkText("name", in.Name, maxNameLen, false)
+	name, e1 := checkText("name", in.Name, MaxNameLen, false)
 	allowed := keyward.OrgScopes
 	if p != nil {
 		allowed = append(slices.Clone(keyward.ProjectScopes), p.CustomScopes...)

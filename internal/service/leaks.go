@@ -91,7 +91,7 @@ func (s *Service) leaked(ctx context.Context, o Origin, keyID string, r LeakRepo
 			URL: clip(r.URL, 2000), Source: clip(r.Source, 100), Action: keyward.LeakFlagged,
 		}
 		if org.Settings.LeakAction() == keyward.LeakRevoke {
-			revoke(k, a, now, clip("leaked: found at "+leak.URL, maxReasonLen))
+			revoke(k, a, now, clip("leaked: found at "+leak.URL, MaxReasonLen))
 			if err := q.UpdateKey(ctx, k); err != nil {
 				return err
 			}

@@ -80,7 +80,7 @@ func (s *Service) UpdateKey(ctx context.Context, a *Actor, w Where, id string, i
 		}
 		changes := map[string]any{}
 		if in.Name != nil {
-			name, fe := checkText("name", *in.Name, maxNameLen, false)
+			name, fe := checkText("name", *in.Name, MaxNameLen, false)
 			if fe != nil {
 				return invalid(fe)
 			}
@@ -150,7 +150,7 @@ func (s *Service) UpdateKey(ctx context.Context, a *Actor, w Where, id string, i
 // as a tombstone. Revoking a revoked key returns it unchanged and writes no
 // second audit event (the org lock makes concurrent revokes take turns).
 func (s *Service) RevokeKey(ctx context.Context, a *Actor, w Where, id string, in keyward.RevokeInput) (*keyward.Key, error) {
-	reason, fe := checkText("reason", in.Reason, maxReasonLen, true)
+	reason, fe := checkText("reason", in.Reason, MaxReasonLen, true)
 	if fe != nil {
 		return nil, invalid(fe)
 	}

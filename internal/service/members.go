@@ -46,7 +46,7 @@ func fillProjects(ctx context.Context, q keyward.Queries, m *keyward.Member) err
 // invitation instead (see invite). Only owners may add owners.
 func (s *Service) AddMember(ctx context.Context, a *Actor, in keyward.AddMemberInput) (*keyward.Member, error) {
 	email, e1 := checkEmail(in.Email)
-	name, e2 := checkText("name", in.Name, maxNameLen, true)
+	name, e2 := checkText("name", in.Name, MaxNameLen, true)
 	var e3 *keyward.FieldError
 	if !in.Role.Valid() {
 		e3 = &keyward.FieldError{Field: "role", Problem: "must be owner, admin or member"}
@@ -112,7 +112,7 @@ func (s *Service) AddMember(ctx context.Context, a *Actor, in keyward.AddMemberI
 // checkProjectRoles validates project role assignments; a role of "" (which
 // removes the member from that project) is allowed only in patches.
 func checkProjectRoles(prs []keyward.ProjectMember, allowRemove bool) *keyward.FieldError {
-	if len(prs) > 100 {
+	if len(prs) > MaxProjectRoles {
 		return &keyward.FieldError{Field: "projects", Problem: "at most 100"}
 	}
 	for _, pr := range prs {

@@ -16,7 +16,7 @@ type CreateOrgInput struct {
 // CreateOrg creates an org for a signed-in person, who becomes its owner.
 // A slug that another org has is a CONFLICT that names it.
 func (s *Service) CreateOrg(ctx context.Context, userID string, in CreateOrgInput, o Origin) (*keyward.Org, error) {
-	name, fe := checkText("name", in.Name, maxNameLen, false)
+	name, fe := checkText("name", in.Name, MaxNameLen, false)
 	slug := in.Slug
 	if fe == nil {
 		if slug == "" {

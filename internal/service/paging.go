@@ -20,7 +20,7 @@ func pageArgs(limit int, cursor string) (int, string, error) {
 	case limit == 0:
 		limit = DefaultPageSize
 	case limit < 0 || limit > MaxPageSize:
-		return 0, "", keyward.Invalid(keyward.FieldError{Field: "limit", Problem: "must be between 1 and 200"})
+		return 0, "", keyward.Invalid(keyward.FieldError{Field: "limit", Problem: "must be between 1 and " + itoa(MaxPageSize)})
 	}
 	if cursor == "" {
 		return limit, "", nil

@@ -63,7 +63,7 @@ func (s *Service) GetProject(ctx context.Context, a *Actor, id string) (*keyward
 
 // CreateProject creates a project in the actor's org.
 func (s *Service) CreateProject(ctx context.Context, a *Actor, in keyward.CreateProjectInput) (*keyward.Project, error) {
-	name, e1 := checkText("name", in.Name, maxNameLen, false)
+	name, e1 := checkText("name", in.Name, MaxNameLen, false)
 	slug := in.Slug
 	if slug == "" {
 		slug = slugify(name)
@@ -115,7 +115,7 @@ func (s *Service) UpdateProject(ctx context.Context, a *Actor, id string, in key
 		changes := map[string]any{}
 		var errs []*keyward.FieldError
 		if in.Name != nil {
-			name, fe := checkText("name", *in.Name, maxNameLen, false)
+			name, fe := checkText("name", *in.Name, MaxNameLen, false)
 			errs = append(errs, fe)
 			p.Name, changes["name"] = name, name
 		}

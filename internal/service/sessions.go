@@ -52,7 +52,7 @@ var errBadLogin = keyward.Errorf(keyward.CodeUnauthenticated, "Wrong email or pa
 // session token for the cookie; only its digest is stored.
 func (s *Service) Login(ctx context.Context, email, password string, o Origin) (string, *keyward.Session, error) {
 	email = strings.ToLower(strings.TrimSpace(email))
-	if len(email) > maxEmailLen || len(password) > maxPasswordLen {
+	if len(email) > MaxEmailLen || len(password) > maxPasswordLen {
 		return "", nil, errBadLogin
 	}
 	attempt, err := s.signin.begin(ctx, email, o.IP)

@@ -7,6 +7,12 @@ import (
 	"github.com/keyward/keyward"
 )
 
+// Bounds of the settings.
+const (
+	MaxKeysSetting    = 1_000_000 // the largest value of max_keys_per_user, max_keys_per_project and max_org_keys
+	MinMaxKeyLifetime = time.Hour // the shortest max_key_lifetime
+)
+
 // GetSettings returns the org's limits and policies.
 func (s *Service) GetSettings(ctx context.Context, a *Actor) (*keyward.Settings, error) {
 	if _, err := s.orgAccess(ctx, s.store, a, actSettingsRead, AuditSettingsRead); err != nil {
@@ -39,7 +45,7 @@ func (s *Service) UpdateSettings(ctx context.Context, a *Actor, in keyward.Setti
 			if v == nil {
 				return
 			}
-			if *v < 1 || *v > 1_000_000 {
+			if *v < 1 || *v > MaxKeysSetting {
 				errs = append(errs, &keyward.FieldError{Field: field, Problem: "must be between 1 and 1000000"})
 				return
 			}
@@ -54,7 +60,7 @@ func (s *Service) UpdateSettings(ctx context.Context, a *Actor, in keyward.Setti
 		case in.ClearMaxKeyLifetime:
 			st.MaxKeyLifetime = nil
 		case in.MaxKeyLifetime != nil:
-			if in.MaxKeyLifetime.Std() < time.Hour {
+			if in.MaxKeyLifetime.Std() < MinMaxKeyLifetime {
 				errs = append(errs, &keyward.FieldError{Field: "max_key_lifetime", Problem: "must be at least 1h"})
 			}
 			d := *in.MaxKeyLifetime

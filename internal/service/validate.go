@@ -13,17 +13,21 @@ import (
 	"github.com/keyward/keyward"
 )
 
-// Input limits: every string is length-limited.
+// Input limits: every string is length-limited. Lengths of text are
+// counted in characters; the OpenAPI document states the same numbers.
 const (
-	maxNameLen      = 200
-	maxReasonLen    = 500
-	maxScopes       = 50
+	MaxNameLen      = 200 // a key's, project's, org's or person's name, trimmed
+	MaxReasonLen    = 500 // a revocation's reason
+	MaxScopes       = 50  // scopes of a key, custom scopes of a project, scopes of a verification
 	maxScopeLen     = 100
-	maxAllowlist    = 100
-	maxMetadataKeys = 50
-	maxMetaKeyLen   = 40
-	maxMetaValueLen = 500
-	maxEmailLen     = 254
+	MaxAllowlist    = 100 // entries of a key's IP allowlist
+	MaxMetadataKeys = 50  // entries of a key's metadata
+	MaxMetaKeyLen   = 40  // a metadata entry's name
+	MaxMetaValueLen = 500 // a metadata entry's value
+	MaxEmailLen     = 254
+	MaxProjectRoles = 100 // project roles given in one request
+	MaxVerifyKeyLen = 200 // the key of a verification, in bytes
+	MaxAuditFilter  = 100 // an audit log filter's action or actor, in bytes
 )
 
 // checkText validates a human-entered string: valid UTF-8, no control
@@ -51,7 +55,7 @@ func checkText(field, s string, max int, optional bool) (string, *keyward.FieldE
 // checkCustomScopes validates a project's custom scopes and returns them
 // de-duplicated.
 func checkCustomScopes(scopes []string) ([]string, *keyward.FieldError) {
-	if len(scopes) > maxScopes {
+	if len(scopes) > MaxScopes {
 		return nil, &keyward.FieldError{Field: "custom_scopes", Problem: "at most 50"}
 	}
 	out := []string{}
@@ -75,7 +79,7 @@ func checkScopes(requested, allowed []string) ([]string, *keyward.FieldError) {
 	if requested == nil {
 		return slices.Clone(allowed), nil
 	}
-	if len(requested) > maxScopes {
+	if len(requested) > MaxScopes {
 		return nil, &keyward.FieldError{Field: "scopes", Problem: "at most 50"}
 	}
 	out := []string{}
@@ -92,7 +96,7 @@ func checkScopes(requested, allowed []string) ([]string, *keyward.FieldError) {
 
 // checkAllowlist parses IPs and CIDRs (IPv4 and IPv6) into canonical CIDRs.
 func checkAllowlist(list []string) ([]string, *keyward.FieldError) {
-	if len(list) > maxAllowlist {
+	if len(list) > MaxAllowlist {
 		return nil, &keyward.FieldError{Field: "ip_allowlist", Problem: "at most 100 entries"}
 	}
 	out := []string{}
@@ -126,15 +130,15 @@ func parsePrefix(s string) (netip.Prefix, error) {
 
 // checkMetadata limits a key's metadata.
 func checkMetadata(m map[string]string) (map[string]string, *keyward.FieldError) {
-	if len(m) > maxMetadataKeys {
+	if len(m) > MaxMetadataKeys {
 		return nil, &keyward.FieldError{Field: "metadata", Problem: "at most 50 keys"}
 	}
 	out := make(map[string]string, len(m))
 	for k, v := range m {
-		if k == "" || utf8.RuneCountInString(k) > maxMetaKeyLen || !utf8.ValidString(k) || hasControl(k) {
+		if k == "" || utf8.RuneCountInString(k) > MaxMetaKeyLen || !utf8.ValidString(k) || hasControl(k) {
 			return nil, &keyward.FieldError{Field: "metadata", Problem: "keys must be 1 to 40 printable characters"}
 		}
-		if utf8.RuneCountInString(v) > maxMetaValueLen || !utf8.ValidString(v) || strings.ContainsRune(v, 0) {
+		if utf8.RuneCountInString(v) > MaxMetaValueLen || !utf8.ValidString(v) || strings.ContainsRune(v, 0) {
 			return nil, &keyward.FieldError{Field: "metadata", Problem: "values must be valid UTF-8 of at most 500 characters, without NUL"}
 		}
 		out[k] = v
@@ -147,7 +151,7 @@ func checkMetadata(m map[string]string) (map[string]string, *keyward.FieldError)
 func checkEmail(s string) (string, *keyward.FieldError) {
 	s = strings.ToLower(strings.TrimSpace(s))
 	at := strings.LastIndexByte(s, '@')
-	if len(s) > maxEmailLen || at < 1 || at == len(s)-1 || strings.ContainsAny(s, " \t\r\n<>\"") || !utf8.ValidString(s) || hasControl(s) {
+	if len(s) > MaxEmailLen || at < 1 || at == len(s)-1 || strings.ContainsAny(s, " \t\r\n<>\"") || !utf8.ValidString(s) || hasControl(s) {
 		return "", &keyward.FieldError{Field: "email", Problem: "must be an email address"}
 	}
 	return s, nil
@@ -177,7 +181,11 @@ func slugify(name string) string {
 	return s
 }
 
-var slugRE = regexp.MustCompile(`^[a-z0-9](?:[a-z0-9-]{0,58}[a-z0-9])?$`)
+// SlugPattern is the shape of a slug: 1 to 60 of a-z, 0-9 and "-", not
+// starting or ending with "-".
+const SlugPattern = `^[a-z0-9](?:[a-z0-9-]{0,58}[a-z0-9])?$`
+
+var slugRE = regexp.MustCompile(SlugPattern)
 
 func checkSlug(s string) *keyward.FieldError {
 	if !slugRE.MatchString(s) {
