@@ -280,6 +280,7 @@ func TestOrgRoutes(t *testing.T) {
 
 func TestServiceEndpoints(t *testing.T) {
 	s := newSetup(t)
+	s.srv.WaitApplied(t) // else the watcher's invalidation of the key's creation may drop the loads below
 	do(t, s.srv, "GET", "/healthz", nil).want(t, 200)
 	do(t, s.srv, "GET", "/readyz", nil).want(t, 200)
 	s.pk(t, "GET", "/v1/whoami", nil).want(t, 200) // a miss: the key is cached

@@ -173,3 +173,27 @@ func NewServerLogging(t testing.TB, w io.Writer) *Server {
 func Logger(t testing.TB) *slog.Logger {
 	return slog.New(slog.NewTextHandler(io.Discard, nil))
 }
+
+// WaitApplied waits until the server's key cache has applied every change
+// of the store's key change log so far (its watcher's work), so that a
+// test's next lookups are not raced by invalidations of earlier writes.
+func (s *Server) WaitApplied(t testing.TB) {
+	t.Helper()
+	latest, err := s.Store.LatestKeyChange(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	cache := s.Service.Cache()
+	timeout := time.After(20 * time.Second)
+	for {
+		changed := cache.Changed()
+		if seq, _ := cache.Position(); seq >= latest {
+			return
+		}
+		select {
+		case <-changed:
+		case <-timeout:
+			t.Fatalf("the cache did not apply the change log up to %d", latest)
+		}
+	}
+}
