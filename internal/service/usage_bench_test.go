@@ -1,6 +1,7 @@
 package service
 
 import (
+	"net/netip"
 	"testing"
 	"time"
 )
@@ -12,7 +13,7 @@ func BenchmarkUsageNote(b *testing.B) {
 	b.ReportAllocs()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
-			u.note("key_01M90XWVXJ62714VBW0FHX1AZ3", time.Now())
+			u.note("key_01M90XWVXJ62714VBW0FHX1AZ3", time.Now(), netip.AddrFrom4([4]byte{127, 0, 0, 1}), "bench/1.0")
 		}
 	})
 }

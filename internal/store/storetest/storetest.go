@@ -40,6 +40,7 @@ func Run(t *testing.T, open func(t *testing.T) keyward.Store) {
 		{"PasswordResets", passwordResetTests},
 		{"Invitations", invitationTests},
 		{"OnceValues", onceTests},
+		{"Usage", usageTests},
 		{"Tx", txTests},
 	}
 	for _, g := range groups {
