@@ -41,7 +41,7 @@ func (s *Service) usageRange(q UsageQuery, now time.Time) (string, time.Duration
 	}
 	until, since := q.Until, q.Since
 	if until.IsZero() {
-		until = now
+		until = now.Truncate(g.span).Add(g.span) // the current bucket included
 	}
 	if since.IsZero() {
 		since = until.Add(-g.defaultSpan)

@@ -21,21 +21,21 @@ func (q queries) AddUsage(ctx context.Context, deltas []keyward.UsageDelta) erro
 		return nil
 	}
 	ids := make([]string, len(deltas))
-	spans := make([]int32, len(deltas))
+	spans := make([]int64, len(deltas))
 	starts := make([]time.Time, len(deltas))
 	var n [keyward.NumOutcomes][]int64
 	for i := range n {
 		n[i] = make([]int64, len(deltas))
 	}
 	for i, d := range deltas {
-		ids[i], spans[i], starts[i] = d.KeyID, int32(d.Span/time.Second), d.Start
+		ids[i], spans[i], starts[i] = d.KeyID, int64(d.Span/time.Second), d.Start
 		for j, c := range d.Counts.Array() {
 			n[j][i] = c
 		}
 	}
 	_, err := q.db.Exec(ctx, `INSERT INTO key_usage (key_id, span, bucket, org_id, project_id, `+usageCounts+`)
 		SELECT k.id, u.span, u.bucket, k.org_id, COALESCE(k.project_id, ''), u.valid, u.invalid, u.expired, u.insufficient_scope, u.ip_not_allowed, u.rate_limited
-		FROM unnest($1::text[], $2::int[], $3::timestamptz[], $4::bigint[], $5::bigint[], $6::bigint[], $7::bigint[], $8::bigint[], $9::bigint[])
+		FROM unnest($1::text[], $2::bigint[], $3::timestamptz[], $4::bigint[], $5::bigint[], $6::bigint[], $7::bigint[], $8::bigint[], $9::bigint[])
 			AS u (key_id, span, bucket, valid, invalid, expired, insufficient_scope, ip_not_allowed, rate_limited)
 		JOIN keys k ON k.id = u.key_id
 		ORDER BY k.id, u.span, u.bucket
@@ -57,7 +57,7 @@ func usageWhere(f keyward.UsageFilter) (string, params) {
 		col, v = "project_id", f.ProjectID
 	}
 	var p params
-	where := ` WHERE ` + col + ` = ` + p.add(v) + ` AND span = ` + p.add(int32(f.Span/time.Second)) +
+	where := ` WHERE ` + col + ` = ` + p.add(v) + ` AND span = ` + p.add(int64(f.Span/time.Second)) +
 		` AND bucket >= ` + p.add(f.Since) + ` AND bucket < ` + p.add(f.Until)
 	return where, p
 }
@@ -92,6 +92,6 @@ func scanUsage(s scanner) (keyward.UsageRow, error) {
 
 // PruneUsage deletes the buckets of span that start before t.
 func (q queries) PruneUsage(ctx context.Context, span time.Duration, before time.Time) error {
-	_, err := q.db.Exec(ctx, `DELETE FROM key_usage WHERE span = $1 AND bucket < $2`, int32(span/time.Second), before)
+	_, err := q.db.Exec(ctx, `DELETE FROM key_usage WHERE span = $1 AND bucket < $2`, int64(span/time.Second), before)
 	return dbError(err, "postgres: pruneUsage(%s)", span)
 }
