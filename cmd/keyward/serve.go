@@ -6,6 +6,7 @@ import (
 	"os"
 
 	"github.com/keyward/keyward/internal/server"
+	"github.com/keyward/keyward/internal/service"
 	"github.com/spf13/cobra"
 )
 
@@ -66,6 +67,9 @@ KEYWARD_KEY_PEPPER only, never from a flag, so it stays out of process lists.`,
 	f.StringVar(&cfg.MetricsAddr, "metrics-addr", "", "serve /metrics on this address alone, not on --addr (KEYWARD_METRICS_ADDR); default: on --addr")
 	f.StringSliceVar(&cfg.TrustedProxies, "trusted-proxies", nil, "CIDRs of reverse proxies whose X-Forwarded-For/Forwarded name the client, comma-separated (KEYWARD_TRUSTED_PROXIES); default none: headers ignored")
 	f.DurationVar(&cfg.CacheLease, "cache-lease", server.DefaultCacheLease, "PostgreSQL: the key cache answers only this long after its last read of the change log, so every node refuses a revoked key within it, whatever fails (KEYWARD_CACHE_LEASE)")
+	f.DurationVar(&cfg.UsageRetention.Minute, "usage-minute-retention", service.DefaultMinuteRetention, "how long per-minute usage counts are kept (KEYWARD_USAGE_MINUTE_RETENTION)")
+	f.DurationVar(&cfg.UsageRetention.Hour, "usage-hour-retention", service.DefaultHourRetention, "how long per-hour usage counts are kept (KEYWARD_USAGE_HOUR_RETENTION)")
+	f.DurationVar(&cfg.UsageRetention.Day, "usage-day-retention", service.DefaultDayRetention, "how long per-day usage counts are kept (KEYWARD_USAGE_DAY_RETENTION)")
 	f.StringVar(&cfg.LogFormat, "log-format", "", "log format: json or text (KEYWARD_LOG_FORMAT); default json, text on a terminal")
 	return cmd
 }
