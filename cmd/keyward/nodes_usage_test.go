@@ -2,7 +2,11 @@ package main
 
 import (
 	"context"
+	"encoding/json"
+	"net/http"
 	"net/url"
+	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 
@@ -126,5 +130,83 @@ func TestNodesUsageExact(t *testing.T) {
 	}
 	if got := sums(verifierID, 60); got != (keyward.UsageCounts{Valid: verifierAuths}) {
 		t.Errorf("verifier's minute buckets sum to %+v, want %d valid", got, verifierAuths)
+	}
+}
+
+// TestUsageSurvivesGracefulRestart: a SQLite node counts verifications,
+// is stopped gracefully at once (before a once-a-second flush could write
+// them all) and started again: the counts and the key's last use are
+// there.
+func TestUsageSurvivesGracefulRestart(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short: skipping the process tests")
+	}
+	dir := t.TempDir()
+	db := "sqlite:" + filepath.Join(dir, "k.db")
+	boot := runKeyward("bootstrap", "--org", "Acme", "--email", "owner@example.com", "--database", db, "--password-stdin")
+	boot.Stdin = strings.NewReader("a long enough password\n")
+	out, err := boot.Output()
+	if err != nil {
+		t.Fatalf("bootstrap: %v\n%s", err, stderrOf(err))
+	}
+	var ids struct {
+		OrgAPIKey string `json:"org_api_key"`
+	}
+	mustUnmarshal(t, string(out), &ids)
+	start := func(i int) (*node, *client.Client) {
+		n := startNodeCmd(t, dir, i, runKeyward("serve", "--addr", "127.0.0.1:0", "--database", db, "--log-format", "json"))
+		n.waitListening(t)
+		org, err := client.New(client.WithBaseURL(n.url), client.WithOrgAPIKey(ids.OrgAPIKey), client.WithRetries(0))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n, org
+	}
+	ctx := context.Background()
+	n, org := start(0)
+	p, err := org.Org().Projects().Create(ctx, keyward.CreateProjectInput{Name: "P"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	target, err := org.Org().ProjectKeys(p.ID).Create(ctx, keyward.CreateKeyInput{Name: "target", Scopes: []string{keyward.ScopeKeysRead}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const uses = 40
+	for i := range uses {
+		in := keyward.VerifyInput{Key: target.Secret, IP: "198.51.100.7"}
+		if i%4 == 0 {
+			in.Scopes = []string{keyward.ScopeKeysWrite}
+		}
+		if _, err := org.Org().Verify(ctx, in); err != nil {
+			t.Fatal(err)
+		}
+	}
+	n.stop(t)
+
+	n, org = start(1)
+	resp, err := http.NewRequestWithContext(ctx, "GET", n.url+"/v1/org/projects/"+p.ID+"/keys/"+target.ID+"/usage?granularity=minute", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Header.Set("X-Org-Api-Key", ids.OrgAPIKey)
+	res, err := http.DefaultClient.Do(resp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	var u keyward.KeyUsage
+	if err := json.NewDecoder(res.Body).Decode(&u); err != nil || res.StatusCode != 200 {
+		t.Fatalf("usage: %d %v", res.StatusCode, err)
+	}
+	if want := (keyward.UsageCounts{Valid: uses * 3 / 4, InsufficientScope: uses / 4}); u.Totals != want {
+		t.Errorf("after a graceful restart the counts are %+v, want %+v", u.Totals, want)
+	}
+	k, err := org.Org().ProjectKeys(p.ID).Get(ctx, target.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if k.LastUsedAt == nil || k.LastUsedIP == nil || *k.LastUsedIP != "198.51.100.7" {
+		t.Errorf("last use after the restart: %v from %v, want 198.51.100.7", k.LastUsedAt, k.LastUsedIP)
 	}
 }
