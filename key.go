@@ -66,26 +66,30 @@ var OrgScopes = []string{
 // Key is an API key as stored and shown. The secret itself is never stored:
 // Digest is its HMAC-SHA256 (or SHA-256) and is erased on revoke.
 type Key struct {
-	ID           string            `json:"id"`
-	Kind         KeyKind           `json:"kind"`
-	Name         string            `json:"name"`
-	Hint         string            `json:"hint"`
-	ProjectID    string            `json:"project_id,omitempty"`
-	OrgID        string            `json:"org_id"`
-	Scopes       []string          `json:"scopes"`
-	Status       KeyStatus         `json:"status"`
-	CreatedAt    time.Time         `json:"created_at"`
-	CreatedBy    ActorRef          `json:"created_by"`
-	OwnerUserID  *string           `json:"owner_user_id"`
-	ExpiresAt    *time.Time        `json:"expires_at"`
-	LastUsedAt   *time.Time        `json:"last_used_at"`
-	RevokedAt    *time.Time        `json:"revoked_at"`
-	RevokedBy    *ActorRef         `json:"revoked_by"`
-	RevokeReason *string           `json:"revoke_reason"`
-	IPAllowlist  []string          `json:"ip_allowlist"`
-	Metadata     map[string]string `json:"metadata"`
-	ReplacedBy   *string           `json:"replaced_by"`
-	RateLimit    *RateLimit        `json:"rate_limit"`
+	ID          string     `json:"id"`
+	Kind        KeyKind    `json:"kind"`
+	Name        string     `json:"name"`
+	Hint        string     `json:"hint"`
+	ProjectID   string     `json:"project_id,omitempty"`
+	OrgID       string     `json:"org_id"`
+	Scopes      []string   `json:"scopes"`
+	Status      KeyStatus  `json:"status"`
+	CreatedAt   time.Time  `json:"created_at"`
+	CreatedBy   ActorRef   `json:"created_by"`
+	OwnerUserID *string    `json:"owner_user_id"`
+	ExpiresAt   *time.Time `json:"expires_at"`
+	LastUsedAt  *time.Time `json:"last_used_at"`
+	// LastUsedIP and LastUsedUserAgent are the client address and user
+	// agent of the last use (nil when never used or not known).
+	LastUsedIP        *string           `json:"last_used_ip"`
+	LastUsedUserAgent *string           `json:"last_used_user_agent"`
+	RevokedAt         *time.Time        `json:"revoked_at"`
+	RevokedBy         *ActorRef         `json:"revoked_by"`
+	RevokeReason      *string           `json:"revoke_reason"`
+	IPAllowlist       []string          `json:"ip_allowlist"`
+	Metadata          map[string]string `json:"metadata"`
+	ReplacedBy        *string           `json:"replaced_by"`
+	RateLimit         *RateLimit        `json:"rate_limit"`
 
 	// Secret is set only in the response that creates the key.
 	Secret string `json:"secret,omitempty"`

@@ -14,6 +14,7 @@ import (
 // checked by the conformance suite in internal/store/storetest.
 type Store interface {
 	Queries
+	UsageStore
 	// InTx runs fn in one read-write transaction: all of fn's writes land
 	// together or not at all. Writes that must not race (limit checks,
 	// revocation) call LockOrg first.
@@ -82,8 +83,10 @@ type Queries interface {
 	// limit check reads no more keys than the limit; f.Status and f.Before
 	// are ignored.
 	CountUsableKeys(ctx context.Context, f KeyFilter) (int, error)
-	// TouchKeys sets last_used_at for many keys at once (batched write-behind).
-	TouchKeys(ctx context.Context, used map[string]time.Time) error
+	// TouchKeys sets last_used_at, last_used_ip and last_used_user_agent
+	// for many keys at once (batched write-behind); a use older than the
+	// one stored changes nothing.
+	TouchKeys(ctx context.Context, used map[string]KeyUse) error
 
 	// PutKeyLeak records the latest leak report of a key, replacing an
 	// earlier one.

@@ -1,10 +1,12 @@
 package main
 
 import (
+	"github.com/keyward/keyward"
 	"io"
 	"log/slog"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -50,4 +52,32 @@ func newLogger(w io.Writer, format string) (log *slog.Logger, close func()) {
 	}
 	h := jsonlog.NewBatchingHandler(w, jsonlog.BatchEvery)
 	return slog.New(h), func() { _ = h.Close() }
+}
+
+// durationFlag is a time.Duration flag written as people write durations
+// (7d, 24h, 90d; keyward.ParseDuration) and shown the same way in help.
+type durationFlag struct{ d *time.Duration }
+
+func (f durationFlag) String() string {
+	if f.d == nil {
+		return ""
+	}
+	return keyward.Duration(*f.d).Human()
+}
+
+func (f durationFlag) Set(s string) error {
+	d, err := keyward.ParseDuration(s)
+	if err != nil {
+		return err
+	}
+	*f.d = d
+	return nil
+}
+
+func (durationFlag) Type() string { return "duration" }
+
+// durationVar defines a durationFlag with a default.
+func durationVar(fs *pflag.FlagSet, p *time.Duration, name string, value time.Duration, usage string) {
+	*p = value
+	fs.Var(durationFlag{p}, name, usage)
 }

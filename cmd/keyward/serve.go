@@ -6,6 +6,7 @@ import (
 	"os"
 
 	"github.com/keyward/keyward/internal/server"
+	"github.com/keyward/keyward/internal/service"
 	"github.com/spf13/cobra"
 )
 
@@ -66,7 +67,10 @@ KEYWARD_KEY_PEPPER only, never from a flag, so it stays out of process lists.`,
 	f.StringVar(&cfg.PprofAddr, "pprof-addr", "", "serve Go's profiles (/debug/pprof/) on this address, for finding where CPU goes; keep it private (KEYWARD_PPROF_ADDR); default: off")
 	f.StringVar(&cfg.MetricsAddr, "metrics-addr", "", "serve /metrics on this address alone, not on --addr (KEYWARD_METRICS_ADDR); default: on --addr")
 	f.StringSliceVar(&cfg.TrustedProxies, "trusted-proxies", nil, "CIDRs of reverse proxies whose X-Forwarded-For/Forwarded name the client, comma-separated (KEYWARD_TRUSTED_PROXIES); default none: headers ignored")
-	f.DurationVar(&cfg.CacheLease, "cache-lease", server.DefaultCacheLease, "PostgreSQL: the key cache answers only this long after its last read of the change log, so every node refuses a revoked key within it, whatever fails (KEYWARD_CACHE_LEASE)")
+	durationVar(f, &cfg.CacheLease, "cache-lease", server.DefaultCacheLease, "PostgreSQL: the key cache answers only this long after its last read of the change log, so every node refuses a revoked key within it, whatever fails (KEYWARD_CACHE_LEASE)")
+	durationVar(f, &cfg.UsageRetention.Minute, "usage-minute-retention", service.DefaultMinuteRetention, "how long per-minute usage counts are kept (KEYWARD_USAGE_MINUTE_RETENTION)")
+	durationVar(f, &cfg.UsageRetention.Hour, "usage-hour-retention", service.DefaultHourRetention, "how long per-hour usage counts are kept (KEYWARD_USAGE_HOUR_RETENTION)")
+	durationVar(f, &cfg.UsageRetention.Day, "usage-day-retention", service.DefaultDayRetention, "how long per-day usage counts are kept (KEYWARD_USAGE_DAY_RETENTION)")
 	f.StringVar(&cfg.LogFormat, "log-format", "", "log format: json or text (KEYWARD_LOG_FORMAT); default json, text on a terminal")
 	return cmd
 }

@@ -17,6 +17,8 @@ type keyData struct {
 	Events []auditRow
 	// CanRename offers the rename form; the server checks again.
 	CanRename bool
+	// Usage is the key's requests by outcome over the range asked for.
+	Usage *usageChart
 }
 
 // keyPage shows one key: its settings, who made and owns it, its use, its
@@ -44,6 +46,12 @@ func (d *dashboard) keyPage(w http.ResponseWriter, r *http.Request, p *page) err
 	rows := []keyRow{row}
 	d.nameKeys(r, p, rows)
 	data := keyData{Row: rows[0], Base: keysURL(p), CanRename: rows[0].CanChange}
+	uq, current := usageQueryOf(r.URL.Query(), now)
+	u, err := d.svc.KeyUsage(ctx, p.Actor, where(p), k.ID, uq)
+	if err != nil {
+		return err
+	}
+	data.Usage = newUsageChart("usage", "Requests by outcome", u, keysURL(p)+"/"+k.ID, current)
 
 	// The key's own events, for those who may read the audit log.
 	q := service.AuditQuery{TargetID: k.ID, Limit: 50}

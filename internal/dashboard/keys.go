@@ -46,6 +46,9 @@ type keysData struct {
 	// Example is a request that tries a key (shown when the project has
 	// none yet): the API's whoami on this keyward.
 	Example string
+	// Usage is the project's requests by outcome (nil on the org's keys
+	// page, and for those who may not read the project's keys).
+	Usage *usageChart
 }
 
 // newSecret is the one-time value a create or rotate leaves for the keys
@@ -186,6 +189,15 @@ func (d *dashboard) keysData(r *http.Request, p *page, q keysQuery) (*keysData, 
 		Create:      createForm{Access: "full", Expiry: "never"},
 	}
 	data.Owners = d.ownerChoices(r, p, q.Owner)
+	if p.Project != nil {
+		uq, current := usageQueryOf(r.URL.Query(), now)
+		u, err := d.svc.ProjectUsage(r.Context(), p.Actor, p.Project.ID, uq)
+		if err != nil {
+			return nil, err
+		}
+		data.Usage = newUsageChart("usage", "Requests to this project's keys by outcome", &u.KeyUsage, base, current)
+		data.Usage.TopFailures = u.TopByFailures
+	}
 	for _, c := range keyStatuses {
 		at := q.at("")
 		at.Status = c.Value

@@ -181,7 +181,7 @@ func TestKeysTableReadsAsPeopleSayIt(t *testing.T) {
 	p := srv.MustProject(t, "P", "orders:read")
 	full := srv.MustKey(t, nil, p.ID, keyward.CreateKeyInput{Name: "full"})
 	srv.MustKey(t, nil, p.ID, keyward.CreateKeyInput{Name: "narrow", Scopes: []string{keyward.ScopeKeysRead}})
-	if err := srv.Store.TouchKeys(context.Background(), map[string]time.Time{full.ID: srv.Clock.Now().Add(-3 * time.Minute)}); err != nil {
+	if err := srv.Store.TouchKeys(context.Background(), map[string]keyward.KeyUse{full.ID: {At: srv.Clock.Now().Add(-3 * time.Minute)}}); err != nil {
 		t.Fatal(err)
 	}
 	page = b.get(keysPath(srv, p.ID)).Body

@@ -147,7 +147,7 @@ func (a *API) authenticate(w http.ResponseWriter, r *http.Request, want keyward.
 		a.metrics.authResult(keyward.ErrorCode(err))
 		return err
 	}
-	k, d, err := a.svc.AuthenticateLimited(r.Context(), secret, want, ClientAddr(w, r))
+	k, d, err := a.svc.AuthenticateClient(r.Context(), secret, want, service.Client{IP: ClientAddr(w, r), UserAgent: userAgent(r.Header)})
 	a.metrics.authResult(keyward.ErrorCode(err))
 	setRateLimitHeaders(w.Header(), d)
 	if err != nil {
@@ -180,6 +180,14 @@ func setRateLimitHeaders(h http.Header, d ratelimit.Decision) {
 		reset++
 	}
 	h.Set("X-RateLimit-Reset", strconv.FormatInt(reset, 10))
+}
+
+// userAgent is the request's User-Agent, read without allocating.
+func userAgent(h http.Header) string {
+	if v := h["User-Agent"]; len(v) > 0 {
+		return v[0]
+	}
+	return ""
 }
 
 func truncate(s string, n int) string {

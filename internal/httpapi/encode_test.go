@@ -21,7 +21,7 @@ import (
 func TestHandEncodersMatchEncodingJSON(t *testing.T) {
 	// A field added to these types must be added to encode.go too.
 	for typ, fields := range map[reflect.Type]int{
-		reflect.TypeFor[keyward.Key]():          23, // Digest and NoAccess are never encoded
+		reflect.TypeFor[keyward.Key]():          25, // Digest and NoAccess are never encoded
 		reflect.TypeFor[keyward.Whoami]():       6,
 		reflect.TypeFor[keyward.VerifyResult](): 4,
 		reflect.TypeFor[keyward.ActorRef]():     2,
@@ -66,7 +66,7 @@ func TestHandEncodersMatchEncodingJSON(t *testing.T) {
 			ID: str(), Kind: keyward.KeyKind(str()), Name: str(), Hint: str(), ProjectID: str(), OrgID: str(),
 			Scopes: list(), Status: keyward.KeyStatus(str()), CreatedAt: tm(),
 			CreatedBy: keyward.ActorRef{Type: str(), ID: str()}, OwnerUserID: strPtr(),
-			ExpiresAt: tmPtr(), LastUsedAt: tmPtr(), RevokedAt: tmPtr(), RevokeReason: strPtr(),
+			ExpiresAt: tmPtr(), LastUsedAt: tmPtr(), LastUsedIP: strPtr(), LastUsedUserAgent: strPtr(), RevokedAt: tmPtr(), RevokeReason: strPtr(),
 			IPAllowlist: list(), ReplacedBy: strPtr(), Secret: str(), Digest: []byte("never shown"),
 		}
 		if maybe() {

@@ -68,7 +68,7 @@ func (a *API) authenticateProxy(w http.ResponseWriter, r *http.Request, into *se
 	var k *keyward.Key
 	secret, err := proxyCredential(r.Header)
 	if err == nil {
-		k, _, err = a.svc.AuthenticateLimited(r.Context(), secret, keyward.KindProject, peer)
+		k, _, err = a.svc.AuthenticateClient(r.Context(), secret, keyward.KindProject, service.Client{IP: peer, UserAgent: userAgent(r.Header)})
 	}
 	a.metrics.authResult(keyward.ErrorCode(err))
 	if err != nil {

@@ -38,6 +38,14 @@ func (a *API) keyRoutes(prefix string, auth authKind, where func(*call) service.
 			Handle: func(c *call) (any, error) {
 				return a.svc.GetKey(c.r.Context(), c.actor, where(c), c.r.PathValue("id"))
 			}},
+		{Method: "GET", Path: one + "/usage", ID: "get" + id + "Usage", Tag: tagUsage, Errors: []int{404}, Summary: "A " + noun + "'s requests by outcome over time: granularity is minute (the last 24 hours), hour or day; since and until are RFC 3339 times (default: the last hour, day or 30 days)", Auth: auth, Query: usageQuery, Out: keyward.KeyUsage{}, Status: 200,
+			Handle: func(c *call) (any, error) {
+				q, err := usageQueryOf(c.r)
+				if err != nil {
+					return nil, err
+				}
+				return a.svc.KeyUsage(c.r.Context(), c.actor, where(c), c.r.PathValue("id"), q)
+			}},
 		{Method: "PATCH", Path: one, ID: "update" + id, Tag: tagKeys, Errors: []int{409}, Summary: "Rename a " + noun + ", change its metadata, allowlist or rate limit, or narrow its scopes (a key changes only keys no stronger than itself, into keys no stronger)" + nullRule(keyPatchClears), Auth: auth, In: keyward.KeyPatch{}, Out: keyward.Key{}, Status: 200,
 			Handle: func(c *call) (any, error) {
 				var in keyward.KeyPatch

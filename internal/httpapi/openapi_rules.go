@@ -153,8 +153,9 @@ var queryParams = map[string]obj{
 		"description": "Newest first when left out."},
 	"action":       {"schema": obj{"type": "string", "maxLength": service.MaxAuditFilter}, "description": "Events of this action (key.create, …)."},
 	"actor":        {"schema": obj{"type": "string", "maxLength": service.MaxAuditFilter}, "description": "Events by this actor id."},
-	"since":        {"schema": obj{"type": "string", "format": "date-time", "pattern": rfc3339}, "description": "Events at or after this time (RFC 3339)."},
-	"until":        {"schema": obj{"type": "string", "format": "date-time", "pattern": rfc3339}, "description": "Events before this time (RFC 3339)."},
+	"since":        {"schema": obj{"type": "string", "format": "date-time", "pattern": rfc3339}, "description": "From this time on (RFC 3339): audit events at or after it, usage buckets that start at or after it."},
+	"until":        {"schema": obj{"type": "string", "format": "date-time", "pattern": rfc3339}, "description": "Before this time (RFC 3339)."},
+	"granularity":  {"schema": obj{"type": "string", "enum": strs("minute", "hour", "day")}, "description": "Usage buckets of a minute (the last 24 hours), an hour or a day."},
 	"project_id":   {"schema": obj{"type": "string"}, "description": "Events of this project."},
 	"key_handling": {"schema": obj{"$ref": "#/components/schemas/KeyHandling"}, "description": "What happens to the member's keys; revoke when left out."},
 	"transfer_to":  {"schema": obj{"type": "string", "pattern": keyward.IDPattern(keyward.PrefixUser)}, "description": "The member who gets the keys (key_handling=transfer); the acting user when left out."},
@@ -211,6 +212,7 @@ const (
 	tagAudit        = "Audit"
 	tagForwardAuth  = "Forward authentication"
 	tagLeaks        = "Leak reports"
+	tagUsage        = "Usage"
 	tagService      = "Service"
 )
 
@@ -223,5 +225,6 @@ var openapiTags = []any{
 	obj{"name": tagAudit, "description": "The audit log."},
 	obj{"name": tagForwardAuth, "description": "Forward authentication for reverse proxies (docs/forward-auth.md)."},
 	obj{"name": tagLeaks, "description": "Reports of leaked keys from secret-scanning services, signed by them (docs/leaks.md)."},
+	obj{"name": tagUsage, "description": "Requests by outcome over time, per key and per project, and the org's credential report (docs/usage.md)."},
 	obj{"name": tagService, "description": "Health and this document."},
 }

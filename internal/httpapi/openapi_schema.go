@@ -175,18 +175,31 @@ func (g *schemaGen) object(t reflect.Type, name string, u use) obj {
 }
 
 // fields are the exported fields of struct t that encoding/json reads and
-// writes.
+// writes: an embedded struct without a json name gives its own fields, as
+// encoding/json promotes them.
 func fields(t reflect.Type) func(yield func(reflect.StructField) bool) {
 	return func(yield func(reflect.StructField) bool) {
-		for i := range t.NumField() {
-			f := t.Field(i)
-			if !f.IsExported() || f.Tag.Get("json") == "-" {
-				continue
+		var walk func(t reflect.Type) bool
+		walk = func(t reflect.Type) bool {
+			for i := range t.NumField() {
+				f := t.Field(i)
+				name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+				if f.Anonymous && name == "" && f.Type.Kind() == reflect.Struct {
+					if !walk(f.Type) {
+						return false
+					}
+					continue
+				}
+				if !f.IsExported() || name == "-" {
+					continue
+				}
+				if !yield(f) {
+					return false
+				}
 			}
-			if !yield(f) {
-				return
-			}
+			return true
 		}
+		walk(t)
 	}
 }
 

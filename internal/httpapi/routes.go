@@ -122,6 +122,7 @@ func (a *API) routes() []route {
 	rs = append(rs, a.keyRoutes("/v1/org/keys", authOrg, func(c *call) service.Where {
 		return service.Where{}
 	})...)
+	rs = append(rs, a.usageRoutes()...)
 	rs = append(rs, a.projectRoutes()...)
 	rs = append(rs, a.memberRoutes()...)
 	rs = append(rs, a.settingsRoutes()...)

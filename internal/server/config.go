@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/keyward/keyward"
+	"github.com/keyward/keyward/internal/service"
 	"github.com/keyward/keyward/internal/store/postgres"
 	"github.com/keyward/keyward/internal/store/sqlite"
 )
@@ -49,6 +50,9 @@ type Config struct {
 	// change log, so a revoked key is refused by every node within it,
 	// whatever fails. 0: DefaultCacheLease. Unused with SQLite.
 	CacheLease time.Duration
+	// UsageRetention says how long usage counts are kept per bucket size
+	// (zero fields: the service's defaults).
+	UsageRetention service.UsageRetention
 }
 
 // DefaultCacheLease is CacheLease's default.

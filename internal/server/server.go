@@ -65,7 +65,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 	}
 	srv := &Server{Store: st, log: log, store: "sqlite", feed: "local", metricsAddr: cfg.MetricsAddr, pprofAddr: cfg.PprofAddr, proxies: proxies}
 	logTightened(log, st)
-	scfg := service.Config{Store: st, Pepper: []byte(cfg.Pepper), Logger: log, PublicURL: cfg.publicURL()}
+	scfg := service.Config{Store: st, Pepper: []byte(cfg.Pepper), Logger: log, PublicURL: cfg.publicURL(), UsageRetention: cfg.UsageRetention}
 	// Every node of a PostgreSQL store hears PostgreSQL's NOTIFY, which
 	// each key write sends in its own transaction; with --redis it also
 	// hears Redis. Either wakes it, so fleets that mix both (as during a

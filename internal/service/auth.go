@@ -22,6 +22,8 @@ var errInvalidKey = keyward.Errorf(keyward.CodeAPIKeyInvalid, "Invalid API key p
 // (a digest lookup that finds nothing, since revocation erases the digest).
 //
 // The key comes from the verification cache and is shared: never modify it.
+// With API_KEY_EXPIRED, and with the owner's lack of a role, the known key
+// is returned too (for its usage counts).
 func (s *Service) lookup(ctx context.Context, secret string, now time.Time) (*keyward.Key, error) {
 	return s.lookupFrom(ctx, secret, now, false)
 }
@@ -51,10 +53,10 @@ func (s *Service) lookupFrom(ctx context.Context, secret string, now time.Time, 
 	case keyward.StatusRevoked:
 		return nil, errInvalidKey
 	case keyward.StatusExpired:
-		return nil, errExpiredKey
+		return k, errExpiredKey
 	}
 	if k.NoAccess {
-		return nil, errOwnerNoAccess
+		return k, errOwnerNoAccess
 	}
 	return k, nil
 }
@@ -95,8 +97,15 @@ const AuthFailuresPerMinute = 60
 // a message that names the right header. A valid key with a rate limit
 // counts this request against it, and is RATE_LIMITED over it.
 func (s *Service) Authenticate(ctx context.Context, secret string, want keyward.KeyKind, ip netip.Addr) (*keyward.Key, error) {
-	k, _, err := s.AuthenticateLimited(ctx, secret, want, ip)
+	k, _, err := s.AuthenticateClient(ctx, secret, want, Client{IP: ip})
 	return k, err
+}
+
+// Client is who presents a key: its address and user agent ("" when not
+// known), recorded as the key's last use.
+type Client struct {
+	IP        netip.Addr
+	UserAgent string
 }
 
 // AuthenticateLimited is Authenticate that also returns the rate limit
@@ -104,27 +113,58 @@ func (s *Service) Authenticate(ctx context.Context, secret string, want keyward.
 // with a RATE_LIMITED error (which carries the retry time). Its Limit is 0
 // when no limit applied (no limit on the key, or the limiter unreachable).
 func (s *Service) AuthenticateLimited(ctx context.Context, secret string, want keyward.KeyKind, ip netip.Addr) (*keyward.Key, ratelimit.Decision, error) {
+	return s.AuthenticateClient(ctx, secret, want, Client{IP: ip})
+}
+
+// AuthenticateClient is AuthenticateLimited for client c, whose address is
+// checked against the key's allowlist and recorded, with its user agent,
+// as the key's last use. Every outcome for a known key is counted in its
+// usage.
+func (s *Service) AuthenticateClient(ctx context.Context, secret string, want keyward.KeyKind, c Client) (*keyward.Key, ratelimit.Decision, error) {
 	now := s.clock.Now()
-	k, err := s.identify(ctx, secret, want, ip, now)
+	k, err := s.identify(ctx, secret, want, c.IP, now)
 	if err != nil {
+		if k != nil {
+			s.counts.count(k.ID, authOutcome(err), now)
+		}
 		return nil, ratelimit.Decision{}, err
 	}
 	d, err := s.rateLimit(ctx, k, now)
 	if err != nil {
+		s.counts.count(k.ID, keyward.OutcomeRateLimited, now)
 		return nil, d, err
 	}
-	s.usage.note(k.ID, now)
+	s.counts.count(k.ID, keyward.OutcomeValid, now)
+	s.usage.note(k.ID, now, c.IP, c.UserAgent)
 	return k, d, nil
 }
 
+// authOutcome is the usage outcome of identify's refusal of a known key.
+func authOutcome(err error) keyward.Outcome {
+	switch {
+	case errors.Is(err, errExpiredKey):
+		return keyward.OutcomeExpired
+	case errors.Is(err, errIPNotAllowed):
+		return keyward.OutcomeIPNotAllowed
+	}
+	return keyward.OutcomeInvalid // another kind's key, or its owner lacks a role
+}
+
 // Identify is Authenticate without using the key: no rate limit budget is
-// spent and no use recorded. The HTTP layer calls it for a key sent in the
+// spent and no use recorded or counted. The HTTP layer calls it for a key sent in the
 // other family's header, to answer for the key (invalid, wrong kind, wrong
 // address) before it refuses the header.
 func (s *Service) Identify(ctx context.Context, secret string, want keyward.KeyKind, ip netip.Addr) (*keyward.Key, error) {
-	return s.identify(ctx, secret, want, ip, s.clock.Now())
+	k, err := s.identify(ctx, secret, want, ip, s.clock.Now())
+	if err != nil {
+		return nil, err
+	}
+	return k, nil
 }
 
+// identify finds the key and checks its kind and allowlist. With an error
+// for a known key (expired, another kind, outside its allowlist, its
+// owner without a role for it) it returns the key too.
 func (s *Service) identify(ctx context.Context, secret string, want keyward.KeyKind, ip netip.Addr, now time.Time) (*keyward.Key, error) {
 	throttled := s.authByAddr.throttled(ip, now)
 	if throttled {
@@ -142,16 +182,16 @@ func (s *Service) identify(ctx context.Context, secret string, want keyward.KeyK
 				s.authByAddr.fail(ctx, ip, now)
 			}
 		}
-		return nil, err
+		return k, err
 	}
 	if k.Kind != want {
 		if k.Kind == keyward.KindOrg {
-			return nil, keyward.Denied("Org keys (kwo_) are for /v1/org endpoints, sent in the x-org-api-key header; use a project key (kwp_) in x-api-key here")
+			return k, keyward.Denied("Org keys (kwo_) are for /v1/org endpoints, sent in the x-org-api-key header; use a project key (kwp_) in x-api-key here")
 		}
-		return nil, keyward.Denied("Project keys (kwp_) are for project endpoints, sent in the x-api-key header; use an org key (kwo_) in x-org-api-key here")
+		return k, keyward.Denied("Project keys (kwp_) are for project endpoints, sent in the x-api-key header; use an org key (kwo_) in x-org-api-key here")
 	}
 	if !k.AllowsIP(ip) {
-		return nil, errIPNotAllowed
+		return k, errIPNotAllowed
 	}
 	return k, nil
 }
@@ -239,25 +279,38 @@ func (s *Service) verify(ctx context.Context, a *Actor, projectID string, in key
 	}
 	now := s.clock.Now()
 	k, err := s.lookupFrom(ctx, in.Key, now, fromStore)
+	// A key of another org is not counted: its org must not see it used.
+	counted := k != nil && k.OrgID == a.OrgID
 	switch keyward.ErrorCode(err) {
 	case "":
 	case keyward.CodeAPIKeyInvalid:
 		return &keyward.VerifyResult{Code: keyward.VerifyInvalid}, nil
 	case keyward.CodeAPIKeyExpired:
+		if counted {
+			s.counts.count(k.ID, keyward.OutcomeExpired, now)
+		}
 		return &keyward.VerifyResult{Code: keyward.VerifyExpired}, nil
 	case keyward.CodePermissionDenied: // the owner's role allows no such key
+		if counted {
+			s.counts.count(k.ID, keyward.OutcomeInvalid, now)
+		}
 		return &keyward.VerifyResult{Code: keyward.VerifyInvalid}, nil
 	default:
 		return nil, err
 	}
 	if k.Kind != keyward.KindProject || k.OrgID != a.OrgID || (projectID != "" && k.ProjectID != projectID) {
+		if counted {
+			s.counts.count(k.ID, keyward.OutcomeInvalid, now)
+		}
 		return &keyward.VerifyResult{Code: keyward.VerifyInvalid}, nil
 	}
 	if !k.AllowsIP(ip) {
+		s.counts.count(k.ID, keyward.OutcomeIPNotAllowed, now)
 		return &keyward.VerifyResult{Code: keyward.VerifyIPNotAllowed}, nil
 	}
 	for _, sc := range in.Scopes {
 		if !slices.Contains(k.Scopes, sc) {
+			s.counts.count(k.ID, keyward.OutcomeInsufficientScope, now)
 			return &keyward.VerifyResult{Code: keyward.VerifyInsufficientScope}, nil
 		}
 	}
@@ -269,9 +322,11 @@ func (s *Service) verify(ctx context.Context, a *Actor, projectID string, in key
 		window = &keyward.RateLimitState{Limit: d.Limit, Remaining: d.Remaining, Reset: d.Reset}
 	}
 	if err != nil { // rateLimit's only error is RATE_LIMITED, which verify answers with a result
+		s.counts.count(k.ID, keyward.OutcomeRateLimited, now)
 		return &keyward.VerifyResult{Code: keyward.VerifyRateLimited, RateLimit: window}, nil //nolint:nilerr // see above
 	}
-	s.usage.note(k.ID, now)
+	s.counts.count(k.ID, keyward.OutcomeValid, now)
+	s.usage.note(k.ID, now, ip, "")
 	// The cached key is shared. It is answered as it is while its stored
 	// status still holds (nearly always), and otherwise as a copy with the
 	// status at now: a copy per verification would be most of its garbage.

@@ -35,6 +35,9 @@ type Config struct {
 	// link the service makes (password resets, invitations) starts with it,
 	// never with a request's Host header. Defaults to http://127.0.0.1:8080.
 	PublicURL string
+	// UsageRetention says how long usage counts are kept (defaults: see
+	// UsageRetention).
+	UsageRetention UsageRetention
 }
 
 // Service implements keyward's operations for authenticated actors.
@@ -44,7 +47,10 @@ type Service struct {
 	clock  keyward.Clock
 	log    *slog.Logger
 	usage  *usageRecorder
-	cache  *verify.Cache
+	counts usageCounter // requests per key, minute and outcome
+	// retention is how long usage counts are kept per bucket size.
+	retention UsageRetention
+	cache     *verify.Cache
 	// loadKey is loadDigest as a value made once, so that cache misses
 	// do not allocate a method value each time.
 	loadKey  verify.Loader
@@ -76,6 +82,7 @@ func New(cfg Config) (*Service, error) {
 		log:    cfg.Logger,
 	}
 	s.usage = newUsageRecorder(cfg.Store, cfg.Logger)
+	s.retention = cfg.UsageRetention.withDefaults()
 	s.cache = verify.New(cfg.Cache)
 	s.loadKey = s.loadDigest
 	s.announce = cfg.Announce
@@ -103,10 +110,6 @@ func New(cfg Config) (*Service, error) {
 	}
 	return s, nil
 }
-
-// Run writes last-used times behind in batches until ctx ends, then flushes
-// once more. The server runs it in the background.
-func (s *Service) Run(ctx context.Context) { s.usage.run(ctx) }
 
 // Ping reports whether the store is reachable (for readiness checks).
 func (s *Service) Ping(ctx context.Context) error { return s.store.Ping(ctx) }

@@ -3,6 +3,8 @@ package service
 import (
 	"context"
 	"log/slog"
+	"net/netip"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -34,9 +36,27 @@ type usageRecorder struct {
 	cur atomic.Pointer[usageGen]
 }
 
-// usageGen maps a key id to its latest use in the generation, in Unix
-// nanoseconds (*atomic.Int64).
+// usageGen maps a key id to its latest use in the generation (*lastUse).
 type usageGen struct{ uses sync.Map }
+
+// lastUse is a key's latest use in a generation: when, in Unix
+// nanoseconds, and from which client. The two are set one after the
+// other, so under concurrent uses the client may be that of another use
+// within the same millisecond.
+type lastUse struct {
+	ns  atomic.Int64
+	src atomic.Pointer[useSource]
+}
+
+// useSource is the client of a use. A new one is made only when the
+// client changes (or once per generation), not per use.
+type useSource struct {
+	ip netip.Addr
+	ua string
+}
+
+// maxUserAgent is how much of a user agent is kept, in bytes.
+const maxUserAgent = 256
 
 func newUsageRecorder(st keyward.Store, log *slog.Logger) *usageRecorder {
 	u := &usageRecorder{store: st, log: log}
@@ -44,22 +64,31 @@ func newUsageRecorder(st keyward.Store, log *slog.Logger) *usageRecorder {
 	return u
 }
 
-// note records that key id was used at t.
+// note records that key id was used at t by the client at ip with user
+// agent ua ("" when not known).
 //
 // A note that races a flush is never lost: it raises the time in the
 // generation it loaded, then loads the current generation again. If flush
 // swapped generations before that second load, the note is made again in
 // the new one; if after, the swap (and so flush's reading of the old
 // generation) comes after the raise, which flush then sees.
-func (u *usageRecorder) note(id string, t time.Time) {
+func (u *usageRecorder) note(id string, t time.Time, ip netip.Addr, ua string) {
 	ns := t.UnixNano()
+	if len(ua) > maxUserAgent {
+		ua = ua[:maxUserAgent] // made valid UTF-8 when written
+	}
 	for {
 		g := u.cur.Load()
 		v, ok := g.uses.Load(id)
 		if !ok {
-			v, _ = g.uses.LoadOrStore(id, new(atomic.Int64))
+			v, _ = g.uses.LoadOrStore(id, new(lastUse))
 		}
-		raise(v.(*atomic.Int64), ns)
+		lu := v.(*lastUse)
+		if raise(&lu.ns, ns) {
+			if src := lu.src.Load(); src == nil || src.ip != ip || src.ua != ua {
+				lu.src.Store(&useSource{ip: ip, ua: ua})
+			}
+		}
 		if u.cur.Load() == g {
 			return
 		}
@@ -67,12 +96,15 @@ func (u *usageRecorder) note(id string, t time.Time) {
 }
 
 // raise sets v to ns if ns is at least usagePrecision later (v starts at
-// zero: the first note sets it).
-func raise(v *atomic.Int64, ns int64) {
+// zero: the first note sets it), and reports whether it did.
+func raise(v *atomic.Int64, ns int64) bool {
 	for {
 		old := v.Load()
-		if ns-old < usagePrecision || v.CompareAndSwap(old, ns) {
-			return
+		if ns-old < usagePrecision {
+			return false
+		}
+		if v.CompareAndSwap(old, ns) {
+			return true
 		}
 	}
 }
@@ -80,9 +112,17 @@ func raise(v *atomic.Int64, ns int64) {
 // flush writes the pending times. On failure they are kept for the next try.
 func (u *usageRecorder) flush(ctx context.Context) error {
 	old := u.cur.Swap(new(usageGen))
-	batch := map[string]time.Time{}
-	old.uses.Range(func(id, ns any) bool {
-		batch[id.(string)] = time.Unix(0, ns.(*atomic.Int64).Load()).UTC()
+	batch := map[string]keyward.KeyUse{}
+	old.uses.Range(func(id, v any) bool {
+		lu := v.(*lastUse)
+		use := keyward.KeyUse{At: time.Unix(0, lu.ns.Load()).UTC()}
+		if src := lu.src.Load(); src != nil {
+			if src.ip.IsValid() {
+				use.IP = src.ip.Unmap().String()
+			}
+			use.UserAgent = strings.ToValidUTF8(src.ua, "")
+		}
+		batch[id.(string)] = use
 		return true
 	})
 	if len(batch) == 0 {
@@ -90,30 +130,10 @@ func (u *usageRecorder) flush(ctx context.Context) error {
 	}
 	err := u.store.TouchKeys(ctx, batch)
 	if err != nil {
-		for id, t := range batch {
-			u.note(id, t)
+		for id, use := range batch {
+			ip, _ := netip.ParseAddr(use.IP)
+			u.note(id, use.At, ip, use.UserAgent)
 		}
 	}
 	return err
-}
-
-func (u *usageRecorder) run(ctx context.Context) {
-	t := time.NewTicker(usageFlushEvery)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			// A last flush with a fresh context: the server is shutting down.
-			fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-			if err := u.flush(fctx); err != nil {
-				u.log.Error("last_used_at: final flush failed", "err", err)
-			}
-			cancel()
-			return
-		case <-t.C:
-			if err := u.flush(ctx); err != nil {
-				u.log.Warn("last_used_at: flush failed; will retry", "err", err)
-			}
-		}
-	}
 }

@@ -1,8 +1,11 @@
 package service
 
 import (
+	"net/netip"
 	"testing"
 	"time"
+
+	"github.com/keyward/keyward"
 )
 
 // BenchmarkUsageNote notes uses of one key from every core with the real
@@ -12,7 +15,19 @@ func BenchmarkUsageNote(b *testing.B) {
 	b.ReportAllocs()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
-			u.note("key_01M90XWVXJ62714VBW0FHX1AZ3", time.Now())
+			u.note("key_01M90XWVXJ62714VBW0FHX1AZ3", time.Now(), netip.AddrFrom4([4]byte{127, 0, 0, 1}), "bench/1.0")
+		}
+	})
+}
+
+// BenchmarkUsageCount counts uses of one key from every core with the real
+// clock: the per-key, per-minute counter every authentication adds to.
+func BenchmarkUsageCount(b *testing.B) {
+	var c usageCounter
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			c.count("key_01M90XWVXJ62714VBW0FHX1AZ3", keyward.OutcomeValid, time.Now())
 		}
 	})
 }

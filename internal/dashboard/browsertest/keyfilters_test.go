@@ -114,7 +114,7 @@ func TestKeysFindByMouseAndKeyboard(t *testing.T) {
 				t.Fatal(err)
 			}
 			now := h.srv.Clock.Now()
-			if err := h.srv.Store.TouchKeys(ctx, map[string]time.Time{old.ID: now.Add(-48 * time.Hour), recent.ID: now.Add(-time.Minute)}); err != nil {
+			if err := h.srv.Store.TouchKeys(ctx, map[string]keyward.KeyUse{old.ID: {At: now.Add(-48 * time.Hour)}, recent.ID: {At: now.Add(-time.Minute)}}); err != nil {
 				t.Fatal(err)
 			}
 

@@ -106,7 +106,7 @@ func (q queries) ListKeys(ctx context.Context, f keyward.KeyFilter) ([]*keyward.
 	if err != nil {
 		return nil, err
 	}
-	rows, err := q.db.Query(ctx, `SELECT `+keyColumns+` FROM keys`+where+
+	rows, err := q.db.Query(ctx, `SELECT `+keyReadColumns+` FROM keys`+where+
 		keyOrderBy(f.Order, f.Back)+` LIMIT `+args.add(sqlLimit(f.Limit)), args...)
 	keys, err := collect(rows, err, scanKey, "postgres: listKeys(org %q, project %q)", f.OrgID, f.ProjectID)
 	if err == nil && f.Back {
@@ -141,27 +141,37 @@ func (q queries) CountUsableKeys(ctx context.Context, f keyward.KeyFilter) (int,
 	return n, nil
 }
 
-// TouchKeys records when keys were last used, in one statement. A time
-// older than the one stored is ignored, so batches may land out of order;
-// unknown (deleted) keys are skipped. The rows are locked in id order, so
-// two batches touching the same keys queue rather than deadlock.
-func (q queries) TouchKeys(ctx context.Context, used map[string]time.Time) error {
+// TouchKeys records when keys were last used, from where and by what, in
+// one statement. A use older than the one stored is ignored, so batches may
+// land out of order; unknown (deleted) keys are skipped. The rows are locked
+// in id order, so two batches touching the same keys queue rather than
+// deadlock.
+func (q queries) TouchKeys(ctx context.Context, used map[string]keyward.KeyUse) error {
 	if len(used) == 0 {
 		return nil
 	}
 	ids := slices.Sorted(maps.Keys(used))
 	times := make([]time.Time, len(ids))
+	ips := make([]*string, len(ids))
+	agents := make([]*string, len(ids))
 	for i, id := range ids {
-		times[i] = used[id]
+		u := used[id]
+		times[i] = u.At
+		if u.IP != "" {
+			ips[i] = &u.IP
+		}
+		if u.UserAgent != "" {
+			agents[i] = &u.UserAgent
+		}
 	}
-	_, err := q.db.Exec(ctx, `UPDATE keys k SET last_used_at = t.used
+	_, err := q.db.Exec(ctx, `UPDATE keys k SET last_used_at = t.used, last_used_ip = t.ip, last_used_user_agent = t.agent
 		FROM (
-			SELECT keys.id, u.used
-			FROM unnest($1::text[], $2::timestamptz[]) AS u (id, used)
+			SELECT keys.id, u.used, u.ip, u.agent
+			FROM unnest($1::text[], $2::timestamptz[], $3::text[], $4::text[]) AS u (id, used, ip, agent)
 			JOIN keys ON keys.id = u.id
 			ORDER BY keys.id
 			FOR UPDATE OF keys
 		) t
-		WHERE k.id = t.id AND (k.last_used_at IS NULL OR k.last_used_at < t.used)`, ids, times)
+		WHERE k.id = t.id AND (k.last_used_at IS NULL OR k.last_used_at < t.used)`, ids, times, ips, agents)
 	return dbError(err, "postgres: touchKeys(%d keys)", len(ids))
 }

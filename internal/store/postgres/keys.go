@@ -14,6 +14,9 @@ const keyColumns = `id, kind, name, hint, project_id, org_id, scopes, created_at
 	revoked_at, revoked_by_type, revoked_by_id, revoke_reason, ip_allowlist,
 	metadata, replaced_by, digest, rate_limit`
 
+// keyReadColumns are keyColumns and the columns only TouchKeys writes.
+const keyReadColumns = keyColumns + `, last_used_ip, last_used_user_agent`
+
 // keyRow holds the column values of a key that need encoding, shared by
 // CreateKey and UpdateKey.
 type keyRow struct {
@@ -83,7 +86,7 @@ func (q queries) CreateKey(ctx context.Context, k *keyward.Key) error {
 
 // GetKey returns the key with the given id, revoked or not.
 func (q queries) GetKey(ctx context.Context, id string) (*keyward.Key, error) {
-	row := q.db.QueryRow(ctx, `SELECT `+keyColumns+` FROM keys WHERE id = $1`, id)
+	row := q.db.QueryRow(ctx, `SELECT `+keyReadColumns+` FROM keys WHERE id = $1`, id)
 	k, err := scanKey(row)
 	if err != nil {
 		return nil, notFound(err, "key", "postgres: getKey(%q)", id)
@@ -97,7 +100,7 @@ func (q queries) GetKeyByDigest(ctx context.Context, d []byte) (*keyward.Key, er
 	if len(d) == 0 {
 		return nil, keyward.NotFound("key")
 	}
-	row := q.db.QueryRow(ctx, `SELECT `+keyColumns+` FROM keys WHERE digest = $1`, d)
+	row := q.db.QueryRow(ctx, `SELECT `+keyReadColumns+` FROM keys WHERE digest = $1`, d)
 	k, err := scanKey(row)
 	if err != nil {
 		// Never name the digest: it is as good as the secret for a lookup.
@@ -145,7 +148,7 @@ func scanKey(s scanner) (*keyward.Key, error) {
 	err := s.Scan(&k.ID, &kind, &k.Name, &k.Hint, &projectID, &k.OrgID, &scopes, &created,
 		&k.CreatedBy.Type, &k.CreatedBy.ID, &k.OwnerUserID, &expires, &lastUsed,
 		&revoked, &revokedByType, &revokedByID, &k.RevokeReason, &allowlist,
-		&metadata, &k.ReplacedBy, &digest, &rateLimit)
+		&metadata, &k.ReplacedBy, &digest, &rateLimit, &k.LastUsedIP, &k.LastUsedUserAgent)
 	if err != nil {
 		return nil, err
 	}

@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"context"
+	"database/sql"
 	"maps"
 	"slices"
 	"strings"
@@ -117,7 +118,7 @@ func (q queries) ListKeys(ctx context.Context, f keyward.KeyFilter) ([]*keyward.
 		return nil, err
 	}
 	args = append(args, sqlLimit(f.Limit))
-	rows, err := q.r.QueryContext(ctx, `SELECT `+keyColumns+` FROM keys`+where+
+	rows, err := q.r.QueryContext(ctx, `SELECT `+keyReadColumns+` FROM keys`+where+
 		keyOrderBy(f.Order, f.Back)+` LIMIT ?`, args...)
 	if err != nil {
 		return nil, dbError(err, "sqlite: listKeys(org %q, project %q)", f.OrgID, f.ProjectID)
@@ -166,19 +167,20 @@ func (q queries) CountUsableKeys(ctx context.Context, f keyward.KeyFilter) (int,
 	return n, nil
 }
 
-// TouchKeys records when keys were last used, in one transaction. A time
-// older than the one stored is ignored, so batches may land out of order;
-// unknown (deleted) keys are skipped.
-func (q queries) TouchKeys(ctx context.Context, used map[string]time.Time) error {
+// TouchKeys records when keys were last used, from where and by what, in
+// one transaction. A use older than the one stored is ignored, so batches
+// may land out of order; unknown (deleted) keys are skipped.
+func (q queries) TouchKeys(ctx context.Context, used map[string]keyward.KeyUse) error {
 	if len(used) == 0 {
 		return nil
 	}
 	return q.atomic(ctx, "touchKeys", func(w dbtx) error {
 		// Sorted ids give every batch the same write order.
 		for _, id := range slices.Sorted(maps.Keys(used)) {
-			_, err := w.ExecContext(ctx, `UPDATE keys SET last_used_at = ?1
+			u := used[id]
+			_, err := w.ExecContext(ctx, `UPDATE keys SET last_used_at = ?1, last_used_ip = ?3, last_used_user_agent = ?4
 				WHERE id = ?2 AND (last_used_at IS NULL OR last_used_at < ?1)`,
-				micros(used[id]), id)
+				micros(u.At), id, emptyNull(u.IP), emptyNull(u.UserAgent))
 			if err != nil {
 				return dbError(err, "sqlite: touchKeys(%q)", id)
 			}
@@ -186,3 +188,6 @@ func (q queries) TouchKeys(ctx context.Context, used map[string]time.Time) error
 		return nil
 	})
 }
+
+// emptyNull is s, or NULL for "".
+func emptyNull(s string) sql.NullString { return sql.NullString{String: s, Valid: s != ""} }

@@ -14,6 +14,9 @@ const keyColumns = `id, kind, name, hint, project_id, org_id, scopes, created_at
 	revoked_at, revoked_by_type, revoked_by_id, revoke_reason, ip_allowlist,
 	metadata, replaced_by, digest, rate_limit`
 
+// keyReadColumns are keyColumns and the columns only TouchKeys writes.
+const keyReadColumns = keyColumns + `, last_used_ip, last_used_user_agent`
+
 // keyRow holds a key's column values in the order of keyColumns' mutable
 // tail, shared by CreateKey and UpdateKey.
 type keyRow struct {
@@ -84,7 +87,7 @@ func (q queries) CreateKey(ctx context.Context, k *keyward.Key) error {
 
 // GetKey returns the key with the given id, revoked or not.
 func (q queries) GetKey(ctx context.Context, id string) (*keyward.Key, error) {
-	row := q.r.QueryRowContext(ctx, `SELECT `+keyColumns+` FROM keys WHERE id = ?`, id)
+	row := q.r.QueryRowContext(ctx, `SELECT `+keyReadColumns+` FROM keys WHERE id = ?`, id)
 	k, err := scanKey(row)
 	if err != nil {
 		return nil, notFound(err, "key", "sqlite: getKey(%q)", id)
@@ -98,7 +101,7 @@ func (q queries) GetKeyByDigest(ctx context.Context, d []byte) (*keyward.Key, er
 	if len(d) == 0 {
 		return nil, keyward.NotFound("key")
 	}
-	row := q.r.QueryRowContext(ctx, `SELECT `+keyColumns+` FROM keys WHERE digest = ?`, d)
+	row := q.r.QueryRowContext(ctx, `SELECT `+keyReadColumns+` FROM keys WHERE digest = ?`, d)
 	k, err := scanKey(row)
 	if err != nil {
 		// Never name the digest: it is as good as the secret for a lookup.
@@ -139,7 +142,7 @@ func scanKey(s scanner) (*keyward.Key, error) {
 		kind, scopes, allowlist, metadata     string
 		projectID, owner, revokedByType       sql.NullString
 		revokedByID, revokeReason, replacedBy sql.NullString
-		rateLimit                             sql.NullString
+		rateLimit, lastIP, lastUA             sql.NullString
 		created                               int64
 		expires, lastUsed, revoked            sql.NullInt64
 		digest                                []byte
@@ -147,7 +150,7 @@ func scanKey(s scanner) (*keyward.Key, error) {
 	err := s.Scan(&k.ID, &kind, &k.Name, &k.Hint, &projectID, &k.OrgID, &scopes, &created,
 		&k.CreatedBy.Type, &k.CreatedBy.ID, &owner, &expires, &lastUsed,
 		&revoked, &revokedByType, &revokedByID, &revokeReason, &allowlist,
-		&metadata, &replacedBy, &digest, &rateLimit)
+		&metadata, &replacedBy, &digest, &rateLimit, &lastIP, &lastUA)
 	if err != nil {
 		return nil, err
 	}
@@ -157,6 +160,7 @@ func scanKey(s scanner) (*keyward.Key, error) {
 	k.OwnerUserID = stringPtr(owner)
 	k.ExpiresAt = timePtr(expires)
 	k.LastUsedAt = timePtr(lastUsed)
+	k.LastUsedIP, k.LastUsedUserAgent = stringPtr(lastIP), stringPtr(lastUA)
 	k.RevokedAt = timePtr(revoked)
 	if revokedByType.Valid {
 		k.RevokedBy = &keyward.ActorRef{Type: revokedByType.String, ID: revokedByID.String}

@@ -144,21 +144,33 @@ var keyTests = []test{
 		o := e.org()
 		k1, k2 := e.key(o, nil), e.key(o, nil, func(k *keyward.Key) { k.LastUsedAt = ptr(base.Add(time.Hour)) })
 		untouched := e.key(o, nil)
-		mustNil(t, "TouchKeys", e.s.TouchKeys(e.ctx, map[string]time.Time{
-			k1.ID:                            base.Add(time.Minute),
-			k2.ID:                            base.Add(time.Minute), // older than stored: ignored
-			keyward.NewID(keyward.PrefixKey): base,                  // unknown: skipped
+		mustNil(t, "TouchKeys", e.s.TouchKeys(e.ctx, map[string]keyward.KeyUse{
+			k1.ID:                            {At: base.Add(time.Minute), IP: "203.0.113.9", UserAgent: "curl/8.5"},
+			k2.ID:                            {At: base.Add(time.Minute), IP: "203.0.113.10"}, // older than stored: ignored
+			keyward.NewID(keyward.PrefixKey): {At: base},                                      // unknown: skipped
 		}))
 		mustNil(t, "TouchKeys(empty)", e.s.TouchKeys(e.ctx, nil))
 		k1.LastUsedAt = ptr(base.Add(time.Minute))
+		k1.LastUsedIP, k1.LastUsedUserAgent = ptr("203.0.113.9"), ptr("curl/8.5")
 		for _, want := range []*keyward.Key{k1, k2, untouched} {
 			got, err := e.s.GetKey(e.ctx, want.ID)
 			mustNil(t, "GetKey", err)
 			diff(t, "after TouchKeys", want.LastUsedAt, got.LastUsedAt)
+			diff(t, "last_used_ip after TouchKeys", want.LastUsedIP, got.LastUsedIP)
+			diff(t, "last_used_user_agent after TouchKeys", want.LastUsedUserAgent, got.LastUsedUserAgent)
 		}
-		mustNil(t, "TouchKeys(newer)", e.s.TouchKeys(e.ctx, map[string]time.Time{k2.ID: base.Add(2 * time.Hour)}))
+		mustNil(t, "TouchKeys(newer)", e.s.TouchKeys(e.ctx, map[string]keyward.KeyUse{k2.ID: {At: base.Add(2 * time.Hour), IP: "2001:db8::1"}}))
 		got, err := e.s.GetKey(e.ctx, k2.ID)
 		mustNil(t, "GetKey", err)
 		diff(t, "after a newer touch", ptr(base.Add(2*time.Hour)), got.LastUsedAt)
+		diff(t, "ip after a newer touch", ptr("2001:db8::1"), got.LastUsedIP)
+		diff(t, "user agent after a newer touch", (*string)(nil), got.LastUsedUserAgent)
+		list, err := e.s.ListKeys(e.ctx, keyward.KeyFilter{OrgID: o.ID, Kind: keyward.KindOrg, Status: "all", Now: base})
+		mustNil(t, "ListKeys", err)
+		for _, k := range list {
+			if k.ID == k1.ID {
+				diff(t, "listed last_used_ip", k1.LastUsedIP, k.LastUsedIP)
+			}
+		}
 	}},
 }

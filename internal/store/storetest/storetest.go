@@ -41,6 +41,7 @@ func Run(t *testing.T, open func(t *testing.T) keyward.Store) {
 		{"Invitations", invitationTests},
 		{"OnceValues", onceTests},
 		{"KeyLeaks", leakTests},
+		{"Usage", usageTests},
 		{"Tx", txTests},
 	}
 	for _, g := range groups {

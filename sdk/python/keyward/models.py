@@ -199,6 +199,8 @@ class Key:
     owner_user_id: str | None = None
     expires_at: datetime | None = None
     last_used_at: datetime | None = None
+    last_used_ip: str | None = None
+    last_used_user_agent: str | None = None
     revoked_at: datetime | None = None
     revoked_by: ActorRef | None = None
     revoke_reason: str | None = None
@@ -224,6 +226,8 @@ class Key:
             owner_user_id=d.get("owner_user_id"),
             expires_at=parse_time(d.get("expires_at")),
             last_used_at=parse_time(d.get("last_used_at")),
+            last_used_ip=d.get("last_used_ip"),
+            last_used_user_agent=d.get("last_used_user_agent"),
             revoked_at=parse_time(d.get("revoked_at")),
             revoked_by=ActorRef.from_json(d.get("revoked_by")),
             revoke_reason=d.get("revoke_reason"),
