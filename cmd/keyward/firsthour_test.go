@@ -19,7 +19,14 @@ import (
 // clean one, and returns its output and exit code.
 func runBinary(t *testing.T, env []string, args ...string) (stdout, stderr string, code int) {
 	t.Helper()
+	return runBinaryIn(t, "", env, args...)
+}
+
+// runBinaryIn is runBinary with stdin.
+func runBinaryIn(t *testing.T, stdin string, env []string, args ...string) (stdout, stderr string, code int) {
+	t.Helper()
 	cmd := exec.Command(os.Args[0], args...)
+	cmd.Stdin = strings.NewReader(stdin)
 	cmd.Env = append([]string{envRunMain + "=1", "PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir()}, env...)
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb

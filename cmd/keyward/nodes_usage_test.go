@@ -5,8 +5,6 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/url"
-	"path/filepath"
-	"strings"
 	"sync"
 	"testing"
 
@@ -142,21 +140,11 @@ func TestUsageSurvivesGracefulRestart(t *testing.T) {
 		t.Skip("-short: skipping the process tests")
 	}
 	dir := t.TempDir()
-	db := "sqlite:" + filepath.Join(dir, "k.db")
-	boot := runKeyward("bootstrap", "--org", "Acme", "--email", "owner@example.com", "--database", db, "--password-stdin")
-	boot.Stdin = strings.NewReader("a long enough password\n")
-	out, err := boot.Output()
-	if err != nil {
-		t.Fatalf("bootstrap: %v\n%s", err, stderrOf(err))
-	}
-	var ids struct {
-		OrgAPIKey string `json:"org_api_key"`
-	}
-	mustUnmarshal(t, string(out), &ids)
+	orgKey, db := bootstrapSQLite(t, dir)
 	start := func(i int) (*node, *client.Client) {
 		n := startNodeCmd(t, dir, i, runKeyward("serve", "--addr", "127.0.0.1:0", "--database", db, "--log-format", "json"))
 		n.waitListening(t)
-		org, err := client.New(client.WithBaseURL(n.url), client.WithOrgAPIKey(ids.OrgAPIKey), client.WithRetries(0))
+		org, err := client.New(client.WithBaseURL(n.url), client.WithOrgAPIKey(orgKey), client.WithRetries(0))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -189,7 +177,7 @@ func TestUsageSurvivesGracefulRestart(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	resp.Header.Set("X-Org-Api-Key", ids.OrgAPIKey)
+	resp.Header.Set("X-Org-Api-Key", orgKey)
 	res, err := http.DefaultClient.Do(resp)
 	if err != nil {
 		t.Fatal(err)

@@ -266,7 +266,17 @@ func call(t *testing.T, c *http.Client, method, url, body string, status int, in
 // returns the org key and the node.
 func startTrustingNode(t *testing.T, dir string) (orgKey string, n *node) {
 	t.Helper()
-	db := "sqlite:" + filepath.Join(dir, "k.db")
+	orgKey, db := bootstrapSQLite(t, dir)
+	n = startNodeCmd(t, dir, 0, runKeyward("serve", "--addr", "127.0.0.1:0", "--database", db, "--log-format", "json", "--trusted-proxies", "127.0.0.1/32"))
+	n.waitListening(t)
+	return orgKey, n
+}
+
+// bootstrapSQLite runs `keyward bootstrap` on a new SQLite file in dir and
+// returns the org key and the database URL.
+func bootstrapSQLite(t *testing.T, dir string) (orgKey, db string) {
+	t.Helper()
+	db = "sqlite:" + filepath.Join(dir, "k.db")
 	boot := runKeyward("bootstrap", "--org", "Acme", "--email", "owner@example.com", "--database", db, "--password-stdin")
 	boot.Stdin = strings.NewReader("a long enough password\n")
 	out, err := boot.Output()
@@ -277,7 +287,5 @@ func startTrustingNode(t *testing.T, dir string) (orgKey string, n *node) {
 		OrgAPIKey string `json:"org_api_key"`
 	}
 	mustUnmarshal(t, string(out), &ids)
-	n = startNodeCmd(t, dir, 0, runKeyward("serve", "--addr", "127.0.0.1:0", "--database", db, "--log-format", "json", "--trusted-proxies", "127.0.0.1/32"))
-	n.waitListening(t)
-	return ids.OrgAPIKey, n
+	return ids.OrgAPIKey, db
 }
