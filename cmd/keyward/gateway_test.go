@@ -138,10 +138,22 @@ func TestProxyServesAndShutsDownGracefully(t *testing.T) {
 	if code, _ := get(proxyURL+"/admin", customer.Secret); code != 404 {
 		t.Fatalf("no route: %d", code)
 	}
-	for _, path := range []string{"/healthz", "/readyz", "/metrics"} {
+	for _, path := range []string{"/healthz", "/metrics"} {
 		if code, body := get(adminURL+path, ""); code != 200 || body == "" {
 			t.Fatalf("admin %s: %d %q", path, code, body)
 		}
+	}
+	// /readyz turns 200 once the change stream is live (it connects in the
+	// background after start): a load balancer polls it just so.
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		code, body := get(adminURL+"/readyz", "")
+		if code == 200 && strings.Contains(body, `"live"`) {
+			break
+		}
+		if code != 503 || time.Now().After(deadline) {
+			t.Fatalf("admin /readyz: %d %q, want 200 once the stream is live (503 until then)", code, body)
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 
 	slow := make(chan int, 1)
