@@ -78,17 +78,19 @@ func (s *Service) leaked(ctx context.Context, o Origin, keyID string, r LeakRepo
 		if err != nil {
 			return err
 		}
-		// A report seen before (the same key at the same place, flagged):
-		// nothing new to record or tell.
-		if prev, err := q.KeyLeaks(ctx, []string{k.ID}); err != nil {
-			return err
-		} else if p := prev[k.ID]; p != nil && p.URL == clip(r.URL, 2000) && p.Action == keyward.LeakFlagged {
-			return nil
-		}
 		a := leakActor(k.OrgID, o)
 		leak := &keyward.KeyLeak{
 			KeyID: k.ID, OrgID: k.OrgID, FoundAt: now,
 			URL: clip(r.URL, 2000), Source: clip(r.Source, 100), Action: keyward.LeakFlagged,
+		}
+		// A report seen before (the same key at the same place, flagged):
+		// nothing new to record or tell.
+		prev, err := q.KeyLeaks(ctx, []string{k.ID})
+		if err != nil {
+			return err
+		}
+		if p := prev[k.ID]; p != nil && p.URL == leak.URL && p.Action == keyward.LeakFlagged {
+			return nil
 		}
 		if org.Settings.LeakAction() == keyward.LeakRevoke {
 			revoke(k, a, now, clip("leaked: found at "+leak.URL, MaxReasonLen))
