@@ -147,6 +147,8 @@ type Queries interface {
 	ListPendingInvitations(ctx context.Context, orgID string, now time.Time, limit int) ([]*Invitation, error)
 	// UpdateInvitation writes an invitation's accepted_at and revoked_at.
 	UpdateInvitation(ctx context.Context, inv *Invitation) error
+
+	WebhookQueries
 }
 
 // KeyFilter selects keys, in Order (newest first unless told).

@@ -42,6 +42,7 @@ func Run(t *testing.T, open func(t *testing.T) keyward.Store) {
 		{"OnceValues", onceTests},
 		{"KeyLeaks", leakTests},
 		{"Usage", usageTests},
+		{"Webhooks", webhookTests},
 		{"Tx", txTests},
 	}
 	for _, g := range groups {
