@@ -38,6 +38,7 @@ from .models import (
     VerifyResult,
     Whoami,
 )
+from .webhooks import WebhookEvent, WebhookVerificationError, verify_webhook
 from .wsgi import KeywardWSGI, key_from_environ
 
 __version__ = "0.1.0"
@@ -77,8 +78,11 @@ __all__ = [
     "TransportError",
     "VerifyCode",
     "VerifyResult",
+    "WebhookEvent",
+    "WebhookVerificationError",
     "Whoami",
     "has_code",
     "key_from_environ",
     "key_from_scope",
+    "verify_webhook",
 ]

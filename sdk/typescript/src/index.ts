@@ -39,4 +39,13 @@ export {
   type WebOptions,
 } from "./middleware.js";
 export { consoleLogger, silentLogger, type Logger } from "./log.js";
+export {
+  verifyWebhook,
+  KeywardWebhookError,
+  WEBHOOK_TOLERANCE_SECONDS,
+  type WebhookEvent,
+  type WebhookFailure,
+  type WebhookHeaders,
+  type VerifyWebhookOptions,
+} from "./webhooks.js";
 export type * from "./types.js";
