@@ -41,6 +41,8 @@ const (
 	ScopeMembersRead   = "members:read"
 	ScopeMembersWrite  = "members:write"
 	ScopeSettingsWrite = "settings:write"
+	ScopeWebhooksRead  = "webhooks:read"
+	ScopeWebhooksWrite = "webhooks:write"
 )
 
 // ScopePattern is the shape of every scope, built-in or a project's own:
@@ -61,6 +63,7 @@ var ProjectScopes = []string{ScopeKeysRead, ScopeKeysWrite, ScopeKeysVerify, Sco
 var OrgScopes = []string{
 	ScopeProjectsRead, ScopeProjectsWrite, ScopeKeysRead, ScopeKeysWrite, ScopeKeysVerify,
 	ScopeMembersRead, ScopeMembersWrite, ScopeAuditRead, ScopeSettingsWrite,
+	ScopeWebhooksRead, ScopeWebhooksWrite,
 }
 
 // Key is an API key as stored and shown. The secret itself is never stored:

@@ -4,7 +4,9 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"time"
 
+	"github.com/keyward/keyward/internal/outbox"
 	"github.com/keyward/keyward/internal/server"
 	"github.com/keyward/keyward/internal/service"
 	"github.com/spf13/cobra"
@@ -71,6 +73,9 @@ KEYWARD_KEY_PEPPER only, never from a flag, so it stays out of process lists.`,
 	durationVar(f, &cfg.UsageRetention.Minute, "usage-minute-retention", service.DefaultMinuteRetention, "how long per-minute usage counts are kept (KEYWARD_USAGE_MINUTE_RETENTION)")
 	durationVar(f, &cfg.UsageRetention.Hour, "usage-hour-retention", service.DefaultHourRetention, "how long per-hour usage counts are kept (KEYWARD_USAGE_HOUR_RETENTION)")
 	durationVar(f, &cfg.UsageRetention.Day, "usage-day-retention", service.DefaultDayRetention, "how long per-day usage counts are kept (KEYWARD_USAGE_DAY_RETENTION)")
+	f.BoolVar(&cfg.Webhooks.AllowPrivate, "webhook-allow-private", false, "let webhook endpoints be loopback, private or link-local addresses (KEYWARD_WEBHOOK_ALLOW_PRIVATE); default: refused, so webhooks cannot probe your network")
+	durationVar(f, &cfg.Webhooks.Timeout, "webhook-timeout", 10*time.Second, "how long one webhook delivery attempt may take (KEYWARD_WEBHOOK_TIMEOUT)")
+	durationVar(f, &cfg.Webhooks.RetryWindow, "webhook-retry-window", outbox.DefaultRetryWindow, "how long a failing webhook delivery is retried before it is marked failed (KEYWARD_WEBHOOK_RETRY_WINDOW)")
 	f.StringVar(&cfg.LogFormat, "log-format", "", "log format: json or text (KEYWARD_LOG_FORMAT); default json, text on a terminal")
 	return cmd
 }

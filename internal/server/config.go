@@ -53,6 +53,19 @@ type Config struct {
 	// UsageRetention says how long usage counts are kept per bucket size
 	// (zero fields: the service's defaults).
 	UsageRetention service.UsageRetention
+	// Webhooks configures webhook deliveries.
+	Webhooks WebhookConfig
+}
+
+// WebhookConfig configures webhook deliveries (docs/webhooks.md).
+type WebhookConfig struct {
+	// AllowPrivate lets endpoints be, and deliveries reach, loopback,
+	// private and link-local addresses. Off by default, so that a webhook
+	// cannot be used to probe the network keyward runs in.
+	AllowPrivate bool
+	Timeout      time.Duration // one attempt, default 10 s
+	RetryWindow  time.Duration // how long a delivery is retried, default 24 h
+	RetryBase    time.Duration // the first wait after a failure, default 5 s (no flag)
 }
 
 // DefaultCacheLease is CacheLease's default.

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/keyward/keyward"
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // listenMetrics starts serving /metrics on its own listener when
@@ -50,5 +51,26 @@ func logTightened(log *slog.Logger, st keyward.Store) {
 		for _, f := range t.Tightened() {
 			log.Warn("the database file could be read by other users; made it 0600", "file", f)
 		}
+	}
+}
+
+// webhookMetrics registers the webhook attempt metrics on reg and returns
+// the function the delivery worker reports each attempt to.
+func webhookMetrics(reg *prometheus.Registry) func(eventType string, ok bool, latency time.Duration) {
+	attempts := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "keyward_webhook_attempts_total", Help: "Webhook delivery attempts made by this node, by event type and result (success: a 2xx answer).",
+	}, []string{"event_type", "result"})
+	seconds := prometheus.NewHistogram(prometheus.HistogramOpts{
+		Name: "keyward_webhook_attempt_seconds", Help: "How long webhook delivery attempts took, answer or not.",
+		Buckets: prometheus.DefBuckets,
+	})
+	reg.MustRegister(attempts, seconds)
+	return func(eventType string, ok bool, latency time.Duration) {
+		result := "failure"
+		if ok {
+			result = "success"
+		}
+		attempts.WithLabelValues(eventType, result).Inc()
+		seconds.Observe(latency.Seconds())
 	}
 }

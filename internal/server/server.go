@@ -17,6 +17,7 @@ import (
 	"github.com/keyward/keyward/internal/httpapi"
 	"github.com/keyward/keyward/internal/ratelimit"
 	"github.com/keyward/keyward/internal/service"
+	"github.com/keyward/keyward/internal/outbox"
 	"github.com/keyward/keyward/internal/verify"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -32,6 +33,8 @@ type Server struct {
 	// nodes' changes on PostgreSQL, and on SQLite this node's own, so that
 	// change streams (GET /v1/key-changes) work the same on both.
 	Watcher *verify.Watcher
+	// Outbox sends webhook deliveries (every node runs one).
+	Outbox *outbox.Worker
 	api     *httpapi.API
 	log     *slog.Logger
 	// store and feed name the store ("sqlite", "postgres") and the
@@ -65,7 +68,8 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 	}
 	srv := &Server{Store: st, log: log, store: "sqlite", feed: "local", metricsAddr: cfg.MetricsAddr, pprofAddr: cfg.PprofAddr, proxies: proxies}
 	logTightened(log, st)
-	scfg := service.Config{Store: st, Pepper: []byte(cfg.Pepper), Logger: log, PublicURL: cfg.publicURL(), UsageRetention: cfg.UsageRetention}
+	scfg := service.Config{Store: st, Pepper: []byte(cfg.Pepper), Logger: log, PublicURL: cfg.publicURL(), UsageRetention: cfg.UsageRetention,
+		WebhookAllowPrivate: cfg.Webhooks.AllowPrivate}
 	// Every node of a PostgreSQL store hears PostgreSQL's NOTIFY, which
 	// each key write sends in its own transaction; with --redis it also
 	// hears Redis. Either wakes it, so fleets that mix both (as during a
@@ -108,6 +112,12 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 	srv.Watcher = &verify.Watcher{Cache: svc.Cache(), Log: st, Feeds: heard, Lease: lease, Logger: log}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	srv.Outbox = outbox.New(outbox.Config{
+		Store: st, Secret: svc.WebhookSecret, Logger: log, AllowPrivate: cfg.Webhooks.AllowPrivate,
+		Timeout: cfg.Webhooks.Timeout, RetryWindow: cfg.Webhooks.RetryWindow, RetryBase: cfg.Webhooks.RetryBase,
+		Observe: webhookMetrics(reg),
+	})
+	svc.OnWebhook(srv.Outbox.Nudge)
 	dash := dashboard.New(dashboard.Config{Service: svc, Logger: log, Secure: cfg.SecureCookies})
 	reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "keyward_invalidation_lag_seconds", Help: "Delay between a key change's commit and its application on this node (last change).",
@@ -197,6 +207,9 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	usageDone := make(chan struct{})
 	go func() { s.Service.Run(bg); close(usageDone) }()
 	go s.Watcher.Run(bg)
+	outboxDone := make(chan struct{})
+	go func() { s.Outbox.Run(bg); close(outboxDone) }()
+	go s.Service.RunNotices(bg)
 
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
@@ -223,6 +236,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	}
 	stopBG()
 	<-usageDone
+	<-outboxDone
 	if err := s.Store.Close(); err != nil {
 		s.log.Error("closing the store", "err", err)
 	}

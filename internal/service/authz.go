@@ -28,6 +28,8 @@ const (
 	actSettingsRead                 // see org settings
 	actSettingsWrite                // change org settings
 	actOrgAuditRead                 // read the whole org's audit log
+	actWebhooksRead                 // see webhook endpoints and their deliveries
+	actWebhooksWrite                // add, change, test, delete endpoints; redeliver
 )
 
 // changes reports whether act changes something. A key actor that changes
@@ -36,7 +38,7 @@ const (
 // read and verify, but a change is decided on the key as it is now.
 func (act action) changes() bool {
 	switch act {
-	case actKeysRead, actKeysVerify, actAuditRead, actProjectsRead, actOrgKeysRead, actMembersRead, actSettingsRead, actOrgAuditRead:
+	case actKeysRead, actKeysVerify, actAuditRead, actProjectsRead, actOrgKeysRead, actMembersRead, actSettingsRead, actOrgAuditRead, actWebhooksRead:
 		return false
 	}
 	return true
@@ -100,6 +102,8 @@ var orgKeyScope = map[action]string{
 	actSettingsRead:   "",
 	actSettingsWrite:  keyward.ScopeSettingsWrite,
 	actOrgAuditRead:   keyward.ScopeAuditRead,
+	actWebhooksRead:   keyward.ScopeWebhooksRead,
+	actWebhooksWrite:  keyward.ScopeWebhooksWrite,
 }
 
 // projectRoleMin is the least project role that allows each project action.
@@ -124,6 +128,8 @@ var orgRoleMin = map[action]keyward.OrgRole{
 	actMembersWrite:  keyward.OrgAdmin,
 	actSettingsWrite: keyward.OrgAdmin,
 	actOrgAuditRead:  keyward.OrgAdmin,
+	actWebhooksRead:  keyward.OrgAdmin,
+	actWebhooksWrite: keyward.OrgAdmin,
 }
 
 func projectRank(r keyward.ProjectRole) int {

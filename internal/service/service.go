@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/keyward/keyward"
@@ -38,6 +39,9 @@ type Config struct {
 	// UsageRetention says how long usage counts are kept (defaults: see
 	// UsageRetention).
 	UsageRetention UsageRetention
+	// WebhookAllowPrivate lets webhook endpoints point at loopback,
+	// private and link-local addresses (--webhook-allow-private).
+	WebhookAllowPrivate bool
 }
 
 // Service implements keyward's operations for authenticated actors.
@@ -62,6 +66,10 @@ type Service struct {
 	authByAddr *addrThrottle // failed key authentications per client address
 	setup      setupState
 	publicURL  string // without a trailing slash
+
+	pepper              []byte // seals webhook signing secrets
+	webhookAllowPrivate bool
+	onWebhook           atomic.Pointer[func()] // wakes the local delivery worker
 }
 
 // New returns a Service.
@@ -80,7 +88,9 @@ func New(cfg Config) (*Service, error) {
 		digest: apikey.NewDigester(cfg.Pepper),
 		clock:  cfg.Clock,
 		log:    cfg.Logger,
+		pepper: cfg.Pepper,
 	}
+	s.webhookAllowPrivate = cfg.WebhookAllowPrivate
 	s.usage = newUsageRecorder(cfg.Store, cfg.Logger)
 	s.retention = cfg.UsageRetention.withDefaults()
 	s.cache = verify.New(cfg.Cache)
@@ -119,9 +129,10 @@ func (s *Service) Ping(ctx context.Context) error { return s.store.Ping(ctx) }
 // is the one place that keeps the cache in step with the store, so no code
 // path can forget it.
 func (s *Service) inTx(ctx context.Context, fn func(q keyward.Queries) error) error {
-	rec := &keyWrites{}
+	rec := &keyWrites{s: s}
 	err := s.store.InTx(ctx, func(q keyward.Queries) error {
 		rec.Queries = q
+		rec.fates, rec.webhooks = nil, false
 		if err := fn(rec); err != nil {
 			return err
 		}
@@ -129,6 +140,9 @@ func (s *Service) inTx(ctx context.Context, fn func(q keyward.Queries) error) er
 	})
 	if err == nil {
 		s.keysChanged(rec)
+		if rec.webhooks {
+			s.webhookWritten()
+		}
 	}
 	return err
 }
@@ -141,6 +155,10 @@ type keyWrites struct {
 	digests [][]byte
 	all     bool // a whole project's keys went
 	roles   []roleChange
+
+	s        *Service
+	fates    []keyFate // what removed members' keys became (events.go)
+	webhooks bool      // deliveries were written
 }
 
 // roleChange is a member whose org role (ProjectID "") or project role a

@@ -1,0 +1,276 @@
+package outbox
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/keyward/keyward"
+	"github.com/keyward/keyward/client/webhooks"
+)
+
+// Config holds what a Worker needs.
+type Config struct {
+	Store keyward.Store
+	// Secret returns an endpoint's signing secret (whsec_…) from its
+	// sealed form.
+	Secret func(e *keyward.WebhookEndpoint) (string, error)
+	Clock  keyward.Clock // defaults to keyward.SystemClock
+	Logger *slog.Logger  // defaults to slog.Default()
+	// Timeout bounds one attempt, from connecting to the end of the
+	// answer (default 10 s). A node holds a claimed delivery for twice
+	// this plus 10 s: a node that dies mid-delivery leaves it to another
+	// node after that.
+	Timeout time.Duration
+	// AllowPrivate lets deliveries reach loopback, private and link-local
+	// addresses (--webhook-allow-private).
+	AllowPrivate bool
+	RetryBase    time.Duration // first wait after a failure (default 5 s)
+	RetryWindow  time.Duration // how long a delivery is retried (default 24 h)
+	Concurrency  int           // deliveries in flight on this node (default 8)
+	Poll         time.Duration // how often the store is asked for due deliveries (default 1 s)
+	// Client sends the deliveries; defaults to NewClient(Timeout,
+	// AllowPrivate).
+	Client *http.Client
+	// Observe, when set, is told of every attempt's result (metrics).
+	Observe func(eventType string, ok bool, latency time.Duration)
+}
+
+// Worker claims due deliveries and sends them. Every node runs one; the
+// store's claims give each delivery to one node at a time.
+type Worker struct {
+	cfg   Config
+	lease time.Duration
+	nudge chan struct{}
+	slots chan struct{}
+	freed chan struct{}
+	wg    sync.WaitGroup
+}
+
+// New returns a Worker.
+func New(cfg Config) *Worker {
+	if cfg.Clock == nil {
+		cfg.Clock = keyward.SystemClock{}
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.Timeout <= 0 {
+		cfg.Timeout = 10 * time.Second
+	}
+	if cfg.RetryBase <= 0 {
+		cfg.RetryBase = DefaultRetryBase
+	}
+	if cfg.RetryWindow <= 0 {
+		cfg.RetryWindow = DefaultRetryWindow
+	}
+	if cfg.Concurrency <= 0 {
+		cfg.Concurrency = 8
+	}
+	if cfg.Poll <= 0 {
+		cfg.Poll = time.Second
+	}
+	if cfg.Client == nil {
+		cfg.Client = NewClient(cfg.Timeout, cfg.AllowPrivate)
+	}
+	return &Worker{
+		cfg:   cfg,
+		lease: 2*cfg.Timeout + 10*time.Second,
+		nudge: make(chan struct{}, 1),
+		slots: make(chan struct{}, cfg.Concurrency),
+		freed: make(chan struct{}, 1),
+	}
+}
+
+// Nudge tells the worker that deliveries were just written, so it need not
+// wait for its next poll.
+func (w *Worker) Nudge() {
+	select {
+	case w.nudge <- struct{}{}:
+	default:
+	}
+}
+
+// Run sends deliveries until ctx ends, then waits for the attempts in
+// flight to end (each is bounded by the timeout) and their results to be
+// recorded.
+func (w *Worker) Run(ctx context.Context) {
+	t := time.NewTicker(w.cfg.Poll)
+	defer t.Stop()
+	for {
+		w.claim(ctx)
+		select {
+		case <-ctx.Done():
+			w.wg.Wait()
+			return
+		case <-w.nudge:
+		case <-w.freed:
+		case <-t.C:
+		}
+	}
+}
+
+// claim takes as many due deliveries as there are free slots and starts
+// sending them.
+func (w *Worker) claim(ctx context.Context) {
+	free := cap(w.slots) - len(w.slots)
+	if free == 0 || ctx.Err() != nil {
+		return
+	}
+	now := w.cfg.Clock.Now()
+	ds, err := w.cfg.Store.ClaimWebhookDeliveries(ctx, now, now.Add(w.lease), newClaim(), free)
+	if err != nil {
+		if ctx.Err() == nil {
+			w.cfg.Logger.Warn("webhooks: claiming due deliveries failed; will retry", "err", err)
+		}
+		return
+	}
+	for _, d := range ds {
+		w.slots <- struct{}{}
+		w.wg.Go(func() {
+			defer func() {
+				<-w.slots
+				select {
+				case w.freed <- struct{}{}:
+				default:
+				}
+			}()
+			w.deliver(context.WithoutCancel(ctx), d)
+		})
+	}
+}
+
+// newClaim returns a token that names one claim.
+func newClaim() string {
+	b := make([]byte, 16)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// deliver makes one attempt at d and records its result.
+func (w *Worker) deliver(ctx context.Context, d *keyward.WebhookDelivery) {
+	ep, err := w.cfg.Store.GetWebhookEndpoint(ctx, d.EndpointID)
+	if err != nil {
+		w.release(ctx, d, err)
+		return
+	}
+	msg, err := w.cfg.Store.GetWebhookMessage(ctx, d.MessageID)
+	if err != nil {
+		w.release(ctx, d, err)
+		return
+	}
+	secret, err := w.cfg.Secret(ep)
+	if err != nil {
+		w.release(ctx, d, err)
+		return
+	}
+	start := w.cfg.Clock.Now()
+	code, problem := w.post(ctx, ep.URL, secret, msg, start)
+	end := w.cfg.Clock.Now()
+	d.Attempts++
+	d.LastAttemptAt, d.LastStatusCode, d.LastError = &start, code, problem
+	d.LastLatencyMS = int(end.Sub(start).Milliseconds())
+	ok := problem == ""
+	switch next, retry := nextAttempt(d.CreatedAt, end, d.Attempts, w.cfg.RetryBase, w.cfg.RetryWindow); {
+	case ok:
+		d.Status, d.NextAttemptAt, d.DeliveredAt = keyward.DeliverySucceeded, nil, &end
+	case retry:
+		d.Status, d.NextAttemptAt = keyward.DeliveryPending, &next
+	default:
+		d.Status, d.NextAttemptAt = keyward.DeliveryFailed, nil
+	}
+	if w.cfg.Observe != nil {
+		w.cfg.Observe(d.EventType, ok, end.Sub(start))
+	}
+	w.finish(ctx, d)
+}
+
+// post sends msg to url, signed, and returns the answer's status code (0
+// when none came) and what went wrong ("" for a 2xx answer). The problem
+// never holds the URL (whose query may carry a token of the receiver's).
+func (w *Worker) post(ctx context.Context, target, secret string, msg *keyward.WebhookMessage, at time.Time) (int, string) {
+	signer, err := webhooks.NewSigner(secret)
+	if err != nil {
+		return 0, "the endpoint's signing secret cannot be used"
+	}
+	ctx, cancel := context.WithTimeout(ctx, w.cfg.Timeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, target, bytes.NewReader(msg.Payload))
+	if err != nil {
+		return 0, "the endpoint's URL cannot be used"
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("User-Agent", "keyward-webhooks/1")
+	req.Header.Set("webhook-id", msg.ID)
+	req.Header.Set("webhook-timestamp", strconv.FormatInt(at.Unix(), 10))
+	req.Header.Set("webhook-signature", signer.Sign(msg.ID, at, msg.Payload))
+	resp, err := w.cfg.Client.Do(req)
+	if err != nil {
+		return 0, attemptError(err, w.cfg.Timeout)
+	}
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, MaxResponseBody))
+	_ = resp.Body.Close()
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		return resp.StatusCode, fmt.Sprintf("the endpoint answered %d", resp.StatusCode)
+	}
+	return resp.StatusCode, ""
+}
+
+// attemptError says why an attempt got no answer, without the URL.
+func attemptError(err error, timeout time.Duration) string {
+	switch {
+	case errors.Is(err, ErrPrivateAddress):
+		return ErrPrivateAddress.Error()
+	case errors.Is(err, context.DeadlineExceeded):
+		return fmt.Sprintf("no answer within %s", timeout)
+	}
+	var uerr *url.Error
+	if errors.As(err, &uerr) {
+		if uerr.Timeout() {
+			return fmt.Sprintf("no answer within %s", timeout)
+		}
+		err = uerr.Err
+	}
+	return err.Error()
+}
+
+// release gives a claimed delivery back unchanged, when it could not be
+// attempted (its endpoint or message could not be read).
+func (w *Worker) release(ctx context.Context, d *keyward.WebhookDelivery, why error) {
+	if keyward.ErrorCode(why) != keyward.CodeNotFound {
+		w.cfg.Logger.Warn("webhooks: a delivery could not be attempted; will retry", "delivery", d.ID, "err", why)
+	}
+	w.finish(ctx, d)
+}
+
+// finish records d, retrying while the store is unreachable: giving up
+// would leave the delivery to be sent again once the claim runs out, and
+// a delivery that succeeded must not be sent twice. It stops once the
+// result is recorded, once another claim holds the delivery, or after the
+// lease and a minute.
+func (w *Worker) finish(ctx context.Context, d *keyward.WebhookDelivery) {
+	deadline := time.Now().Add(w.lease + time.Minute)
+	wait := 100 * time.Millisecond
+	for {
+		err := w.cfg.Store.FinishWebhookAttempt(ctx, d)
+		if err == nil || keyward.ErrorCode(err) == keyward.CodeNotFound {
+			return
+		}
+		if time.Now().After(deadline) {
+			w.cfg.Logger.Error("webhooks: recording a delivery's result failed; it may be sent again", "delivery", d.ID, "err", err)
+			return
+		}
+		time.Sleep(wait)
+		wait = min(2*wait, 2*time.Second)
+	}
+}
