@@ -149,4 +149,3 @@ func NewClient(timeout time.Duration, allowPrivate bool) *http.Client {
 		},
 	}
 }
-

@@ -15,9 +15,9 @@ import (
 	"github.com/keyward/keyward/internal/dashboard"
 	"github.com/keyward/keyward/internal/feeds"
 	"github.com/keyward/keyward/internal/httpapi"
+	"github.com/keyward/keyward/internal/outbox"
 	"github.com/keyward/keyward/internal/ratelimit"
 	"github.com/keyward/keyward/internal/service"
-	"github.com/keyward/keyward/internal/outbox"
 	"github.com/keyward/keyward/internal/verify"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -35,8 +35,8 @@ type Server struct {
 	Watcher *verify.Watcher
 	// Outbox sends webhook deliveries (every node runs one).
 	Outbox *outbox.Worker
-	api     *httpapi.API
-	log     *slog.Logger
+	api    *httpapi.API
+	log    *slog.Logger
 	// store and feed name the store ("sqlite", "postgres") and the
 	// invalidation feed ("local", "postgres", "redis") for the start line.
 	store, feed string

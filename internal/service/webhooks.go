@@ -401,4 +401,3 @@ func (s *Service) webhookWritten() {
 // OnWebhook sets what is called after each commit that wrote webhook
 // deliveries (the local worker's Nudge).
 func (s *Service) OnWebhook(f func()) { s.onWebhook.Store(&f) }
-
