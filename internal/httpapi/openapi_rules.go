@@ -2,9 +2,11 @@ package httpapi
 
 import (
 	"reflect"
+	"slices"
 	"strconv"
 
 	"github.com/keyward/keyward"
+	"github.com/keyward/keyward/internal/outbox"
 	"github.com/keyward/keyward/internal/service"
 )
 
@@ -75,6 +77,10 @@ var (
 	keysSetting = obj{"minimum": 1, "maximum": service.MaxKeysSetting}
 	maxGrace    = keyward.Duration(service.MaxGrace).Human()
 	userID      = obj{"pattern": keyward.IDPattern(keyward.PrefixUser)}
+	webhookURL  = obj{"maxLength": outbox.MaxURLLength, "format": "uri",
+		"description": "An absolute http or https URL without credentials or fragment. Loopback, private and link-local addresses are refused unless the server runs with --webhook-allow-private."}
+	webhookEvents = obj{"maxItems": len(keyward.EventTypes), "items": obj{"enum": strs(keyward.EventTypes...)},
+		"description": "The event types to send; left out, null or empty: every type."}
 )
 
 // memberRules refine members by "Component.member".
@@ -120,6 +126,17 @@ var memberRules = map[string]memberRule{
 	"ProjectRoleInput.user_id":  {optional: true, schema: obj{"deprecated": true, "description": "Ignored: the role is given to the member the request names."}},
 	"ProjectRoleChange.user_id": {optional: true, schema: obj{"deprecated": true, "description": "Ignored: the role is given to the member the request names."}},
 	"ProjectRoleChange.role":    {whole: obj{"anyOf": []any{obj{"$ref": "#/components/schemas/ProjectRole"}, obj{"type": "string", "enum": []any{""}}}}},
+
+	"WebhookInput.url":           {schema: webhookURL},
+	"WebhookInput.description":   {schema: text(service.MaxWebhookDescription, false)},
+	"WebhookInput.events":        {schema: webhookEvents},
+	"WebhookInput.enabled":       {schema: obj{"description": "Left out or null: enabled."}},
+	"WebhookPatch.url":           {schema: webhookURL},
+	"WebhookPatch.description":   {schema: text(service.MaxWebhookDescription, false)},
+	"WebhookPatch.events":        {schema: webhookEvents},
+	"WebhookEndpoint.events":     {schema: obj{"items": obj{"enum": strs(keyward.EventTypes...)}}},
+	"WebhookDelivery.status":     {schema: obj{"enum": strs(keyward.DeliveryPending, keyward.DeliverySucceeded, keyward.DeliveryFailed)}},
+	"WebhookDelivery.event_type": {schema: obj{"enum": strs(append(slices.Clone(keyward.EventTypes), keyward.EventWebhookTest)...)}},
 
 	"VerifyResult.code":         {schema: obj{"enum": strs(keyward.VerifyCodes...)}},
 	"ErrorDetail.code":          {schema: obj{"enum": strs(keyward.ErrorCodes...)}},
@@ -213,6 +230,7 @@ const (
 	tagForwardAuth  = "Forward authentication"
 	tagLeaks        = "Leak reports"
 	tagUsage        = "Usage"
+	tagWebhooks     = "Webhooks"
 	tagService      = "Service"
 )
 
@@ -226,5 +244,6 @@ var openapiTags = []any{
 	obj{"name": tagForwardAuth, "description": "Forward authentication for reverse proxies (docs/forward-auth.md)."},
 	obj{"name": tagLeaks, "description": "Reports of leaked keys from secret-scanning services, signed by them (docs/leaks.md)."},
 	obj{"name": tagUsage, "description": "Requests by outcome over time, per key and per project, and the org's credential report (docs/usage.md)."},
+	obj{"name": tagWebhooks, "description": "The org's webhook endpoints, signed deliveries of key and member events, and the delivery log (docs/webhooks.md)."},
 	obj{"name": tagService, "description": "Health and this document."},
 }

@@ -128,6 +128,7 @@ func (a *API) routes() []route {
 	rs = append(rs, a.settingsRoutes()...)
 	rs = append(rs, a.forwardAuthRoutes()...)
 	rs = append(rs, a.leakRoutes()...)
+	rs = append(rs, a.webhookRoutes()...)
 	return rs
 }
 

@@ -9,6 +9,7 @@ import (
 	"crypto/sha256"
 	"errors"
 	"slices"
+	"strings"
 
 	"github.com/keyward/keyward"
 	"github.com/keyward/keyward/client/webhooks"
@@ -54,7 +55,7 @@ type WebhookPatch struct {
 // its creation and to a rotation of its secret, the only times the secret
 // is shown.
 type WebhookWithSecret struct {
-	*keyward.WebhookEndpoint
+	keyward.WebhookEndpoint
 	Secret string `json:"secret"`
 }
 
@@ -95,7 +96,8 @@ func (s *Service) CreateWebhook(ctx context.Context, a *Actor, in WebhookInput) 
 		events = slices.Clone(keyward.EventTypes)
 	}
 	enabled := in.Enabled == nil || *in.Enabled
-	if err := invalid(s.checkWebhook(in.URL, in.Description, events)...); err != nil {
+	description, errs := s.checkWebhook(in.URL, in.Description, events)
+	if err := invalid(errs...); err != nil {
 		return nil, err
 	}
 	secret, err := webhooks.NewSecret()
@@ -108,7 +110,7 @@ func (s *Service) CreateWebhook(ctx context.Context, a *Actor, in WebhookInput) 
 	}
 	now := s.clock.Now()
 	e := &keyward.WebhookEndpoint{
-		ID: keyward.NewID(keyward.PrefixWebhook), OrgID: a.OrgID, URL: in.URL, Description: in.Description,
+		ID: keyward.NewID(keyward.PrefixWebhook), OrgID: a.OrgID, URL: in.URL, Description: description,
 		Events: events, Enabled: enabled, Secret: sealed, CreatedAt: now, UpdatedAt: now,
 	}
 	err = s.inTx(ctx, func(q keyward.Queries) error {
@@ -132,7 +134,7 @@ func (s *Service) CreateWebhook(ctx context.Context, a *Actor, in WebhookInput) 
 	if err != nil {
 		return nil, s.finish(ctx, err)
 	}
-	return &WebhookWithSecret{WebhookEndpoint: e, Secret: secret}, nil
+	return &WebhookWithSecret{WebhookEndpoint: *e, Secret: secret}, nil
 }
 
 // UpdateWebhook changes an endpoint's URL, description, events or state.
@@ -163,9 +165,11 @@ func (s *Service) UpdateWebhook(ctx context.Context, a *Actor, id string, p Webh
 		if p.Enabled != nil && *p.Enabled != e.Enabled {
 			e.Enabled, changes["enabled"] = *p.Enabled, *p.Enabled
 		}
-		if err := invalid(s.checkWebhook(e.URL, e.Description, e.Events)...); err != nil {
+		description, errs := s.checkWebhook(e.URL, e.Description, e.Events)
+		if err := invalid(errs...); err != nil {
 			return err
 		}
+		e.Description = description
 		e.UpdatedAt = s.clock.Now()
 		if err := q.UpdateWebhookEndpoint(ctx, e); err != nil {
 			return err
@@ -223,7 +227,7 @@ func (s *Service) RotateWebhookSecret(ctx context.Context, a *Actor, id string) 
 		if err := q.UpdateWebhookEndpoint(ctx, e); err != nil {
 			return err
 		}
-		out = &WebhookWithSecret{WebhookEndpoint: e, Secret: secret}
+		out = &WebhookWithSecret{WebhookEndpoint: *e, Secret: secret}
 		return q.InsertAuditEvent(ctx, s.event(a, AuditWebhookRotate, "", webhookRef(e.ID)))
 	})
 	return out, s.finish(ctx, err)
@@ -324,25 +328,28 @@ func (s *Service) RedeliverWebhook(ctx context.Context, a *Actor, endpointID, de
 	return out, s.finish(ctx, err)
 }
 
-// checkWebhook validates an endpoint's fields.
-func (s *Service) checkWebhook(url, description string, events []string) []*keyward.FieldError {
+// checkWebhook validates an endpoint's fields and returns its description
+// trimmed.
+func (s *Service) checkWebhook(url, description string, events []string) (string, []*keyward.FieldError) {
 	var errs []*keyward.FieldError
 	if err := outbox.CheckURL(url, s.webhookAllowPrivate); err != nil {
 		errs = append(errs, &keyward.FieldError{Field: "url", Problem: err.Error()})
 	}
-	if _, fe := checkText("description", description, MaxWebhookDescription, true); fe != nil {
+	description, fe := checkText("description", description, MaxWebhookDescription, true)
+	if fe != nil {
 		errs = append(errs, fe)
 	}
-	for _, t := range events {
+	for i, t := range events {
 		if !slices.Contains(keyward.EventTypes, t) {
-			errs = append(errs, &keyward.FieldError{Field: "events", Problem: "has an unknown event type; known: key.created, key.rotated, key.revoked, key.expiring, key.expired, key.leaked, member.removed"})
+			errs = append(errs, &keyward.FieldError{Field: "events", Problem: "has an unknown event type; known: " + strings.Join(keyward.EventTypes, ", ")})
+			break
+		}
+		if slices.Contains(events[:i], t) {
+			errs = append(errs, &keyward.FieldError{Field: "events", Problem: "lists " + t + " twice"})
 			break
 		}
 	}
-	if len(events) > len(keyward.EventTypes) {
-		errs = append(errs, &keyward.FieldError{Field: "events", Problem: "lists an event type twice"})
-	}
-	return errs
+	return description, errs
 }
 
 // secretAEAD seals signing secrets at rest with a key derived from the
