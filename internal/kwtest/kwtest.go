@@ -17,6 +17,7 @@ import (
 	"github.com/keyward/keyward/internal/dashboard"
 	"github.com/keyward/keyward/internal/httpapi"
 	"github.com/keyward/keyward/internal/jsonlog"
+	"github.com/keyward/keyward/internal/outbox"
 	"github.com/keyward/keyward/internal/service"
 	"github.com/keyward/keyward/internal/store/sqlite"
 	"github.com/keyward/keyward/internal/verify"
@@ -80,6 +81,12 @@ type Env struct {
 	// Feed is woken after every commit that changes keys; a Server's
 	// Watcher follows it, as on a SQLite node.
 	Feed *verify.LocalFeed
+	// Outbox is a Server's webhook delivery worker: it runs on the Env's
+	// clock (a retry is due once the test advances the clock to it) and
+	// polls every 20 ms.
+	Outbox *outbox.Worker
+
+	webhookPrivate bool
 }
 
 // NewEnv bootstraps a fresh store with org "Acme" and owner
@@ -89,13 +96,21 @@ func NewEnv(t testing.TB) *Env {
 	return NewEnvOn(t, NewStore(t))
 }
 
-// NewEnvOn is NewEnv on the store st (empty).
+// NewEnvOn is NewEnv on the store st (empty). Its webhook endpoints may be
+// loopback addresses (tests deliver to a local server), as with
+// --webhook-allow-private.
 func NewEnvOn(t testing.TB, st keyward.Store) *Env {
+	t.Helper()
+	return newEnv(t, st, true)
+}
+
+func newEnv(t testing.TB, st keyward.Store, webhookPrivate bool) *Env {
 	t.Helper()
 	clock := NewClock()
 	pepper := []byte("test pepper")
 	feed := verify.NewLocalFeed()
-	svc, err := service.New(service.Config{Store: st, Clock: clock, Pepper: pepper, Logger: Logger(t), Announce: feed.Announce, PublicURL: PublicURL})
+	svc, err := service.New(service.Config{Store: st, Clock: clock, Pepper: pepper, Logger: Logger(t), Announce: feed.Announce, PublicURL: PublicURL,
+		WebhookAllowPrivate: webhookPrivate})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -103,7 +118,8 @@ func NewEnvOn(t testing.TB, st keyward.Store) *Env {
 	if err != nil {
 		t.Fatalf("Bootstrap: %v", err)
 	}
-	return &Env{Store: st, Service: svc, Clock: clock, OrgID: res.Org.ID, OwnerID: res.User.ID, OrgKey: res.OrgKey.Secret, Pepper: pepper, Feed: feed}
+	return &Env{Store: st, Service: svc, Clock: clock, OrgID: res.Org.ID, OwnerID: res.User.ID, OrgKey: res.OrgKey.Secret, Pepper: pepper, Feed: feed,
+		webhookPrivate: webhookPrivate}
 }
 
 // Owner returns an actor for the bootstrap owner.
@@ -140,7 +156,19 @@ func NewServer(t testing.TB) *Server {
 // returns once the verification cache is trusted.
 func NewServerLogging(t testing.TB, w io.Writer) *Server {
 	t.Helper()
-	env := NewEnv(t)
+	return newServer(t, w, NewEnv(t))
+}
+
+// NewServerStrict is NewServer as keyward serve runs by default: webhook
+// endpoints and deliveries may not reach loopback, private or link-local
+// addresses.
+func NewServerStrict(t testing.TB) *Server {
+	t.Helper()
+	return newServer(t, io.Discard, newEnv(t, NewStore(t), false))
+}
+
+func newServer(t testing.TB, w io.Writer, env *Env) *Server {
+	t.Helper()
 	log := slog.New(jsonlog.NewHandler(w))
 	dash := dashboard.New(dashboard.Config{Service: env.Service, Logger: log, Clock: env.Clock})
 	api := httpapi.New(httpapi.Config{Service: env.Service, Logger: log, Fallback: dash})
@@ -159,6 +187,14 @@ func NewServerLogging(t testing.TB, w io.Writer) *Server {
 	watcher := &verify.Watcher{Cache: cache, Log: env.Store, Feeds: []verify.Feed{env.Feed}, Logger: Logger(t)}
 	go func() { watcher.Run(ctx); close(done) }()
 	t.Cleanup(func() { stop(); <-done })
+	env.Outbox = outbox.New(outbox.Config{
+		Store: env.Store, Secret: env.Service.WebhookSecret, Clock: env.Clock, Logger: Logger(t),
+		AllowPrivate: env.webhookPrivate, Timeout: 5 * time.Second, Poll: 20 * time.Millisecond,
+	})
+	env.Service.OnWebhook(env.Outbox.Nudge)
+	outboxDone := make(chan struct{})
+	go func() { env.Outbox.Run(ctx); close(outboxDone) }()
+	t.Cleanup(func() { stop(); <-outboxDone })
 	for {
 		changed := cache.Changed()
 		if _, trusted := cache.Position(); trusted {
