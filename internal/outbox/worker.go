@@ -44,7 +44,13 @@ type Config struct {
 	Client *http.Client
 	// Observe, when set, is told of every attempt's result (metrics).
 	Observe func(eventType string, ok bool, latency time.Duration)
+	// Keep is how long ended deliveries stay in the delivery log (default
+	// 30 days); the worker prunes older ones once an hour.
+	Keep time.Duration
 }
+
+// DefaultKeep is how long ended deliveries are kept by default.
+const DefaultKeep = 30 * 24 * time.Hour
 
 // Worker claims due deliveries and sends them. Every node runs one; the
 // store's claims give each delivery to one node at a time.
@@ -80,6 +86,9 @@ func New(cfg Config) *Worker {
 	if cfg.Poll <= 0 {
 		cfg.Poll = time.Second
 	}
+	if cfg.Keep <= 0 {
+		cfg.Keep = DefaultKeep
+	}
 	if cfg.Client == nil {
 		cfg.Client = NewClient(cfg.Timeout, cfg.AllowPrivate)
 	}
@@ -107,7 +116,14 @@ func (w *Worker) Nudge() {
 func (w *Worker) Run(ctx context.Context) {
 	t := time.NewTicker(w.cfg.Poll)
 	defer t.Stop()
+	var pruned time.Time
 	for {
+		if now := w.cfg.Clock.Now(); now.Sub(pruned) >= time.Hour {
+			pruned = now
+			if err := w.cfg.Store.PruneWebhooks(ctx, now.Add(-w.cfg.Keep)); err != nil && ctx.Err() == nil {
+				w.cfg.Logger.Warn("webhooks: pruning the delivery log failed; will retry", "err", err)
+			}
+		}
 		w.claim(ctx)
 		select {
 		case <-ctx.Done():

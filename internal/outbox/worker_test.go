@@ -143,3 +143,40 @@ func TestShutdownLetsAttemptsFinish(t *testing.T) {
 		t.Fatalf("after shutdown: %+v", got)
 	}
 }
+
+// TestDeliveryLogPruned: ended deliveries leave the log once they are
+// older than Keep; pending ones stay whatever their age.
+func TestDeliveryLogPruned(t *testing.T) {
+	ok := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	t.Cleanup(ok.Close)
+	env, _, d := testDelivery(t, ok.URL, time.Second)
+	w := outbox.New(outbox.Config{Store: env.Store, Secret: env.Service.WebhookSecret, Clock: env.Clock, Logger: kwtest.Logger(t),
+		AllowPrivate: true, Poll: 10 * time.Millisecond, Keep: time.Hour})
+	run(t, env, w, d.ID, 1)
+	env.Clock.Advance(2 * time.Hour)
+	// A second delivery that cannot succeed yet: pending, it stays.
+	eps, err := env.Store.ListWebhookEndpoints(context.Background(), env.OrgID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := env.Service.UpdateWebhook(context.Background(), env.Owner(), eps[0].ID, service.WebhookPatch{URL: ptr("http://127.0.0.1:9/")}); err != nil {
+		t.Fatal(err)
+	}
+	pending, err := env.Service.TestWebhook(context.Background(), env.Owner(), eps[0].ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	run(t, env, w, pending.ID, 1)
+	if _, err := env.Store.GetWebhookDelivery(context.Background(), d.ID); kwtest.Code(err) != keyward.CodeNotFound {
+		t.Fatalf("an ended delivery older than Keep: %v, want NOT_FOUND", err)
+	}
+	env.Clock.Advance(2 * time.Hour)
+	w2 := outbox.New(outbox.Config{Store: env.Store, Secret: env.Service.WebhookSecret, Clock: env.Clock, Logger: kwtest.Logger(t),
+		AllowPrivate: true, Poll: 10 * time.Millisecond, Keep: time.Hour})
+	run(t, env, w2, pending.ID, 1)
+	if _, err := env.Store.GetWebhookDelivery(context.Background(), pending.ID); err != nil {
+		t.Fatalf("a pending delivery was pruned: %v", err)
+	}
+}
+
+func ptr[T any](v T) *T { return &v }
