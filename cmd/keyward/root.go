@@ -35,6 +35,7 @@ the environment only, never from flags, so they stay out of shell history.`,
 		newMembersCmd(),
 		newAuditCmd(),
 		newSettingsCmd(),
+		newWebhooksCmd(),
 		newWhoamiCmd(),
 		newScanCmd(),
 	)
