@@ -6,6 +6,7 @@
 //	keyward projects …  manage projects on a running server
 //	keyward whoami      show the caller's key
 //	keyward members …   add, change and remove the org's people; invitations
+//	keyward webhooks …  the org's webhook endpoints and their deliveries
 //	keyward audit …, settings …  the org's log and limits
 package main
 
