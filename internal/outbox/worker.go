@@ -185,13 +185,17 @@ func (w *Worker) deliver(ctx context.Context, d *keyward.WebhookDelivery) {
 		w.release(ctx, d, err)
 		return
 	}
-	secret, err := w.cfg.Secret(ep)
-	if err != nil {
-		w.release(ctx, d, err)
-		return
-	}
 	start := w.cfg.Clock.Now()
-	code, problem := w.post(ctx, ep.URL, secret, msg, start)
+	var code int
+	var problem string
+	if secret, err := w.cfg.Secret(ep); err != nil {
+		// Nothing can be signed (the pepper changed): an attempt that
+		// failed, retried like any other, rather than a claim given back
+		// to be taken again every second.
+		problem = err.Error()
+	} else {
+		code, problem = w.post(ctx, ep.URL, secret, msg, start)
+	}
 	end := w.cfg.Clock.Now()
 	d.Attempts++
 	d.LastAttemptAt, d.LastStatusCode, d.LastError = &start, code, problem

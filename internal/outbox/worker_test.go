@@ -180,3 +180,23 @@ func TestDeliveryLogPruned(t *testing.T) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// TestUnopenableSecretIsAFailedAttempt: when an endpoint's secret cannot
+// be opened (KEYWARD_KEY_PEPPER changed), nothing unsigned is sent; the
+// attempt fails with the reason and waits for its retry.
+func TestUnopenableSecretIsAFailedAttempt(t *testing.T) {
+	reached := false
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { reached = true }))
+	t.Cleanup(srv.Close)
+	env, _, d := testDelivery(t, srv.URL, time.Second)
+	other, err := service.New(service.Config{Store: env.Store, Clock: env.Clock, Pepper: []byte("another pepper"), Logger: kwtest.Logger(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := outbox.New(outbox.Config{Store: env.Store, Secret: other.WebhookSecret, Clock: env.Clock, Logger: kwtest.Logger(t),
+		AllowPrivate: true, Poll: 10 * time.Millisecond})
+	got := run(t, env, w, d.ID, 1)
+	if reached || got.Status != keyward.DeliveryPending || got.NextAttemptAt == nil || !strings.Contains(got.LastError, "KEYWARD_KEY_PEPPER") {
+		t.Fatalf("reached %v, delivery %+v", reached, got)
+	}
+}
