@@ -126,6 +126,15 @@ func (d *dashboard) routes(mux *http.ServeMux) {
 	mux.Handle("GET "+o+"/settings", d.signedIn(d.orgSettingsPage))
 	mux.Handle("POST "+o+"/settings", d.signedIn(d.updateOrgSettings))
 	mux.Handle("GET "+o+"/audit", d.signedIn(d.orgAuditPage))
+	mux.Handle("GET "+o+"/webhooks", d.signedIn(d.webhooksPage))
+	mux.Handle("POST "+o+"/webhooks", d.signedIn(d.createWebhook))
+	mux.Handle("GET "+o+"/webhooks/{wh}", d.signedIn(d.webhookPage))
+	mux.Handle("POST "+o+"/webhooks/{wh}/settings", d.signedIn(d.updateWebhook))
+	mux.Handle("POST "+o+"/webhooks/{wh}/enabled", d.signedIn(d.setWebhookEnabled))
+	mux.Handle("POST "+o+"/webhooks/{wh}/test", d.signedIn(d.testWebhook))
+	mux.Handle("POST "+o+"/webhooks/{wh}/rotate", d.signedIn(d.rotateWebhook))
+	mux.Handle("POST "+o+"/webhooks/{wh}/delete", d.signedIn(d.deleteWebhook))
+	mux.Handle("POST "+o+"/webhooks/{wh}/deliveries/{dlv}/redeliver", d.signedIn(d.redeliverWebhook))
 
 	mux.Handle("/", d.public(func(w http.ResponseWriter, r *http.Request) error {
 		return keyward.NotFound("page")
