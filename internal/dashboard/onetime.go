@@ -33,6 +33,8 @@ type onceValue struct {
 	Setup  *setupDone   `json:"setup,omitempty"`
 	Secret *newSecret   `json:"secret,omitempty"`
 	Links  *memberLinks `json:"links,omitempty"`
+	// Webhook is an endpoint's new signing secret.
+	Webhook *webhookSecret `json:"webhook,omitempty"`
 }
 
 func wrapOnce(v any) (onceValue, error) {
@@ -43,6 +45,8 @@ func wrapOnce(v any) (onceValue, error) {
 		return onceValue{Secret: v}, nil
 	case *memberLinks:
 		return onceValue{Links: v}, nil
+	case *webhookSecret:
+		return onceValue{Webhook: v}, nil
 	}
 	return onceValue{}, errors.New("dashboard: not a one-time value")
 }
@@ -55,6 +59,8 @@ func (o onceValue) unwrap() any {
 		return o.Secret
 	case o.Links != nil:
 		return o.Links
+	case o.Webhook != nil:
+		return o.Webhook
 	}
 	return nil
 }

@@ -127,10 +127,16 @@ func (d *dashboard) createWebhook(w http.ResponseWriter, r *http.Request, p *pag
 	if err != nil {
 		return d.webhookFormFailed(w, r, back, "webhook", err)
 	}
-	// The one-time value of a new secret is a key's: the endpoint's id,
-	// name and secret, taken only by this endpoint's page.
-	once := &newSecret{Key: &keyward.Key{ID: e.ID, Name: webhookName(&e.WebhookEndpoint), Secret: e.Secret}}
+	once := &webhookSecret{EndpointID: e.ID, Secret: e.Secret}
 	return d.redirectOnce(w, r, p, back+"/"+e.ID, once, "Endpoint added. Copy its signing secret now; then send it a test event.")
+}
+
+// webhookSecret is the one-time value an endpoint's creation or secret
+// rotation leaves for the endpoint's page, and only for it.
+type webhookSecret struct {
+	EndpointID string `json:"endpoint_id"`
+	Secret     string `json:"secret"`
+	Rotated    bool   `json:"rotated,omitempty"`
 }
 
 var noEvents = keyward.Invalid(keyward.FieldError{Field: "events", Problem: "choose at least one event"})
@@ -148,8 +154,8 @@ func (d *dashboard) webhookPage(w http.ResponseWriter, r *http.Request, p *page)
 		Form: typedWebhookForm(p, "edit", webhookForm{URL: e.URL, Description: e.Description, Events: e.Events}),
 	}
 	v, gone := d.takeOnce(r, p)
-	if s, ok := v.(*newSecret); ok && s.Key != nil && s.Key.ID == e.ID {
-		data.Secret, data.Rotated = s.Key.Secret, s.Rotated
+	if s, ok := v.(*webhookSecret); ok && s.EndpointID == e.ID {
+		data.Secret, data.Rotated = s.Secret, s.Rotated
 	} else if gone || ok {
 		p.Flash = &flash{Message: "An endpoint's signing secret is shown only once, and it was shown already. If it was not copied, rotate the secret to get a new one."}
 	}
@@ -227,7 +233,7 @@ func (d *dashboard) rotateWebhook(w http.ResponseWriter, r *http.Request, p *pag
 	if err != nil {
 		return err
 	}
-	once := &newSecret{Key: &keyward.Key{ID: e.ID, Name: webhookName(&e.WebhookEndpoint), Secret: e.Secret}, Rotated: true}
+	once := &webhookSecret{EndpointID: e.ID, Secret: e.Secret, Rotated: true}
 	return d.redirectOnce(w, r, p, webhooksURL(p)+"/"+e.ID, once, "Signing secret rotated: deliveries from now on are signed with the new secret only.")
 }
 

@@ -103,6 +103,7 @@ func TestAccessibility(t *testing.T) {
 				{"project settings", org + "/projects/" + p.ID + "/settings", "main"},
 				{"project audit log", org + "/projects/" + p.ID + "/audit", "main"},
 				{"org keys", org + "/keys", "main"},
+				{"webhooks", org + "/webhooks", "form#add-webhook"},
 				{"org members", org + "/members", "main"},
 				{"org settings", org + "/settings", "main"},
 				{"org audit log", org + "/audit", "main"},
