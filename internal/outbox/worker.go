@@ -144,7 +144,9 @@ func (w *Worker) claim(ctx context.Context) {
 		return
 	}
 	now := w.cfg.Clock.Now()
-	ds, err := w.cfg.Store.ClaimWebhookDeliveries(ctx, now, now.Add(w.lease), newClaim(), free)
+	cctx, cancel := context.WithTimeout(ctx, w.cfg.Timeout)
+	ds, err := w.cfg.Store.ClaimWebhookDeliveries(cctx, now, now.Add(w.lease), newClaim(), free)
+	cancel()
 	if err != nil {
 		if ctx.Err() == nil {
 			w.cfg.Logger.Warn("webhooks: claiming due deliveries failed; will retry", "err", err)
@@ -173,19 +175,22 @@ func newClaim() string {
 	return hex.EncodeToString(b)
 }
 
-// deliver makes one attempt at d and records its result.
+// deliver makes one attempt at d and records its result. The attempt is
+// made only if it can end (timeout) while the claim still holds: reads
+// slowed by the database past that point would otherwise let a node post
+// a delivery that another node, having claimed it after the lease, posts
+// too.
 func (w *Worker) deliver(ctx context.Context, d *keyward.WebhookDelivery) {
-	ep, err := w.cfg.Store.GetWebhookEndpoint(ctx, d.EndpointID)
-	if err != nil {
-		w.release(ctx, d, err)
-		return
-	}
-	msg, err := w.cfg.Store.GetWebhookMessage(ctx, d.MessageID)
+	ep, msg, err := w.load(ctx, d)
 	if err != nil {
 		w.release(ctx, d, err)
 		return
 	}
 	start := w.cfg.Clock.Now()
+	if !start.Add(w.cfg.Timeout).Before(d.LeaseUntil) {
+		w.release(ctx, d, errLeaseSpent)
+		return
+	}
 	var code int
 	var problem string
 	if secret, err := w.cfg.Secret(ep); err != nil {
@@ -213,6 +218,21 @@ func (w *Worker) deliver(ctx context.Context, d *keyward.WebhookDelivery) {
 		w.cfg.Observe(d.EventType, ok, end.Sub(start))
 	}
 	w.finish(ctx, d)
+}
+
+// errLeaseSpent is why a claimed delivery is given back unattempted.
+var errLeaseSpent = errors.New("the claim's lease would run out during the attempt")
+
+// load reads d's endpoint and message, within the attempt timeout.
+func (w *Worker) load(ctx context.Context, d *keyward.WebhookDelivery) (*keyward.WebhookEndpoint, *keyward.WebhookMessage, error) {
+	ctx, cancel := context.WithTimeout(ctx, w.cfg.Timeout)
+	defer cancel()
+	ep, err := w.cfg.Store.GetWebhookEndpoint(ctx, d.EndpointID)
+	if err != nil {
+		return nil, nil, err
+	}
+	msg, err := w.cfg.Store.GetWebhookMessage(ctx, d.MessageID)
+	return ep, msg, err
 }
 
 // post sends msg to url, signed, and returns the answer's status code (0
@@ -282,7 +302,9 @@ func (w *Worker) finish(ctx context.Context, d *keyward.WebhookDelivery) {
 	deadline := time.Now().Add(w.lease + time.Minute)
 	wait := 100 * time.Millisecond
 	for {
-		err := w.cfg.Store.FinishWebhookAttempt(ctx, d)
+		tctx, cancel := context.WithTimeout(ctx, w.cfg.Timeout)
+		err := w.cfg.Store.FinishWebhookAttempt(tctx, d)
+		cancel()
 		if err == nil || keyward.ErrorCode(err) == keyward.CodeNotFound {
 			return
 		}
