@@ -130,6 +130,11 @@ func webhookLifecycle(t *testing.T, w, vh int64) {
 	eval[chromedp.Void](b, fmt.Sprintf(`document.querySelector(%s).scrollIntoView({block: 'nearest', inline: 'nearest'})`, js(link)))
 	b.clickAt("the Webhooks link", link)
 	b.do("the webhooks page", chromedp.WaitVisible(chromedp.CSS("form#add-webhook")))
+	// The nav names the page one is on, in view even where it scrolls.
+	if !eval[bool](b, `(() => { const r = document.querySelector('nav.org-nav a[aria-current]').getBoundingClientRect();
+		return r.width > 0 && r.left >= 0 && r.right <= document.documentElement.clientWidth; })()`) {
+		t.Errorf("at %d px the nav's current link (Webhooks) is out of view", w)
+	}
 	b.checkAxe("the webhooks page, empty", src)
 	if n := b.count(`fieldset#webhook-events input[name=events]:checked`); n != len(keyward.EventTypes) {
 		t.Errorf("%d events checked on a new endpoint, want all %d", n, len(keyward.EventTypes))

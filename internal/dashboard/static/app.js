@@ -12,6 +12,15 @@
   var offset = isNaN(serverNow) ? 0 : serverNow - Date.now();
   function now() { return Date.now() + offset; }
 
+  // ---- the org navigation on narrow screens ------------------------------
+  // There it is one row that scrolls sideways: bring the current page's
+  // link into it, so that the page one is on is always named.
+  var nav = document.querySelector(".org-nav");
+  var here = nav && nav.querySelector("[aria-current]");
+  if (nav && here && nav.scrollWidth > nav.clientWidth) {
+    nav.scrollLeft = here.offsetLeft - nav.offsetLeft - (nav.clientWidth - here.offsetWidth) / 2;
+  }
+
   // ---- countdowns ---------------------------------------------------------
   function fmt(ms) {
     if (ms <= 0) return "0s";
