@@ -77,7 +77,10 @@ func TestClientRefusesPrivateAddressesWhenItConnects(t *testing.T) {
 	}
 	strict := outbox.NewClient(2*time.Second, false)
 	for _, u := range urls {
-		_, err := strict.Post(u, "application/json", nil)
+		res, err := strict.Post(u, "application/json", nil)
+		if err == nil {
+			_ = res.Body.Close()
+		}
 		if !errors.Is(err, outbox.ErrPrivateAddress) {
 			t.Errorf("POST %s without the allowance: %v, want ErrPrivateAddress", u, err)
 		}
