@@ -168,6 +168,39 @@ func TestSettingsShowDurationsAsWritten(t *testing.T) {
 	}
 }
 
+// The leak policy is set from the settings page; a value the service
+// does not know comes back under its field.
+func TestSettingsLeakPolicy(t *testing.T) {
+	srv, b := signedInOwner(t)
+	path := "/orgs/" + srv.OrgID + "/settings"
+	if body := b.get(path).Body; !strings.Contains(body, `<option value="revoke" selected>`) {
+		t.Fatalf("the default policy (revoke) is not the one selected:\n%s", body)
+	}
+	form := url.Values{"max_keys_per_user": {"3"}, "max_keys_per_project": {"100"}, "max_org_keys": {"10"}, "rotation_max_grace": {"24h"}, "leak_policy": {"flag"}}
+	if r := b.post(path, form); r.StatusCode != http.StatusSeeOther {
+		t.Fatalf("save: %d", r.StatusCode)
+	}
+	st, err := srv.Service.GetSettings(context.Background(), srv.Owner())
+	if err != nil || st.LeakPolicy != keyward.LeakFlag {
+		t.Fatalf("leak policy after saving flag: %+v, %v", st, err)
+	}
+	if body := b.get(path).Body; !strings.Contains(body, `<option value="flag" selected>`) {
+		t.Errorf("the saved policy is not shown selected")
+	}
+	form.Set("leak_policy", "shrug")
+	r := b.post(path, form)
+	if r.StatusCode != http.StatusSeeOther {
+		t.Fatalf("bad policy: %d", r.StatusCode)
+	}
+	body := b.get(r.Header.Get("Location")).Body
+	if !strings.Contains(body, `id="leak_policy-problem"`) {
+		t.Errorf("a bad policy is not shown under its field:\n%s", body)
+	}
+	if st, _ := srv.Service.GetSettings(context.Background(), srv.Owner()); st.LeakPolicy != keyward.LeakFlag {
+		t.Errorf("a refused form changed the policy to %q", st.LeakPolicy)
+	}
+}
+
 // A full-access key reads "Full access", not a chip per scope; the last
 // use reads as people say it, with the time on hover; a project without
 // keys says how to make one and try it.

@@ -91,6 +91,9 @@ func (d *dashboard) updateOrgSettings(w http.ResponseWriter, r *http.Request, p 
 	if strings.TrimSpace(r.PostFormValue("rotation_max_grace")) != "" {
 		in.RotationMaxGrace = dur("rotation_max_grace")
 	}
+	if v := r.PostFormValue("leak_policy"); v != "" {
+		in.LeakPolicy = &v
+	}
 	if len(errs) > 0 {
 		return d.formFailed(w, r, back, orgSettingsAt, keyward.Invalid(errs...))
 	}
@@ -105,4 +108,5 @@ func (d *dashboard) updateOrgSettings(w http.ResponseWriter, r *http.Request, p 
 var orgSettingsAt = formAt{Default: "org-settings", Fields: map[string]string{
 	"max_keys_per_user": "max_keys_per_user", "max_keys_per_project": "max_keys_per_project",
 	"max_org_keys": "max_org_keys", "max_key_lifetime": "max_key_lifetime", "rotation_max_grace": "rotation_max_grace",
+	"leak_policy": "leak_policy",
 }}
