@@ -133,10 +133,18 @@ type WebhookQueries interface {
 	ListWebhookDeliveries(ctx context.Context, endpointID, before string, limit int) ([]*WebhookDelivery, error)
 	// ClaimWebhookDeliveries takes up to limit pending deliveries of
 	// enabled endpoints that are due at now and not held by another claim
-	// (or whose claim ran out), and holds them for this claim until
-	// leaseUntil. Two nodes claiming at once never get the same delivery
-	// (FOR UPDATE SKIP LOCKED on PostgreSQL).
-	ClaimWebhookDeliveries(ctx context.Context, now, leaseUntil time.Time, claim string, limit int) ([]*WebhookDelivery, error)
+	// (or whose claim ran out), oldest due first, and holds them for this
+	// claim until leaseUntil. With perEndpoint > 0, an endpoint never has
+	// more than that many deliveries held at once (counting those other
+	// claims hold), so one slow endpoint cannot take every attempt of a
+	// node. Two nodes claiming at once never get the same delivery (FOR
+	// UPDATE SKIP LOCKED on PostgreSQL).
+	ClaimWebhookDeliveries(ctx context.Context, now, leaseUntil time.Time, claim string, limit, perEndpoint int) ([]*WebhookDelivery, error)
+	// DeferWebhookDeliveries moves the endpoint's pending deliveries that
+	// are due before until, and not held by a claim at now, to until: the
+	// endpoint did not answer, so the rest of its queue waits instead of
+	// taking attempts from other endpoints.
+	DeferWebhookDeliveries(ctx context.Context, endpointID string, now, until time.Time) error
 	// FinishWebhookAttempt records an attempt's result (status, attempts,
 	// next attempt, last_*, delivered_at) and releases the claim, if d's
 	// claim still holds it; NOT_FOUND when it does not (the lease ran out

@@ -133,7 +133,7 @@ var memberRules = map[string]memberRule{
 	"WebhookInput.enabled":       {schema: obj{"description": "Left out or null: enabled."}},
 	"WebhookPatch.url":           {schema: webhookURL},
 	"WebhookPatch.description":   {schema: text(service.MaxWebhookDescription, false)},
-	"WebhookPatch.events":        {schema: webhookEvents},
+	"WebhookPatch.events":        {schema: with(webhookEvents, "description", "The event types to send; left out: unchanged; empty: every type.")},
 	"WebhookEndpoint.events":     {schema: obj{"items": obj{"enum": strs(keyward.EventTypes...)}}},
 	"WebhookDelivery.status":     {schema: obj{"enum": strs(keyward.DeliveryPending, keyward.DeliverySucceeded, keyward.DeliveryFailed)}},
 	"WebhookDelivery.event_type": {schema: obj{"enum": strs(append(slices.Clone(keyward.EventTypes), keyward.EventWebhookTest)...)}},

@@ -38,6 +38,10 @@ var blockedPrefixes = []netip.Prefix{
 	netip.MustParsePrefix("240.0.0.0/4"),     // reserved, and broadcast
 	netip.MustParsePrefix("2001:db8::/32"),   // documentation
 	netip.MustParsePrefix("100::/64"),        // discard-only
+	netip.MustParsePrefix("64:ff9b:1::/48"),  // local-use NAT64: a network's own gateway to its IPv4 hosts
+	netip.MustParsePrefix("::/96"),           // IPv4-compatible (deprecated)
+	netip.MustParsePrefix("::ffff:0:0:0/96"), // IPv4-translated
+	netip.MustParsePrefix("fec0::/10"),       // site-local (deprecated)
 }
 
 // Blocked reports whether ip is an address deliveries may not reach by

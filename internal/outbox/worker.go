@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -37,7 +38,7 @@ type Config struct {
 	AllowPrivate bool
 	RetryBase    time.Duration // first wait after a failure (default 5 s)
 	RetryWindow  time.Duration // how long a delivery is retried (default 24 h)
-	Concurrency  int           // deliveries in flight on this node (default 8)
+	Concurrency  int           // deliveries in flight on this node (default 32)
 	Poll         time.Duration // how often the store is asked for due deliveries (default 1 s)
 	// Client sends the deliveries; defaults to NewClient(Timeout,
 	// AllowPrivate).
@@ -81,7 +82,7 @@ func New(cfg Config) *Worker {
 		cfg.RetryWindow = DefaultRetryWindow
 	}
 	if cfg.Concurrency <= 0 {
-		cfg.Concurrency = 8
+		cfg.Concurrency = 32
 	}
 	if cfg.Poll <= 0 {
 		cfg.Poll = time.Second
@@ -145,7 +146,7 @@ func (w *Worker) claim(ctx context.Context) {
 	}
 	now := w.cfg.Clock.Now()
 	cctx, cancel := context.WithTimeout(ctx, w.cfg.Timeout)
-	ds, err := w.cfg.Store.ClaimWebhookDeliveries(cctx, now, now.Add(w.lease), newClaim(), free)
+	ds, err := w.cfg.Store.ClaimWebhookDeliveries(cctx, now, now.Add(w.lease), newClaim(), free, w.perEndpoint())
 	cancel()
 	if err != nil {
 		if ctx.Err() == nil {
@@ -168,6 +169,11 @@ func (w *Worker) claim(ctx context.Context) {
 	}
 }
 
+// perEndpoint is how many deliveries one endpoint may have in flight at
+// once, on all nodes together: a quarter of a node's slots (at least one),
+// so that endpoints that hang cannot take every slot.
+func (w *Worker) perEndpoint() int { return max(1, w.cfg.Concurrency/4) }
+
 // newClaim returns a token that names one claim.
 func newClaim() string {
 	b := make([]byte, 16)
@@ -184,6 +190,12 @@ func (w *Worker) deliver(ctx context.Context, d *keyward.WebhookDelivery) {
 	ep, msg, err := w.load(ctx, d)
 	if err != nil {
 		w.release(ctx, d, err)
+		return
+	}
+	if !ep.Enabled {
+		// Disabled after the claim: it gets nothing, and the delivery
+		// waits until it is enabled again.
+		w.release(ctx, d, errDisabled)
 		return
 	}
 	start := w.cfg.Clock.Now()
@@ -218,7 +230,21 @@ func (w *Worker) deliver(ctx context.Context, d *keyward.WebhookDelivery) {
 		w.cfg.Observe(d.EventType, ok, end.Sub(start))
 	}
 	w.finish(ctx, d)
+	if code == 0 && !ok && d.NextAttemptAt != nil {
+		// No answer at all: the endpoint is down or hangs. The rest of its
+		// queue waits for this delivery's next attempt rather than each
+		// costing a timeout now.
+		dctx, cancel := context.WithTimeout(ctx, w.cfg.Timeout)
+		if err := w.cfg.Store.DeferWebhookDeliveries(dctx, d.EndpointID, end, *d.NextAttemptAt); err != nil {
+			w.cfg.Logger.Warn("webhooks: deferring a silent endpoint's deliveries failed", "endpoint", d.EndpointID, "err", err)
+		}
+		cancel()
+	}
 }
+
+// errDisabled is why a claimed delivery of a disabled endpoint is given
+// back.
+var errDisabled = keyward.NotFound("enabled webhook endpoint")
 
 // errLeaseSpent is why a claimed delivery is given back unattempted.
 var errLeaseSpent = errors.New("the claim's lease would run out during the attempt")
@@ -273,6 +299,11 @@ func attemptError(err error, timeout time.Duration) string {
 		return ErrPrivateAddress.Error()
 	case errors.Is(err, context.DeadlineExceeded):
 		return fmt.Sprintf("no answer within %s", timeout)
+	}
+	// Not the resolver's own words: they name keyward's DNS server.
+	var dnsErr *net.DNSError
+	if errors.As(err, &dnsErr) {
+		return "the host name could not be resolved"
 	}
 	var uerr *url.Error
 	if errors.As(err, &uerr) {

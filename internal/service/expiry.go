@@ -66,6 +66,19 @@ func (s *Service) sendNotice(ctx context.Context, n notice, k *keyward.Key, now 
 	first := false
 	wrote := false
 	err := s.store.InTx(ctx, func(q keyward.Queries) error {
+		// The key as it is now: one revoked, rotated or given another
+		// expiry since the list was read gets no notice.
+		cur, err := q.GetKey(ctx, k.ID)
+		if keyward.ErrorCode(err) == keyward.CodeNotFound {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if cur.RevokedAt != nil || cur.ReplacedBy != nil || cur.ExpiresAt == nil || !cur.ExpiresAt.Equal(*k.ExpiresAt) {
+			return nil
+		}
+		k = cur
 		ok, err := q.AddKeyNotice(ctx, k.ID, n.kind, now)
 		if err != nil || !ok {
 			return err

@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"encoding/json"
+	"strconv"
 	"time"
 
 	"github.com/keyward/keyward"
@@ -133,20 +134,49 @@ func (q queries) ListWebhookDeliveries(ctx context.Context, endpointID, before s
 	return collect(rows, err, scanDelivery, "postgres: listWebhookDeliveries(%q)", endpointID)
 }
 
+// claimWindow bounds how many of the oldest due deliveries a claim looks
+// at to pick from.
+const claimWindow = 1000
+
 // ClaimWebhookDeliveries holds up to limit due deliveries for claim. The
-// inner SELECT skips rows another node is claiming at this moment, so
-// concurrent claims never wait for each other nor take the same row.
-func (q queries) ClaimWebhookDeliveries(ctx context.Context, now, leaseUntil time.Time, claim string, limit int) ([]*keyward.WebhookDelivery, error) {
-	rows, err := q.db.Query(ctx, `WITH claimed AS (UPDATE webhook_deliveries SET claim = $1, lease_until = $2
+// locking SELECT skips rows another node is claiming at this moment, so
+// concurrent claims never wait for each other nor take the same row; it
+// repeats the conditions that make a row claimable, so that PostgreSQL
+// checks them again on a row another claim has just committed (and drops
+// it). Inside, each endpoint's due deliveries are numbered and counted
+// with those already held, for the per-endpoint cap.
+func (q queries) ClaimWebhookDeliveries(ctx context.Context, now, leaseUntil time.Time, claim string, limit, perEndpoint int) ([]*keyward.WebhookDelivery, error) {
+	rows, err := q.db.Query(ctx, `WITH claimed AS (
+		UPDATE webhook_deliveries SET claim = $1, lease_until = $2
 		WHERE id IN (
-			SELECT d.id FROM webhook_deliveries d JOIN webhook_endpoints e ON e.id = d.endpoint_id
-			WHERE d.status = 'pending' AND d.next_attempt_at <= $3
-				AND (d.lease_until IS NULL OR d.lease_until <= $3) AND e.enabled
-			ORDER BY d.next_attempt_at LIMIT $4
-			FOR UPDATE OF d SKIP LOCKED)
+			SELECT id FROM webhook_deliveries
+			WHERE id IN (
+				SELECT c.id FROM (
+					SELECT d.id,
+						ROW_NUMBER() OVER (PARTITION BY d.endpoint_id ORDER BY d.next_attempt_at, d.id) AS n,
+						(SELECT count(*) FROM webhook_deliveries h WHERE h.endpoint_id = d.endpoint_id
+							AND h.status = 'pending' AND h.lease_until > $3) AS busy
+					FROM (SELECT id, endpoint_id, next_attempt_at FROM webhook_deliveries
+						WHERE status = 'pending' AND next_attempt_at <= $3 AND (lease_until IS NULL OR lease_until <= $3)
+						ORDER BY next_attempt_at LIMIT `+strconv.Itoa(claimWindow)+`) d
+					JOIN webhook_endpoints e ON e.id = d.endpoint_id
+					WHERE e.enabled) c
+				WHERE $5 = 0 OR c.n + c.busy <= $5)
+			AND status = 'pending' AND next_attempt_at <= $3 AND (lease_until IS NULL OR lease_until <= $3)
+			ORDER BY next_attempt_at, id LIMIT $4
+			FOR UPDATE SKIP LOCKED)
 		RETURNING `+deliveryColumns+`)
-		SELECT `+deliveryColumns+` FROM claimed ORDER BY next_attempt_at, id`, claim, leaseUntil, now, limit)
+		SELECT `+deliveryColumns+` FROM claimed ORDER BY next_attempt_at, id`, claim, leaseUntil, now, limit, perEndpoint)
 	return collect(rows, err, scanDelivery, "postgres: claimWebhookDeliveries")
+}
+
+// DeferWebhookDeliveries moves an endpoint's due, unheld deliveries to
+// until.
+func (q queries) DeferWebhookDeliveries(ctx context.Context, endpointID string, now, until time.Time) error {
+	_, err := q.db.Exec(ctx, `UPDATE webhook_deliveries SET next_attempt_at = $1
+		WHERE endpoint_id = $2 AND status = 'pending' AND next_attempt_at < $1
+			AND (lease_until IS NULL OR lease_until <= $3)`, until, endpointID, now)
+	return dbError(err, "postgres: deferWebhookDeliveries(%q)", endpointID)
 }
 
 // FinishWebhookAttempt records an attempt's result if claim still holds

@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -130,23 +131,46 @@ func (q queries) ListWebhookDeliveries(ctx context.Context, endpointID, before s
 	return collectRows(rows, err, scanDelivery, "sqlite: listWebhookDeliveries(%q)", endpointID)
 }
 
+// claimWindow bounds how many of the oldest due deliveries a claim looks
+// at to pick from.
+const claimWindow = 1000
+
 // ClaimWebhookDeliveries holds up to limit due deliveries for claim. One
 // SQLite database has one writer at a time, so the UPDATE alone keeps two
-// claims apart.
-func (q queries) ClaimWebhookDeliveries(ctx context.Context, now, leaseUntil time.Time, claim string, limit int) ([]*keyward.WebhookDelivery, error) {
-	rows, err := q.w.QueryContext(ctx, `UPDATE webhook_deliveries SET claim = ?, lease_until = ?
+// claims apart. Inside, each endpoint's due deliveries are numbered and
+// counted with those already held, for the per-endpoint cap.
+func (q queries) ClaimWebhookDeliveries(ctx context.Context, now, leaseUntil time.Time, claim string, limit, perEndpoint int) ([]*keyward.WebhookDelivery, error) {
+	t := micros(now)
+	rows, err := q.w.QueryContext(ctx, `UPDATE webhook_deliveries SET claim = ?1, lease_until = ?2
 		WHERE id IN (
-			SELECT d.id FROM webhook_deliveries d JOIN webhook_endpoints e ON e.id = d.endpoint_id
-			WHERE d.status = 'pending' AND d.next_attempt_at <= ?
-				AND (d.lease_until IS NULL OR d.lease_until <= ?) AND e.enabled
-			ORDER BY d.next_attempt_at LIMIT ?)
-		RETURNING `+deliveryColumns, claim, micros(leaseUntil), micros(now), micros(now), limit)
+			SELECT c.id FROM (
+				SELECT d.id, d.next_attempt_at,
+					ROW_NUMBER() OVER (PARTITION BY d.endpoint_id ORDER BY d.next_attempt_at, d.id) AS n,
+					(SELECT count(*) FROM webhook_deliveries h WHERE h.endpoint_id = d.endpoint_id
+						AND h.status = 'pending' AND h.lease_until > ?3) AS busy
+				FROM (SELECT id, endpoint_id, next_attempt_at FROM webhook_deliveries
+					WHERE status = 'pending' AND next_attempt_at <= ?3 AND (lease_until IS NULL OR lease_until <= ?3)
+					ORDER BY next_attempt_at LIMIT `+strconv.Itoa(claimWindow)+`) d
+				JOIN webhook_endpoints e ON e.id = d.endpoint_id
+				WHERE e.enabled) c
+			WHERE ?5 = 0 OR c.n + c.busy <= ?5
+			ORDER BY c.next_attempt_at, c.id LIMIT ?4)
+		RETURNING `+deliveryColumns, claim, micros(leaseUntil), t, limit, perEndpoint)
 	ds, err := collectRows(rows, err, scanDelivery, "sqlite: claimWebhookDeliveries")
 	// RETURNING has no order of its own.
 	slices.SortFunc(ds, func(a, b *keyward.WebhookDelivery) int {
 		return cmp.Or(a.NextAttemptAt.Compare(*b.NextAttemptAt), strings.Compare(a.ID, b.ID))
 	})
 	return ds, err
+}
+
+// DeferWebhookDeliveries moves an endpoint's due, unheld deliveries to
+// until.
+func (q queries) DeferWebhookDeliveries(ctx context.Context, endpointID string, now, until time.Time) error {
+	_, err := q.w.ExecContext(ctx, `UPDATE webhook_deliveries SET next_attempt_at = ?1
+		WHERE endpoint_id = ?2 AND status = 'pending' AND next_attempt_at < ?1
+			AND (lease_until IS NULL OR lease_until <= ?3)`, micros(until), endpointID, micros(now))
+	return dbError(err, "sqlite: deferWebhookDeliveries(%q)", endpointID)
 }
 
 // FinishWebhookAttempt records an attempt's result if claim still holds

@@ -105,7 +105,7 @@ var webhookTests = []test{
 		e.delivery(ep, base.Add(time.Second)) // not due yet
 		e.delivery(off, base)                 // endpoint disabled
 		lease := base.Add(time.Minute)
-		got, err := e.s.ClaimWebhookDeliveries(e.ctx, base, lease, "claim-a", 10)
+		got, err := e.s.ClaimWebhookDeliveries(e.ctx, base, lease, "claim-a", 10, 0)
 		mustNil(t, "ClaimWebhookDeliveries", err)
 		diff(t, "claimed", []string{due1.ID, due2.ID}, deliveryIDs(got))
 		for _, d := range got {
@@ -113,13 +113,13 @@ var webhookTests = []test{
 				t.Errorf("claimed %s: claim %q lease %v", d.ID, d.Claim, d.LeaseUntil)
 			}
 		}
-		again, err := e.s.ClaimWebhookDeliveries(e.ctx, base, base.Add(time.Hour), "claim-b", 10)
+		again, err := e.s.ClaimWebhookDeliveries(e.ctx, base, base.Add(time.Hour), "claim-b", 10, 0)
 		mustNil(t, "second claim within the lease", err)
 		diff(t, "claimed again within the lease", []string{}, deliveryIDs(again))
 
 		// Once the lease has run out, another claim takes them over, and
 		// the first claim can no longer record a result.
-		later, err := e.s.ClaimWebhookDeliveries(e.ctx, lease, lease.Add(time.Minute), "claim-b", 1)
+		later, err := e.s.ClaimWebhookDeliveries(e.ctx, lease, lease.Add(time.Minute), "claim-b", 1, 0)
 		mustNil(t, "claim after the lease", err)
 		diff(t, "claimed after the lease", []string{due1.ID}, deliveryIDs(later))
 		stale := *got[0]
@@ -144,12 +144,12 @@ var webhookTests = []test{
 		next := lease.Add(time.Hour)
 		retry.Attempts, retry.NextAttemptAt, retry.LastStatusCode, retry.LastError = 1, &next, 500, "server error"
 		mustNil(t, "FinishWebhookAttempt retry", e.s.FinishWebhookAttempt(e.ctx, &retry))
-		none, err := e.s.ClaimWebhookDeliveries(e.ctx, next.Add(-time.Second), next.Add(time.Hour), "claim-c", 10)
+		none, err := e.s.ClaimWebhookDeliveries(e.ctx, next.Add(-time.Second), next.Add(time.Hour), "claim-c", 10, 0)
 		mustNil(t, "claim before the retry is due", err)
 		if containsID(none, retry.ID) {
 			t.Errorf("a delivery was claimed before its next attempt")
 		}
-		due, err := e.s.ClaimWebhookDeliveries(e.ctx, next, next.Add(time.Hour), "claim-c", 10)
+		due, err := e.s.ClaimWebhookDeliveries(e.ctx, next, next.Add(time.Hour), "claim-c", 10, 0)
 		mustNil(t, "claim when the retry is due", err)
 		if !containsID(due, retry.ID) {
 			t.Errorf("a due retry was not claimed: %v", deliveryIDs(due))
@@ -169,7 +169,7 @@ var webhookTests = []test{
 			claim := string(rune('a' + w))
 			wg.Go(func() {
 				for {
-					got, err := e.s.ClaimWebhookDeliveries(e.ctx, base, base.Add(time.Hour), claim, 3)
+					got, err := e.s.ClaimWebhookDeliveries(e.ctx, base, base.Add(time.Hour), claim, 3, 0)
 					if err != nil {
 						t.Errorf("claim %s: %v", claim, err)
 						return
@@ -193,11 +193,61 @@ var webhookTests = []test{
 			t.Errorf("claimed %d deliveries, want %d", len(seen), len(want))
 		}
 	}},
+	{"ClaimCapsEachEndpoint", func(t *testing.T, e *env) {
+		org := e.org()
+		busy, quiet := e.endpoint(org), e.endpoint(org)
+		var busyIDs []string
+		for range 5 {
+			busyIDs = append(busyIDs, e.delivery(busy, base.Add(-time.Minute)).ID)
+		}
+		q1 := e.delivery(quiet, base)
+		lease := base.Add(time.Minute)
+		got, err := e.s.ClaimWebhookDeliveries(e.ctx, base, lease, "a", 10, 2)
+		mustNil(t, "claim with a cap of 2", err)
+		diff(t, "first claim", []string{busyIDs[0], busyIDs[1], q1.ID}, deliveryIDs(got))
+		// The two held count against the cap: nothing more of busy until
+		// one is released.
+		got, err = e.s.ClaimWebhookDeliveries(e.ctx, base, lease, "b", 10, 2)
+		mustNil(t, "second claim", err)
+		diff(t, "second claim", []string{}, deliveryIDs(got))
+		first, err := e.s.GetWebhookDelivery(e.ctx, busyIDs[0])
+		mustNil(t, "GetWebhookDelivery", err)
+		first.Status, first.Attempts, first.NextAttemptAt = keyward.DeliverySucceeded, 1, nil
+		mustNil(t, "finish one", e.s.FinishWebhookAttempt(e.ctx, first))
+		got, err = e.s.ClaimWebhookDeliveries(e.ctx, base, lease, "c", 10, 2)
+		mustNil(t, "claim after one ended", err)
+		diff(t, "claim after one ended", []string{busyIDs[2]}, deliveryIDs(got))
+		// Without a cap, the rest of them.
+		got, err = e.s.ClaimWebhookDeliveries(e.ctx, base, lease, "d", 10, 0)
+		mustNil(t, "claim without a cap", err)
+		diff(t, "claim without a cap", []string{busyIDs[3], busyIDs[4]}, deliveryIDs(got))
+	}},
+	{"DeferMovesOnlyDueUnheldDeliveries", func(t *testing.T, e *env) {
+		org := e.org()
+		ep, other := e.endpoint(org), e.endpoint(org)
+		held := e.delivery(ep, base)
+		_, err := e.s.ClaimWebhookDeliveries(e.ctx, base, base.Add(time.Minute), "h", 1, 0)
+		mustNil(t, "claim one", err)
+		due, later := e.delivery(ep, base), e.delivery(ep, base.Add(2*time.Hour))
+		elsewhere := e.delivery(other, base)
+		until := base.Add(time.Hour)
+		mustNil(t, "DeferWebhookDeliveries", e.s.DeferWebhookDeliveries(e.ctx, ep.ID, base, until))
+		for _, c := range []struct {
+			d    *keyward.WebhookDelivery
+			want time.Time
+		}{{held, base}, {due, until}, {later, base.Add(2 * time.Hour)}, {elsewhere, base}} {
+			got, err := e.s.GetWebhookDelivery(e.ctx, c.d.ID)
+			mustNil(t, "GetWebhookDelivery", err)
+			if !got.NextAttemptAt.Equal(c.want) {
+				t.Errorf("delivery %s next attempt %v, want %v", c.d.ID, got.NextAttemptAt, c.want)
+			}
+		}
+	}},
 	{"Prune", func(t *testing.T, e *env) {
 		org := e.org()
 		ep := e.endpoint(org)
 		old, pending := e.delivery(ep, base), e.delivery(ep, base)
-		claimed, err := e.s.ClaimWebhookDeliveries(e.ctx, base, base.Add(time.Minute), "c", 1)
+		claimed, err := e.s.ClaimWebhookDeliveries(e.ctx, base, base.Add(time.Minute), "c", 1, 0)
 		mustNil(t, "claim", err)
 		if len(claimed) != 1 || claimed[0].ID != old.ID {
 			t.Fatalf("claimed %v, want %s", deliveryIDs(claimed), old.ID)

@@ -48,6 +48,7 @@ CREATE TABLE webhook_deliveries (
 CREATE INDEX webhook_deliveries_due ON webhook_deliveries (next_attempt_at) WHERE status = 'pending';
 CREATE INDEX webhook_deliveries_endpoint ON webhook_deliveries (endpoint_id, id);
 CREATE INDEX webhook_deliveries_message ON webhook_deliveries (message_id);
+CREATE INDEX webhook_deliveries_held ON webhook_deliveries (endpoint_id, lease_until) WHERE status = 'pending';
 
 CREATE TABLE key_notices (
     key_id  text COLLATE "C" NOT NULL REFERENCES keys (id) ON DELETE CASCADE,
