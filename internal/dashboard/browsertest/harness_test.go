@@ -20,7 +20,7 @@ import (
 )
 
 const (
-	testTimeout = 2 * time.Minute  // a whole test, browser start included
+	testTimeout = 4 * time.Minute  // a whole test, browser start included (TestAccessibility visits every page four times: 2 min was too little under -race on a busy machine)
 	stepTimeout = 15 * time.Second // one step: a wait that does not come true fails here
 )
 
