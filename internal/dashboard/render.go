@@ -237,12 +237,25 @@ const maxTyped = 200
 // next to the input it concerns (see formAt), with what was typed there;
 // any other error is returned for the error page.
 func (d *dashboard) formFailed(w http.ResponseWriter, r *http.Request, to string, place formAt, err error) error {
+	f, err := failedForm(r, place, err)
+	if f == nil {
+		return err
+	}
+	d.leaveFlash(w, f)
+	http.Redirect(w, r, to, http.StatusSeeOther)
+	return nil
+}
+
+// failedForm is the flash that brings a fixable error back to its form
+// (see formFailed); for any other error it is nil, with the error the
+// error page shows.
+func failedForm(r *http.Request, place formAt, err error) (*flash, error) {
 	var mbe *http.MaxBytesError
 	if errors.As(err, &mbe) {
-		return keyward.Errorf(keyward.CodePayloadTooLarge, "The form is too large")
+		return nil, keyward.Errorf(keyward.CodePayloadTooLarge, "The form is too large")
 	}
 	if !fixable(err) {
-		return err
+		return nil, err
 	}
 	e := keyward.AsError(err)
 	f := &flash{Error: true, Problems: map[string]string{}, Typed: map[string]string{}}
@@ -267,9 +280,7 @@ func (d *dashboard) formFailed(w http.ResponseWriter, r *http.Request, to string
 			f.Typed[id] = truncate(v[0], maxTyped)
 		}
 	}
-	d.leaveFlash(w, f)
-	http.Redirect(w, r, to, http.StatusSeeOther)
-	return nil
+	return f, nil
 }
 
 // describe is an error's public message with the fields at fault.

@@ -1,13 +1,10 @@
 package dashboard
 
 import (
-	"errors"
 	"fmt"
 	"net/http"
 	"strings"
 	"time"
-
-	"github.com/keyward/keyward"
 )
 
 // The add and settings forms of webhook endpoints share their fields; the
@@ -19,33 +16,16 @@ import (
 // everything that was typed, not only the fields at fault: a URL refused
 // does not cost the description and the events chosen.
 func (d *dashboard) webhookFormFailed(w http.ResponseWriter, r *http.Request, to, prefix string, err error) error {
-	var mbe *http.MaxBytesError
-	if errors.As(err, &mbe) || !fixable(err) {
-		return d.formFailed(w, r, to, at(prefix+"-url"), err)
-	}
-	e := keyward.AsError(err)
-	f := &flash{Error: true, Problems: map[string]string{}, Typed: map[string]string{
-		prefix + "-url":         truncate(r.PostFormValue("url"), maxTyped),
-		prefix + "-description": truncate(r.PostFormValue("description"), maxTyped),
-		prefix + "-events":      strings.Join(r.PostForm["events"], ","),
+	place := formAt{Default: prefix + "-url", Fields: map[string]string{
+		"url": prefix + "-url", "description": prefix + "-description", "events": prefix + "-events",
 	}}
-	add := func(id, problem string) {
-		if prev, ok := f.Problems[id]; ok {
-			problem = prev + "; " + problem
-		}
-		f.Problems[id] = problem
+	f, err := failedForm(r, place, err)
+	if f == nil {
+		return err
 	}
-	if len(e.Details) == 0 {
-		add(prefix+"-url", e.Message) // the whole form's problem: under its first input
-	}
-	for _, fe := range e.Details {
-		switch fe.Field {
-		case "url", "description", "events":
-			add(prefix+"-"+fe.Field, fe.Problem)
-		default:
-			add(prefix+"-url", fe.Field+" "+fe.Problem)
-		}
-	}
+	f.Typed[prefix+"-url"] = truncate(r.PostFormValue("url"), maxTyped)
+	f.Typed[prefix+"-description"] = truncate(r.PostFormValue("description"), maxTyped)
+	f.Typed[prefix+"-events"] = strings.Join(r.PostForm["events"], ",")
 	d.leaveFlash(w, f)
 	http.Redirect(w, r, to, http.StatusSeeOther)
 	return nil
