@@ -148,9 +148,6 @@ func (s *Service) fanOut(ctx context.Context, q keyward.Queries, orgID, typ stri
 			return err
 		}
 	}
-	if w, ok := q.(*keyWrites); ok {
-		w.webhooks = true
-	}
 	return nil
 }
 
@@ -169,12 +166,16 @@ func (s *Service) message(typ, orgID string, at time.Time, data map[string]any) 
 	return &keyward.WebhookMessage{ID: keyward.NewID(keyward.PrefixMessage), OrgID: orgID, Type: typ, CreatedAt: at, Payload: body}, nil
 }
 
-// addDelivery writes a delivery of m to e, due now.
+// addDelivery writes a delivery of m to e, due now, in a transaction of
+// inTx, which wakes this node's worker once it commits.
 func (s *Service) addDelivery(ctx context.Context, q keyward.Queries, m *keyward.WebhookMessage, e *keyward.WebhookEndpoint) (*keyward.WebhookDelivery, error) {
 	now := s.clock.Now()
 	d := &keyward.WebhookDelivery{
 		ID: keyward.NewID(keyward.PrefixDelivery), MessageID: m.ID, EndpointID: e.ID, OrgID: e.OrgID,
 		EventType: m.Type, Status: keyward.DeliveryPending, CreatedAt: now, NextAttemptAt: &now,
+	}
+	if w, ok := q.(*keyWrites); ok {
+		w.webhooks = true
 	}
 	return d, q.CreateWebhookDelivery(ctx, d)
 }

@@ -64,8 +64,7 @@ func (s *Service) SendExpiryNotices(ctx context.Context) (int, error) {
 // sendNotice records notice n of key k and writes its event.
 func (s *Service) sendNotice(ctx context.Context, n notice, k *keyward.Key, now time.Time) (bool, error) {
 	first := false
-	wrote := false
-	err := s.store.InTx(ctx, func(q keyward.Queries) error {
+	err := s.inTx(ctx, func(q keyward.Queries) error {
 		// The key as it is now: one revoked, rotated or given another
 		// expiry since the list was read gets no notice.
 		cur, err := q.GetKey(ctx, k.ID)
@@ -88,14 +87,8 @@ func (s *Service) sendNotice(ctx context.Context, n notice, k *keyward.Key, now 
 		if n.within != "" {
 			data["within"] = n.within
 		}
-		w := &keyWrites{Queries: q, s: s}
-		err = s.fanOut(ctx, w, k.OrgID, n.typ, now, data)
-		wrote = w.webhooks
-		return err
+		return s.fanOut(ctx, q, k.OrgID, n.typ, now, data)
 	})
-	if err == nil && wrote {
-		s.webhookWritten()
-	}
 	return first, err
 }
 

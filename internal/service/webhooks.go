@@ -90,6 +90,36 @@ func (s *Service) orgWebhook(ctx context.Context, q keyward.Queries, a *Actor, i
 	return e, nil
 }
 
+// changeWebhook runs fn in one transaction on one of a's org's endpoints,
+// once a is found allowed to change endpoints (auditAction names the
+// change for a denial).
+func (s *Service) changeWebhook(ctx context.Context, a *Actor, id, auditAction string, fn func(q keyward.Queries, e *keyward.WebhookEndpoint) error) error {
+	err := s.inTx(ctx, func(q keyward.Queries) error {
+		if _, err := s.orgAccess(ctx, q, a, actWebhooksWrite, auditAction); err != nil {
+			return err
+		}
+		e, err := s.orgWebhook(ctx, q, a, id)
+		if err != nil {
+			return err
+		}
+		return fn(q, e)
+	})
+	return s.finish(ctx, err)
+}
+
+// errWebhookDisabled refuses sending events to a disabled endpoint.
+var errWebhookDisabled = keyward.Errorf(keyward.CodeConflict, "The endpoint is disabled; enable it to send it events")
+
+// newSecret returns a new signing secret and its sealed form.
+func (s *Service) newSecret() (string, []byte, error) {
+	secret, err := webhooks.NewSecret()
+	if err != nil {
+		return "", nil, err
+	}
+	sealed, err := s.sealSecret(secret)
+	return secret, sealed, err
+}
+
 // CreateWebhook adds an endpoint with a new signing secret, shown once.
 func (s *Service) CreateWebhook(ctx context.Context, a *Actor, in WebhookInput) (*WebhookWithSecret, error) {
 	events := in.Events
@@ -101,11 +131,7 @@ func (s *Service) CreateWebhook(ctx context.Context, a *Actor, in WebhookInput) 
 	if err := invalid(errs...); err != nil {
 		return nil, err
 	}
-	secret, err := webhooks.NewSecret()
-	if err != nil {
-		return nil, err
-	}
-	sealed, err := s.sealSecret(secret)
+	secret, sealed, err := s.newSecret()
 	if err != nil {
 		return nil, err
 	}
@@ -141,14 +167,7 @@ func (s *Service) CreateWebhook(ctx context.Context, a *Actor, in WebhookInput) 
 // UpdateWebhook changes an endpoint's URL, description, events or state.
 func (s *Service) UpdateWebhook(ctx context.Context, a *Actor, id string, p WebhookPatch) (*keyward.WebhookEndpoint, error) {
 	var out *keyward.WebhookEndpoint
-	err := s.inTx(ctx, func(q keyward.Queries) error {
-		if _, err := s.orgAccess(ctx, q, a, actWebhooksWrite, AuditWebhookUpdate); err != nil {
-			return err
-		}
-		e, err := s.orgWebhook(ctx, q, a, id)
-		if err != nil {
-			return err
-		}
+	err := s.changeWebhook(ctx, a, id, AuditWebhookUpdate, func(q keyward.Queries, e *keyward.WebhookEndpoint) error {
 		changes := map[string]any{}
 		if p.URL != nil && *p.URL != e.URL {
 			e.URL, changes["url"] = *p.URL, auditURL(*p.URL)
@@ -180,20 +199,13 @@ func (s *Service) UpdateWebhook(ctx context.Context, a *Actor, id string, p Webh
 		ev.Details = changes
 		return q.InsertAuditEvent(ctx, ev)
 	})
-	return out, s.finish(ctx, err)
+	return out, err
 }
 
 // DeleteWebhook deletes an endpoint and its delivery log; deliveries not
 // yet sent are dropped.
 func (s *Service) DeleteWebhook(ctx context.Context, a *Actor, id string) error {
-	err := s.inTx(ctx, func(q keyward.Queries) error {
-		if _, err := s.orgAccess(ctx, q, a, actWebhooksWrite, AuditWebhookDelete); err != nil {
-			return err
-		}
-		e, err := s.orgWebhook(ctx, q, a, id)
-		if err != nil {
-			return err
-		}
+	return s.changeWebhook(ctx, a, id, AuditWebhookDelete, func(q keyward.Queries, e *keyward.WebhookEndpoint) error {
 		if err := q.DeleteWebhookEndpoint(ctx, e.ID); err != nil {
 			return err
 		}
@@ -201,29 +213,17 @@ func (s *Service) DeleteWebhook(ctx context.Context, a *Actor, id string) error 
 		ev.Details = map[string]any{"url": auditURL(e.URL)}
 		return q.InsertAuditEvent(ctx, ev)
 	})
-	return s.finish(ctx, err)
 }
 
 // RotateWebhookSecret gives an endpoint a new signing secret, shown once;
 // deliveries from then on are signed with it alone.
 func (s *Service) RotateWebhookSecret(ctx context.Context, a *Actor, id string) (*WebhookWithSecret, error) {
-	secret, err := webhooks.NewSecret()
-	if err != nil {
-		return nil, err
-	}
-	sealed, err := s.sealSecret(secret)
+	secret, sealed, err := s.newSecret()
 	if err != nil {
 		return nil, err
 	}
 	var out *WebhookWithSecret
-	err = s.inTx(ctx, func(q keyward.Queries) error {
-		if _, err := s.orgAccess(ctx, q, a, actWebhooksWrite, AuditWebhookRotate); err != nil {
-			return err
-		}
-		e, err := s.orgWebhook(ctx, q, a, id)
-		if err != nil {
-			return err
-		}
+	err = s.changeWebhook(ctx, a, id, AuditWebhookRotate, func(q keyward.Queries, e *keyward.WebhookEndpoint) error {
 		e.Secret, e.UpdatedAt = sealed, s.clock.Now()
 		if err := q.UpdateWebhookEndpoint(ctx, e); err != nil {
 			return err
@@ -231,23 +231,16 @@ func (s *Service) RotateWebhookSecret(ctx context.Context, a *Actor, id string) 
 		out = &WebhookWithSecret{WebhookEndpoint: *e, Secret: secret}
 		return q.InsertAuditEvent(ctx, s.event(a, AuditWebhookRotate, "", webhookRef(e.ID)))
 	})
-	return out, s.finish(ctx, err)
+	return out, err
 }
 
 // TestWebhook sends a webhook.test event to one endpoint, whatever it
 // subscribes to (but not while it is disabled), and returns its delivery.
 func (s *Service) TestWebhook(ctx context.Context, a *Actor, id string) (*keyward.WebhookDelivery, error) {
 	var out *keyward.WebhookDelivery
-	err := s.inTx(ctx, func(q keyward.Queries) error {
-		if _, err := s.orgAccess(ctx, q, a, actWebhooksWrite, AuditWebhookTest); err != nil {
-			return err
-		}
-		e, err := s.orgWebhook(ctx, q, a, id)
-		if err != nil {
-			return err
-		}
+	err := s.changeWebhook(ctx, a, id, AuditWebhookTest, func(q keyward.Queries, e *keyward.WebhookEndpoint) error {
 		if !e.Enabled {
-			return keyward.Errorf(keyward.CodeConflict, "The endpoint is disabled; enable it to send it events")
+			return errWebhookDisabled
 		}
 		ev := s.event(a, AuditWebhookTest, "", webhookRef(e.ID))
 		m, err := s.message(keyward.EventWebhookTest, ev.OrgID, ev.Time, map[string]any{
@@ -264,10 +257,7 @@ func (s *Service) TestWebhook(ctx context.Context, a *Actor, id string) (*keywar
 		}
 		return q.InsertAuditEvent(ctx, ev)
 	})
-	if err == nil {
-		s.webhookWritten()
-	}
-	return out, s.finish(ctx, err)
+	return out, err
 }
 
 // ListWebhookDeliveries returns an endpoint's deliveries, newest first.
@@ -294,14 +284,7 @@ func (s *Service) ListWebhookDeliveries(ctx context.Context, a *Actor, id string
 // receiver that already handled it can tell).
 func (s *Service) RedeliverWebhook(ctx context.Context, a *Actor, endpointID, deliveryID string) (*keyward.WebhookDelivery, error) {
 	var out *keyward.WebhookDelivery
-	err := s.inTx(ctx, func(q keyward.Queries) error {
-		if _, err := s.orgAccess(ctx, q, a, actWebhooksWrite, AuditWebhookRedeliver); err != nil {
-			return err
-		}
-		e, err := s.orgWebhook(ctx, q, a, endpointID)
-		if err != nil {
-			return err
-		}
+	err := s.changeWebhook(ctx, a, endpointID, AuditWebhookRedeliver, func(q keyward.Queries, e *keyward.WebhookEndpoint) error {
 		d, err := q.GetWebhookDelivery(ctx, deliveryID)
 		if err != nil {
 			return err
@@ -310,7 +293,7 @@ func (s *Service) RedeliverWebhook(ctx context.Context, a *Actor, endpointID, de
 			return keyward.NotFound("webhook delivery")
 		}
 		if !e.Enabled {
-			return keyward.Errorf(keyward.CodeConflict, "The endpoint is disabled; enable it to send it events")
+			return errWebhookDisabled
 		}
 		m, err := q.GetWebhookMessage(ctx, d.MessageID)
 		if err != nil {
@@ -323,10 +306,7 @@ func (s *Service) RedeliverWebhook(ctx context.Context, a *Actor, endpointID, de
 		ev.Details = map[string]any{"delivery_id": d.ID, "message_id": m.ID, "new_delivery_id": out.ID}
 		return q.InsertAuditEvent(ctx, ev)
 	})
-	if err == nil {
-		s.webhookWritten()
-	}
-	return out, s.finish(ctx, err)
+	return out, err
 }
 
 // auditURL is an endpoint's URL as the audit log keeps it: without its
