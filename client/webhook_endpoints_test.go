@@ -4,10 +4,8 @@ import (
 	"context"
 	"errors"
 	"net/http"
-	"net/http/httptest"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -16,60 +14,6 @@ import (
 	"github.com/keyward/keyward/client/webhooks"
 	"github.com/keyward/keyward/internal/kwtest"
 )
-
-// receiver is a loopback webhook receiver that verifies each delivery with
-// the secret it is given and passes the verified events on.
-type receiver struct {
-	*httptest.Server
-	mu       sync.Mutex
-	verifier *webhooks.Verifier
-	events   chan *webhooks.Event
-}
-
-func newReceiver(t *testing.T) *receiver {
-	t.Helper()
-	r := &receiver{events: make(chan *webhooks.Event, 16)}
-	r.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-		r.mu.Lock()
-		v := r.verifier
-		r.mu.Unlock()
-		if v == nil {
-			http.Error(w, "no secret yet", http.StatusServiceUnavailable)
-			return
-		}
-		v.Middleware(func(w http.ResponseWriter, _ *http.Request, e *webhooks.Event) {
-			r.events <- e
-			w.WriteHeader(http.StatusNoContent)
-		}).ServeHTTP(w, req)
-	}))
-	t.Cleanup(r.Close)
-	return r
-}
-
-// trust makes the receiver verify deliveries with secret, on the test
-// server's clock.
-func (r *receiver) trust(t *testing.T, srv *kwtest.Server, secret string) {
-	t.Helper()
-	v, err := webhooks.NewVerifier(secret, webhooks.WithClock(srv.Clock.Now))
-	if err != nil {
-		t.Fatalf("NewVerifier: %v", err)
-	}
-	r.mu.Lock()
-	r.verifier = v
-	r.mu.Unlock()
-}
-
-// next waits for the next verified event.
-func (r *receiver) next(t *testing.T) *webhooks.Event {
-	t.Helper()
-	select {
-	case e := <-r.events:
-		return e
-	case <-time.After(15 * time.Second):
-		t.Fatal("no verified delivery arrived")
-		return nil
-	}
-}
 
 // waitDelivery polls the endpoint's delivery log until delivery id is no
 // longer pending, and returns it.
@@ -105,7 +49,7 @@ func TestWebhookEndpointsAgainstRealAPI(t *testing.T) {
 		t.Fatal(err)
 	}
 	svc := c.Org().Webhooks()
-	recv := newReceiver(t)
+	recv := kwtest.NewWebhookReceiver(t, http.StatusNoContent)
 
 	ep, err := svc.Create(ctx, client.CreateWebhookInput{URL: recv.URL, Description: "audit sink", Events: []string{keyward.EventKeyCreated}})
 	if err != nil {
@@ -115,7 +59,7 @@ func TestWebhookEndpointsAgainstRealAPI(t *testing.T) {
 		t.Fatalf("create answered url %q, events %v, enabled %v, a secret with prefix %v; want the endpoint and a whsec_ secret",
 			ep.URL, ep.Events, ep.Enabled, strings.HasPrefix(ep.Secret, webhooks.SecretPrefix))
 	}
-	recv.trust(t, srv, ep.Secret)
+	recv.Trust(t, srv, ep.Secret)
 
 	all, err := svc.Create(ctx, client.CreateWebhookInput{URL: recv.URL + "/all"})
 	if err != nil {
@@ -149,7 +93,7 @@ func TestWebhookEndpointsAgainstRealAPI(t *testing.T) {
 	if d.EndpointID != ep.ID || d.EventType != keyward.EventWebhookTest {
 		t.Fatalf("test answered %+v", d)
 	}
-	first := recv.next(t)
+	first := recv.Next(t)
 	if first.Type != keyward.EventWebhookTest || first.ID != d.MessageID {
 		t.Errorf("received %s %s; want webhook.test %s", first.Type, first.ID, d.MessageID)
 	}
@@ -166,7 +110,7 @@ func TestWebhookEndpointsAgainstRealAPI(t *testing.T) {
 	if again.ID == d.ID || again.MessageID != d.MessageID {
 		t.Errorf("redeliver answered %s of %s; want a new delivery of %s", again.ID, again.MessageID, d.MessageID)
 	}
-	if e := recv.next(t); e.ID != d.MessageID {
+	if e := recv.Next(t); e.ID != d.MessageID {
 		t.Errorf("redelivered webhook-id %s, want %s", e.ID, d.MessageID)
 	}
 	waitDelivery(t, svc, ep.ID, again.ID)
@@ -191,12 +135,12 @@ func TestWebhookEndpointsAgainstRealAPI(t *testing.T) {
 	if rotated.Secret == ep.Secret || !strings.HasPrefix(rotated.Secret, webhooks.SecretPrefix) {
 		t.Fatal("rotate-secret did not answer a new whsec_ secret")
 	}
-	recv.trust(t, srv, rotated.Secret)
+	recv.Trust(t, srv, rotated.Secret)
 	d, err = svc.Test(ctx, ep.ID)
 	if err != nil {
 		t.Fatalf("test after rotate: %v", err)
 	}
-	if e := recv.next(t); e.ID != d.MessageID {
+	if e := recv.Next(t); e.ID != d.MessageID {
 		t.Errorf("after rotation received %s, want %s", e.ID, d.MessageID)
 	}
 

@@ -1,14 +1,10 @@
 package main
 
 import (
-	"bytes"
 	"context"
-	"io"
 	"net/http"
-	"net/http/httptest"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -18,76 +14,6 @@ import (
 	"github.com/keyward/keyward/internal/kwtest"
 	"github.com/spf13/cobra"
 )
-
-// hookReceiver is a webhook receiver on loopback: it answers every
-// delivery with status, and once given the endpoint's secret it passes on
-// the deliveries that verify (on the test server's clock).
-type hookReceiver struct {
-	*httptest.Server
-	mu       sync.Mutex
-	verifier *webhooks.Verifier
-	events   chan *webhooks.Event
-	// header and body of the latest request
-	header http.Header
-	body   []byte
-}
-
-func newHookReceiver(t *testing.T, status int) *hookReceiver {
-	t.Helper()
-	r := &hookReceiver{events: make(chan *webhooks.Event, 16)}
-	r.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-		body, err := io.ReadAll(req.Body)
-		if err != nil {
-			http.Error(w, "cannot read the body", http.StatusBadRequest)
-			return
-		}
-		req.Body = io.NopCloser(bytes.NewReader(body))
-		r.mu.Lock()
-		v := r.verifier
-		r.header, r.body = req.Header.Clone(), body
-		r.mu.Unlock()
-		if v == nil {
-			http.Error(w, "no secret yet", http.StatusServiceUnavailable)
-			return
-		}
-		v.Middleware(func(w http.ResponseWriter, _ *http.Request, e *webhooks.Event) {
-			r.events <- e
-			w.WriteHeader(status)
-		}).ServeHTTP(w, req)
-	}))
-	t.Cleanup(r.Close)
-	return r
-}
-
-func (r *hookReceiver) trust(t *testing.T, srv *kwtest.Server, secret string) {
-	t.Helper()
-	v, err := webhooks.NewVerifier(secret, webhooks.WithClock(srv.Clock.Now))
-	if err != nil {
-		t.Fatalf("NewVerifier: %v", err)
-	}
-	r.mu.Lock()
-	r.verifier = v
-	r.mu.Unlock()
-}
-
-// latest returns the header and body of the latest request.
-func (r *hookReceiver) latest() (http.Header, []byte) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.header, r.body
-}
-
-// next waits for the next verified delivery.
-func (r *hookReceiver) next(t *testing.T) *webhooks.Event {
-	t.Helper()
-	select {
-	case e := <-r.events:
-		return e
-	case <-time.After(15 * time.Second):
-		t.Fatal("no verified delivery arrived at the receiver")
-		return nil
-	}
-}
 
 // cliDelivery polls "keyward webhooks deliveries" until the delivery id has
 // had an attempt recorded, and returns it as the CLI lists it.
@@ -117,7 +43,7 @@ func cliDelivery(t *testing.T, srv *kwtest.Server, endpointID, id string) keywar
 // event's webhook-id.
 func TestWebhooksCLILifecycle(t *testing.T) {
 	srv := kwtest.NewServer(t)
-	recv := newHookReceiver(t, http.StatusOK)
+	recv := kwtest.NewWebhookReceiver(t, http.StatusOK)
 
 	out, stderr := mustOrg(t, srv, "webhooks", "create", "--url", recv.URL, "--events", "key.created,key.revoked", "--description", "SIEM")
 	i := strings.Index(out, "Signing secret: "+webhooks.SecretPrefix)
@@ -132,7 +58,7 @@ func TestWebhooksCLILifecycle(t *testing.T) {
 	if !strings.HasPrefix(id, keyward.PrefixWebhook+"_") || !strings.Contains(out, "key.created,key.revoked") || !strings.Contains(out, "SIEM") {
 		t.Fatalf("create printed id %q and lacks the events or description:\n%s", id, strings.ReplaceAll(out, secret, "<secret>"))
 	}
-	recv.trust(t, srv, secret)
+	recv.Trust(t, srv, secret)
 
 	for _, args := range [][]string{
 		{"webhooks", "list"}, {"webhooks", "list", "-o", "json"},
@@ -154,7 +80,7 @@ func TestWebhooksCLILifecycle(t *testing.T) {
 	if d.EndpointID != id || d.EventType != keyward.EventWebhookTest || d.Status != keyward.DeliveryPending {
 		t.Fatalf("test -o json = %+v; want a pending webhook.test delivery to %s", d, id)
 	}
-	if e := recv.next(t); e.Type != keyward.EventWebhookTest || e.ID != d.MessageID {
+	if e := recv.Next(t); e.Type != keyward.EventWebhookTest || e.ID != d.MessageID {
 		t.Errorf("the receiver got %s %s; want webhook.test %s", e.Type, e.ID, d.MessageID)
 	}
 	got := cliDelivery(t, srv, id, d.ID)
@@ -171,7 +97,7 @@ func TestWebhooksCLILifecycle(t *testing.T) {
 	if !strings.Contains(out, "Queued delivery "+d.ID) || !strings.Contains(stderr, "keyward webhooks deliveries "+id) {
 		t.Errorf("redeliver printed %q / %q", out, stderr)
 	}
-	if e := recv.next(t); e.ID != d.MessageID {
+	if e := recv.Next(t); e.ID != d.MessageID {
 		t.Errorf("the redelivery's webhook-id is %s, want %s", e.ID, d.MessageID)
 	}
 
@@ -189,17 +115,17 @@ func TestWebhooksCLILifecycle(t *testing.T) {
 
 	// A receiver that answers 500: the log shows the code, the error and
 	// when the next attempt is due.
-	failing := newHookReceiver(t, http.StatusInternalServerError)
+	failing := kwtest.NewWebhookReceiver(t, http.StatusInternalServerError)
 	var ep client.WebhookWithSecret
 	out, stderr = mustOrg(t, srv, "webhooks", "create", "--url", failing.URL, "-o", "json")
 	mustUnmarshal(t, out, &ep)
 	if !strings.HasPrefix(ep.Secret, webhooks.SecretPrefix) || !slices.Equal(ep.Events, keyward.EventTypes) || !strings.Contains(stderr, "shown once") {
 		t.Fatalf("create -o json: events %v, a whsec_ secret %v, stderr %q; want every event and the secret", ep.Events, strings.HasPrefix(ep.Secret, webhooks.SecretPrefix), stderr)
 	}
-	failing.trust(t, srv, ep.Secret)
+	failing.Trust(t, srv, ep.Secret)
 	out, _ = mustOrg(t, srv, "webhooks", "test", ep.ID, "-o", "json")
 	mustUnmarshal(t, out, &d)
-	failing.next(t)
+	failing.Next(t)
 	got = cliDelivery(t, srv, ep.ID, d.ID)
 	if got.Status != keyward.DeliveryPending || got.LastStatusCode != 500 || got.NextAttemptAt == nil || got.LastError == "" {
 		t.Errorf("delivery after a 500: %+v; want pending, 500, an error and a next attempt", got)
@@ -277,7 +203,7 @@ func TestWebhooksCLIUpdateDelete(t *testing.T) {
 // the next delivery verifies with it alone.
 func TestWebhooksCLIRotateSecret(t *testing.T) {
 	srv := kwtest.NewServer(t)
-	recv := newHookReceiver(t, http.StatusNoContent)
+	recv := kwtest.NewWebhookReceiver(t, http.StatusNoContent)
 	var ep client.WebhookWithSecret
 	out, _ := mustOrg(t, srv, "webhooks", "create", "--url", recv.URL, "-o", "json")
 	mustUnmarshal(t, out, &ep)
@@ -295,14 +221,14 @@ func TestWebhooksCLIRotateSecret(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	recv.trust(t, srv, secret)
+	recv.Trust(t, srv, secret)
 	var d keyward.WebhookDelivery
 	out, _ = mustOrg(t, srv, "webhooks", "test", ep.ID, "-o", "json")
 	mustUnmarshal(t, out, &d)
-	if e := recv.next(t); e.ID != d.MessageID {
+	if e := recv.Next(t); e.ID != d.MessageID {
 		t.Errorf("after rotation the receiver got %s, want %s", e.ID, d.MessageID)
 	}
-	if _, err := old.Verify(recv.latest()); err == nil {
+	if _, err := old.Verify(recv.Latest()); err == nil {
 		t.Error("the delivery after rotation verifies with the old secret")
 	}
 	got := cliDelivery(t, srv, ep.ID, d.ID)
