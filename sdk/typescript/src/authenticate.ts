@@ -1,5 +1,6 @@
 import type { Keyward } from "./client.js";
 import { KeywardError, type ErrorBody } from "./errors.js";
+import { headerList, type HeadersLike } from "./headers.js";
 import type { LocalCache } from "./localcache.js";
 import { consoleLogger, errorText, type Logger } from "./log.js";
 import type { Key, RateLimitState, VerifyResult } from "./types.js";
@@ -49,7 +50,7 @@ export interface AuthFailure {
 export type AuthResult = AuthSuccess | AuthFailure;
 
 /** Request headers: web-standard Headers, or Node's req.headers (or req.headersDistinct). */
-export type HeadersLike = Headers | Record<string, string | string[] | undefined>;
+export type { HeadersLike };
 
 /**
  * Decides about one request from its headers, as keyward does: the key
@@ -120,15 +121,7 @@ function presentedKey(h: HeadersLike): string | KeywardError {
  * are split on commas.
  */
 function headerValues(h: HeadersLike, name: string): string[] {
-  let raw: string | string[] | null | undefined;
-  if (typeof (h as Headers).get === "function" && typeof (h as Headers).has === "function") {
-    raw = (h as Headers).get(name);
-  } else {
-    const rec = h as Record<string, string | string[] | undefined>;
-    raw = rec[name] ?? Object.entries(rec).find(([k]) => k.toLowerCase() === name)?.[1];
-  }
-  if (raw === null || raw === undefined) return [];
-  return (Array.isArray(raw) ? raw : [raw]).flatMap((v) => v.split(","));
+  return headerList(h, name).flatMap((v) => v.split(","));
 }
 
 /** The error a caller gets for a verify answer that is not VALID; unknown codes are invalid keys. */

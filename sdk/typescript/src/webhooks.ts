@@ -3,9 +3,10 @@
 // workers alike.
 
 import { KeywardConfigError } from "./errors.js";
+import { headerList, type HeadersLike } from "./headers.js";
 
 /** Headers as Fetch, Node's `req.headers` or a plain record give them; names match case-insensitively. */
-export type WebhookHeaders = Headers | Record<string, string | string[] | undefined>;
+export type WebhookHeaders = HeadersLike;
 
 /** Why a delivery was refused. */
 export type WebhookFailure = "missing_header" | "timestamp" | "signature" | "payload";
@@ -87,9 +88,9 @@ export async function verifyWebhook(
     throw new KeywardConfigError("INVALID_OPTION", "keyward: now must be a valid Date");
   }
 
-  const id = headerValues(headers, "webhook-id")[0] ?? "";
-  const tsText = headerValues(headers, "webhook-timestamp")[0] ?? "";
-  const signatures = headerValues(headers, "webhook-signature").join(" ");
+  const id = headerList(headers, "webhook-id")[0] ?? "";
+  const tsText = headerList(headers, "webhook-timestamp")[0] ?? "";
+  const signatures = headerList(headers, "webhook-signature").join(" ");
   for (const [name, value] of [
     ["webhook-id", id],
     ["webhook-timestamp", tsText],
@@ -168,18 +169,6 @@ function parseEvent(id: string, body: Uint8Array): WebhookEvent {
   return { id, type, timestamp, data: obj["data"] ?? null };
 }
 
-/** Every value of a header, looked up case-insensitively. */
-function headerValues(h: WebhookHeaders, name: string): string[] {
-  let raw: string | string[] | null | undefined;
-  if (typeof (h as Headers).get === "function" && typeof (h as Headers).has === "function") {
-    raw = (h as Headers).get(name);
-  } else {
-    const rec = h as Record<string, string | string[] | undefined>;
-    raw = rec[name] ?? Object.entries(rec).find(([k]) => k.toLowerCase() === name)?.[1];
-  }
-  if (raw === null || raw === undefined) return [];
-  return Array.isArray(raw) ? raw.filter((v): v is string => typeof v === "string") : typeof raw === "string" ? [raw] : [];
-}
 
 /** The body's bytes: a string as UTF-8; a Buffer or Uint8Array as is. */
 function bytesOf(body: string | Uint8Array | ArrayBuffer): Uint8Array {
