@@ -50,18 +50,25 @@ func (w *keyWrites) InsertAuditEvent(ctx context.Context, e *keyward.AuditEvent)
 	if typ == "" {
 		return nil
 	}
-	data, err := w.s.eventData(ctx, w, typ, e)
-	if err != nil {
-		return err
+	var data map[string]any
+	build := func() (map[string]any, error) {
+		if data != nil {
+			return data, nil
+		}
+		var err error
+		data, err = w.s.eventData(ctx, w, typ, e)
+		return data, err
 	}
-	if err := w.s.fanOut(ctx, w, e.OrgID, typ, e.Time, data); err != nil {
+	if err := w.fanOut(ctx, e.OrgID, typ, e.Time, build); err != nil {
 		return err
 	}
 	// A leaked key that the org's policy revoked is also a revoked key,
 	// for endpoints that follow revocations only.
 	if typ == keyward.EventKeyLeaked && e.Details["action"] == keyward.LeakRevoked {
-		rev := map[string]any{"key": data["key"], "actor": data["actor"], "reason": "leaked"}
-		return w.s.fanOut(ctx, w, e.OrgID, keyward.EventKeyRevoked, e.Time, rev)
+		return w.fanOut(ctx, e.OrgID, keyward.EventKeyRevoked, e.Time, func() (map[string]any, error) {
+			d, err := build()
+			return map[string]any{"key": d["key"], "actor": d["actor"], "reason": "leaked"}, err
+		})
 	}
 	return nil
 }
@@ -119,11 +126,12 @@ func (s *Service) shownKey(k *keyward.Key) *keyward.Key {
 	return &c
 }
 
-// fanOut writes a message of type typ and a delivery of it to each of the
-// org's endpoints that subscribes to typ, through q (a transaction). An
-// org without such endpoints gets nothing written.
-func (s *Service) fanOut(ctx context.Context, q keyward.Queries, orgID, typ string, at time.Time, data map[string]any) error {
-	eps, err := q.ListWebhookEndpoints(ctx, orgID)
+// fanOut writes a message of type typ, with the data build makes, and a
+// delivery of it to each of the org's endpoints that subscribes to typ.
+// An org without such endpoints pays one read of its endpoints per
+// transaction, and build is not called.
+func (w *keyWrites) fanOut(ctx context.Context, orgID, typ string, at time.Time, build func() (map[string]any, error)) error {
+	eps, err := w.orgEndpoints(ctx, orgID)
 	if err != nil {
 		return err
 	}
@@ -136,19 +144,39 @@ func (s *Service) fanOut(ctx context.Context, q keyward.Queries, orgID, typ stri
 	if len(subs) == 0 {
 		return nil
 	}
-	m, err := s.message(typ, orgID, at, data)
+	data, err := build()
 	if err != nil {
 		return err
 	}
-	if err := q.CreateWebhookMessage(ctx, m); err != nil {
+	m, err := w.s.message(typ, orgID, at, data)
+	if err != nil {
+		return err
+	}
+	if err := w.CreateWebhookMessage(ctx, m); err != nil {
 		return err
 	}
 	for _, e := range subs {
-		if _, err := s.addDelivery(ctx, q, m, e); err != nil {
+		if _, err := w.s.addDelivery(ctx, w, m, e); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// orgEndpoints returns the org's endpoints, read once per transaction (a
+// member's removal reports each of their keys): changes to endpoints
+// report no event, so the list cannot change under a transaction that
+// reports one.
+func (w *keyWrites) orgEndpoints(ctx context.Context, orgID string) ([]*keyward.WebhookEndpoint, error) {
+	if w.endpoints != nil && w.endpointsOrg == orgID {
+		return w.endpoints, nil
+	}
+	eps, err := w.ListWebhookEndpoints(ctx, orgID)
+	if err != nil {
+		return nil, err
+	}
+	w.endpoints, w.endpointsOrg = eps, orgID
+	return eps, nil
 }
 
 // message makes an event's message: the JSON body every attempt sends,

@@ -77,17 +77,18 @@ func (s *Service) sendNotice(ctx context.Context, n notice, k *keyward.Key, now 
 		if cur.RevokedAt != nil || cur.ReplacedBy != nil || cur.ExpiresAt == nil || !cur.ExpiresAt.Equal(*k.ExpiresAt) {
 			return nil
 		}
-		k = cur
-		ok, err := q.AddKeyNotice(ctx, k.ID, n.kind, now)
+		ok, err := q.AddKeyNotice(ctx, cur.ID, n.kind, now)
 		if err != nil || !ok {
 			return err
 		}
 		first = true
-		data := map[string]any{"key": s.shownKey(k), "expires_at": k.ExpiresAt}
-		if n.within != "" {
-			data["within"] = n.within
-		}
-		return s.fanOut(ctx, q, k.OrgID, n.typ, now, data)
+		return q.(*keyWrites).fanOut(ctx, cur.OrgID, n.typ, now, func() (map[string]any, error) {
+			data := map[string]any{"key": s.shownKey(cur), "expires_at": cur.ExpiresAt}
+			if n.within != "" {
+				data["within"] = n.within
+			}
+			return data, nil
+		})
 	})
 	return first, err
 }

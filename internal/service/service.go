@@ -132,7 +132,7 @@ func (s *Service) inTx(ctx context.Context, fn func(q keyward.Queries) error) er
 	rec := &keyWrites{s: s}
 	err := s.store.InTx(ctx, func(q keyward.Queries) error {
 		rec.Queries = q
-		rec.fates, rec.webhooks = nil, false
+		rec.fates, rec.webhooks, rec.endpoints = nil, false, nil
 		if err := fn(rec); err != nil {
 			return err
 		}
@@ -159,6 +159,9 @@ type keyWrites struct {
 	s        *Service
 	fates    []keyFate // what removed members' keys became (events.go)
 	webhooks bool      // deliveries were written
+	// The org's webhook endpoints, read once (events.go).
+	endpoints    []*keyward.WebhookEndpoint
+	endpointsOrg string
 }
 
 // roleChange is a member whose org role (ProjectID "") or project role a
